@@ -1,0 +1,49 @@
+"""The bot's own texts in the citizen's language, from the gettext catalogs in locales/.
+
+Catalogs are kept as `.po` sources in git; the `.mo` files aiogram's I18n reads are
+compiled here on start when missing or older than their source, so a fresh clone and
+an installed package both work without a separate build step.
+"""
+
+from __future__ import annotations
+
+import gettext
+from pathlib import Path
+
+from aiogram.utils.i18n import I18n
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from dialogs.events import Translator
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+DOMAIN = "konsulta"
+
+
+def compile_catalogs(locales_dir: Path = LOCALES_DIR, domain: str = DOMAIN) -> list[Path]:
+    """Compile every stale `<lang>/LC_MESSAGES/<domain>.po`; returns the `.mo` written."""
+    written: list[Path] = []
+    for po_path in sorted(locales_dir.glob(f"*/LC_MESSAGES/{domain}.po")):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file, locale=po_path.parent.parent.name)
+        with mo_path.open("wb") as mo_file:
+            write_mo(mo_file, catalog)
+        written.append(mo_path)
+    return written
+
+
+def make_i18n(default_language: str, locales_dir: Path = LOCALES_DIR) -> I18n:
+    compile_catalogs(locales_dir)
+    return I18n(path=locales_dir, default_locale=default_language, domain=DOMAIN)
+
+
+def available_languages(i18n: I18n) -> tuple[str, ...]:
+    return tuple(sorted(i18n.available_locales))
+
+
+def translator(i18n: I18n, language: str) -> Translator:
+    """The catalog for `language`; the English source texts when there is none."""
+    return i18n.locales.get(language) or gettext.NullTranslations()

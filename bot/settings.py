@@ -1,0 +1,68 @@
+"""Konsulta's configuration: environment variables with the prefix KONSULTA_, or `.env`.
+
+Built once in `main()` and handed down; nothing reads the environment elsewhere, so a
+test can run several differently-configured bots in one process.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_FLOWS = Path(__file__).resolve().parent.parent / "dialogs" / "flows"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KONSULTA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///konsulta.db",
+        description="SQLAlchemy URL; sqlite+aiosqlite:///file.db or postgresql+asyncpg://...",
+    )
+    flows_dir: Path = Field(
+        default=BUNDLED_FLOWS, description="Folder of consultation YAML files to publish"
+    )
+    default_language: str = Field(default="pl", description="Language when nothing else says")
+    default_timezone: str = Field(default="Europe/Warsaw", description="IANA zone of citizens")
+    pseudonym_secret: SecretStr = Field(
+        default=SecretStr("change-me-in-production"),
+        description="Key of the HMAC that turns Telegram ids into participant ids",
+    )
+    organisation: str = Field(
+        default="demo", description="Slug of the organisation that publishes via the CLI"
+    )
+    # Telegram
+    bot_token: SecretStr = Field(
+        default=SecretStr("123456:EMULATOR-TOKEN"), description="Bot token from @BotFather"
+    )
+    api_base_url: str = Field(
+        default="https://api.telegram.org",
+        description="Bot API server; the emulator or a local telegram-bot-api",
+    )
+    webhook_url: str | None = Field(default=None, description="Public HTTPS URL for webhooks")
+    webhook_secret: SecretStr = Field(
+        default=SecretStr("change-me-webhook-secret"),
+        description="X-Telegram-Bot-Api-Secret-Token the webhook expects",
+    )
+    webhook_host: str = Field(default="127.0.0.1", description="Address the webhook binds")
+    webhook_port: int = Field(default=8443, description="Port the webhook listens on")
+    privacy_version: str = Field(default="2026-11", description="Version of the privacy notice")
+    # sending
+    rate_per_second: float = Field(default=30.0, description="Messages/s for the whole bot")
+    rate_per_chat: float = Field(default=1.0, description="Messages/s to one chat")
+    paid_broadcast: bool = Field(
+        default=False, description="Use allow_paid_broadcast: up to 1000 messages/s"
+    )
+    flood_messages: int = Field(default=5, description="Messages per flood window before a notice")
+    flood_window_seconds: float = Field(default=2.0, description="Flood-control window")
+
+    def redacted(self) -> dict[str, object]:
+        """The settings as shown in logs and `konsulta settings`: secrets stay hidden."""
+        return {
+            name: ("**********" if isinstance(value, SecretStr) else value)
+            for name, value in self.model_dump().items()
+        }
