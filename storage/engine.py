@@ -1,0 +1,93 @@
+"""Build the async engine and session factory from one database URL.
+
+Called once from `main()` (and from tests); never at import time. The URL picks the
+backend: `sqlite+aiosqlite:///konsulta.db` (the default) or
+`postgresql+asyncpg://user@host/db`. Plain `sqlite:///` and `postgresql://` URLs are
+accepted and given their async driver, so the same string works in `.env`, Alembic
+and `konsulta db upgrade`.
+
+SQLite needs per-connection settings that PostgreSQL has by default: foreign keys
+are off unless asked for, WAL lets the dashboard read while the bot writes, and a
+busy timeout makes a writer wait for the lock instead of failing at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+from sqlalchemy.pool import StaticPool
+
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "create_engine",
+    "create_sessionmaker",
+    "normalise_url",
+]
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///konsulta.db"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+def normalise_url(url: str | URL) -> URL:
+    """Give a plain `sqlite://` or `postgresql://` URL its async driver."""
+    parsed = make_url(url)
+    driver = _ASYNC_DRIVERS.get(parsed.drivername)
+    if driver is not None:
+        parsed = parsed.set(drivername=driver)
+    if parsed.get_backend_name() not in _ASYNC_DRIVERS:
+        raise ValueError(f"unsupported database backend {parsed.get_backend_name()!r}")
+    return parsed
+
+
+def _is_memory_sqlite(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def create_engine(url: str | URL, *, foreign_keys: bool = True, echo: bool = False) -> AsyncEngine:
+    """An async engine for `url`, with the SQLite pragmas applied on every connection.
+
+    `foreign_keys=False` is for migrations only: SQLite's batch ALTER recreates a table,
+    and with foreign keys on, dropping the old copy would cascade-delete child rows.
+    """
+    parsed = normalise_url(url)
+    kwargs: dict[str, Any] = {"echo": echo}
+    if parsed.get_backend_name() == "postgresql":
+        kwargs["pool_pre_ping"] = True
+    elif _is_memory_sqlite(parsed):
+        # One shared connection, or every checkout would see its own empty database.
+        kwargs["poolclass"] = StaticPool
+    engine = _create_async_engine(parsed, **kwargs)
+    if parsed.get_backend_name() == "sqlite":
+        _configure_sqlite(engine, foreign_keys=foreign_keys, wal=not _is_memory_sqlite(parsed))
+    return engine
+
+
+def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool, wal: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            if wal:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                # Safe with WAL (no corruption on power loss, at most the last commit).
+                cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """The session factory a `UnitOfWork` draws from.
+
+    `expire_on_commit=False`: objects stay readable after the unit of work commits, so
+    handlers can use what they just saved without a lazy load (impossible under asyncio).
+    """
+    return async_sessionmaker(engine, expire_on_commit=False)

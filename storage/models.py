@@ -1,0 +1,290 @@
+"""The database schema as typed SQLAlchemy models.
+
+Personal data is kept apart on purpose: Telegram ids live only in `citizen_channels`,
+everything else refers to a citizen by row id and a pseudonymous participant id, so
+erasing one citizen means deleting a handful of rows and exports never carry a
+Telegram id. Flow versions keep the exact YAML that was published, so an old answer
+always maps to the exact question it answered.
+
+Status-like columns are short strings with the allowed values as `StrEnum`s here,
+rather than database enums, so adding a value never needs a type migration.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import IntEnum, StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import JSONType, UTCDateTime, utcnow
+
+__all__ = [
+    "Answer",
+    "Base",
+    "Citizen",
+    "CitizenChannel",
+    "ConsentPurpose",
+    "ConsentRecord",
+    "Consultation",
+    "ConsultationStatus",
+    "FlowVersion",
+    "InboxUpdate",
+    "Organisation",
+    "OutboxKind",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Priority",
+    "Run",
+    "RunStatus",
+]
+
+# Stable constraint names, so Alembic can drop or alter them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ConsultationStatus(StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class RunStatus(StrEnum):
+    STARTED = "started"
+    COMPLETED = "completed"
+    ABANDONED = "abandoned"
+
+
+class ConsentPurpose(StrEnum):
+    PARTICIPATION = "participation"
+    CONTACT = "contact"
+    NAMED = "named"
+    PRIVACY = "privacy"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+
+
+class OutboxKind(StrEnum):
+    DIALOG = "dialog"
+    REPLY = "reply"
+    BROADCAST = "broadcast"
+    FOLLOWUP = "followup"
+    REMINDER = "reminder"
+    NOTICE = "notice"
+
+
+class Priority(IntEnum):
+    """Outbox priority: lower is sent first, so a citizen mid-dialog never waits
+    behind a broadcast to the whole town."""
+
+    DIALOG = 0
+    REPLY = 10
+    NOTICE = 20
+    FOLLOWUP = 50
+    REMINDER = 60
+    BROADCAST = 100
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Citizen(Base):
+    __tablename__ = "citizens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[str] = mapped_column(String(32), unique=True)
+    # None until the citizen picks a language.
+    language: Mapped[str | None] = mapped_column(String(16))
+    timezone: Mapped[str] = mapped_column(String(64))
+    stopped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    unreachable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    no_reminders: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    named_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The leader who helped this citizen answer; the leaders table comes later.
+    assisted_by: Mapped[int | None] = mapped_column(Integer)
+
+
+class CitizenChannel(Base):
+    """The only place a Telegram id is stored; erasure deletes this row."""
+
+    __tablename__ = "citizen_channels"
+    __table_args__ = (UniqueConstraint("channel", "channel_user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(
+        ForeignKey("citizens.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    channel_user_id: Mapped[int] = mapped_column(BigInteger)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Consultation(Base):
+    __tablename__ = "consultations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The flow id from the YAML.
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default=ConsultationStatus.DRAFT, index=True)
+    current_version: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class FlowVersion(Base):
+    __tablename__ = "flow_versions"
+    __table_args__ = (UniqueConstraint("consultation_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    yaml_text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConsentRecord(Base):
+    __tablename__ = "consent_records"
+    __table_args__ = (Index("ix_consent_records_citizen_id_purpose", "citizen_id", "purpose"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"))
+    consultation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consultations.id", ondelete="SET NULL")
+    )
+    purpose: Mapped[str] = mapped_column(String(16))
+    # A version string or hash of the consent text the citizen saw.
+    text_version: Mapped[str] = mapped_column(String(64))
+    granted: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Run(Base):
+    """One citizen going through one consultation's flow, with the engine's state."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_consultation_id_status", "consultation_id", "status"),
+        Index(
+            "ix_runs_citizen_id_consultation_id_status", "citizen_id", "consultation_id", "status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"))
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id"))
+    flow_version_id: Mapped[int] = mapped_column(ForeignKey("flow_versions.id"), index=True)
+    # The dialog engine's plain JSON state; storage never looks inside.
+    state: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.STARTED)
+    language: Mapped[str] = mapped_column(String(16))
+    # Where the citizen came from: 'telegram', 'simulator', 'link:<payload>'.
+    source: Mapped[str] = mapped_column(String(128))
+    community_id: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A follow-up dialog links to the run it follows up.
+    parent_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="SET NULL"), index=True
+    )
+    consent_record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consent_records.id", ondelete="SET NULL")
+    )
+
+
+class Answer(Base):
+    """One row per question per run; re-answering after /back replaces it."""
+
+    __tablename__ = "answers"
+    __table_args__ = (
+        UniqueConstraint("run_id", "step_id"),
+        Index("ix_answers_step_id", "step_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    step_id: Mapped[str] = mapped_column(String(64))
+    # The typed value (str, number, list of option ids, location dict, ...).
+    value: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    display_text: Mapped[str | None] = mapped_column(Text)
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboxMessage(Base):
+    """A message to send. Every message to a citizen is a row first."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_due_at", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    citizen_id: Mapped[int | None] = mapped_column(
+        ForeignKey("citizens.id", ondelete="CASCADE"), index=True
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    # The abstract message: text, buttons, parse_mode...; the sender renders it.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    priority: Mapped[int] = mapped_column(Integer, default=Priority.DIALOG)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InboxUpdate(Base):
+    """A raw Telegram update, stored before it is acknowledged (effectively once)."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_handled_at_update_id", "handled_at", "update_id"),)
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,52 @@
+"""Column types shared by the models, so each backend difference is handled once.
+
+SQLite has no time zones and returns naive datetimes; PostgreSQL returns aware ones.
+`UTCDateTime` makes both look the same to the application (always aware, always UTC)
+and refuses naive values on the way in, because a naive datetime is a bug waiting
+for a daylight-saving change.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Dialect
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+__all__ = ["JSONType", "UTCDateTime", "utcnow"]
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC: the only clock the storage layer uses."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware datetime (UTC)")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            # Stored as text without an offset; always UTC so text order is time order.
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# Plain JSON on SQLite, JSONB on PostgreSQL (indexable, compact, compared by value).
+JSONType: TypeEngine[Any] = JSON().with_variant(JSONB(), "postgresql")
