@@ -1,0 +1,223 @@
+"""The one writer of consultation exports (CSV, XLSX, JSON) for analysts.
+
+One row per run, one column per question; a multiple-choice question becomes one 0/1
+column per option and a ranking one column per rank, because that is what a
+spreadsheet or a statistics package can count. Rows stream from the database and are
+written as they come, so memory does not grow with the number of runs. Every text
+cell that a spreadsheet would read as a formula is neutralised.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Any, Literal
+
+from openpyxl import Workbook
+
+from dialogs.schema import Flow, Step, StepKind
+
+Format = Literal["csv", "xlsx", "json"]
+FORMATS: tuple[Format, ...] = ("csv", "xlsx", "json")
+
+# OWASP's list: a leading = + - @ starts a formula; tab and CR can smuggle one in.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class ExportAnswer:
+    value: Any
+    display: str
+    skipped: bool = False
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """One run as the export sees it: who (pseudonymously), when, and the answers."""
+
+    participant: str
+    run_id: int
+    flow_version: int
+    language: str
+    status: str
+    source: str
+    started_at: datetime | None
+    completed_at: datetime | None
+    answers: dict[str, ExportAnswer] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    cell: Callable[[ExportRow], Any]
+
+
+META_COLUMNS: tuple[Column, ...] = (
+    Column("participant", lambda r: r.participant),
+    Column("run", lambda r: r.run_id),
+    Column("flow_version", lambda r: r.flow_version),
+    Column("language", lambda r: r.language),
+    Column("status", lambda r: r.status),
+    Column("source", lambda r: r.source),
+    Column("started_at", lambda r: r.started_at.isoformat() if r.started_at else None),
+    Column("completed_at", lambda r: r.completed_at.isoformat() if r.completed_at else None),
+)
+
+
+def neutralise(value: Any) -> Any:
+    """Make a text cell safe to open in a spreadsheet (CSV/formula injection)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _answer(row: ExportRow, step_id: str) -> ExportAnswer | None:
+    answer = row.answers.get(step_id)
+    return None if answer is None or answer.skipped else answer
+
+
+def _plain(step_id: str) -> Callable[[ExportRow], Any]:
+    def cell(row: ExportRow) -> Any:
+        answer = _answer(row, step_id)
+        if answer is None:
+            return None
+        value = answer.value
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, dict):  # voice-note answer to a text question, media, contact
+            return next(iter(value.values()), None) if len(value) == 1 else json.dumps(value)
+        return value
+
+    return cell
+
+
+def _picked(step_id: str, key: str) -> Callable[[ExportRow], Any]:
+    def cell(row: ExportRow) -> Any:
+        answer = _answer(row, step_id)
+        if answer is None:
+            return None
+        return 1 if isinstance(answer.value, list) and key in answer.value else 0
+
+    return cell
+
+
+def _ranked(step_id: str, position: int) -> Callable[[ExportRow], Any]:
+    def cell(row: ExportRow) -> Any:
+        answer = _answer(row, step_id)
+        if answer is None or not isinstance(answer.value, list):
+            return None
+        return answer.value[position] if position < len(answer.value) else None
+
+    return cell
+
+
+def _location(step_id: str, part: str) -> Callable[[ExportRow], Any]:
+    def cell(row: ExportRow) -> Any:
+        answer = _answer(row, step_id)
+        return answer.value.get(part) if answer and isinstance(answer.value, dict) else None
+
+    return cell
+
+
+def step_columns(step: Step) -> list[Column]:
+    if step.kind is StepKind.MULTIPLE_CHOICE:
+        return [Column(f"{step.id}:{o.key}", _picked(step.id, o.key)) for o in step.options]
+    if step.kind is StepKind.RANKING:
+        ranks = step.rank_up_to or len(step.options)
+        return [Column(f"{step.id}:{n + 1}", _ranked(step.id, n)) for n in range(ranks)]
+    if step.kind is StepKind.LOCATION:
+        return [Column(f"{step.id}:{p}", _location(step.id, p)) for p in ("lat", "lon", "place")]
+    return [Column(step.id, _plain(step.id))]
+
+
+def columns(flows: list[Flow]) -> list[Column]:
+    """Columns for every question of every published version, newest version's order
+    first, so runs of an old version still find their answers."""
+    found: list[Column] = list(META_COLUMNS)
+    seen: set[str] = set()
+    for flow in sorted(flows, key=lambda f: -f.version):
+        for step in flow.questions:
+            for column in step_columns(step):
+                if column.name not in seen:
+                    seen.add(column.name)
+                    found.append(column)
+    return found
+
+
+def _cells(row: ExportRow, cols: list[Column]) -> list[Any]:
+    return [neutralise(col.cell(row)) for col in cols]
+
+
+async def write_csv(rows: AsyncIterator[ExportRow], cols: list[Column], out: IO[str]) -> int:
+    writer = csv.writer(out)
+    writer.writerow([c.name for c in cols])
+    count = 0
+    async for row in rows:
+        writer.writerow(["" if v is None else v for v in _cells(row, cols)])
+        count += 1
+    return count
+
+
+async def write_xlsx(rows: AsyncIterator[ExportRow], cols: list[Column], out: IO[bytes]) -> int:
+    workbook = Workbook(write_only=True)  # rows go to a temp file, not memory
+    sheet = workbook.create_sheet("answers")
+    sheet.append([c.name for c in cols])
+    count = 0
+    async for row in rows:
+        sheet.append(_cells(row, cols))
+        count += 1
+    workbook.save(out)
+    return count
+
+
+def _json_row(row: ExportRow) -> dict[str, Any]:
+    return {
+        "participant": row.participant,
+        "run": row.run_id,
+        "flow_version": row.flow_version,
+        "language": row.language,
+        "status": row.status,
+        "source": row.source,
+        "started_at": row.started_at.isoformat() if row.started_at else None,
+        "completed_at": row.completed_at.isoformat() if row.completed_at else None,
+        "answers": {
+            step_id: {
+                "value": answer.value,
+                "display": neutralise(answer.display),
+                "skipped": answer.skipped,
+            }
+            for step_id, answer in row.answers.items()
+        },
+    }
+
+
+async def write_json(rows: AsyncIterator[ExportRow], out: IO[str]) -> int:
+    out.write("[")
+    count = 0
+    async for row in rows:
+        out.write(",\n" if count else "\n")
+        out.write(json.dumps(_json_row(row), ensure_ascii=False))
+        count += 1
+    out.write("\n]\n" if count else "]\n")
+    return count
+
+
+async def write_export(
+    rows: AsyncIterator[ExportRow], flows: list[Flow], fmt: Format, out: IO[bytes]
+) -> int:
+    """Write every row to the binary stream `out` in `fmt`; returns the row count."""
+    if fmt == "xlsx":
+        return await write_xlsx(rows, columns(flows), out)
+    # CSV carries a byte-order mark so that Excel reads Polish or Ukrainian letters right.
+    encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
+    text = io.TextIOWrapper(out, encoding=encoding, newline="", write_through=True)
+    try:
+        if fmt == "csv":
+            return await write_csv(rows, columns(flows), text)
+        return await write_json(rows, text)
+    finally:
+        text.detach()
