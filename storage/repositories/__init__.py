@@ -1,0 +1,28 @@
+"""Repositories: the queries the rest of Konsulta may run, one module per aggregate.
+
+They flush but never commit; the `UnitOfWork` that created them commits once per event.
+Everything here runs unchanged on SQLite and PostgreSQL; where the SQL differs
+(upserts, `FOR UPDATE SKIP LOCKED`) the difference is handled in one place.
+"""
+
+from storage.repositories.citizens import CitizenRepository, ConsentRepository
+from storage.repositories.consultations import (
+    ConsultationRepository,
+    OrganisationRepository,
+    VersionConflict,
+)
+from storage.repositories.messaging import InboxRepository, OutboxRepository
+from storage.repositories.runs import AnswerRepository, RunExport, RunRepository
+
+__all__ = [
+    "AnswerRepository",
+    "CitizenRepository",
+    "ConsentRepository",
+    "ConsultationRepository",
+    "InboxRepository",
+    "OrganisationRepository",
+    "OutboxRepository",
+    "RunExport",
+    "RunRepository",
+    "VersionConflict",
+]

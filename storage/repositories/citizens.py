@@ -1,0 +1,225 @@
+"""Citizens, their Telegram mapping and their consent.
+
+A citizen is created the first time they write, keyed by the pseudonymous participant
+id; the Telegram id goes only into `citizen_channels`. `erase` is the right to be
+forgotten: afterwards nothing about the person remains.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Answer,
+    Citizen,
+    CitizenChannel,
+    ConsentRecord,
+    InboxUpdate,
+    OutboxMessage,
+    Run,
+)
+from storage.pseudonym import participant_id
+from storage.repositories._dialect import upsert_insert
+from storage.types import utcnow
+
+__all__ = ["DEFAULT_TIMEZONE", "TELEGRAM", "CitizenRepository", "ConsentRepository"]
+
+TELEGRAM = "telegram"
+DEFAULT_TIMEZONE = "Europe/Warsaw"
+
+
+class CitizenRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, citizen_id: int) -> Citizen | None:
+        return await self._session.get(Citizen, citizen_id)
+
+    async def get_for_update(self, citizen_id: int) -> Citizen | None:
+        """Load and row-lock the citizen (PostgreSQL), so two updates from one person
+        are handled one after the other. SQLite serialises writers anyway."""
+        result = await self._session.execute(
+            select(Citizen)
+            .where(Citizen.id == citizen_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return result.scalar_one_or_none()
+
+    async def get_by_participant_id(self, pid: str) -> Citizen | None:
+        result = await self._session.execute(select(Citizen).where(Citizen.participant_id == pid))
+        return result.scalar_one_or_none()
+
+    async def find(self, channel_user_id: int, channel: str = TELEGRAM) -> Citizen | None:
+        result = await self._session.execute(
+            select(Citizen)
+            .join(CitizenChannel, CitizenChannel.citizen_id == Citizen.id)
+            .where(
+                CitizenChannel.channel == channel,
+                CitizenChannel.channel_user_id == channel_user_id,
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def get_or_create(
+        self,
+        channel_user_id: int,
+        chat_id: int,
+        *,
+        secret: str,
+        channel: str = TELEGRAM,
+        display_name: str | None = None,
+        timezone: str = DEFAULT_TIMEZONE,
+    ) -> Citizen:
+        """The citizen behind a channel user, created on first contact.
+
+        Safe when two updates of a new user race: both inserts use ON CONFLICT DO
+        NOTHING, and both callers end up with the one row. Also refreshes the chat id,
+        display name and `last_seen_at`.
+        """
+        now = utcnow()
+        link = (
+            await self._session.execute(
+                select(CitizenChannel).where(
+                    CitizenChannel.channel == channel,
+                    CitizenChannel.channel_user_id == channel_user_id,
+                )
+            )
+        ).scalar_one_or_none()
+        if link is None:
+            pid = participant_id(secret, channel, channel_user_id)
+            await self._session.execute(
+                upsert_insert(self._session, Citizen)
+                .values(participant_id=pid, timezone=timezone, created_at=now, last_seen_at=now)
+                .on_conflict_do_nothing(index_elements=[Citizen.participant_id])
+            )
+            citizen = await self.get_by_participant_id(pid)
+            assert citizen is not None
+            await self._session.execute(
+                upsert_insert(self._session, CitizenChannel)
+                .values(
+                    citizen_id=citizen.id,
+                    channel=channel,
+                    channel_user_id=channel_user_id,
+                    chat_id=chat_id,
+                    display_name=display_name,
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(
+                    index_elements=[CitizenChannel.channel, CitizenChannel.channel_user_id]
+                )
+            )
+            return citizen
+        if link.chat_id != chat_id:
+            link.chat_id = chat_id
+        if display_name is not None and link.display_name != display_name:
+            link.display_name = display_name
+        citizen = await self._session.get(Citizen, link.citizen_id)
+        assert citizen is not None
+        citizen.last_seen_at = now
+        await self._session.flush()
+        return citizen
+
+    async def set_language(self, citizen: Citizen, language: str) -> None:
+        citizen.language = language
+        await self._session.flush()
+
+    async def chat_id(self, citizen_id: int, channel: str = TELEGRAM) -> int | None:
+        """Where to send a message to this citizen (None after erasure)."""
+        result = await self._session.execute(
+            select(CitizenChannel.chat_id)
+            .where(CitizenChannel.citizen_id == citizen_id, CitizenChannel.channel == channel)
+            .order_by(CitizenChannel.id.desc())
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    async def channels(self, citizen_id: int) -> list[CitizenChannel]:
+        result = await self._session.execute(
+            select(CitizenChannel)
+            .where(CitizenChannel.citizen_id == citizen_id)
+            .order_by(CitizenChannel.id)
+        )
+        return list(result.scalars())
+
+    async def erase(self, citizen: Citizen) -> None:
+        """Delete everything about this citizen: answers, runs, consent, queued messages,
+        the Telegram mapping and the citizen row.
+
+        Inbox rows from their chat keep only the bare `update_id` (raw update emptied,
+        chat id cleared), so a replay of an old update is still recognised as a replay
+        and cannot re-create the person.
+        """
+        session = self._session
+        chat_ids = select(CitizenChannel.chat_id).where(CitizenChannel.citizen_id == citizen.id)
+        run_ids = select(Run.id).where(Run.citizen_id == citizen.id)
+        await session.execute(delete(Answer).where(Answer.run_id.in_(run_ids)))
+        await session.execute(
+            update(Run).where(Run.parent_run_id.in_(run_ids)).values(parent_run_id=None)
+        )
+        await session.execute(delete(Run).where(Run.citizen_id == citizen.id))
+        await session.execute(delete(ConsentRecord).where(ConsentRecord.citizen_id == citizen.id))
+        await session.execute(
+            delete(OutboxMessage).where(
+                (OutboxMessage.citizen_id == citizen.id) | OutboxMessage.chat_id.in_(chat_ids)
+            )
+        )
+        await session.execute(
+            update(InboxUpdate)
+            .where(InboxUpdate.chat_id.in_(chat_ids))
+            .values(raw={}, chat_id=None, error=None)
+        )
+        await session.execute(delete(CitizenChannel).where(CitizenChannel.citizen_id == citizen.id))
+        await session.execute(delete(Citizen).where(Citizen.id == citizen.id))
+        await session.flush()
+
+
+class ConsentRepository:
+    """Versioned, timestamped consent: a new record per decision, never an update."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def record(
+        self,
+        citizen_id: int,
+        purpose: str,
+        text_version: str,
+        granted: bool,
+        *,
+        consultation_id: int | None = None,
+    ) -> ConsentRecord:
+        record = ConsentRecord(
+            citizen_id=citizen_id,
+            purpose=purpose,
+            text_version=text_version,
+            granted=granted,
+            consultation_id=consultation_id,
+            created_at=utcnow(),
+        )
+        self._session.add(record)
+        await self._session.flush()
+        return record
+
+    async def latest(
+        self, citizen_id: int, purpose: str, *, consultation_id: int | None = None
+    ) -> ConsentRecord | None:
+        """The citizen's most recent decision for this purpose (and consultation)."""
+        query = select(ConsentRecord).where(
+            ConsentRecord.citizen_id == citizen_id, ConsentRecord.purpose == purpose
+        )
+        if consultation_id is not None:
+            query = query.where(ConsentRecord.consultation_id == consultation_id)
+        result = await self._session.execute(
+            query.order_by(ConsentRecord.created_at.desc(), ConsentRecord.id.desc()).limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    async def list_for_citizen(self, citizen_id: int) -> list[ConsentRecord]:
+        result = await self._session.execute(
+            select(ConsentRecord)
+            .where(ConsentRecord.citizen_id == citizen_id)
+            .order_by(ConsentRecord.id)
+        )
+        return list(result.scalars())

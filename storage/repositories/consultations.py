@@ -1,0 +1,159 @@
+"""Organisations, consultations and their published flow versions.
+
+A published version is immutable: the exact YAML is kept so that every answer maps to
+the question it answered. Publishing the same version again with the same YAML is a
+no-op (the CLI can re-run); with different YAML it is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Consultation, ConsultationStatus, FlowVersion, Organisation
+from storage.repositories._dialect import upsert_insert
+from storage.types import utcnow
+
+__all__ = ["ConsultationRepository", "OrganisationRepository", "VersionConflict", "yaml_sha256"]
+
+
+class VersionConflict(ValueError):
+    """A flow version already exists with different YAML; publish a new version."""
+
+
+def yaml_sha256(yaml_text: str) -> str:
+    return hashlib.sha256(yaml_text.encode("utf-8")).hexdigest()
+
+
+class OrganisationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get_by_slug(self, slug: str) -> Organisation | None:
+        result = await self._session.execute(select(Organisation).where(Organisation.slug == slug))
+        return result.scalar_one_or_none()
+
+    async def get_or_create(self, slug: str, name: str | None = None) -> Organisation:
+        """The organisation with this slug; created (named `name` or the slug) if new."""
+        await self._session.execute(
+            upsert_insert(self._session, Organisation)
+            .values(slug=slug, name=name or slug, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=[Organisation.slug])
+        )
+        organisation = await self.get_by_slug(slug)
+        assert organisation is not None
+        return organisation
+
+
+class ConsultationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, consultation_id: int) -> Consultation | None:
+        return await self._session.get(Consultation, consultation_id)
+
+    async def get_by_slug(self, slug: str) -> Consultation | None:
+        result = await self._session.execute(select(Consultation).where(Consultation.slug == slug))
+        return result.scalar_one_or_none()
+
+    async def create(
+        self,
+        slug: str,
+        organisation: Organisation,
+        title: str,
+        *,
+        status: str = ConsultationStatus.DRAFT,
+    ) -> Consultation:
+        now = utcnow()
+        consultation = Consultation(
+            slug=slug,
+            organisation_id=organisation.id,
+            title=title,
+            status=status,
+            created_at=now,
+            updated_at=now,
+        )
+        self._session.add(consultation)
+        await self._session.flush()
+        return consultation
+
+    async def list_all(
+        self, *, status: str | None = None, organisation: Organisation | None = None
+    ) -> list[Consultation]:
+        query = select(Consultation)
+        if status is not None:
+            query = query.where(Consultation.status == status)
+        if organisation is not None:
+            query = query.where(Consultation.organisation_id == organisation.id)
+        result = await self._session.execute(query.order_by(Consultation.id))
+        return list(result.scalars())
+
+    async def set_status(self, consultation: Consultation, status: str) -> None:
+        consultation.status = ConsultationStatus(status)
+        consultation.updated_at = utcnow()
+        await self._session.flush()
+
+    async def latest_open(self) -> Consultation | None:
+        """The most recently opened (or changed) open consultation."""
+        result = await self._session.execute(
+            select(Consultation)
+            .where(Consultation.status == ConsultationStatus.OPEN)
+            .order_by(Consultation.updated_at.desc(), Consultation.id.desc())
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    async def publish_version(
+        self, slug: str, version: int, yaml_text: str, organisation: Organisation, title: str
+    ) -> FlowVersion:
+        """Store `yaml_text` as `version` of the consultation `slug` (created as a draft
+        if new) and make it current if it is the newest.
+
+        Idempotent for identical YAML; raises `VersionConflict` if that version was
+        already published with different YAML.
+        """
+        consultation = await self.get_by_slug(slug)
+        if consultation is None:
+            consultation = await self.create(slug, organisation, title)
+        digest = yaml_sha256(yaml_text)
+        existing = await self.get_version(consultation, version)
+        if existing is not None:
+            if existing.sha256 != digest:
+                raise VersionConflict(
+                    f"{slug} version {version} is already published with different YAML; "
+                    "bump the version"
+                )
+            return existing
+        flow_version = FlowVersion(
+            consultation_id=consultation.id,
+            version=version,
+            yaml_text=yaml_text,
+            sha256=digest,
+            published_at=utcnow(),
+        )
+        self._session.add(flow_version)
+        if consultation.current_version is None or version > consultation.current_version:
+            consultation.current_version = version
+            consultation.title = title
+        consultation.updated_at = utcnow()
+        await self._session.flush()
+        return flow_version
+
+    async def get_version(
+        self, consultation: Consultation, version: int | None = None
+    ) -> FlowVersion | None:
+        """A published version; by default the current one."""
+        number = consultation.current_version if version is None else version
+        if number is None:
+            return None
+        result = await self._session.execute(
+            select(FlowVersion).where(
+                FlowVersion.consultation_id == consultation.id, FlowVersion.version == number
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def get_version_by_id(self, flow_version_id: int) -> FlowVersion | None:
+        return await self._session.get(FlowVersion, flow_version_id)

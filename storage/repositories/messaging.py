@@ -1,0 +1,183 @@
+"""The outbox (messages to send) and the inbox (Telegram updates received).
+
+Outbox claiming works like a job queue: due pending rows are taken in priority then id
+order and leased (their `due_at` moves forward by the lease), so a sender that crashes
+mid-send only delays its messages. On PostgreSQL the candidate rows are locked with
+`FOR UPDATE SKIP LOCKED`, so several senders never take the same row; on SQLite the
+claiming UPDATE itself holds the single write lock, with the same effect.
+
+The inbox makes update handling effectively-once: an update is inserted (by
+`update_id`) before Telegram is told it arrived, and a replay is recognised by the
+insert doing nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import InboxUpdate, OutboxKind, OutboxMessage, OutboxStatus, Priority
+from storage.repositories._dialect import upsert_insert
+from storage.types import utcnow
+
+__all__ = ["DEFAULT_LEASE", "InboxRepository", "OutboxRepository"]
+
+DEFAULT_LEASE = timedelta(minutes=2)
+
+_DEFAULT_PRIORITY = {
+    OutboxKind.DIALOG: Priority.DIALOG,
+    OutboxKind.REPLY: Priority.REPLY,
+    OutboxKind.NOTICE: Priority.NOTICE,
+    OutboxKind.FOLLOWUP: Priority.FOLLOWUP,
+    OutboxKind.REMINDER: Priority.REMINDER,
+    OutboxKind.BROADCAST: Priority.BROADCAST,
+}
+
+
+class OutboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def enqueue(
+        self,
+        chat_id: int,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        citizen_id: int | None = None,
+        priority: int | None = None,
+        due_at: datetime | None = None,
+        dedupe_key: str | None = None,
+    ) -> int | None:
+        """Queue a message; returns its id, or None if `dedupe_key` was already queued
+        (so a resumed broadcast never sends twice). Priority defaults from the kind."""
+        now = utcnow()
+        insert = (
+            upsert_insert(self._session, OutboxMessage)
+            .values(
+                chat_id=chat_id,
+                kind=kind,
+                payload=payload,
+                citizen_id=citizen_id,
+                priority=_DEFAULT_PRIORITY.get(OutboxKind(kind), Priority.NOTICE)
+                if priority is None
+                else priority,
+                status=OutboxStatus.PENDING,
+                dedupe_key=dedupe_key,
+                due_at=due_at or now,
+                attempts=0,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key])
+            .returning(OutboxMessage.id)
+        )
+        result = await self._session.execute(insert)
+        return result.scalar_one_or_none()
+
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        return await self._session.get(OutboxMessage, message_id, populate_existing=True)
+
+    async def claim_due(
+        self, *, limit: int = 50, now: datetime | None = None, lease: timedelta = DEFAULT_LEASE
+    ) -> list[OutboxMessage]:
+        """Take up to `limit` due pending messages, lower priority number first.
+
+        Each claimed row gets `attempts + 1` and `due_at = now + lease`; it stays
+        pending until `mark_sent`/`mark_failed`/`mark_blocked`. If the sender dies,
+        the row is due again when the lease runs out.
+        """
+        now = now or utcnow()
+        candidates = (
+            select(OutboxMessage.id)
+            .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now)
+            .order_by(OutboxMessage.priority, OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        claim = (
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(candidates))
+            .values(attempts=OutboxMessage.attempts + 1, due_at=now + lease)
+            .returning(OutboxMessage)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+        claimed = list((await self._session.execute(claim)).scalars())
+        claimed.sort(key=lambda message: (message.priority, message.id))
+        return claimed
+
+    async def mark_sent(self, message_id: int, *, sent_at: datetime | None = None) -> None:
+        await self._set(message_id, status=OutboxStatus.SENT, sent_at=sent_at or utcnow())
+
+    async def mark_failed(
+        self, message_id: int, error: str, *, retry_at: datetime | None = None
+    ) -> None:
+        """Record a failed send: retried at `retry_at` if given, else given up on."""
+        if retry_at is not None:
+            await self._set(message_id, last_error=error, due_at=retry_at)
+        else:
+            await self._set(message_id, status=OutboxStatus.FAILED, last_error=error)
+
+    async def mark_blocked(self, message_id: int, error: str | None = None) -> None:
+        """The citizen blocked the bot (403): never retry this message."""
+        await self._set(message_id, status=OutboxStatus.BLOCKED, last_error=error)
+
+    async def block_pending_for_chat(self, chat_id: int, error: str | None = None) -> int:
+        """Stop every pending message to a chat that blocked the bot; returns how many."""
+        result = await self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.BLOCKED, last_error=error)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def _set(self, message_id: int, **values: Any) -> None:
+        await self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+
+class InboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, update_id: int, raw: dict[str, Any], *, chat_id: int | None = None) -> bool:
+        """Store an update; False if this `update_id` is already known (a replay)."""
+        insert = (
+            upsert_insert(self._session, InboxUpdate)
+            .values(update_id=update_id, raw=raw, chat_id=chat_id, received_at=utcnow())
+            .on_conflict_do_nothing(index_elements=[InboxUpdate.update_id])
+            .returning(InboxUpdate.update_id)
+        )
+        result = await self._session.execute(insert)
+        return result.scalar_one_or_none() is not None
+
+    async def get(self, update_id: int) -> InboxUpdate | None:
+        return await self._session.get(InboxUpdate, update_id, populate_existing=True)
+
+    async def pending(self, *, limit: int = 100) -> list[InboxUpdate]:
+        """Updates stored but not yet handled, oldest first (e.g. after a crash)."""
+        result = await self._session.execute(
+            select(InboxUpdate)
+            .where(InboxUpdate.handled_at.is_(None))
+            .order_by(InboxUpdate.update_id)
+            .limit(limit)
+        )
+        return list(result.scalars())
+
+    async def mark_handled(
+        self, update_id: int, *, error: str | None = None, handled_at: datetime | None = None
+    ) -> None:
+        """Done with this update; `error` records a handler failure that will not retry."""
+        await self._session.execute(
+            update(InboxUpdate)
+            .where(InboxUpdate.update_id == update_id)
+            .values(handled_at=handled_at or utcnow(), error=error)
+            .execution_options(synchronize_session=False)
+        )

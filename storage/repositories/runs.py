@@ -1,0 +1,222 @@
+"""Runs (one citizen going through one flow) and their answers.
+
+Answers are upserted: one row per question per run, so going /back and answering
+again replaces the earlier answer instead of leaving two. The export iterator streams
+from the database in batches, so exporting a consultation with a hundred thousand
+runs uses the memory of one batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Answer, Citizen, Run, RunStatus
+from storage.repositories._dialect import upsert_insert
+from storage.types import utcnow
+
+__all__ = ["AnswerRepository", "RunExport", "RunRepository"]
+
+EXPORT_BATCH_SIZE = 500
+
+
+@dataclass
+class RunExport:
+    """One run as the export sees it: the pseudonymous participant, never a Telegram id."""
+
+    run: Run
+    participant_id: str
+    answers: list[Answer] = field(default_factory=list)
+
+
+class RunRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def create(
+        self,
+        *,
+        citizen_id: int,
+        consultation_id: int,
+        flow_version_id: int,
+        state: dict[str, Any],
+        language: str,
+        source: str,
+        community_id: int | None = None,
+        parent_run_id: int | None = None,
+        consent_record_id: int | None = None,
+    ) -> Run:
+        now = utcnow()
+        run = Run(
+            citizen_id=citizen_id,
+            consultation_id=consultation_id,
+            flow_version_id=flow_version_id,
+            state=state,
+            status=RunStatus.STARTED,
+            language=language,
+            source=source,
+            community_id=community_id,
+            parent_run_id=parent_run_id,
+            consent_record_id=consent_record_id,
+            started_at=now,
+            updated_at=now,
+        )
+        self._session.add(run)
+        await self._session.flush()
+        return run
+
+    async def get(self, run_id: int) -> Run | None:
+        return await self._session.get(Run, run_id)
+
+    async def get_active(self, citizen_id: int, consultation_id: int) -> Run | None:
+        """The citizen's unfinished run of this consultation, if any (the newest)."""
+        result = await self._session.execute(
+            select(Run)
+            .where(
+                Run.citizen_id == citizen_id,
+                Run.consultation_id == consultation_id,
+                Run.status == RunStatus.STARTED,
+            )
+            .order_by(Run.id.desc())
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    async def latest_active(self, citizen_id: int) -> Run | None:
+        """The unfinished run the citizen touched last, whatever the consultation."""
+        result = await self._session.execute(
+            select(Run)
+            .where(Run.citizen_id == citizen_id, Run.status == RunStatus.STARTED)
+            .order_by(Run.updated_at.desc(), Run.id.desc())
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    async def save(
+        self, run: Run, *, state: dict[str, Any] | None = None, status: str | None = None
+    ) -> None:
+        """Store the engine's new state and/or status; completing stamps `completed_at`."""
+        now = utcnow()
+        if state is not None:
+            # A new dict object, so the change is seen even if the engine mutated in place.
+            run.state = dict(state)
+        if status is not None:
+            run.status = RunStatus(status)
+            if status == RunStatus.COMPLETED and run.completed_at is None:
+                run.completed_at = now
+        run.updated_at = now
+        await self._session.flush()
+
+    async def list_for_citizen(self, citizen_id: int) -> list[Run]:
+        result = await self._session.execute(
+            select(Run).where(Run.citizen_id == citizen_id).order_by(Run.id)
+        )
+        return list(result.scalars())
+
+    async def stream_for_export(
+        self,
+        consultation_id: int,
+        *,
+        statuses: Iterable[str] | None = None,
+        batch_size: int = EXPORT_BATCH_SIZE,
+    ) -> AsyncIterator[RunExport]:
+        """Every run of a consultation with its answers, in run id order, streamed.
+
+        One query (runs outer-joined to answers) read through a server-side cursor in
+        batches of `batch_size` rows; memory does not grow with the number of runs.
+        Consume it fully or wrap it in `contextlib.aclosing`.
+        """
+        query = (
+            select(Run, Citizen.participant_id, Answer)
+            .join(Citizen, Citizen.id == Run.citizen_id)
+            .outerjoin(Answer, Answer.run_id == Run.id)
+            .where(Run.consultation_id == consultation_id)
+            .order_by(Run.id, Answer.answered_at, Answer.id)
+            .execution_options(yield_per=batch_size)
+        )
+        if statuses is not None:
+            query = query.where(Run.status.in_(list(statuses)))
+        result = await self._session.stream(query)
+        try:
+            current: RunExport | None = None
+            async for run, pid, answer in result:
+                if current is None or current.run.id != run.id:
+                    if current is not None:
+                        yield current
+                    current = RunExport(run=run, participant_id=pid)
+                if answer is not None:
+                    current.answers.append(answer)
+            if current is not None:
+                yield current
+        finally:
+            await result.close()
+
+
+class AnswerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def upsert(
+        self,
+        run_id: int,
+        step_id: str,
+        value: Any,
+        *,
+        display_text: str | None = None,
+        skipped: bool = False,
+        answered_at: datetime | None = None,
+    ) -> None:
+        """Store the answer to `step_id`, replacing an earlier answer to the same step."""
+        values = {
+            "value": value,
+            "display_text": display_text,
+            "skipped": skipped,
+            "answered_at": answered_at or utcnow(),
+        }
+        insert = upsert_insert(self._session, Answer).values(
+            run_id=run_id, step_id=step_id, **values
+        )
+        await self._session.execute(
+            insert.on_conflict_do_update(
+                index_elements=[Answer.run_id, Answer.step_id],
+                set_={name: insert.excluded[name] for name in values},
+            )
+        )
+
+    async def list_for_run(self, run_id: int) -> list[Answer]:
+        result = await self._session.execute(
+            select(Answer)
+            .where(Answer.run_id == run_id)
+            .order_by(Answer.answered_at, Answer.id)
+            # Upserts bypass the identity map; make sure what we return is what is stored.
+            .execution_options(populate_existing=True)
+        )
+        return list(result.scalars())
+
+    async def delete_for_run(self, run_id: int) -> int:
+        """Forget a run's answers (the citizen restarted the dialog); returns how many."""
+        result = await self._session.execute(
+            delete(Answer)
+            .where(Answer.run_id == run_id)
+            .execution_options(synchronize_session="fetch")
+        )
+        return _rowcount(result)
+
+    async def delete_steps(self, run_id: int, step_ids: Iterable[str]) -> int:
+        """Forget answers to some steps (a changed branch made them moot)."""
+        result = await self._session.execute(
+            delete(Answer)
+            .where(Answer.run_id == run_id, Answer.step_id.in_(list(step_ids)))
+            .execution_options(synchronize_session="fetch")
+        )
+        return _rowcount(result)
+
+
+def _rowcount(result: Any) -> int:
+    count = getattr(result, "rowcount", -1)
+    return int(count) if count is not None else -1

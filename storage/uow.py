@@ -1,0 +1,79 @@
+"""One unit of work per event: one session, one transaction, one commit.
+
+A Telegram update, a scheduler tick or a dashboard action opens a `UnitOfWork`, uses
+its repositories and calls `commit()` once. An exception rolls everything back, and
+so does leaving the block without `commit()`: nothing half-done reaches the database.
+
+    async with UnitOfWork(sessionmaker) as uow:
+        citizen = await uow.citizens.get_or_create(user_id, chat_id, secret=secret)
+        await uow.outbox.enqueue(chat_id, "dialog", {"text": "..."})
+        await uow.commit()
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.repositories import (
+    AnswerRepository,
+    CitizenRepository,
+    ConsentRepository,
+    ConsultationRepository,
+    InboxRepository,
+    OrganisationRepository,
+    OutboxRepository,
+    RunRepository,
+)
+
+__all__ = ["UnitOfWork"]
+
+
+class UnitOfWork:
+    session: AsyncSession
+    organisations: OrganisationRepository
+    citizens: CitizenRepository
+    consents: ConsentRepository
+    consultations: ConsultationRepository
+    runs: RunRepository
+    answers: AnswerRepository
+    outbox: OutboxRepository
+    inbox: InboxRepository
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+
+    async def __aenter__(self) -> Self:
+        session = self._sessionmaker()
+        self.session = session
+        self.organisations = OrganisationRepository(session)
+        self.citizens = CitizenRepository(session)
+        self.consents = ConsentRepository(session)
+        self.consultations = ConsultationRepository(session)
+        self.runs = RunRepository(session)
+        self.answers = AnswerRepository(session)
+        self.outbox = OutboxRepository(session)
+        self.inbox = InboxRepository(session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is not None:
+                await self.session.rollback()
+        finally:
+            # Closing ends any transaction not committed (its changes are discarded) but,
+            # unlike rollback, leaves loaded objects readable after the block.
+            await self.session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
