@@ -1,0 +1,521 @@
+"""Turning what a citizen sent into a typed answer, or saying kindly what was wrong.
+
+Each parser is a small pure function returning either `Accepted(value, display)` or a
+`Problem(code, params)`; `explain` turns a problem into a hint in the citizen's
+language. Keeping this apart from the engine means the rules for "what counts as a
+number" live in one place, can be tested alone, and can later become locale-aware
+(every number/date function already takes `language`).
+
+Answer values are JSON and this is their contract (storage and export rely on it):
+
+=================  ==========================================================
+single_choice      option key, str: ``"often"``
+multiple_choice    list of option keys in flow order: ``["bus", "walk"]``
+ranking            list of option keys, most important first
+text               str, stripped; or ``{"voice": file_id, "duration": int|None}``
+number             int when the step asks for whole numbers, else float
+scale              int
+yes_no             bool
+date               ISO date str: ``"2026-12-07"``
+location           ``{"lat": float, "lon": float}``, or ``{"place": str}`` typed
+photo              ``{"photo": file_id}``
+voice              ``{"voice": file_id, "duration": int|None}``
+contact            ``{"phone": str}``
+(skipped)          None, with ``skipped=True`` and display ``""``
+=================  ==========================================================
+
+`display` is the answer as a person reads it (an option's label, "7.12.2026"); it is
+what `{{step_id}}` shows and what reviewers see next to the value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from dialogs.events import (
+    ContactInput,
+    Event,
+    LocationInput,
+    MediaInput,
+    TextInput,
+    Translator,
+)
+from dialogs.schema import Step, StepKind
+
+
+@dataclass(frozen=True)
+class Accepted:
+    value: Any
+    display: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why an input was not accepted; `params` fill the hint (numbers, dates, counts)."""
+
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+Parsed = Accepted | Problem
+
+
+class Choice(NamedTuple):
+    """An option as the citizen sees it: label already localized."""
+
+    key: str
+    label: str
+    emoji: str | None = None
+
+
+# --- numbers and dates ---------------------------------------------------------------
+
+_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
+# "1 000" and "1 000 000" (also with no-break spaces) are one number.
+_THOUSANDS = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}(?!\d))")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_DAY_FIRST_DATE = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](\d{4})\.?")
+
+
+def format_number(value: float, language: str | None = None) -> str:
+    """A number as citizens write it; locale-aware formatting is a later issue."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+def format_date(value: dt.date, language: str | None = None) -> str:
+    """A date as citizens write it (day.month.year for now)."""
+    return f"{value.day}.{value.month}.{value.year}"
+
+
+def parse_number(
+    text: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    integer: bool = True,
+    language: str | None = None,
+) -> Parsed:
+    """Accept "12", "-3", "1,5", "1.5", "1 000"; respect bounds and whole numbers."""
+    problem = Problem("number", {"min": minimum, "max": maximum, "integer": integer})
+    cleaned = _THOUSANDS.sub("", text.strip().replace("\u2212", "-"))
+    if len(cleaned) > 30 or not _NUMBER.fullmatch(cleaned):
+        return problem
+    number: int | float
+    if cleaned.isdecimal() or cleaned[1:].isdecimal():
+        number = int(cleaned)
+    else:
+        number = float(cleaned.replace(",", "."))
+        if integer and number.is_integer():
+            number = int(number)
+    if integer and not isinstance(number, int):
+        return problem
+    if not integer:
+        number = float(number)
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        return problem
+    return Accepted(number, format_number(number, language))
+
+
+def parse_date(
+    text: str,
+    *,
+    earliest: dt.date | None = None,
+    latest: dt.date | None = None,
+    language: str | None = None,
+) -> Parsed:
+    """Accept "7.12.2026", "07/12/2026" (day first) and "2026-12-07"; respect bounds."""
+    problem = Problem("date", {"earliest": earliest, "latest": latest, "language": language})
+    cleaned = text.strip()
+    if match := _ISO_DATE.fullmatch(cleaned):
+        year, month, day = match.groups()
+    elif match := _DAY_FIRST_DATE.fullmatch(cleaned):
+        day, month, year = match.groups()
+    else:
+        return problem
+    try:
+        date = dt.date(int(year), int(month), int(day))
+    except ValueError:
+        return problem
+    if (earliest is not None and date < earliest) or (latest is not None and date > latest):
+        return problem
+    return Accepted(date.isoformat(), format_date(date, language))
+
+
+# --- text and media ------------------------------------------------------------------
+
+
+def parse_text(
+    text: str,
+    *,
+    min_length: int | None = None,
+    max_length: int | None = None,
+    voice: bool = False,
+) -> Parsed:
+    """Stripped non-empty text within the length limits (`voice` only shapes the hint)."""
+    cleaned = text.strip()
+    if not cleaned:
+        return Problem("text", {"voice": voice})
+    if min_length is not None and len(cleaned) < min_length:
+        return Problem("text_short", {"n": min_length})
+    if max_length is not None and len(cleaned) > max_length:
+        return Problem("text_long", {"n": max_length})
+    return Accepted(cleaned, cleaned)
+
+
+def voice_answer(file_id: str, duration: int | None, texts: Translator) -> Accepted:
+    return Accepted({"voice": file_id, "duration": duration}, texts.gettext("Voice note"))
+
+
+def photo_answer(file_id: str, texts: Translator) -> Accepted:
+    return Accepted({"photo": file_id}, texts.gettext("Photo"))
+
+
+def location_answer(latitude: float, longitude: float, *, typed: bool = True) -> Parsed:
+    """A point on Earth; NaN, infinities and out-of-range coordinates are refused."""
+    if not (
+        math.isfinite(latitude)
+        and math.isfinite(longitude)
+        and -90 <= latitude <= 90
+        and -180 <= longitude <= 180
+    ):
+        return Problem("location", {"typed": typed})
+    lat, lon = float(latitude), float(longitude)
+    return Accepted({"lat": lat, "lon": lon}, f"{lat:.5f}, {lon:.5f}")
+
+
+def parse_place(text: str) -> Parsed:
+    """A place typed by name instead of a shared location."""
+    cleaned = text.strip()
+    if not cleaned:
+        return Problem("location", {"typed": True})
+    return Accepted({"place": cleaned}, cleaned)
+
+
+def contact_answer(phone: str, *, own: bool) -> Parsed:
+    """Only the citizen's own number: a forwarded contact card is someone else's data."""
+    cleaned = phone.strip()
+    if not own or not cleaned:
+        return Problem("contact")
+    return Accepted({"phone": cleaned}, cleaned)
+
+
+# --- choices -------------------------------------------------------------------------
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def match_option(text: str, choices: Sequence[Choice]) -> str | None:
+    """The key of the option whose label (with or without emoji) or number was typed."""
+    wanted = _fold(text)
+    if not wanted:
+        return None
+    for choice in choices:
+        labels = {_fold(choice.label), _fold(f"{choice.emoji} {choice.label}")}
+        if wanted in labels:
+            return choice.key
+    if wanted.isdecimal() and len(wanted) <= 3 and 1 <= int(wanted) <= len(choices):
+        return choices[int(wanted) - 1].key
+    return None
+
+
+def _typed_picks(text: str, choices: Sequence[Choice]) -> list[str] | None:
+    """Keys for "1,3", "1 3" or "Bus, Walk"; None if any part is not an option."""
+    keys: list[str] = []
+    for chunk in re.split(r"[,;]", text):
+        if not chunk.strip():
+            continue
+        key = match_option(chunk, choices)
+        if key is not None:
+            keys.append(key)
+            continue
+        for word in chunk.split():
+            key = match_option(word, choices)
+            if key is None:
+                return None
+            keys.append(key)
+    return keys or None
+
+
+def label_of(key: str, choices: Sequence[Choice]) -> str:
+    return next((c.label for c in choices if c.key == key), key)
+
+
+def parse_single_choice(text: str, choices: Sequence[Choice]) -> Parsed:
+    key = match_option(text, choices)
+    if key is None:
+        return Problem("choice")
+    return Accepted(key, label_of(key, choices))
+
+
+def check_picks(
+    keys: Sequence[str], choices: Sequence[Choice], *, min_picks: int, max_picks: int | None
+) -> Parsed:
+    """A multiple-choice answer from the picked keys, in flow order, within the limits."""
+    picked = [c.key for c in choices if c.key in keys]
+    if len(picked) < min_picks:
+        return Problem("picks_min", {"n": min_picks})
+    if max_picks is not None and len(picked) > max_picks:
+        return Problem("picks_max", {"n": max_picks})
+    return Accepted(picked, ", ".join(label_of(k, choices) for k in picked))
+
+
+def parse_multiple_choice(
+    text: str, choices: Sequence[Choice], *, min_picks: int, max_picks: int | None
+) -> Parsed:
+    keys = _typed_picks(text, choices)
+    if keys is None:
+        return Problem("picks")
+    return check_picks(keys, choices, min_picks=min_picks, max_picks=max_picks)
+
+
+def finish_ranking(order: Sequence[str], choices: Sequence[Choice], up_to: int) -> Parsed | None:
+    """The ranking answer once `up_to` options are ranked, else None (keep asking).
+
+    When everything is to be ranked the last option needs no tap of its own.
+    """
+    ranked = [key for key in dict.fromkeys(order) if any(c.key == key for c in choices)]
+    if up_to >= len(choices) and len(ranked) == len(choices) - 1:
+        ranked += [c.key for c in choices if c.key not in ranked]
+    if len(ranked) < up_to:
+        return None
+    ranked = ranked[:up_to]
+    display = ", ".join(f"{rank}. {label_of(key, choices)}" for rank, key in enumerate(ranked, 1))
+    return Accepted(ranked, display)
+
+
+def parse_ranking(text: str, choices: Sequence[Choice], *, up_to: int) -> Parsed:
+    """A typed order such as "3,1,2": distinct options, as many as asked for."""
+    keys = _typed_picks(text, choices)
+    if keys is None or len(set(keys)) != len(keys) or len(keys) > up_to:
+        return Problem("ranking")
+    return finish_ranking(keys, choices, up_to) or Problem("ranking")
+
+
+def parse_scale(text: str, *, minimum: int, maximum: int) -> Parsed:
+    parsed = parse_number(text, minimum=minimum, maximum=maximum, integer=True)
+    if isinstance(parsed, Problem):
+        return Problem("scale", {"min": minimum, "max": maximum})
+    return parsed
+
+
+def yes_no_answer(flag: bool, texts: Translator) -> Accepted:
+    return Accepted(flag, texts.gettext("Yes") if flag else texts.gettext("No"))
+
+
+def parse_yes_no(text: str, texts: Translator) -> Parsed:
+    """Yes/no typed in the citizen's language, in English, or as 1/2 (button order)."""
+    word = _fold(text).strip(".!")
+    if word in {_fold(texts.gettext("yes")), "yes", "y", "1"}:
+        return yes_no_answer(True, texts)
+    if word in {_fold(texts.gettext("no")), "no", "n", "2"}:
+        return yes_no_answer(False, texts)
+    return Problem("yes_no")
+
+
+# --- one event for one step ----------------------------------------------------------
+
+
+def min_picks(step: Step) -> int:
+    """Required multiple choice without `min_picks` means at least one."""
+    if step.min_picks is not None:
+        return step.min_picks
+    return 1 if step.required else 0
+
+
+def rank_up_to(step: Step) -> int:
+    return step.rank_up_to or len(step.options)
+
+
+def expected(step: Step, language: str | None = None) -> Problem:
+    """The problem to explain when an input of the wrong sort arrives for `step`."""
+    match step.kind:
+        case StepKind.NUMBER:
+            return Problem("number", {"min": step.min, "max": step.max, "integer": step.integer})
+        case StepKind.SCALE:
+            return Problem("scale", {"min": int(step.min or 0), "max": int(step.max or 0)})
+        case StepKind.DATE:
+            params = {"earliest": step.min_date, "latest": step.max_date, "language": language}
+            return Problem("date", params)
+        case StepKind.TEXT:
+            return Problem("text", {"voice": step.allow_voice})
+        case StepKind.LOCATION:
+            return Problem("location", {"typed": step.allow_typed})
+        case StepKind.MULTIPLE_CHOICE:
+            return Problem("picks")
+        case _:
+            return Problem(step.kind.value)
+
+
+def interpret(
+    step: Step, event: Event, choices: Sequence[Choice], texts: Translator, language: str
+) -> Parsed:
+    """Typed, sent or shared input (not button presses) as an answer to `step`."""
+    kind = step.kind
+    if isinstance(event, TextInput):
+        text = event.text
+        match kind:
+            case StepKind.TEXT:
+                return parse_text(
+                    text,
+                    min_length=step.min_length,
+                    max_length=step.max_length,
+                    voice=step.allow_voice,
+                )
+            case StepKind.NUMBER:
+                return parse_number(
+                    text,
+                    minimum=step.min,
+                    maximum=step.max,
+                    integer=step.integer,
+                    language=language,
+                )
+            case StepKind.SCALE:
+                return parse_scale(text, minimum=int(step.min or 0), maximum=int(step.max or 0))
+            case StepKind.YES_NO:
+                return parse_yes_no(text, texts)
+            case StepKind.DATE:
+                return parse_date(
+                    text, earliest=step.min_date, latest=step.max_date, language=language
+                )
+            case StepKind.SINGLE_CHOICE:
+                return parse_single_choice(text, choices)
+            case StepKind.MULTIPLE_CHOICE:
+                return parse_multiple_choice(
+                    text, choices, min_picks=min_picks(step), max_picks=step.max_picks
+                )
+            case StepKind.RANKING:
+                return parse_ranking(text, choices, up_to=rank_up_to(step))
+            case StepKind.LOCATION if step.allow_typed:
+                return parse_place(text)
+    elif isinstance(event, MediaInput):
+        if event.kind == "voice" and (
+            kind is StepKind.VOICE or (kind is StepKind.TEXT and step.allow_voice)
+        ):
+            return voice_answer(event.file_id, event.duration, texts)
+        if event.kind == "photo" and kind is StepKind.PHOTO:
+            return photo_answer(event.file_id, texts)
+    elif isinstance(event, LocationInput) and kind is StepKind.LOCATION:
+        return location_answer(event.latitude, event.longitude, typed=step.allow_typed)
+    elif isinstance(event, ContactInput) and kind is StepKind.CONTACT:
+        return contact_answer(event.phone, own=event.own)
+    return expected(step, language)
+
+
+# --- hints ---------------------------------------------------------------------------
+
+
+def _number_hint(params: dict[str, Any], texts: Translator) -> str:
+    low, high = params.get("min"), params.get("max")
+    whole = bool(params.get("integer"))
+    fmt = {
+        "min": "" if low is None else format_number(low),
+        "max": "" if high is None else format_number(high),
+    }
+    if low is not None and high is not None:
+        if whole:
+            return texts.gettext("Please send a whole number between {min} and {max}.").format(
+                **fmt
+            )
+        return texts.gettext("Please send a number between {min} and {max}.").format(**fmt)
+    if low is not None:
+        if whole:
+            return texts.gettext("Please send a whole number of at least {min}.").format(**fmt)
+        return texts.gettext("Please send a number of at least {min}.").format(**fmt)
+    if high is not None:
+        if whole:
+            return texts.gettext("Please send a whole number no greater than {max}.").format(**fmt)
+        return texts.gettext("Please send a number no greater than {max}.").format(**fmt)
+    if whole:
+        return texts.gettext("Please send a whole number, for example 12.")
+    return texts.gettext("Please send a number, for example 12.")
+
+
+def _date_hint(params: dict[str, Any], texts: Translator) -> str:
+    language = params.get("language")
+    earliest, latest = params.get("earliest"), params.get("latest")
+    fmt = {
+        "earliest": "" if earliest is None else format_date(earliest, language),
+        "latest": "" if latest is None else format_date(latest, language),
+        "example": format_date(dt.date(2026, 12, 31), language),
+    }
+    if earliest is not None and latest is not None:
+        return texts.gettext("Please send a date between {earliest} and {latest}.").format(**fmt)
+    if earliest is not None:
+        return texts.gettext("Please send a date on or after {earliest}.").format(**fmt)
+    if latest is not None:
+        return texts.gettext("Please send a date on or before {latest}.").format(**fmt)
+    return texts.gettext("Please send a date as day.month.year, for example {example}.").format(
+        **fmt
+    )
+
+
+def explain(problem: Problem, texts: Translator) -> str:
+    """A short, plain hint for `problem` in the citizen's language."""
+    params = problem.params
+    n = int(params.get("n", 0))
+    match problem.code:
+        case "number":
+            return _number_hint(params, texts)
+        case "date":
+            return _date_hint(params, texts)
+        case "scale":
+            return texts.gettext("Please choose a number from {min} to {max}.").format(
+                min=params.get("min", ""), max=params.get("max", "")
+            )
+        case "text" if params.get("voice"):
+            return texts.gettext("Please type your answer as text, or send a voice note.")
+        case "text":
+            return texts.gettext("Please type your answer as text.")
+        case "text_short":
+            return texts.ngettext(
+                "Please write at least {n} character.", "Please write at least {n} characters.", n
+            ).format(n=n)
+        case "text_long":
+            return texts.ngettext(
+                "Please keep your answer to {n} character or fewer.",
+                "Please keep your answer to {n} characters or fewer.",
+                n,
+            ).format(n=n)
+        case "picks":
+            return texts.gettext("Please tap the options that apply, then tap “{done}”.").format(
+                done=texts.gettext("Done")
+            )
+        case "picks_min":
+            return texts.ngettext(
+                "Please choose at least {n} option.", "Please choose at least {n} options.", n
+            ).format(n=n)
+        case "picks_max":
+            return texts.ngettext(
+                "Please choose no more than {n} option.",
+                "Please choose no more than {n} options.",
+                n,
+            ).format(n=n)
+        case "ranking":
+            return texts.gettext(
+                "Please tap the options in order of importance, the most important first."
+            )
+        case "yes_no":
+            return texts.gettext("Please answer yes or no with the buttons below.")
+        case "location" if params.get("typed"):
+            return texts.gettext(
+                "Please share your location with the button below, or type the name of the place."
+            )
+        case "location":
+            return texts.gettext("Please share your location with the button below.")
+        case "photo":
+            return texts.gettext("Please send a photo.")
+        case "voice":
+            return texts.gettext("Please send a voice note: hold the microphone button and speak.")
+        case "contact":
+            return texts.gettext("Please share your own phone number with the button below.")
+        case _:
+            return texts.gettext("Please choose one of the buttons below.")

@@ -1,0 +1,442 @@
+"""The dialog engine: a pure step function from (flow, state, event) to a `Turn`.
+
+Pure so that one engine serves the terminal simulator, the Telegram runtime and the
+tests, and so that the whole of a citizen's progress is the JSON `DialogState` the
+adapter stores in SQL in the same transaction as the answers: after a restart, or on
+another worker, the dialog continues exactly where it was. No I/O, no clock (the
+caller passes `today`), no aiogram, no SQLAlchemy.
+
+The state pins the flow id and version. A citizen half-way through version 1 finishes
+version 1 after version 2 is published: the adapter loads the pinned version, and the
+engine refuses (kindly, without raising) to continue a state with a different flow.
+
+Every input is either accepted, or answered with a hint and the same question again;
+nothing a citizen sends (stickers, old buttons, NaN coordinates, "{0.__class__}")
+raises.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any, Literal, TypedDict, cast
+
+from dialogs import answers as parse
+from dialogs.answers import Accepted, Choice, Problem
+from dialogs.conditions import holds
+from dialogs.events import (
+    DONE,
+    SKIP,
+    UNDO,
+    AnswerRecord,
+    Button,
+    ButtonPress,
+    CommandInput,
+    Event,
+    Message,
+    Role,
+    Translator,
+    Turn,
+)
+from dialogs.render import render
+from dialogs.schema import END, Flow, Option, Step, StepKind, Text
+
+#: Telegram refuses longer messages.
+MAX_MESSAGE_LENGTH = 4096
+
+Status = Literal["active", "completed", "closed"]
+
+
+class StoredAnswer(TypedDict):
+    value: Any
+    display: str
+    skipped: bool
+
+
+class DialogState(TypedDict):
+    """A citizen's progress through one flow version; plain JSON.
+
+    `current` is the question being asked (None once finished). `history` holds the
+    ids of the questions answered on the way here, in order, for "back"; `answers`
+    holds exactly their answers. `pending` is the unfinished work on the current
+    question: toggled keys of a multiple choice, or the order so far of a ranking.
+    `status` is "closed" when the flow was not open on the day the citizen started.
+    """
+
+    flow_id: str
+    version: int
+    language: str
+    current: str | None
+    status: Status
+    answers: dict[str, StoredAnswer]
+    history: list[str]
+    pending: list[str]
+
+
+def start(flow: Flow, language: str, *, texts: Translator, today: dt.date | None = None) -> Turn:
+    """Begin `flow` in `language`: its opening messages and first question.
+
+    `today`, when given, is checked against the flow's opens/closes dates: a closed
+    consultation gets a notice and a "closed" state instead of questions.
+    """
+    state = DialogState(
+        flow_id=flow.id,
+        version=flow.version,
+        language=language if language in flow.languages else flow.default_language,
+        current=None,
+        status="active",
+        answers={},
+        history=[],
+        pending=[],
+    )
+    run = _Run(flow, state, texts)
+    if today is not None and not flow.is_open(today):
+        state["status"] = "closed"
+        run.notice(texts.gettext("This consultation is not open at the moment."))
+    else:
+        run.walk(0)
+    return run.turn()
+
+
+def advance(flow: Flow, state: Mapping[str, Any], event: Event, *, texts: Translator) -> Turn:
+    """One citizen input applied to `state`; `state` itself is not modified."""
+    loaded = _load(state, flow)
+    if loaded is None:
+        message = texts.gettext(
+            "Sorry, we could not continue this conversation. Please start again."
+        )
+        return Turn(
+            state=copy.deepcopy(dict(state)),
+            outputs=(Message(text=message, role="notice"),),
+            notes=(f"state does not belong to flow {flow.id} version {flow.version}",),
+        )
+    run = _Run(flow, loaded, texts)
+    current = loaded["current"]
+    if loaded["status"] == "closed":
+        run.notice(texts.gettext("This consultation is not open at the moment."))
+    elif loaded["status"] == "completed" or current is None:
+        run.notice(texts.gettext("This consultation is finished. Thank you for taking part."))
+    elif isinstance(event, CommandInput):
+        run.command(flow.step(current), event.name)
+    elif isinstance(event, ButtonPress):
+        run.press(flow.step(current), event)
+    else:
+        run.input(flow.step(current), event)
+    return run.turn()
+
+
+def _load(raw: Mapping[str, Any], flow: Flow) -> DialogState | None:
+    """A private copy of `raw` if it is a well-formed state of this very flow version."""
+    try:
+        state = cast(DialogState, copy.deepcopy(dict(raw)))
+        current = state["current"]
+        valid = (
+            state["flow_id"] == flow.id
+            and state["version"] == flow.version
+            and isinstance(state["language"], str)
+            and state["status"] in ("active", "completed", "closed")
+            and (current is None or flow.step(current).is_question)
+            and (current is not None or state["status"] != "active")
+            and isinstance(state["answers"], dict)
+            and all(isinstance(a, dict) for a in state["answers"].values())
+            and isinstance(state["history"], list)
+            and isinstance(state["pending"], list)
+            and all(isinstance(k, str) for k in [*state["history"], *state["pending"]])
+        )
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return None
+    return state if valid else None
+
+
+class _Run:
+    """One engine call: the state being changed and everything the turn reports."""
+
+    def __init__(self, flow: Flow, state: DialogState, texts: Translator) -> None:
+        self.flow = flow
+        self.state = state
+        self.texts = texts
+        self.outputs: list[Message] = []
+        self.answered: list[AnswerRecord] = []
+        self.cleared: list[str] = []
+        self.notes: list[str] = []
+        self.completed = False
+        self.restarted = False
+
+    def turn(self) -> Turn:
+        return Turn(
+            state=cast(dict[str, Any], self.state),
+            outputs=tuple(self.outputs),
+            answered=tuple(self.answered),
+            cleared=tuple(dict.fromkeys(self.cleared)),
+            completed=self.completed,
+            restarted=self.restarted,
+            notes=tuple(self.notes),
+        )
+
+    # --- texts ---------------------------------------------------------------------
+
+    def text(self, text: Text) -> str:
+        """A flow text localized, with `{{step_id}}` filled from the answers."""
+        return render(self.flow.localize(text, self.state["language"]), self.state["answers"])
+
+    def emit(self, role: Role, text: str, **fields: Any) -> None:
+        self.outputs.append(Message(text=_fit(text), role=role, **fields))
+
+    def notice(self, text: str) -> None:
+        self.emit("notice", text)
+
+    def choices(self, step: Step) -> list[Choice]:
+        return [Choice(o.key, self.text(o.label), o.emoji) for o in step.options]
+
+    def option_label(self, option: Option) -> str:
+        label = self.text(option.label) or option.key
+        return f"{option.emoji} {label}" if option.emoji else label
+
+    # --- walking -------------------------------------------------------------------
+
+    def walk(self, index: int | None) -> None:
+        """Show message steps from `index` on until a question is asked or the end."""
+        for _ in range(len(self.flow.steps) + 1):
+            if index is None or index >= len(self.flow.steps):
+                break
+            step = self.flow.steps[index]
+            self.state["current"] = step.id
+            if step.is_question:
+                self.ask(step)
+                return
+            self.emit("say", self.text(step.text), step_id=step.id)
+            index = self.after(step)
+        else:
+            self.notes.append("message steps loop; ending the dialog")
+        self.finish()
+
+    def after(self, step: Step) -> int | None:
+        """Index of the step that follows `step`, or None for the end."""
+        for rule in step.next:
+            if rule.when is None or holds(rule.when, self.state["answers"]):
+                if rule.goto == END:
+                    return None
+                try:
+                    return self.flow.step_index(rule.goto)
+                except KeyError:
+                    self.notes.append(f"{step.id}: unknown goto {rule.goto!r}; ending")
+                    return None
+        return self.flow.step_index(step.id) + 1
+
+    def finish(self) -> None:
+        answers = self.state["answers"]
+        end = next((e for e in self.flow.ends if e.when is None or holds(e.when, answers)), None)
+        text = self.text(end.text) if end else self.texts.gettext("Thank you for taking part.")
+        self.emit("end", text)
+        self.state["current"] = None
+        self.state["status"] = "completed"
+        self.state["pending"] = []
+        self.completed = True
+
+    def accept(self, step: Step, answer: Accepted | None) -> None:
+        """Record an answer (None: skipped) and walk on."""
+        stored = StoredAnswer(
+            value=answer.value if answer else None,
+            display=answer.display if answer else "",
+            skipped=answer is None,
+        )
+        self.state["answers"][step.id] = stored
+        self.state["history"].append(step.id)
+        self.state["pending"] = []
+        self.answered.append(AnswerRecord(step.id, **stored))
+        self.walk(self.after(step))
+
+    # --- asking --------------------------------------------------------------------
+
+    def ask(self, step: Step, *, edit: bool = False) -> None:
+        self.outputs.append(self.question(step, edit=edit))
+
+    def question(self, step: Step, *, edit: bool = False) -> Message:
+        gettext = self.texts.gettext
+        parts = [self.text(step.text)]
+        if step.help is not None:
+            parts.append(self.text(step.help))
+        pending = self.state["pending"]
+        buttons: list[Button] = []
+        match step.kind:
+            case StepKind.SINGLE_CHOICE:
+                buttons = [Button(o.key, self.option_label(o)) for o in step.options]
+            case StepKind.MULTIPLE_CHOICE:
+                if step.max_picks is None:
+                    how = gettext("Choose all that apply, then tap “{done}”.")
+                else:
+                    how = self.texts.ngettext(
+                        "Choose up to {n} option, then tap “{done}”.",
+                        "Choose up to {n} options, then tap “{done}”.",
+                        step.max_picks,
+                    )
+                parts.append(how.format(n=step.max_picks, done=gettext("Done")))
+                buttons = [
+                    Button(o.key, self.option_label(o), selected=o.key in pending)
+                    for o in step.options
+                ]
+                buttons.append(Button(DONE, gettext("Done")))
+            case StepKind.RANKING:
+                parts.append(gettext("Tap the options in order, the most important first."))
+                choices = self.choices(step)
+                ranks = [f"{n}. {parse.label_of(k, choices)}" for n, k in enumerate(pending, 1)]
+                parts.append("\n".join(ranks))
+                buttons = [
+                    Button(o.key, self.option_label(o))
+                    for o in step.options
+                    if o.key not in pending
+                ]
+                if pending:
+                    buttons.append(Button(UNDO, gettext("Undo")))
+            case StepKind.SCALE:
+                low, high = int(step.min or 0), int(step.max or 0)
+                ends = [
+                    gettext("{point} = {label}").format(point=point, label=self.text(label))
+                    for point, label in ((low, step.min_label), (high, step.max_label))
+                    if label is not None
+                ]
+                parts.append(" … ".join(ends))
+                emoji = step.emoji or []
+                buttons = [
+                    Button(str(point), emoji[i] if i < len(emoji) else str(point))
+                    for i, point in enumerate(range(low, high + 1))
+                ]
+            case StepKind.YES_NO:
+                buttons = [Button("yes", gettext("Yes")), Button("no", gettext("No"))]
+        if not step.required:
+            buttons.append(Button(SKIP, gettext("Skip")))
+        questions = self.flow.questions
+        number = next(i for i, q in enumerate(questions, 1) if q.id == step.id)
+        text = "\n\n".join(part for part in parts if part.strip())
+        return Message(
+            text=_fit(text),
+            role="question",
+            step_id=step.id,
+            buttons=tuple(buttons),
+            expects=step.kind.value,
+            progress=(number, len(questions)),
+            allow_skip=not step.required,
+            edit=edit,
+        )
+
+    def hint(self, step: Step, problem: Problem) -> None:
+        if step.error is not None:
+            self.emit("hint", self.text(step.error), step_id=step.id)
+        else:
+            self.emit("hint", parse.explain(problem, self.texts), step_id=step.id)
+        self.ask(step)
+
+    # --- inputs --------------------------------------------------------------------
+
+    def input(self, step: Step, event: Event) -> None:
+        parsed = parse.interpret(
+            step, event, self.choices(step), self.texts, self.state["language"]
+        )
+        if isinstance(parsed, Problem):
+            self.hint(step, parsed)
+        elif step.kind is StepKind.MULTIPLE_CHOICE and not parsed.value:
+            self.accept(step, None)
+        else:
+            self.accept(step, parsed)
+
+    def press(self, step: Step, event: ButtonPress) -> None:
+        shown = {button.key for button in self.question(step).buttons}
+        if event.step_id != step.id or event.key not in shown:
+            self.notice(
+                self.texts.gettext(
+                    "That button belongs to an earlier question. Here is the current one."
+                )
+            )
+            self.ask(step)
+            return
+        key = event.key
+        if key == SKIP:
+            self.accept(step, None)
+            return
+        match step.kind:
+            case StepKind.SINGLE_CHOICE:
+                self.accept(step, Accepted(key, parse.label_of(key, self.choices(step))))
+            case StepKind.SCALE:
+                self.accept(step, Accepted(int(key), key))
+            case StepKind.YES_NO:
+                self.accept(step, parse.yes_no_answer(key == "yes", self.texts))
+            case StepKind.MULTIPLE_CHOICE:
+                self.toggle(step, key)
+            case StepKind.RANKING:
+                self.rank(step, key)
+
+    def toggle(self, step: Step, key: str) -> None:
+        pending = self.state["pending"]
+        if key == DONE:
+            parsed = parse.check_picks(
+                pending,
+                self.choices(step),
+                min_picks=parse.min_picks(step),
+                max_picks=step.max_picks,
+            )
+            if isinstance(parsed, Problem):
+                self.hint(step, parsed)
+            else:
+                self.accept(step, parsed if parsed.value else None)
+        elif key in pending:
+            pending.remove(key)
+            self.ask(step, edit=True)
+        elif step.max_picks is not None and len(pending) >= step.max_picks:
+            self.hint(step, Problem("picks_max", {"n": step.max_picks}))
+        else:
+            pending.append(key)
+            self.ask(step, edit=True)
+
+    def rank(self, step: Step, key: str) -> None:
+        pending = self.state["pending"]
+        if key == UNDO:
+            pending.pop()
+        else:
+            pending.append(key)
+        done = parse.finish_ranking(pending, self.choices(step), parse.rank_up_to(step))
+        if isinstance(done, Accepted):
+            self.accept(step, done)
+        else:
+            self.ask(step, edit=True)
+
+    # --- commands ------------------------------------------------------------------
+
+    def command(self, step: Step, name: str) -> None:
+        gettext = self.texts.gettext
+        state = self.state
+        if name == "skip":
+            if step.required:
+                self.notice(gettext("This question needs an answer."))
+                self.ask(step)
+            else:
+                self.accept(step, None)
+        elif name == "back":
+            if not state["history"]:
+                self.notice(gettext("You are at the first question."))
+                self.ask(step)
+                return
+            previous = state["history"].pop()
+            keep = set(state["history"])
+            self.cleared += [previous, *(s for s in state["answers"] if s not in keep)]
+            state["answers"] = {
+                s: a for s, a in state["answers"].items() if s in keep and s != previous
+            }
+            state["current"] = previous
+            state["pending"] = []
+            self.ask(self.flow.step(previous))
+        elif name == "restart":
+            self.cleared += list(state["answers"])
+            state["answers"], state["history"], state["pending"] = {}, [], []
+            self.restarted = True
+            self.walk(0)
+        else:
+            self.ask(step)
+
+
+def _fit(text: str) -> str:
+    if not text.strip():
+        return "…"
+    if len(text) > MAX_MESSAGE_LENGTH:
+        return text[: MAX_MESSAGE_LENGTH - 1] + "…"
+    return text
