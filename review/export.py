@@ -19,7 +19,10 @@ from typing import IO, Any, Literal
 
 from openpyxl import Workbook
 
+from bot.flow_library import FlowLibrary
 from dialogs.schema import Flow, Step, StepKind
+from storage.repositories import RunExport
+from storage.uow import UnitOfWork
 
 Format = Literal["csv", "xlsx", "json"]
 FORMATS: tuple[Format, ...] = ("csv", "xlsx", "json")
@@ -221,3 +224,43 @@ async def write_export(
         return await write_json(rows, text)
     finally:
         text.detach()
+
+
+async def rows_from_runs(
+    runs: AsyncIterator[RunExport], version_numbers: dict[int, int]
+) -> AsyncIterator[ExportRow]:
+    """Stored runs as export rows: pseudonymous participant ids, never a Telegram id."""
+    async for item in runs:
+        run = item.run
+        yield ExportRow(
+            participant=item.participant_id,
+            run_id=run.id,
+            flow_version=version_numbers.get(run.flow_version_id, 0),
+            language=run.language,
+            status=str(run.status),
+            source=run.source,
+            started_at=run.started_at,
+            completed_at=run.completed_at,
+            answers={
+                a.step_id: ExportAnswer(a.value, a.display_text or "", a.skipped)
+                for a in item.answers
+            },
+        )
+
+
+async def export_consultation(
+    uow: UnitOfWork, library: FlowLibrary, slug: str, fmt: Format, out: IO[bytes]
+) -> int:
+    """Stream every run of consultation `slug` to `out`; raises KeyError if unknown."""
+    consultation = await uow.consultations.get_by_slug(slug)
+    if consultation is None:
+        raise KeyError(slug)
+    versions = [
+        v
+        for number in range(1, (consultation.current_version or 0) + 1)
+        if (v := await uow.consultations.get_version(consultation, number)) is not None
+    ]
+    flows = [library.flow(v) for v in versions]
+    runs = uow.runs.stream_for_export(consultation.id)
+    rows = rows_from_runs(runs, {v.id: v.version for v in versions})
+    return await write_export(rows, flows, fmt, out)

@@ -1,0 +1,63 @@
+"""The one place that wires Konsulta together (the `bootstrap` of cosmicpython).
+
+Commands, the bot runtime and tests all build an `App` from Settings here, so the
+database engine, catalogs and services exist once per process and are passed down,
+never imported as globals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.flow_library import FlowLibrary
+from bot.i18n import make_i18n, translator
+from bot.settings import Settings
+from dialogs.events import Translator
+from storage.engine import create_engine, create_sessionmaker
+from storage.migrate import upgrade
+from storage.uow import UnitOfWork
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    i18n: I18n
+    flows: FlowLibrary
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.sessionmaker)
+
+    def texts(self, language: str) -> Translator:
+        return translator(self.i18n, language)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def build_app(settings: Settings, *, migrate: bool = True) -> App:
+    if migrate:
+        await upgrade(settings.database_url)
+    engine = create_engine(settings.database_url)
+    return App(
+        settings=settings,
+        engine=engine,
+        sessionmaker=create_sessionmaker(engine),
+        i18n=make_i18n(settings.default_language),
+        flows=FlowLibrary(),
+    )
+
+
+@asynccontextmanager
+async def running_app(settings: Settings, *, migrate: bool = True) -> AsyncIterator[App]:
+    app = await build_app(settings, migrate=migrate)
+    try:
+        yield app
+    finally:
+        await app.close()

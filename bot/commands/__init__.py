@@ -1,0 +1,1 @@
+"""The implementations behind `konsulta` subcommands, one module per command group."""

@@ -1,0 +1,97 @@
+"""`konsulta flows check|publish|list|open|close`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bot.app import running_app
+from bot.publishing import publish as publish_flow
+from bot.publishing import read_flow
+from bot.settings import Settings
+from dialogs.loader import FlowError, Problem, check_dir, check_flow_file
+from storage.repositories import VersionConflict
+
+EXIT_PROBLEMS = 2
+
+
+def _flow_files(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.suffix in {".yaml", ".yml"}))
+        else:
+            files.append(path)
+    return files
+
+
+def check(paths: list[Path]) -> int:
+    """Print every problem as `file:step: problem`; exit 2 if there is any."""
+    problems: list[Problem] = []
+    count = 0
+    for path in paths:
+        if path.is_dir():
+            problems.extend(check_dir(path))
+            count += len(_flow_files([path]))
+        else:
+            problems.extend(check_flow_file(path)[1])
+            count += 1
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) in {count} flow file(s)", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"{count} flow file(s) checked, no problems")
+    return 0
+
+
+async def publish(settings: Settings, paths: list[Path], *, open_now: bool) -> int:
+    flows = []
+    failed = False
+    for path in _flow_files(paths):
+        try:
+            flows.append(read_flow(path))
+        except FlowError as error:
+            failed = True
+            for problem in error.problems:
+                print(problem, file=sys.stderr)
+    if failed:
+        print("nothing published: fix the problems above first", file=sys.stderr)
+        return EXIT_PROBLEMS
+    async with running_app(settings) as app:
+        for flow, yaml_text in flows:
+            try:
+                async with app.uow() as uow:
+                    done = await publish_flow(uow, flow, yaml_text, open_now=open_now)
+                    await uow.commit()
+            except VersionConflict as error:
+                print(f"{flow.id}: {error}", file=sys.stderr)
+                return EXIT_PROBLEMS
+            print(f"published {done.slug} version {done.version} ({done.status})")
+    return 0
+
+
+async def list_all(settings: Settings) -> int:
+    async with running_app(settings) as app, app.uow() as uow:
+        consultations = await uow.consultations.list_all()
+        if not consultations:
+            print("no consultations published yet: konsulta flows publish dialogs/flows")
+        for consultation in consultations:
+            print(
+                f"{consultation.slug:24} v{consultation.current_version or '-':<3} "
+                f"{consultation.status:7} {consultation.title}"
+            )
+    return 0
+
+
+async def set_status(settings: Settings, slug: str, action: str) -> int:
+    status = "open" if action == "open" else "closed"
+    async with running_app(settings) as app, app.uow() as uow:
+        consultation = await uow.consultations.get_by_slug(slug)
+        if consultation is None:
+            print(f"no consultation '{slug}'", file=sys.stderr)
+            return 1
+        await uow.consultations.set_status(consultation, status)
+        await uow.commit()
+    print(f"{slug} is {status}")
+    return 0

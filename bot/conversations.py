@@ -1,0 +1,366 @@
+"""One citizen event, one unit of work: find the run, let the engine decide, persist.
+
+Every adapter (the terminal simulator, the Telegram runtime) hands citizen events to
+`Conversations` and shows what comes back; none of them touches the engine or the
+database directly. Consent is asked here, before the engine's first question, because
+it belongs to the consultation and the deployment rather than to the dialog: without
+a "yes" nothing but the refusal itself is stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.app import App
+from dialogs import engine
+from dialogs.events import (
+    Button,
+    ButtonPress,
+    CommandInput,
+    Event,
+    Message,
+    Translator,
+    Turn,
+)
+from dialogs.schema import Flow
+from storage.models import Citizen, ConsentPurpose, Consultation, ConsultationStatus, Run
+from storage.uow import UnitOfWork
+
+#: Pseudo step ids of the questions the service itself asks.
+CONSENT_STEP = "~consent"
+PICK_STEP = "~pick"
+AGREE = "agree"
+DECLINE = "decline"
+
+
+@dataclass(frozen=True)
+class Who:
+    """The person behind an event, as their channel identifies them."""
+
+    channel: str
+    user_id: int
+    chat_id: int
+    language_code: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to show the citizen, in which language, for which run."""
+
+    messages: tuple[Message, ...]
+    language: str
+    run_id: int | None = None
+    completed: bool = False
+
+
+def message_payload(message: Message, run_id: int | None) -> dict[str, Any]:
+    """A message as an outbox row keeps it: plain JSON the sender can render."""
+    return {
+        "text": message.text,
+        "role": message.role,
+        "step_id": message.step_id,
+        "run_id": run_id,
+        "buttons": [
+            {"key": b.key, "label": b.label, "selected": b.selected} for b in message.buttons
+        ],
+        "expects": message.expects,
+        "progress": list(message.progress) if message.progress else None,
+        "allow_skip": message.allow_skip,
+        "edit": message.edit,
+    }
+
+
+class Conversations:
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    # --- languages -----------------------------------------------------------------
+
+    def bot_language(self, citizen: Citizen, who: Who) -> str:
+        """The citizen's stored choice, else Telegram's language_code, else the default."""
+        available = set(self.app.i18n.available_locales)
+        for candidate in (citizen.language, _base(who.language_code)):
+            if candidate and candidate in available:
+                return candidate
+        return self.app.settings.default_language
+
+    def flow_language(self, citizen: Citizen, who: Who, flow: Flow) -> str:
+        for candidate in (citizen.language, _base(who.language_code)):
+            if candidate and candidate in flow.languages:
+                return candidate
+        return flow.default_language
+
+    # --- entry points --------------------------------------------------------------
+
+    async def open(
+        self, who: Who, consultation: str | int | None, *, source: str, deliver: bool
+    ) -> Outcome:
+        """The citizen asks to take part (/start, a deep link, a menu tap, the simulator).
+
+        An unfinished run of the same consultation resumes where it stopped; otherwise
+        the consent question comes first.
+        """
+        async with self.app.uow() as uow:
+            citizen = await self._citizen(uow, who)
+            language = self.bot_language(citizen, who)
+            texts = self.app.texts(language)
+            target = await self._find(uow, consultation)
+            if target is None:
+                if consultation is None and (run := await uow.runs.latest_active(citizen.id)):
+                    outcome = await self._advance(uow, citizen, who, run, CommandInput("repeat"))
+                else:
+                    outcome = await self._menu(uow, language, texts, unknown=consultation)
+            elif target.status != ConsultationStatus.OPEN:
+                outcome = Outcome(
+                    (
+                        _notice(
+                            texts.gettext(
+                                "This consultation is closed. Thank you for your interest!"
+                            )
+                        ),
+                    ),
+                    language,
+                )
+            elif run := await uow.runs.get_active(citizen.id, target.id):
+                outcome = await self._advance(uow, citizen, who, run, CommandInput("repeat"))
+            else:
+                outcome = await self._ask_consent(uow, citizen, who, target, source)
+            await self._finish(uow, citizen, outcome, deliver)
+            return outcome
+
+    async def handle(self, who: Who, event: Event, *, deliver: bool) -> Outcome:
+        """Anything the citizen sends or taps while (possibly) in a dialog."""
+        if isinstance(event, ButtonPress) and event.step_id == PICK_STEP:
+            return await self.open(who, _int(event.key), source=who.channel, deliver=deliver)
+        async with self.app.uow() as uow:
+            citizen = await self._citizen(uow, who)
+            run = await uow.runs.latest_active(citizen.id)
+            language = self.bot_language(citizen, who)
+            texts = self.app.texts(language)
+            if run is None:
+                outcome = await self._menu(uow, language, texts, nothing_active=True)
+            elif run.consent_record_id is None:
+                outcome = await self._consent_answer(uow, citizen, who, run, event)
+            else:
+                outcome = await self._advance(uow, citizen, who, run, event)
+            await self._finish(uow, citizen, outcome, deliver)
+            return outcome
+
+    async def set_language(self, who: Who, language: str, *, deliver: bool) -> Outcome:
+        """/language: stored per citizen; a dialog in progress continues in it."""
+        async with self.app.uow() as uow:
+            citizen = await self._citizen(uow, who)
+            await uow.citizens.set_language(citizen, language)
+            run = await uow.runs.latest_active(citizen.id)
+            if run is not None and run.consent_record_id is not None:
+                flow = await self._flow_of(uow, run)
+                if language in flow.languages:
+                    run.language = language
+                    run.state = {**run.state, "language": language}
+                outcome = await self._advance(uow, citizen, who, run, CommandInput("repeat"))
+            elif run is not None:
+                consultation = await uow.consultations.get(run.consultation_id)
+                assert consultation is not None
+                await uow.session.delete(run)
+                outcome = await self._ask_consent(uow, citizen, who, consultation, run.source)
+            else:
+                texts = self.app.texts(language)
+                outcome = Outcome(
+                    (_notice(texts.gettext("Done. I will speak to you in this language.")),),
+                    language,
+                )
+            await self._finish(uow, citizen, outcome, deliver)
+            return outcome
+
+    # --- steps ---------------------------------------------------------------------
+
+    async def _citizen(self, uow: UnitOfWork, who: Who) -> Citizen:
+        citizen = await uow.citizens.get_or_create(
+            who.user_id,
+            who.chat_id,
+            secret=self.app.settings.pseudonym_secret.get_secret_value(),
+            channel=who.channel,
+            timezone=self.app.settings.default_timezone,
+        )
+        # On PostgreSQL this row lock keeps two workers from racing on one citizen.
+        locked = await uow.citizens.get_for_update(citizen.id)
+        return locked or citizen
+
+    async def _find(self, uow: UnitOfWork, key: str | int | None) -> Consultation | None:
+        if key is None:
+            return None
+        if isinstance(key, int):
+            return await uow.consultations.get(key)
+        return await uow.consultations.get_by_slug(key)
+
+    async def _flow_of(self, uow: UnitOfWork, run: Run) -> Flow:
+        version = await uow.consultations.get_version_by_id(run.flow_version_id)
+        assert version is not None
+        return self.app.flows.flow(version)
+
+    async def _menu(
+        self,
+        uow: UnitOfWork,
+        language: str,
+        texts: Translator,
+        *,
+        unknown: str | int | None = None,
+        nothing_active: bool = False,
+    ) -> Outcome:
+        """The open consultations as buttons (or a kind word when there are none)."""
+        open_ones = await uow.consultations.list_all(status=ConsultationStatus.OPEN)
+        lines: list[str] = []
+        if unknown is not None:
+            lines.append(texts.gettext("I could not find that consultation. It may have ended."))
+        elif nothing_active:
+            lines.append(texts.gettext("You are not answering a consultation right now."))
+        if not open_ones:
+            lines.append(
+                texts.gettext(
+                    "There is no open consultation at the moment. Thank you for your interest!"
+                )
+            )
+            return Outcome((_notice("\n\n".join(lines)),), language)
+        lines.append(texts.gettext("Which consultation would you like to answer? Tap one:"))
+        buttons = []
+        for consultation in open_ones:
+            version = await uow.consultations.get_version(consultation)
+            title = consultation.title
+            if version is not None:
+                flow = self.app.flows.flow(version)
+                title = flow.localize(flow.title, language)
+            buttons.append(Button(str(consultation.id), title))
+        menu = Message("\n\n".join(lines), "question", PICK_STEP, tuple(buttons), expects="pick")
+        return Outcome((menu,), language)
+
+    async def _ask_consent(
+        self, uow: UnitOfWork, citizen: Citizen, who: Who, consultation: Consultation, source: str
+    ) -> Outcome:
+        version = await uow.consultations.get_version(consultation)
+        assert version is not None
+        flow = self.app.flows.flow(version)
+        language = self.flow_language(citizen, who, flow)
+        run = await uow.runs.create(
+            citizen_id=citizen.id,
+            consultation_id=consultation.id,
+            flow_version_id=version.id,
+            state={},
+            language=language,
+            source=source,
+        )
+        return Outcome((self._consent_message(flow, language),), language, run.id)
+
+    def _consent_message(self, flow: Flow, language: str) -> Message:
+        texts = self.app.texts(language)
+        parts = [flow.localize(flow.title, language)]
+        if flow.description is not None:
+            parts.append(flow.localize(flow.description, language))
+        parts.append(flow.localize(flow.consent, language))
+        parts.append(
+            texts.gettext(
+                "Your answers are kept under a code, not under your name or Telegram account. "
+                "You can see your data with /mydata and erase it with /delete at any time."
+            )
+        )
+        parts.append(texts.gettext("Do you agree to take part?"))
+        buttons = (
+            Button(AGREE, texts.gettext("Yes, I agree")),
+            Button(DECLINE, texts.gettext("No, thank you")),
+        )
+        return Message("\n\n".join(parts), "question", CONSENT_STEP, buttons, expects="consent")
+
+    def consent_version(self, flow: Flow) -> str:
+        return f"{flow.id}@{flow.version}/privacy-{self.app.settings.privacy_version}"
+
+    async def _consent_answer(
+        self, uow: UnitOfWork, citizen: Citizen, who: Who, run: Run, event: Event
+    ) -> Outcome:
+        flow = await self._flow_of(uow, run)
+        language = run.language
+        texts = self.app.texts(language)
+        answer = (
+            event.key if isinstance(event, ButtonPress) and event.step_id == CONSENT_STEP else None
+        )
+        if answer is None:
+            hint = _hint(texts.gettext("Please tap one of the buttons to say whether you agree."))
+            return Outcome((hint, self._consent_message(flow, language)), language, run.id)
+        granted = answer == AGREE
+        record = await uow.consents.record(
+            citizen.id,
+            ConsentPurpose.PARTICIPATION,
+            self.consent_version(flow),
+            granted,
+            consultation_id=run.consultation_id,
+        )
+        if not granted:
+            await uow.session.delete(run)
+            goodbye = texts.gettext(
+                "Thank you. We have kept nothing but your choice. "
+                "If you change your mind, send /start."
+            )
+            return Outcome((Message(goodbye, "end"),), language)
+        run.consent_record_id = record.id
+        turn = engine.start(flow, language, texts=texts)
+        return await self._persist(uow, run, turn, language)
+
+    async def _advance(
+        self, uow: UnitOfWork, citizen: Citizen, who: Who, run: Run, event: Event
+    ) -> Outcome:
+        if run.consent_record_id is None:
+            flow = await self._flow_of(uow, run)
+            return Outcome((self._consent_message(flow, run.language),), run.language, run.id)
+        flow = await self._flow_of(uow, run)
+        texts = self.app.texts(run.language)
+        turn = engine.advance(flow, run.state, event, texts=texts)
+        return await self._persist(uow, run, turn, run.language)
+
+    async def _persist(self, uow: UnitOfWork, run: Run, turn: Turn, language: str) -> Outcome:
+        if turn.restarted:
+            await uow.answers.delete_for_run(run.id)
+        elif turn.cleared:
+            await uow.answers.delete_steps(run.id, turn.cleared)
+        for answer in turn.answered:
+            await uow.answers.upsert(
+                run.id,
+                answer.step_id,
+                answer.value,
+                display_text=answer.display,
+                skipped=answer.skipped,
+            )
+        await uow.runs.save(run, state=turn.state, status="completed" if turn.completed else None)
+        return Outcome(turn.outputs, language, run.id, turn.completed)
+
+    async def _finish(
+        self, uow: UnitOfWork, citizen: Citizen, outcome: Outcome, deliver: bool
+    ) -> None:
+        """Queue the messages in the same transaction as the state they belong to."""
+        if deliver:
+            chat_id = await uow.citizens.chat_id(citizen.id)
+            if chat_id is not None:
+                for message in outcome.messages:
+                    await uow.outbox.enqueue(
+                        chat_id,
+                        "dialog",
+                        message_payload(message, outcome.run_id),
+                        citizen_id=citizen.id,
+                    )
+        await uow.commit()
+
+
+def _base(language_code: str | None) -> str | None:
+    """Telegram's "pt-br" or "en-GB" as our bare "pt" / "en"."""
+    return language_code.split("-")[0].split("_")[0].lower() if language_code else None
+
+
+def _int(key: str) -> int | None:
+    return int(key) if key.isdigit() else None
+
+
+def _notice(text: str) -> Message:
+    return Message(text, "notice")
+
+
+def _hint(text: str) -> Message:
+    return Message(text, "hint")
