@@ -21,6 +21,7 @@ from storage.models import (
 )
 from storage.pseudonym import participant_id
 from storage.repositories._dialect import upsert_insert
+from storage.repositories._session import attached
 from storage.types import utcnow
 
 __all__ = ["DEFAULT_TIMEZONE", "TELEGRAM", "CitizenRepository", "ConsentRepository"]
@@ -123,6 +124,7 @@ class CitizenRepository:
 
     async def set_language(self, citizen: Citizen, language: str) -> None:
         citizen.language = language
+        attached(self._session, citizen).language = language
         await self._session.flush()
 
     async def chat_id(self, citizen_id: int, channel: str = TELEGRAM) -> int | None:

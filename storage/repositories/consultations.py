@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Consultation, ConsultationStatus, FlowVersion, Organisation
 from storage.repositories._dialect import upsert_insert
+from storage.repositories._session import attached
 from storage.types import utcnow
 
 __all__ = ["ConsultationRepository", "OrganisationRepository", "VersionConflict", "yaml_sha256"]
@@ -91,8 +92,11 @@ class ConsultationRepository:
         return list(result.scalars())
 
     async def set_status(self, consultation: Consultation, status: str) -> None:
-        consultation.status = ConsultationStatus(status)
-        consultation.updated_at = utcnow()
+        status = ConsultationStatus(status)
+        now = utcnow()
+        consultation.status, consultation.updated_at = status, now
+        owned = attached(self._session, consultation)
+        owned.status, owned.updated_at = status, now
         await self._session.flush()
 
     async def latest_open(self) -> Consultation | None:

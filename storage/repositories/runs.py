@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Answer, Citizen, Run, RunStatus
 from storage.repositories._dialect import upsert_insert
+from storage.repositories._session import attached
 from storage.types import utcnow
 
 __all__ = ["AnswerRepository", "RunExport", "RunRepository"]
@@ -102,6 +103,7 @@ class RunRepository:
     ) -> None:
         """Store the engine's new state and/or status; completing stamps `completed_at`."""
         now = utcnow()
+        run = attached(self._session, run)
         if state is not None:
             # A new dict object, so the change is seen even if the engine mutated in place.
             run.state = dict(state)
