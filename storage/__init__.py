@@ -8,3 +8,9 @@ on SQLite (aiosqlite, the embedded default) and PostgreSQL (asyncpg) from one UR
 Nothing in this package opens a connection at import time: engines are built by
 `storage.engine.create_engine` from the URL in Settings, once, in `main()`.
 """
+
+from storage.engine import create_engine, create_sessionmaker
+from storage.migrate import upgrade, upgrade_blocking
+from storage.uow import UnitOfWork
+
+__all__ = ["UnitOfWork", "create_engine", "create_sessionmaker", "upgrade", "upgrade_blocking"]

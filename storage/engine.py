@@ -50,11 +50,16 @@ def _is_memory_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
-def create_engine(url: str | URL, *, foreign_keys: bool = True, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str | URL, *, for_migrations: bool = False, echo: bool = False
+) -> AsyncEngine:
     """An async engine for `url`, with the SQLite pragmas applied on every connection.
 
-    `foreign_keys=False` is for migrations only: SQLite's batch ALTER recreates a table,
-    and with foreign keys on, dropping the old copy would cascade-delete child rows.
+    `for_migrations=True` changes two things on SQLite. Foreign keys are off: batch
+    ALTER recreates a table, and with them on, dropping the old copy would
+    cascade-delete child rows. And transactions really begin at `BEGIN`, so DDL is
+    transactional and a failed migration leaves no half-built schema (the sqlite3
+    module otherwise commits around DDL).
     """
     parsed = normalise_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
@@ -65,16 +70,16 @@ def create_engine(url: str | URL, *, foreign_keys: bool = True, echo: bool = Fal
         kwargs["poolclass"] = StaticPool
     engine = _create_async_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
-        _configure_sqlite(engine, foreign_keys=foreign_keys, wal=not _is_memory_sqlite(parsed))
+        _configure_sqlite(engine, for_migrations=for_migrations, wal=not _is_memory_sqlite(parsed))
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool, wal: bool) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, for_migrations: bool, wal: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+            cursor.execute(f"PRAGMA foreign_keys={'OFF' if for_migrations else 'ON'}")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             if wal:
                 cursor.execute("PRAGMA journal_mode=WAL")
@@ -82,6 +87,15 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool, wal: bool) -> 
                 cursor.execute("PRAGMA synchronous=NORMAL")
         finally:
             cursor.close()
+        if for_migrations:
+            # Stop the driver's own implicit transaction handling; `_on_begin` takes over.
+            dbapi_connection.isolation_level = None
+
+    if for_migrations:
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -66,7 +66,7 @@ async def upgrade(url: str | URL, revision: str = "head") -> None:
     parsed = normalise_url(url)
     config = alembic_config(parsed)
     # Foreign keys off while migrating SQLite: batch ALTERs recreate tables.
-    engine = create_engine(parsed, foreign_keys=False)
+    engine = create_engine(parsed, for_migrations=True)
     try:
         async with engine.begin() as connection:
             await connection.run_sync(_upgrade_on, config, revision)

@@ -38,7 +38,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_with_own_engine(url: str) -> None:
-    engine = create_engine(url, foreign_keys=False)
+    engine = create_engine(url, for_migrations=True)
     try:
         async with engine.begin() as connection:
             await connection.run_sync(_run)

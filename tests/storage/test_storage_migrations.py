@@ -58,3 +58,17 @@ def test_the_cli_can_upgrade_without_an_event_loop(tmp_path: Path) -> None:
 async def test_upgrade_blocking_refuses_to_run_inside_a_loop(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="await upgrade"):
         upgrade_blocking(f"sqlite:///{tmp_path / 'x.db'}")
+
+
+async def test_a_failed_migration_step_leaves_no_half_built_schema(db_url: str) -> None:
+    engine = create_engine(db_url, for_migrations=True)
+    try:
+        with pytest.raises(RuntimeError):
+            async with engine.begin() as connection:
+                await connection.execute(text("CREATE TABLE half_built (id INTEGER)"))
+                raise RuntimeError("the next migration step fails")
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+    finally:
+        await engine.dispose()
+    assert "half_built" not in tables
