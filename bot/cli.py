@@ -51,6 +51,15 @@ def _parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="apply every migration")
 
+    run = sub.add_parser("run", help="run the Telegram bot (long polling by default)")
+    run.add_argument("--webhook", action="store_true", help="receive updates by webhook")
+    run.add_argument("--emulator", action="store_true", help="start the local Bot API emulator too")
+    run.add_argument("--port", type=int, default=8081, help="emulator port (with --emulator)")
+
+    emulator = sub.add_parser("emulator", help="run only the Bot API emulator")
+    emulator.add_argument("--port", type=int, default=8081)
+    emulator.add_argument("--global-rate", type=float, help="messages/s for the whole bot")
+
     sub.add_parser("settings", help="print the settings in force (secrets hidden)")
     return parser
 
@@ -97,6 +106,12 @@ async def _run_async(args: argparse.Namespace, settings: Settings) -> int:
         from bot.commands import simulate
 
         return await simulate.run(settings, args.flow, args.lang, args.user)
+    if command in {"run", "emulator"}:
+        from bot.commands import run
+
+        if command == "emulator":
+            return await run.emulator_only(args.port, args.global_rate)
+        return await run.run(settings, webhook=args.webhook, emulator=args.emulator, port=args.port)
     raise SystemExit(f"unknown command {command}")  # argparse makes this unreachable
 
 

@@ -9,7 +9,7 @@ a "yes" nothing but the refusal itself is stored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.app import App
@@ -46,6 +46,21 @@ class Who:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """Where the answer goes when the event came from a chat (not the terminal).
+
+    The outbox rows and the inbox mark of `update_id` commit in the same transaction
+    as the dialog state, so a crash either keeps all of it or none of it. A tapped
+    button's message (`source_message_id`, `source_text`) is closed once answered.
+    """
+
+    chat_id: int
+    update_id: int | None = None
+    source_message_id: int | None = None
+    source_text: str | None = None
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What to show the citizen, in which language, for which run."""
 
@@ -53,11 +68,14 @@ class Outcome:
     language: str
     run_id: int | None = None
     completed: bool = False
+    #: Answer given in this event, shown under the tapped question when it is closed.
+    answer: str | None = None
 
 
-def message_payload(message: Message, run_id: int | None) -> dict[str, Any]:
+def message_payload(message: Message, run_id: int | None, language: str) -> dict[str, Any]:
     """A message as an outbox row keeps it: plain JSON the sender can render."""
     return {
+        "language": language,
         "text": message.text,
         "role": message.role,
         "step_id": message.step_id,
@@ -69,6 +87,17 @@ def message_payload(message: Message, run_id: int | None) -> dict[str, Any]:
         "progress": list(message.progress) if message.progress else None,
         "allow_skip": message.allow_skip,
         "edit": message.edit,
+    }
+
+
+def close_question_payload(delivery: Delivery, answer: str, language: str) -> dict[str, Any]:
+    """Edit the tapped question: drop its buttons and show the answer under it."""
+    return {
+        "language": language,
+        "op": "close_question",
+        "edit_message_id": delivery.source_message_id,
+        "text": delivery.source_text or "",
+        "answer": answer,
     }
 
 
@@ -95,7 +124,13 @@ class Conversations:
     # --- entry points --------------------------------------------------------------
 
     async def open(
-        self, who: Who, consultation: str | int | None, *, source: str, deliver: bool
+        self,
+        who: Who,
+        consultation: str | int | None,
+        *,
+        source: str,
+        delivery: Delivery | None,
+        menu: bool = False,
     ) -> Outcome:
         """The citizen asks to take part (/start, a deep link, a menu tap, the simulator).
 
@@ -107,7 +142,9 @@ class Conversations:
             language = self.bot_language(citizen, who)
             texts = self.app.texts(language)
             target = await self._find(uow, consultation)
-            if target is None:
+            if menu:
+                outcome = await self._menu(uow, language, texts)
+            elif target is None:
                 if consultation is None and (run := await uow.runs.latest_active(citizen.id)):
                     outcome = await self._advance(uow, citizen, who, run, CommandInput("repeat"))
                 else:
@@ -127,13 +164,19 @@ class Conversations:
                 outcome = await self._advance(uow, citizen, who, run, CommandInput("repeat"))
             else:
                 outcome = await self._ask_consent(uow, citizen, who, target, source)
-            await self._finish(uow, citizen, outcome, deliver)
+            await self._finish(uow, citizen, outcome, delivery)
             return outcome
 
-    async def handle(self, who: Who, event: Event, *, deliver: bool) -> Outcome:
-        """Anything the citizen sends or taps while (possibly) in a dialog."""
+    async def handle(
+        self, who: Who, event: Event, *, delivery: Delivery | None, run_id: int | None = None
+    ) -> Outcome:
+        """Anything the citizen sends or taps while (possibly) in a dialog.
+
+        `run_id` comes with a tapped button: a button of an earlier, finished or
+        restarted run is old and answers nothing.
+        """
         if isinstance(event, ButtonPress) and event.step_id == PICK_STEP:
-            return await self.open(who, _int(event.key), source=who.channel, deliver=deliver)
+            return await self.open(who, _int(event.key), source=who.channel, delivery=delivery)
         async with self.app.uow() as uow:
             citizen = await self._citizen(uow, who)
             run = await uow.runs.latest_active(citizen.id)
@@ -141,14 +184,20 @@ class Conversations:
             texts = self.app.texts(language)
             if run is None:
                 outcome = await self._menu(uow, language, texts, nothing_active=True)
+            elif run_id is not None and run_id != run.id:
+                old = texts.gettext(
+                    "That button belongs to an earlier question. Here is the current one."
+                )
+                outcome = await self._advance(uow, citizen, who, run, CommandInput("repeat"))
+                outcome = replace(outcome, messages=(_notice(old), *outcome.messages))
             elif run.consent_record_id is None:
                 outcome = await self._consent_answer(uow, citizen, who, run, event)
             else:
                 outcome = await self._advance(uow, citizen, who, run, event)
-            await self._finish(uow, citizen, outcome, deliver)
+            await self._finish(uow, citizen, outcome, delivery)
             return outcome
 
-    async def set_language(self, who: Who, language: str, *, deliver: bool) -> Outcome:
+    async def set_language(self, who: Who, language: str, *, delivery: Delivery | None) -> Outcome:
         """/language: stored per citizen; a dialog in progress continues in it."""
         async with self.app.uow() as uow:
             citizen = await self._citizen(uow, who)
@@ -171,7 +220,7 @@ class Conversations:
                     (_notice(texts.gettext("Done. I will speak to you in this language.")),),
                     language,
                 )
-            await self._finish(uow, citizen, outcome, deliver)
+            await self._finish(uow, citizen, outcome, delivery)
             return outcome
 
     # --- steps ---------------------------------------------------------------------
@@ -300,23 +349,27 @@ class Conversations:
                 "Thank you. We have kept nothing but your choice. "
                 "If you change your mind, send /start."
             )
-            return Outcome((Message(goodbye, "end"),), language)
+            return Outcome(
+                (Message(goodbye, "end"),), language, answer=texts.gettext("No, thank you")
+            )
         run.consent_record_id = record.id
         turn = engine.start(flow, language, texts=texts)
-        return await self._persist(uow, run, turn, language)
+        outcome = await self._persist(uow, run, turn, language)
+        return replace(outcome, answer=texts.gettext("Yes, I agree"))
 
     async def _advance(
         self, uow: UnitOfWork, citizen: Citizen, who: Who, run: Run, event: Event
     ) -> Outcome:
-        if run.consent_record_id is None:
-            flow = await self._flow_of(uow, run)
-            return Outcome((self._consent_message(flow, run.language),), run.language, run.id)
         flow = await self._flow_of(uow, run)
+        if run.consent_record_id is None:
+            return Outcome((self._consent_message(flow, run.language),), run.language, run.id)
         texts = self.app.texts(run.language)
         turn = engine.advance(flow, run.state, event, texts=texts)
-        return await self._persist(uow, run, turn, run.language)
+        return await self._persist(uow, run, turn, run.language, event)
 
-    async def _persist(self, uow: UnitOfWork, run: Run, turn: Turn, language: str) -> Outcome:
+    async def _persist(
+        self, uow: UnitOfWork, run: Run, turn: Turn, language: str, event: Event | None = None
+    ) -> Outcome:
         if turn.restarted:
             await uow.answers.delete_for_run(run.id)
         elif turn.cleared:
@@ -330,23 +383,35 @@ class Conversations:
                 skipped=answer.skipped,
             )
         await uow.runs.save(run, state=turn.state, status="completed" if turn.completed else None)
-        return Outcome(turn.outputs, language, run.id, turn.completed)
+        tapped = event.step_id if isinstance(event, ButtonPress) else None
+        shown = next((a.display or "—" for a in turn.answered if a.step_id == tapped), None)
+        return Outcome(turn.outputs, language, run.id, turn.completed, shown)
 
     async def _finish(
-        self, uow: UnitOfWork, citizen: Citizen, outcome: Outcome, deliver: bool
+        self, uow: UnitOfWork, citizen: Citizen, outcome: Outcome, delivery: Delivery | None
     ) -> None:
         """Queue the messages in the same transaction as the state they belong to."""
-        if deliver:
-            chat_id = await uow.citizens.chat_id(citizen.id)
-            if chat_id is not None:
-                for message in outcome.messages:
-                    await uow.outbox.enqueue(
-                        chat_id,
-                        "dialog",
-                        message_payload(message, outcome.run_id),
-                        citizen_id=citizen.id,
-                    )
+        if delivery is not None:
+            await queue_messages(uow, citizen.id, outcome, delivery)
         await uow.commit()
+
+
+async def queue_messages(
+    uow: UnitOfWork, citizen_id: int | None, outcome: Outcome, delivery: Delivery
+) -> None:
+    """Outbox rows for `outcome`, and the inbox mark of the update that caused it."""
+    payloads: list[dict[str, Any]] = []
+    if outcome.answer is not None and delivery.source_message_id is not None:
+        payloads.append(close_question_payload(delivery, outcome.answer, outcome.language))
+    for message in outcome.messages:
+        payload = message_payload(message, outcome.run_id, outcome.language)
+        if message.edit and delivery.source_message_id is not None:
+            payload["edit_message_id"] = delivery.source_message_id
+        payloads.append(payload)
+    for payload in payloads:
+        await uow.outbox.enqueue(delivery.chat_id, "dialog", payload, citizen_id=citizen_id)
+    if delivery.update_id is not None:
+        await uow.inbox.mark_handled(delivery.update_id)
 
 
 def _base(language_code: str | None) -> str | None:

@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     )
     webhook_host: str = Field(default="127.0.0.1", description="Address the webhook binds")
     webhook_port: int = Field(default=8443, description="Port the webhook listens on")
+    webhook_path: str = Field(default="/telegram/webhook", description="Path of the webhook")
     privacy_version: str = Field(default="2026-11", description="Version of the privacy notice")
     # sending
     rate_per_second: float = Field(default=30.0, description="Messages/s for the whole bot")

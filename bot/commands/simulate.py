@@ -107,9 +107,9 @@ class Simulator:
 
     async def play(self, consultation: str, language: str | None) -> int:
         if language is not None:
-            await self.conversations.set_language(self.who, language, deliver=False)
+            await self.conversations.set_language(self.who, language, delivery=None)
         outcome = await self.conversations.open(
-            self.who, consultation, source="simulator", deliver=False
+            self.who, consultation, source="simulator", delivery=None
         )
         self.show(outcome)
         interactive = sys.stdin.isatty()
@@ -124,7 +124,7 @@ class Simulator:
             if isinstance(event, Quit):
                 print("(paused: the dialog is saved and continues next time)")
                 return 0
-            outcome = await self.conversations.handle(self.who, event, deliver=False)
+            outcome = await self.conversations.handle(self.who, event, delivery=None)
             self.show(outcome)
         return 0
 

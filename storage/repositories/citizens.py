@@ -122,6 +122,21 @@ class CitizenRepository:
         await self._session.flush()
         return citizen
 
+    async def mark_unreachable(self, citizen_id: int) -> None:
+        """The citizen blocked the bot: stop trying until they write again."""
+        await self._session.execute(
+            update(Citizen).where(Citizen.id == citizen_id).values(unreachable=True)
+        )
+
+    async def set_flags(self, citizen: Citizen, **flags: bool) -> None:
+        """Set `stopped`, `no_reminders`, `named_consent` or `unreachable`."""
+        for name, value in flags.items():
+            if name not in {"stopped", "no_reminders", "named_consent", "unreachable"}:
+                raise ValueError(f"not a citizen flag: {name}")
+            setattr(citizen, name, value)
+            setattr(attached(self._session, citizen), name, value)
+        await self._session.flush()
+
     async def set_language(self, citizen: Citizen, language: str) -> None:
         citizen.language = language
         attached(self._session, citizen).language = language

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxUpdate, OutboxKind, OutboxMessage, OutboxStatus, Priority
@@ -124,6 +124,10 @@ class OutboxRepository:
         """The citizen blocked the bot (403): never retry this message."""
         await self._set(message_id, status=OutboxStatus.BLOCKED, last_error=error)
 
+    async def delete(self, message_id: int) -> None:
+        """Forget a sent message entirely (the goodbye after an erasure)."""
+        await self._session.execute(delete(OutboxMessage).where(OutboxMessage.id == message_id))
+
     async def block_pending_for_chat(self, chat_id: int, error: str | None = None) -> int:
         """Stop every pending message to a chat that blocked the bot; returns how many."""
         result = await self._session.execute(
@@ -179,5 +183,14 @@ class InboxRepository:
             update(InboxUpdate)
             .where(InboxUpdate.update_id == update_id)
             .values(handled_at=handled_at or utcnow(), error=error)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def mark_handled_if_pending(self, update_id: int, *, error: str | None = None) -> None:
+        """Mark an update handled unless its handler already did (keeps that mark)."""
+        await self._session.execute(
+            update(InboxUpdate)
+            .where(InboxUpdate.update_id == update_id, InboxUpdate.handled_at.is_(None))
+            .values(handled_at=utcnow(), error=error)
             .execution_options(synchronize_session=False)
         )

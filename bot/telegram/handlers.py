@@ -1,0 +1,301 @@
+"""Telegram handlers: parse the update, hand it to a service, never decide or store.
+
+Routers come back from `get_routers()` in an explicit order: commands, buttons,
+private messages, then the catch-all that gives anything unexpected a kind answer.
+"""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.types import CallbackQuery, Message
+from babel import Locale
+
+from bot.app import App
+from bot.conversations import Conversations, Delivery, Outcome, Who, queue_messages
+from bot.privacy import erase, my_data, set_stopped
+from bot.telegram.callbacks import ConfirmErase, PickLanguage, Tap
+from dialogs.events import (
+    Button,
+    ButtonPress,
+    CommandInput,
+    ContactInput,
+    Event,
+    LocationInput,
+    MediaInput,
+    TextInput,
+    Translator,
+)
+from dialogs.events import Message as Say
+
+private = F.chat.type == "private"
+
+
+async def reply(app: App, delivery: Delivery, language: str, *messages: Say) -> None:
+    """Queue plain service messages and mark the update handled, in one transaction."""
+    async with app.uow() as uow:
+        await queue_messages(uow, None, Outcome(messages, language), delivery)
+        await uow.commit()
+
+
+def help_text(texts: Translator) -> str:
+    return texts.gettext(
+        "I ask short questions for your town or organisation. Most answers are one tap.\n\n"
+        "/consultations – see what you can answer\n"
+        "/back – go back one question\n"
+        "/skip – skip a question that is not required\n"
+        "/restart – start this consultation again\n"
+        "/language – change the language\n"
+        "/mydata – see everything we keep about you\n"
+        "/delete – delete all your data\n"
+        "/stop – no more messages from us (/start to come back)"
+    )
+
+
+def language_picker(app: App, texts: Translator) -> Say:
+    """Each language named in itself, so anyone can find their own."""
+    buttons = tuple(
+        Button(code, (Locale.parse(code).get_display_name(code) or code).capitalize())
+        for code in sorted(app.i18n.available_locales)
+    )
+    return Say(texts.gettext("Choose your language:"), "question", "~language", buttons)
+
+
+# --- commands ------------------------------------------------------------------------
+
+commands = Router(name="commands")
+commands.message.filter(private)
+
+
+@commands.message(CommandStart())
+async def on_start(
+    message: Message,
+    command: CommandObject,
+    app: App,
+    conversations: Conversations,
+    who: Who,
+    delivery: Delivery,
+) -> None:
+    payload = (command.args or "").strip() or None
+    await set_stopped(app, who, False)
+    source = f"link:{payload}" if payload else "telegram"
+    await conversations.open(who, payload, source=source, delivery=delivery)
+
+
+@commands.message(Command("help"))
+async def on_help(
+    message: Message, app: App, delivery: Delivery, language: str, texts: Translator
+) -> None:
+    await reply(app, delivery, language, Say(help_text(texts), "notice"))
+
+
+@commands.message(Command("consultations"))
+async def on_consultations(
+    message: Message, conversations: Conversations, who: Who, delivery: Delivery
+) -> None:
+    await conversations.open(who, None, source="telegram", delivery=delivery, menu=True)
+
+
+@commands.message(Command("language"))
+async def on_language(
+    message: Message, app: App, delivery: Delivery, language: str, texts: Translator
+) -> None:
+    await reply(app, delivery, language, language_picker(app, texts))
+
+
+@commands.message(Command("stop"))
+async def on_stop(
+    message: Message, app: App, who: Who, delivery: Delivery, language: str, texts: Translator
+) -> None:
+    await set_stopped(app, who, True)
+    text = texts.gettext(
+        "You will get no more messages from us. Your answers are kept. "
+        "Send /start if you want to come back."
+    )
+    await reply(app, delivery, language, Say(text, "notice"))
+
+
+@commands.message(Command("mydata"))
+async def on_mydata(
+    message: Message, app: App, who: Who, delivery: Delivery, language: str
+) -> None:
+    await my_data(app, who, language, delivery)
+
+
+@commands.message(Command("delete"))
+async def on_delete(
+    message: Message, app: App, delivery: Delivery, language: str, texts: Translator
+) -> None:
+    question = Say(
+        texts.gettext("Do you want to delete all your answers and data? This cannot be undone."),
+        "question",
+        "~erase",
+        (
+            Button("yes", texts.gettext("Yes, delete everything")),
+            Button("no", texts.gettext("No, keep my data")),
+        ),
+    )
+    await reply(app, delivery, language, question)
+
+
+@commands.message(Command("back", "skip", "restart"))
+async def on_dialog_command(
+    message: Message,
+    command: CommandObject,
+    conversations: Conversations,
+    who: Who,
+    delivery: Delivery,
+) -> None:
+    name = command.command.lower()
+    event = CommandInput("back" if name == "back" else "skip" if name == "skip" else "restart")
+    await conversations.handle(who, event, delivery=delivery)
+
+
+@commands.message(F.text.startswith("/"))
+async def on_unknown_command(
+    message: Message, app: App, delivery: Delivery, language: str, texts: Translator
+) -> None:
+    text = texts.gettext("I do not know that command.") + "\n\n" + help_text(texts)
+    await reply(app, delivery, language, Say(text, "notice"))
+
+
+# --- buttons -------------------------------------------------------------------------
+
+buttons = Router(name="buttons")
+
+
+@buttons.callback_query(Tap.filter())
+async def on_tap(
+    query: CallbackQuery,
+    callback_data: Tap,
+    conversations: Conversations,
+    who: Who,
+    delivery: Delivery,
+) -> None:
+    await query.answer()
+    event = ButtonPress(callback_data.step, callback_data.key)
+    run_id = callback_data.run or None
+    await conversations.handle(who, event, delivery=delivery, run_id=run_id)
+
+
+@buttons.callback_query(PickLanguage.filter())
+async def on_pick_language(
+    query: CallbackQuery,
+    callback_data: PickLanguage,
+    app: App,
+    conversations: Conversations,
+    who: Who,
+    delivery: Delivery,
+) -> None:
+    await query.answer()
+    if callback_data.code not in app.i18n.available_locales:
+        return
+    await conversations.set_language(who, callback_data.code, delivery=delivery)
+
+
+@buttons.callback_query(ConfirmErase.filter())
+async def on_confirm_erase(
+    query: CallbackQuery,
+    callback_data: ConfirmErase,
+    app: App,
+    who: Who,
+    delivery: Delivery,
+    language: str,
+    texts: Translator,
+) -> None:
+    await query.answer()
+    if callback_data.sure:
+        await erase(app, who, language, delivery)
+    else:
+        kept = Say(texts.gettext("Good, nothing was deleted."), "notice", edit=True)
+        await reply(app, delivery, language, kept)
+
+
+@buttons.callback_query()
+async def on_unknown_button(query: CallbackQuery, texts: Translator) -> None:
+    await query.answer(texts.gettext("This button no longer works. Send /start to continue."))
+
+
+# --- what citizens send in a private chat --------------------------------------------
+
+dialog = Router(name="dialog")
+dialog.message.filter(private)
+
+
+def event_of(message: Message) -> Event | None:
+    """What the citizen sent, as the engine understands it (None: nothing usable)."""
+    if message.location is not None:
+        return LocationInput(message.location.latitude, message.location.longitude)
+    if message.contact is not None:
+        own = message.contact.user_id is None or (
+            message.from_user is not None and message.contact.user_id == message.from_user.id
+        )
+        return ContactInput(message.contact.phone_number, own)
+    if message.photo:
+        return MediaInput("photo", message.photo[-1].file_id)
+    if message.voice is not None:
+        return MediaInput("voice", message.voice.file_id, message.voice.duration)
+    for kind in ("audio", "video", "video_note", "document", "sticker", "animation"):
+        media = getattr(message, kind)
+        if media is not None:
+            return MediaInput(kind, media.file_id)
+    if message.text is not None:
+        return TextInput(message.text)
+    return None
+
+
+@dialog.message(F.forward_origin)
+async def on_forwarded(
+    message: Message, app: App, delivery: Delivery, language: str, texts: Translator
+) -> None:
+    text = texts.gettext("I can only use answers you write yourself. Please type your answer.")
+    await reply(app, delivery, language, Say(text, "notice"))
+
+
+@dialog.message()
+async def on_message(
+    message: Message,
+    app: App,
+    conversations: Conversations,
+    who: Who,
+    delivery: Delivery,
+    language: str,
+    texts: Translator,
+) -> None:
+    event = event_of(message)
+    if event is None:
+        text = texts.gettext(
+            "Sorry, I cannot use this kind of message. Please type or tap an answer."
+        )
+        await reply(app, delivery, language, Say(text, "notice"))
+        return
+    await conversations.handle(who, event, delivery=delivery)
+
+
+# --- everything else -----------------------------------------------------------------
+
+other = Router(name="other")
+
+
+@other.edited_message(private)
+async def on_edited(
+    message: Message, app: App, delivery: Delivery, language: str, texts: Translator
+) -> None:
+    text = texts.gettext(
+        "I cannot see changes to messages. I kept your first answer; "
+        "to change it, send /back and answer again."
+    )
+    await reply(app, delivery, language, Say(text, "notice"))
+
+
+@other.message(F.chat.type != "private", Command("start", "help"))
+async def on_group_command(
+    message: Message, app: App, delivery: Delivery, language: str, texts: Translator
+) -> None:
+    text = texts.gettext("I only answer in a private chat. Please write to me directly.")
+    await reply(app, delivery, language, Say(text, "notice"))
+
+
+def get_routers() -> list[Router]:
+    """In order: commands, buttons, the dialog, then everything else."""
+    return [commands, buttons, dialog, other]

@@ -1,0 +1,205 @@
+"""`konsulta run`: the bot process, by long polling or by webhook.
+
+Builds the aiogram `Bot` (pointed at the configured Bot API server: Telegram, a local
+telegram-bot-api, or the project's emulator) and `Dispatcher` with the services as
+keyword data, then runs three things side by side: updates in (polling or webhook),
+the inbox worker, and the one sender. Stops cleanly on SIGINT/SIGTERM; a kill -9 loses
+nothing because everything that matters is already in the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import signal
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, Update
+from aiohttp import web
+
+from bot.app import App
+from bot.conversations import Conversations
+from bot.settings import Settings
+from bot.telegram.context import CitizenContext, FloodControl
+from bot.telegram.handlers import get_routers
+from bot.telegram.inbox import InboxWorker, store_updates
+from bot.telegram.sender import Sender
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+#: (command, description msgid) in the order the menu shows them.
+COMMANDS = [
+    ("start", "Start or continue"),
+    ("consultations", "Open consultations"),
+    ("back", "Go back one question"),
+    ("skip", "Skip this question"),
+    ("restart", "Start this consultation again"),
+    ("language", "Change language"),
+    ("mydata", "See my data"),
+    ("delete", "Delete my data"),
+    ("stop", "No more messages"),
+    ("help", "Help"),
+]
+
+
+def _(message: str) -> str:
+    """Mark a text for extraction; it is translated where it is shown."""
+    return message
+
+
+COMMAND_TEXTS = [_(text) for _command, text in COMMANDS]
+
+
+def make_bot(settings: Settings) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base_url))
+    return Bot(settings.bot_token.get_secret_value(), session=session)
+
+
+def make_dispatcher(app: App) -> Dispatcher:
+    dispatcher = Dispatcher(app=app, conversations=Conversations(app))
+    dispatcher.update.outer_middleware(CitizenContext(app))
+    dispatcher.update.outer_middleware(
+        FloodControl(app, app.settings.flood_messages, app.settings.flood_window_seconds)
+    )
+    dispatcher.include_routers(*get_routers())
+    return dispatcher
+
+
+async def register_commands(app: App, bot: Bot) -> None:
+    """The command menu in every language we speak, for private chats."""
+    scope = BotCommandScopeAllPrivateChats()
+    for language in [None, *sorted(app.i18n.available_locales)]:
+        texts = app.texts(language or app.settings.default_language)
+        commands = [BotCommand(command=c, description=texts.gettext(d)) for c, d in COMMANDS]
+        await bot.set_my_commands(commands, scope=scope, language_code=language)
+
+
+@dataclass
+class Runtime:
+    app: App
+    bot: Bot
+    dispatcher: Dispatcher
+    sender: Sender
+    worker: InboxWorker
+
+    @classmethod
+    def build(cls, app: App, bot: Bot | None = None) -> Runtime:
+        bot = bot or make_bot(app.settings)
+        dispatcher = make_dispatcher(app)
+        sender = Sender(app, bot)
+        worker = InboxWorker(app, dispatcher, bot, sender.wake)
+        return cls(app, bot, dispatcher, sender, worker)
+
+    async def accept(self, updates: list[Update]) -> None:
+        """Commit, then hand to the worker (replays are dropped here)."""
+        fresh = await store_updates(self.app, updates)
+        self.worker.submit(fresh)
+
+    async def poll(self, stop: asyncio.Event, timeout: int = 25) -> None:
+        """Long polling; the offset moves on only after the batch is committed."""
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        offset: int | None = None
+        backoff = 1.0
+        while not stop.is_set():
+            try:
+                updates = await self.bot.get_updates(
+                    offset=offset,
+                    timeout=timeout,
+                    allowed_updates=ALLOWED_UPDATES,
+                    request_timeout=timeout + 10,
+                )
+            except TelegramRetryAfter as error:
+                await asyncio.sleep(error.retry_after)
+                continue
+            except (TelegramNetworkError, TelegramServerError) as error:
+                log.warning("getUpdates failed (%s); retrying in %.0fs", error, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30)
+                continue
+            backoff = 1.0
+            if updates:
+                await self.accept(updates)
+                offset = updates[-1].update_id + 1
+
+    def webhook_app(self) -> web.Application:
+        secret = self.app.settings.webhook_secret.get_secret_value()
+
+        async def receive(request: web.Request) -> web.Response:
+            given = request.headers.get(SECRET_HEADER, "")
+            if not hmac.compare_digest(given.encode(), secret.encode()):
+                return web.Response(status=401, text="wrong secret token")
+            try:
+                update = Update.model_validate(await request.json(), context={"bot": self.bot})
+            except (ValueError, json.JSONDecodeError):
+                return web.Response(status=400, text="not an update")
+            await self.accept([update])  # 200 only after the update is committed
+            return web.Response(text="ok")
+
+        application = web.Application()
+        application.router.add_post(self.app.settings.webhook_path, receive)
+        return application
+
+    async def serve_webhook(self, stop: asyncio.Event) -> None:
+        settings = self.app.settings
+        runner = web.AppRunner(self.webhook_app(), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
+        await site.start()
+        if settings.webhook_url:
+            await self.bot.set_webhook(
+                settings.webhook_url,
+                secret_token=settings.webhook_secret.get_secret_value(),
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        log.info(
+            "webhook listening on %s:%s%s",
+            settings.webhook_host,
+            settings.webhook_port,
+            settings.webhook_path,
+        )
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+
+    async def run(self, stop: asyncio.Event, *, webhook: bool) -> None:
+        await register_commands(self.app, self.bot)
+        await self.worker.recover()
+        me = await self.bot.get_me()
+        log.info("bot @%s is running (%s)", me.username, "webhook" if webhook else "polling")
+        receive: Callable[[asyncio.Event], Coroutine[None, None, None]] = (
+            self.serve_webhook if webhook else self.poll
+        )
+        tasks = [
+            asyncio.create_task(receive(stop), name="receive"),
+            asyncio.create_task(self.sender.run(stop), name="sender"),
+        ]
+        try:
+            await stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await self.worker.idle()
+            await self.bot.session.close()
+
+
+def stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop

@@ -1,0 +1,73 @@
+"""Token buckets that keep the sender inside Telegram's limits.
+
+Telegram allows about 30 messages/s per bot (1000/s with paid broadcasts), about one
+per second per chat with short bursts, and 20 per minute per group. Going past them
+earns a 429 and a pause for everyone, so the sender waits here instead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Bucket:
+    rate: float  # tokens per second
+    burst: float
+    clock: Callable[[], float] = time.monotonic
+    tokens: float = field(init=False)
+    stamp: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tokens = self.burst
+        self.stamp = self.clock()
+
+    def _refill(self) -> None:
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+
+    def wait_time(self) -> float:
+        """Seconds until one token is available (0 when one is there now)."""
+        self._refill()
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def take(self) -> None:
+        self._refill()
+        self.tokens -= 1
+
+
+@dataclass
+class Limits:
+    per_second: float = 30.0
+    per_chat: float = 1.0
+    chat_burst: float = 3.0
+    group_per_minute: float = 20.0
+    clock: Callable[[], float] = time.monotonic
+    _global: Bucket = field(init=False)
+    _chats: dict[int, Bucket] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # A small global burst: enough to start quickly, never a spike Telegram punishes.
+        self._global = Bucket(self.per_second, max(1.0, self.per_second / 10), self.clock)
+
+    def chat(self, chat_id: int) -> Bucket:
+        bucket = self._chats.get(chat_id)
+        if bucket is None:
+            if chat_id < 0:  # groups and channels
+                bucket = Bucket(self.group_per_minute / 60, 1.0, self.clock)
+            else:
+                bucket = Bucket(self.per_chat, self.chat_burst, self.clock)
+            if len(self._chats) > 100_000:  # a cache, not state: forget idle chats
+                self._chats.clear()
+            self._chats[chat_id] = bucket
+        return bucket
+
+    def wait_time(self, chat_id: int) -> float:
+        return max(self._global.wait_time(), self.chat(chat_id).wait_time())
+
+    def take(self, chat_id: int) -> None:
+        self._global.take()
+        self.chat(chat_id).take()
