@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 from bot.app import running_app
 from bot.settings import Settings
 from review.export import Format, export_consultation
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("export", help="export a consultation's answers")
+    parser.add_argument("consultation", help="consultation id")
+    parser.add_argument("--format", choices=("csv", "xlsx", "json"), default="csv")
+    parser.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    parser.set_defaults(
+        handler=lambda args, settings: run(settings, args.consultation, args.format, args.out)
+    )
 
 
 async def run(settings: Settings, slug: str, fmt: Format, out: Path | None) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 from bot.app import running_app
 from bot.publishing import publish as publish_flow
@@ -13,6 +14,34 @@ from dialogs.loader import FlowError, Problem, check_dir, check_flow_file
 from storage.repositories import VersionConflict
 
 EXIT_PROBLEMS = 2
+
+
+def register(sub: Any) -> None:
+    flows = sub.add_parser("flows", help="check, publish and list consultations")
+    actions = flows.add_subparsers(dest="flows_command", required=True, metavar="ACTION")
+    check_cmd = actions.add_parser("check", help="report every problem in flow files")
+    check_cmd.add_argument("paths", nargs="+", type=Path, help="flow files or folders")
+    check_cmd.set_defaults(handler=lambda args, settings: _async(check(args.paths)))
+    publish_cmd = actions.add_parser("publish", help="publish flow files as new versions")
+    publish_cmd.add_argument("paths", nargs="+", type=Path, help="flow files or folders")
+    publish_cmd.add_argument("--draft", action="store_true", help="publish without opening")
+    publish_cmd.set_defaults(
+        handler=lambda args, settings: publish(settings, args.paths, open_now=not args.draft)
+    )
+    list_cmd = actions.add_parser("list", help="list published consultations")
+    list_cmd.set_defaults(handler=lambda args, settings: list_all(settings))
+    for action, text in (("open", "open a consultation"), ("close", "close a consultation")):
+        cmd = actions.add_parser(action, help=text)
+        cmd.add_argument("consultation")
+        cmd.set_defaults(
+            handler=lambda args, settings: set_status(
+                settings, args.consultation, args.flows_command
+            )
+        )
+
+
+async def _async(code: int) -> int:
+    return code
 
 
 def _flow_files(paths: list[Path]) -> list[Path]:

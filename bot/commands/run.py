@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 from bot.app import App, running_app
 from bot.emulator import EmulatorConfig, start_emulator
@@ -14,6 +15,24 @@ from dialogs.loader import FlowError
 from storage.repositories import VersionConflict
 
 log = logging.getLogger(__name__)
+
+
+def register(sub: Any) -> None:
+    run_cmd = sub.add_parser("run", help="run the Telegram bot (long polling by default)")
+    run_cmd.add_argument("--webhook", action="store_true", help="receive updates by webhook")
+    run_cmd.add_argument(
+        "--emulator", action="store_true", help="start the local Bot API emulator too"
+    )
+    run_cmd.add_argument("--port", type=int, default=8081, help="emulator port")
+    run_cmd.set_defaults(
+        handler=lambda args, settings: run(
+            settings, webhook=args.webhook, emulator=args.emulator, port=args.port
+        )
+    )
+    emulator = sub.add_parser("emulator", help="run only the Bot API emulator")
+    emulator.add_argument("--port", type=int, default=8081)
+    emulator.add_argument("--global-rate", type=float, help="messages/s for the whole bot")
+    emulator.set_defaults(handler=lambda args, settings: emulator_only(args.port, args.global_rate))
 
 
 async def publish_bundled(app: App) -> None:

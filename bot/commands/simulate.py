@@ -12,6 +12,7 @@ import hashlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.app import App, running_app
 from bot.conversations import Conversations, Outcome, Who
@@ -133,6 +134,16 @@ def _who(user: str) -> Who:
     """A stable fake identity per player name, so a second session resumes the first."""
     user_id = int(hashlib.sha256(user.encode()).hexdigest()[:12], 16)
     return Who(CHANNEL, user_id, user_id, name=user)
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("simulate", help="play a consultation in the terminal")
+    parser.add_argument("flow", help="a flow YAML file, or a published consultation id")
+    parser.add_argument("--lang", help="language to play in (default: the flow's)")
+    parser.add_argument("--user", default="terminal", help="who is playing (a name)")
+    parser.set_defaults(
+        handler=lambda args, settings: run(settings, args.flow, args.lang, args.user)
+    )
 
 
 async def run(settings: Settings, target: str, language: str | None, user: str) -> int:
