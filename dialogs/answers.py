@@ -45,6 +45,7 @@ from dialogs.events import (
     TextInput,
     Translator,
 )
+from dialogs.render import fill
 from dialogs.schema import Step, StepKind
 
 
@@ -416,45 +417,53 @@ def interpret(
 def _number_hint(params: dict[str, Any], texts: Translator) -> str:
     low, high = params.get("min"), params.get("max")
     whole = bool(params.get("integer"))
-    fmt = {
-        "min": "" if low is None else format_number(low),
-        "max": "" if high is None else format_number(high),
-    }
     if low is not None and high is not None:
-        if whole:
-            return texts.gettext("Please send a whole number between {min} and {max}.").format(
-                **fmt
-            )
-        return texts.gettext("Please send a number between {min} and {max}.").format(**fmt)
-    if low is not None:
-        if whole:
-            return texts.gettext("Please send a whole number of at least {min}.").format(**fmt)
-        return texts.gettext("Please send a number of at least {min}.").format(**fmt)
-    if high is not None:
-        if whole:
-            return texts.gettext("Please send a whole number no greater than {max}.").format(**fmt)
-        return texts.gettext("Please send a number no greater than {max}.").format(**fmt)
-    if whole:
-        return texts.gettext("Please send a whole number, for example 12.")
-    return texts.gettext("Please send a number, for example 12.")
+        template = (
+            texts.gettext("Please send a whole number between {min} and {max}.")
+            if whole
+            else texts.gettext("Please send a number between {min} and {max}.")
+        )
+    elif low is not None:
+        template = (
+            texts.gettext("Please send a whole number of at least {min}.")
+            if whole
+            else texts.gettext("Please send a number of at least {min}.")
+        )
+    elif high is not None:
+        template = (
+            texts.gettext("Please send a whole number no greater than {max}.")
+            if whole
+            else texts.gettext("Please send a number no greater than {max}.")
+        )
+    else:
+        template = (
+            texts.gettext("Please send a whole number, for example 12.")
+            if whole
+            else texts.gettext("Please send a number, for example 12.")
+        )
+    return fill(
+        template,
+        min="" if low is None else format_number(low),
+        max="" if high is None else format_number(high),
+    )
 
 
 def _date_hint(params: dict[str, Any], texts: Translator) -> str:
     language = params.get("language")
     earliest, latest = params.get("earliest"), params.get("latest")
-    fmt = {
-        "earliest": "" if earliest is None else format_date(earliest, language),
-        "latest": "" if latest is None else format_date(latest, language),
-        "example": format_date(dt.date(2026, 12, 31), language),
-    }
     if earliest is not None and latest is not None:
-        return texts.gettext("Please send a date between {earliest} and {latest}.").format(**fmt)
-    if earliest is not None:
-        return texts.gettext("Please send a date on or after {earliest}.").format(**fmt)
-    if latest is not None:
-        return texts.gettext("Please send a date on or before {latest}.").format(**fmt)
-    return texts.gettext("Please send a date as day.month.year, for example {example}.").format(
-        **fmt
+        template = texts.gettext("Please send a date between {earliest} and {latest}.")
+    elif earliest is not None:
+        template = texts.gettext("Please send a date on or after {earliest}.")
+    elif latest is not None:
+        template = texts.gettext("Please send a date on or before {latest}.")
+    else:
+        template = texts.gettext("Please send a date as day.month.year, for example {example}.")
+    return fill(
+        template,
+        earliest="" if earliest is None else format_date(earliest, language),
+        latest="" if latest is None else format_date(latest, language),
+        example=format_date(dt.date(2026, 12, 31), language),
     )
 
 
@@ -468,37 +477,54 @@ def explain(problem: Problem, texts: Translator) -> str:
         case "date":
             return _date_hint(params, texts)
         case "scale":
-            return texts.gettext("Please choose a number from {min} to {max}.").format(
-                min=params.get("min", ""), max=params.get("max", "")
+            return fill(
+                texts.gettext("Please choose a number from {min} to {max}."),
+                min=params.get("min", ""),
+                max=params.get("max", ""),
             )
         case "text" if params.get("voice"):
             return texts.gettext("Please type your answer as text, or send a voice note.")
         case "text":
             return texts.gettext("Please type your answer as text.")
         case "text_short":
-            return texts.ngettext(
-                "Please write at least {n} character.", "Please write at least {n} characters.", n
-            ).format(n=n)
+            return fill(
+                texts.ngettext(
+                    "Please write at least {n} character.",
+                    "Please write at least {n} characters.",
+                    n,
+                ),
+                n=n,
+            )
         case "text_long":
-            return texts.ngettext(
-                "Please keep your answer to {n} character or fewer.",
-                "Please keep your answer to {n} characters or fewer.",
-                n,
-            ).format(n=n)
+            return fill(
+                texts.ngettext(
+                    "Please keep your answer to {n} character or fewer.",
+                    "Please keep your answer to {n} characters or fewer.",
+                    n,
+                ),
+                n=n,
+            )
         case "picks":
-            return texts.gettext("Please tap the options that apply, then tap “{done}”.").format(
-                done=texts.gettext("Done")
+            return fill(
+                texts.gettext("Please tap the options that apply, then tap “{done}”."),
+                done=texts.gettext("Done"),
             )
         case "picks_min":
-            return texts.ngettext(
-                "Please choose at least {n} option.", "Please choose at least {n} options.", n
-            ).format(n=n)
+            return fill(
+                texts.ngettext(
+                    "Please choose at least {n} option.", "Please choose at least {n} options.", n
+                ),
+                n=n,
+            )
         case "picks_max":
-            return texts.ngettext(
-                "Please choose no more than {n} option.",
-                "Please choose no more than {n} options.",
-                n,
-            ).format(n=n)
+            return fill(
+                texts.ngettext(
+                    "Please choose no more than {n} option.",
+                    "Please choose no more than {n} options.",
+                    n,
+                ),
+                n=n,
+            )
         case "ranking":
             return texts.gettext(
                 "Please tap the options in order of importance, the most important first."

@@ -39,7 +39,7 @@ from dialogs.events import (
     Translator,
     Turn,
 )
-from dialogs.render import render
+from dialogs.render import fill, render
 from dialogs.schema import END, Flow, Option, Step, StepKind, Text
 
 #: Telegram refuses longer messages.
@@ -271,7 +271,7 @@ class _Run:
                         "Choose up to {n} options, then tap “{done}”.",
                         step.max_picks,
                     )
-                parts.append(how.format(n=step.max_picks, done=gettext("Done")))
+                parts.append(fill(how, n=step.max_picks or 0, done=gettext("Done")))
                 buttons = [
                     Button(o.key, self.option_label(o), selected=o.key in pending)
                     for o in step.options
@@ -292,7 +292,7 @@ class _Run:
             case StepKind.SCALE:
                 low, high = int(step.min or 0), int(step.max or 0)
                 ends = [
-                    gettext("{point} = {label}").format(point=point, label=self.text(label))
+                    fill(gettext("{point} = {label}"), point=point, label=self.text(label))
                     for point, label in ((low, step.min_label), (high, step.max_label))
                     if label is not None
                 ]

@@ -27,6 +27,7 @@ from dialogs.answers import (
     parse_text,
     parse_yes_no,
 )
+from dialogs.render import fill, render
 
 TEXTS = gettext.NullTranslations()
 TRANSPORT = [Choice("bus", "Bus", "🚌"), Choice("walk", "On foot"), Choice("car", "Car")]
@@ -225,3 +226,24 @@ def test_parsers_never_raise_on_any_text(text):
 @given(st.text(alphabet=st.characters(categories=["Nd"]), min_size=1, max_size=6))
 def test_numbers_in_any_script_parse_as_ints(text):
     assert isinstance(parse_number(text).value, int)
+
+
+class BrokenCatalog(gettext.NullTranslations):
+    """A translator slipped: the placeholder names do not match the msgid."""
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return "Napisz co najmniej {liczba} znaki ({n}) {0.__class__}"
+
+
+def test_a_translation_with_a_broken_placeholder_still_gives_a_hint():
+    hint = explain(Problem("text_short", {"n": 3}), BrokenCatalog())
+    assert hint == "Napisz co najmniej {liczba} znaki (3) {0.__class__}"
+
+
+def test_placeholders_show_earlier_answers_and_nothing_else():
+    answers = {"age": {"value": 72, "display": "72", "skipped": False}, "odd": "not a record"}
+    assert render("You are {{age}} ({{ age }}).", answers) == "You are 72 (72)."
+    assert render("{{missing}}{{odd}}|{{}}|{0}|{{AGE}}", answers) == "|{{}}|{0}|{{AGE}}"
+    echo = {"why": {"display": "{{age}} {0.__class__}"}, **answers}
+    assert render("{{why}}", echo) == "{{age}} {0.__class__}"
+    assert fill("Between {min} and {max}.", min=1, max=5) == "Between 1 and 5."
