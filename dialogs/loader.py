@@ -24,6 +24,7 @@ from babel.messages.pofile import read_po
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from dialogs.render import placeholders
 from dialogs.schema import (
     END,
     LANGUAGE_PATTERN,
@@ -46,7 +47,8 @@ MAX_LABEL = 64
 
 CHOICE_KINDS = {StepKind.SINGLE_CHOICE, StepKind.MULTIPLE_CHOICE, StepKind.RANKING}
 NUMERIC_KINDS = {StepKind.NUMBER, StepKind.SCALE}
-PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+#: What a yes/no answer can be compared with (dialogs.conditions matches these).
+YES_NO_WORDS = {"true", "false", "yes", "no"}
 
 
 @dataclass(frozen=True)
@@ -245,6 +247,11 @@ _MODELS: tuple[type[BaseModel], ...] = (
 _FIELD_NAMES = sorted({f.alias or n for m in _MODELS for n, f in m.model_fields.items()})
 
 
+def _hint(name: str, candidates: Iterable[str]) -> str:
+    near = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.75)
+    return f" (did you mean '{near[0]}'?)" if near else ""
+
+
 def _is_union_tag(part: str | int) -> bool:
     return isinstance(part, str) and (part in _UNION_WORDS or "[" in part)
 
@@ -334,8 +341,7 @@ def _describe(detail: ErrorDetails, loc: Sequence[str | int]) -> str:
         return f"{field} is missing"
     if kind == "extra_forbidden":
         name = str(loc[-1])
-        near = difflib.get_close_matches(name, _FIELD_NAMES, n=1, cutoff=0.75)
-        hint = f" (did you mean '{near[0]}'?)" if near else ""
+        hint = _hint(name, _FIELD_NAMES)
         return f"{_words(loc[:-1]) + ': ' if len(loc) > 1 else ''}unknown field '{name}'{hint}"
     if kind == "value_error":
         return prefix + detail["msg"].removeprefix("Value error, ")
@@ -431,7 +437,8 @@ class _Checker:
                 else:
                     self.add(
                         prefix + step.id,
-                        f"goto '{rule.goto}' is not a step of this dialog (or 'end')",
+                        f"goto '{rule.goto}' is neither a step of this dialog nor 'end'"
+                        + _hint(rule.goto, ids),
                     )
                 falls_through = rule.when is not None
             if falls_through:
@@ -452,9 +459,7 @@ class _Checker:
             first = min(stuck)
             group = _reach({first}, linked.__getitem__)
             names = ", ".join(steps[i].id for i in sorted(group))
-            self.add(
-                prefix + steps[first].id, f"endless loop: from {names} no path leads to the end"
-            )
+            self.add(prefix + steps[first].id, f"endless loop: no way to the end from {names}")
             stuck -= group
 
     def _check_conditions(self) -> None:
@@ -487,7 +492,11 @@ class _Checker:
                 if ref is None:
                     continue
                 if ref not in known:
-                    self.add(step, f"{where}: condition reads '{ref}', which is not a step")
+                    self.add(
+                        step,
+                        f"{where}: condition reads '{ref}', which is not a step"
+                        + _hint(ref, known),
+                    )
                 elif ref not in readable:
                     self.add(step, f"{where}: condition reads '{ref}', which is asked later")
                 elif self._step(ref).kind is StepKind.MESSAGE:
@@ -509,7 +518,7 @@ class _Checker:
         if target.kind in CHOICE_KINDS:
             keys = [o.key for o in target.options]
             for value in values:
-                if value is not None and str(value) not in keys:
+                if value is not None and _as_key(value) not in keys:
                     self.add(
                         step,
                         f"{where}: '{target.id}' has no option '{value}' "
@@ -517,7 +526,7 @@ class _Checker:
                     )
         if target.kind is StepKind.YES_NO:
             for value in values:
-                if value is not None and not isinstance(value, bool):
+                if value is not None and str(value).strip().casefold() not in YES_NO_WORDS:
                     self.add(
                         step,
                         f"{where}: '{target.id}' is a yes/no question: compare with true or false",
@@ -544,11 +553,14 @@ class _Checker:
                             step or None,
                             f"{where} has a '{lang}' version, but '{lang}' is not in languages",
                         )
-            limit = MAX_LABEL if where.startswith("option ") else MAX_TEXT
-            if any(len(version) > limit for version in versions):
-                self.add(step or None, f"{where} is longer than {limit} characters")
+            limit, what = (
+                (MAX_LABEL, "a button") if where.startswith("option ") else (MAX_TEXT, "a message")
+            )
+            longest = max(len(version) for version in versions)
+            if longest > limit:
+                self.add(step or None, f"{where} has {longest} characters; {what} allows {limit}")
             readable = self._placeholder_scope(step)
-            for name in dict.fromkeys(n for v in versions for n in PLACEHOLDER.findall(v)):
+            for name in dict.fromkeys(n for v in versions for n in placeholders(v)):
                 self._placeholder(name, step or None, where, readable)
 
     def _placeholder_scope(self, step: str) -> dict[str, int]:
@@ -568,7 +580,9 @@ class _Checker:
             readable = self.main
         known = {**self.main, **{s.id: 0 for f in self.flow.followups for s in f.steps}}
         if name not in known:
-            self.add(step, f"{where} shows {{{{{name}}}}}, which is not a step")
+            self.add(
+                step, f"{where} shows {{{{{name}}}}}, which is not a step" + _hint(name, known)
+            )
         elif name not in readable:
             self.add(step, f"{where} shows {{{{{name}}}}} before that question is asked")
         elif self._step(name).kind is StepKind.MESSAGE:
@@ -600,6 +614,13 @@ class _Checker:
                 f"end {ends[-1].id or len(ends)}: the last end message has a 'when'; "
                 "add one without 'when' so every citizen gets an end message",
             )
+
+
+def _as_key(value: object) -> str:
+    """An `equals` value as the option key it matches (1.0 in YAML matches key "1")."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _first_index(steps: Iterable[Step]) -> dict[str, int]:
