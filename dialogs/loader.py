@@ -150,7 +150,8 @@ def load_translations(path: str | Path) -> tuple[dict[str, dict[str, str]], list
                 with po_file.open("rb") as stream:
                     catalog = read_po(stream, abort_invalid=True)
             except Exception as error:  # babel raises several kinds on a broken file
-                problems.append(Problem(po_file.name, None, f"cannot read translations: {error}"))
+                where = f"{folder.name}/{po_file.name}"
+                problems.append(Problem(where, None, f"cannot read translations: {error}"))
                 continue
             texts = catalogs.setdefault(po_file.stem, {})
             for message in catalog:
