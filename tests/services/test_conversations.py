@@ -1,0 +1,99 @@
+"""The conversation service that every adapter shares: consent first, then the dialog,
+every answer stored in the same transaction as the new state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import App, build_app
+from bot.conversations import CONSENT_STEP, Conversations, Delivery, Who
+from bot.publishing import publish, read_flow
+from bot.settings import Settings
+from dialogs.events import ButtonPress, TextInput
+from storage.models import Answer, ConsentRecord, OutboxMessage, Run
+
+FLOWS = Path(__file__).resolve().parents[2] / "dialogs" / "flows"
+ANNA = Who("telegram", 1001, 1001, "pl")
+
+
+@pytest.fixture
+async def app(migrated_url: str) -> AsyncIterator[App]:
+    app = await build_app(Settings(database_url=migrated_url), migrate=False)
+    flow, text = read_flow(FLOWS / "senior-housing.yaml")
+    async with app.uow() as uow:
+        await publish(uow, flow, text, open_now=True)
+        await uow.commit()
+    try:
+        yield app
+    finally:
+        await app.close()
+
+
+async def count(app: App, model: type) -> int:
+    async with app.uow() as uow:
+        return int(
+            (await uow.session.execute(select(func.count()).select_from(model))).scalar_one()
+        )
+
+
+async def test_a_senior_who_declines_leaves_only_the_refusal(app: App) -> None:
+    conversations = Conversations(app)
+    shown = await conversations.open(ANNA, "senior-housing", source="telegram", delivery=None)
+    [consent] = shown.messages
+    assert consent.step_id == CONSENT_STEP and "/delete" in consent.text
+    assert shown.language == "pl"
+    await conversations.handle(ANNA, ButtonPress(CONSENT_STEP, "decline"), delivery=None)
+    assert await count(app, Run) == 0 and await count(app, Answer) == 0
+    async with app.uow() as uow:
+        [record] = (await uow.session.execute(select(ConsentRecord))).scalars().all()
+    assert record.granted is False
+    assert record.text_version.startswith("senior-housing@1/privacy-")
+
+
+async def test_answers_wait_for_consent_and_are_stored_with_the_state(app: App) -> None:
+    conversations = Conversations(app)
+    await conversations.open(ANNA, "senior-housing", source="link:senior-housing", delivery=None)
+    ignored = await conversations.handle(ANNA, TextInput("hello"), delivery=None)
+    assert ignored.messages[-1].step_id == CONSENT_STEP  # asked again, nothing stored
+    started = await conversations.handle(ANNA, ButtonPress(CONSENT_STEP, "agree"), delivery=None)
+    question = started.messages[-1]
+    assert question.step_id == "age" and question.progress is not None
+    await conversations.handle(ANNA, ButtonPress("age", question.buttons[2].key), delivery=None)
+    async with app.uow() as uow:
+        [run] = (await uow.session.execute(select(Run))).scalars().all()
+        [answer] = await uow.answers.list_for_run(run.id)
+    assert run.source == "link:senior-housing" and run.consent_record_id is not None
+    assert answer.step_id == "age" and answer.value == question.buttons[2].key
+    assert run.state["current"] == "lives_with"
+
+
+async def test_a_telegram_event_queues_its_replies_and_marks_its_update_in_one_go(
+    app: App,
+) -> None:
+    conversations = Conversations(app)
+    async with app.uow() as uow:
+        await uow.inbox.add(77, {"update_id": 77}, chat_id=1001)
+        await uow.commit()
+    delivery = Delivery(chat_id=1001, update_id=77)
+    await conversations.open(ANNA, "senior-housing", source="telegram", delivery=delivery)
+    async with app.uow() as uow:
+        update = await uow.inbox.get(77)
+        [queued] = (await uow.session.execute(select(OutboxMessage))).scalars().all()
+    assert update is not None and update.handled_at is not None
+    assert queued.chat_id == 1001 and queued.payload["step_id"] == CONSENT_STEP
+    assert queued.payload["language"] == "pl"
+
+
+async def test_a_button_from_an_earlier_run_answers_nothing(app: App) -> None:
+    conversations = Conversations(app)
+    first = await conversations.open(ANNA, "senior-housing", source="telegram", delivery=None)
+    await conversations.handle(ANNA, ButtonPress(CONSENT_STEP, "agree"), delivery=None)
+    stale = await conversations.handle(
+        ANNA, ButtonPress("age", "60_64"), delivery=None, run_id=(first.run_id or 0) + 100
+    )
+    assert stale.messages[0].role == "notice"
+    assert await count(app, Answer) == 0
