@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -34,22 +35,34 @@ from storage.types import JSONType, UTCDateTime, utcnow
 
 __all__ = [
     "Answer",
+    "AnswerCoding",
+    "AnswerMark",
+    "AnswerTag",
+    "AuditEntry",
     "Base",
     "Citizen",
     "CitizenChannel",
+    "CodebookTag",
     "ConsentPurpose",
     "ConsentRecord",
     "Consultation",
     "ConsultationStatus",
     "FlowVersion",
     "InboxUpdate",
+    "LoginAttempt",
     "Organisation",
     "OutboxKind",
     "OutboxMessage",
     "OutboxStatus",
     "Priority",
+    "ReportState",
+    "ReportStatus",
     "Run",
     "RunStatus",
+    "StaffRole",
+    "StaffUser",
+    "ThreadDirection",
+    "ThreadMessage",
 ]
 
 # Stable constraint names, so Alembic can drop or alter them on every backend.
@@ -288,3 +301,145 @@ class InboxUpdate(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+# --- staff dashboard (review/) ---------------------------------------------------------
+# Staff accounts, their login attempts (for lockout), the audit log of every staff
+# action, the per-consultation codebook and the coding of free-text answers, the status
+# of service-need reports, and the message threads between staff and a citizen.
+
+
+class StaffRole(StrEnum):
+    ADMIN = "admin"
+    STAFF = "staff"
+    VIEWER = "viewer"
+
+
+class AnswerMark(StrEnum):
+    NEED = "need"
+    COMPLAINT = "complaint"
+    IDEA = "idea"
+
+
+class ReportState(StrEnum):
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+
+
+class ThreadDirection(StrEnum):
+    TO_CITIZEN = "out"
+    FROM_CITIZEN = "in"
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    language: Mapped[str] = mapped_column(String(16), default="pl", server_default="pl")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginAttempt(Base):
+    """One try to log in; repeated failures for an e-mail lock it for a while."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_email_created_at", "email", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_organisation_id_created_at", "organisation_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), index=True
+    )
+    # Kept as text too, so the log still says who after the account is deleted.
+    email: Mapped[str] = mapped_column(String(254))
+    organisation_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    target: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CodebookTag(Base):
+    __tablename__ = "codebook_tags"
+    __table_args__ = (UniqueConstraint("consultation_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AnswerCoding(Base):
+    """How staff coded one free-text answer: a mark and a follow-up flag (tags apart)."""
+
+    __tablename__ = "answer_codings"
+
+    answer_id: Mapped[int] = mapped_column(
+        ForeignKey("answers.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    mark: Mapped[str | None] = mapped_column(String(16))
+    follow_up: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AnswerTag(Base):
+    __tablename__ = "answer_tags"
+
+    answer_id: Mapped[int] = mapped_column(
+        ForeignKey("answers.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_id: Mapped[int] = mapped_column(
+        ForeignKey("codebook_tags.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ReportStatus(Base):
+    """Where staff are with a service-need report (a run); no row means new."""
+
+    __tablename__ = "report_statuses"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ThreadMessage(Base):
+    """A message between an organisation's staff and a citizen, either way."""
+
+    __tablename__ = "thread_messages"
+    __table_args__ = (Index("ix_thread_messages_citizen_id_id", "citizen_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    direction: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    staff_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# The dashboard's aggregates: runs of a consultation by day (charts over time, date
+# filters) and by language and community.
+Index("ix_runs_consultation_id_started_at", Run.consultation_id, Run.started_at)

@@ -27,6 +27,13 @@ from storage.repositories import (
     OutboxRepository,
     RunRepository,
 )
+from storage.repositories.review import (
+    AuditRepository,
+    CodingRepository,
+    ReportRepository,
+    StaffRepository,
+    ThreadRepository,
+)
 
 __all__ = ["UnitOfWork"]
 
@@ -41,6 +48,12 @@ class UnitOfWork:
     answers: AnswerRepository
     outbox: OutboxRepository
     inbox: InboxRepository
+    # staff dashboard
+    staff: StaffRepository
+    audit: AuditRepository
+    codings: CodingRepository
+    reports: ReportRepository
+    threads: ThreadRepository
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker
@@ -56,6 +69,11 @@ class UnitOfWork:
         self.answers = AnswerRepository(session)
         self.outbox = OutboxRepository(session)
         self.inbox = InboxRepository(session)
+        self.staff = StaffRepository(session)
+        self.audit = AuditRepository(session)
+        self.codings = CodingRepository(session)
+        self.reports = ReportRepository(session)
+        self.threads = ThreadRepository(session)
         return self
 
     async def __aexit__(

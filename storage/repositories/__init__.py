@@ -12,17 +12,29 @@ from storage.repositories.consultations import (
     VersionConflict,
 )
 from storage.repositories.messaging import InboxRepository, OutboxRepository
+from storage.repositories.review import (
+    AuditRepository,
+    CodingRepository,
+    ReportRepository,
+    StaffRepository,
+    ThreadRepository,
+)
 from storage.repositories.runs import AnswerRepository, RunExport, RunRepository
 
 __all__ = [
     "AnswerRepository",
+    "AuditRepository",
     "CitizenRepository",
+    "CodingRepository",
     "ConsentRepository",
     "ConsultationRepository",
     "InboxRepository",
     "OrganisationRepository",
     "OutboxRepository",
+    "ReportRepository",
     "RunExport",
     "RunRepository",
+    "StaffRepository",
+    "ThreadRepository",
     "VersionConflict",
 ]

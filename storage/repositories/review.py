@@ -1,0 +1,313 @@
+"""What the staff dashboard stores: staff accounts, login attempts, the audit log, the
+codebook and answer codings, report statuses and staff-citizen threads.
+
+Lockout is computed from the stored attempts (failures since the last success within
+a window), so it holds across restarts and across several dashboard processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    AnswerCoding,
+    AnswerTag,
+    AuditEntry,
+    CodebookTag,
+    LoginAttempt,
+    ReportStatus,
+    StaffUser,
+    ThreadDirection,
+    ThreadMessage,
+)
+from storage.repositories._dialect import upsert_insert
+from storage.types import utcnow
+
+__all__ = [
+    "AuditRepository",
+    "CodingRepository",
+    "ReportRepository",
+    "StaffRepository",
+    "ThreadRepository",
+]
+
+
+class StaffRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, user_id: int) -> StaffUser | None:
+        return await self._session.get(StaffUser, user_id)
+
+    async def get_by_email(self, email: str) -> StaffUser | None:
+        result = await self._session.execute(
+            select(StaffUser).where(StaffUser.email == email.strip().lower())
+        )
+        return result.scalar_one_or_none()
+
+    async def create(
+        self, email: str, password_hash: str, role: str, organisation_id: int, language: str
+    ) -> StaffUser:
+        user = StaffUser(
+            email=email.strip().lower(),
+            password_hash=password_hash,
+            role=role,
+            organisation_id=organisation_id,
+            language=language,
+            active=True,
+            created_at=utcnow(),
+        )
+        self._session.add(user)
+        await self._session.flush()
+        return user
+
+    async def list_all(self) -> list[StaffUser]:
+        result = await self._session.execute(select(StaffUser).order_by(StaffUser.email))
+        return list(result.scalars())
+
+    async def record_attempt(self, email: str, succeeded: bool, at: datetime | None = None) -> None:
+        self._session.add(
+            LoginAttempt(
+                email=email.strip().lower(), succeeded=succeeded, created_at=at or utcnow()
+            )
+        )
+        await self._session.flush()
+
+    async def recent_failures(self, email: str, since: datetime) -> tuple[int, datetime | None]:
+        """Failures after `since` and after the last success: (count, newest failure)."""
+        email = email.strip().lower()
+        last_success = (
+            select(func.max(LoginAttempt.created_at))
+            .where(LoginAttempt.email == email, LoginAttempt.succeeded.is_(True))
+            .scalar_subquery()
+        )
+        query = select(func.count(), func.max(LoginAttempt.created_at)).where(
+            LoginAttempt.email == email,
+            LoginAttempt.succeeded.is_(False),
+            LoginAttempt.created_at > since,
+            LoginAttempt.created_at > func.coalesce(last_success, since),
+        )
+        count, newest = (await self._session.execute(query)).one()
+        return int(count), newest
+
+
+class AuditRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(
+        self,
+        action: str,
+        *,
+        email: str,
+        staff_user_id: int | None,
+        organisation_id: int | None,
+        target: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        self._session.add(
+            AuditEntry(
+                staff_user_id=staff_user_id,
+                email=email,
+                organisation_id=organisation_id,
+                action=action,
+                target=target[:200] if target else None,
+                detail=detail or {},
+                created_at=utcnow(),
+            )
+        )
+        await self._session.flush()
+
+    async def search(
+        self,
+        *,
+        organisation_id: int | None,
+        action: str | None = None,
+        email: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[AuditEntry]:
+        """Newest first; `organisation_id=None` means every organisation (admins)."""
+        query = select(AuditEntry)
+        if organisation_id is not None:
+            query = query.where(AuditEntry.organisation_id == organisation_id)
+        if action:
+            query = query.where(AuditEntry.action == action)
+        if email:
+            query = query.where(AuditEntry.email == email.strip().lower())
+        if since is not None:
+            query = query.where(AuditEntry.created_at >= since)
+        if until is not None:
+            query = query.where(AuditEntry.created_at < until)
+        query = query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
+        return list((await self._session.execute(query)).scalars())
+
+
+class CodingRepository:
+    """The codebook of a consultation and how each free-text answer is coded."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def tags(self, consultation_id: int) -> list[CodebookTag]:
+        result = await self._session.execute(
+            select(CodebookTag)
+            .where(CodebookTag.consultation_id == consultation_id)
+            .order_by(CodebookTag.name)
+        )
+        return list(result.scalars())
+
+    async def add_tag(self, consultation_id: int, name: str) -> None:
+        await self._session.execute(
+            upsert_insert(self._session, CodebookTag)
+            .values(consultation_id=consultation_id, name=name, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=[CodebookTag.consultation_id, CodebookTag.name])
+        )
+
+    async def delete_tag(self, consultation_id: int, tag_id: int) -> None:
+        await self._session.execute(
+            delete(CodebookTag).where(
+                CodebookTag.id == tag_id, CodebookTag.consultation_id == consultation_id
+            )
+        )
+
+    async def set_tags(self, answer_id: int, tag_ids: Iterable[int]) -> None:
+        await self._session.execute(delete(AnswerTag).where(AnswerTag.answer_id == answer_id))
+        for tag_id in sorted(set(tag_ids)):
+            self._session.add(AnswerTag(answer_id=answer_id, tag_id=tag_id))
+        await self._session.flush()
+
+    async def set_coding(self, answer_id: int, mark: str | None, follow_up: bool) -> None:
+        insert = upsert_insert(self._session, AnswerCoding).values(
+            answer_id=answer_id, mark=mark, follow_up=follow_up, updated_at=utcnow()
+        )
+        await self._session.execute(
+            insert.on_conflict_do_update(
+                index_elements=[AnswerCoding.answer_id],
+                set_={
+                    "mark": insert.excluded.mark,
+                    "follow_up": insert.excluded.follow_up,
+                    "updated_at": insert.excluded.updated_at,
+                },
+            )
+        )
+
+    async def codings(self, answer_ids: Sequence[int]) -> dict[int, AnswerCoding]:
+        if not answer_ids:
+            return {}
+        result = await self._session.execute(
+            select(AnswerCoding)
+            .where(AnswerCoding.answer_id.in_(list(answer_ids)))
+            .execution_options(populate_existing=True)
+        )
+        return {c.answer_id: c for c in result.scalars()}
+
+    async def tags_of(self, answer_ids: Sequence[int]) -> dict[int, set[int]]:
+        found: dict[int, set[int]] = {}
+        if not answer_ids:
+            return found
+        result = await self._session.execute(
+            select(AnswerTag.answer_id, AnswerTag.tag_id).where(
+                AnswerTag.answer_id.in_(list(answer_ids))
+            )
+        )
+        for answer_id, tag_id in result:
+            found.setdefault(answer_id, set()).add(tag_id)
+        return found
+
+    async def tag_counts(self, consultation_id: int) -> list[tuple[str, int]]:
+        result = await self._session.execute(
+            select(CodebookTag.name, func.count(AnswerTag.answer_id))
+            .outerjoin(AnswerTag, AnswerTag.tag_id == CodebookTag.id)
+            .where(CodebookTag.consultation_id == consultation_id)
+            .group_by(CodebookTag.id, CodebookTag.name)
+            .order_by(CodebookTag.name)
+        )
+        return [(name, int(count)) for name, count in result]
+
+
+class ReportRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def set_status(self, run_id: int, status: str) -> None:
+        insert = upsert_insert(self._session, ReportStatus).values(
+            run_id=run_id, status=status, updated_at=utcnow()
+        )
+        await self._session.execute(
+            insert.on_conflict_do_update(
+                index_elements=[ReportStatus.run_id],
+                set_={"status": insert.excluded.status, "updated_at": insert.excluded.updated_at},
+            )
+        )
+
+    async def statuses(self, run_ids: Sequence[int]) -> dict[int, str]:
+        if not run_ids:
+            return {}
+        result = await self._session.execute(
+            select(ReportStatus.run_id, ReportStatus.status).where(
+                ReportStatus.run_id.in_(list(run_ids))
+            )
+        )
+        return {run_id: status for run_id, status in result}
+
+
+class ThreadRepository:
+    """Messages between an organisation's staff and one citizen."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(
+        self,
+        citizen_id: int,
+        organisation_id: int,
+        direction: str,
+        text: str,
+        *,
+        staff_user_id: int | None = None,
+    ) -> ThreadMessage:
+        message = ThreadMessage(
+            citizen_id=citizen_id,
+            organisation_id=organisation_id,
+            direction=ThreadDirection(direction),
+            text=text,
+            staff_user_id=staff_user_id,
+            created_at=utcnow(),
+        )
+        self._session.add(message)
+        await self._session.flush()
+        return message
+
+    async def for_citizen(self, citizen_id: int, organisation_id: int) -> list[ThreadMessage]:
+        result = await self._session.execute(
+            select(ThreadMessage)
+            .where(
+                ThreadMessage.citizen_id == citizen_id,
+                ThreadMessage.organisation_id == organisation_id,
+            )
+            .order_by(ThreadMessage.id)
+        )
+        return list(result.scalars())
+
+    async def open_thread(self, citizen_id: int, since: datetime) -> int | None:
+        """The organisation that last wrote to this citizen after `since`, if any: a
+        citizen's free message goes into that organisation's thread."""
+        result = await self._session.execute(
+            select(ThreadMessage.organisation_id)
+            .where(
+                ThreadMessage.citizen_id == citizen_id,
+                ThreadMessage.direction == ThreadDirection.TO_CITIZEN,
+                ThreadMessage.created_at >= since,
+            )
+            .order_by(ThreadMessage.id.desc())
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
