@@ -36,6 +36,7 @@ def compile_catalogs(locales_dir: Path = LOCALES_DIR, domain: str = DOMAIN) -> l
 
 
 def make_i18n(default_language: str, locales_dir: Path = LOCALES_DIR) -> I18n:
+    locales_dir.mkdir(parents=True, exist_ok=True)  # no catalogs yet: English source texts
     compile_catalogs(locales_dir)
     return I18n(path=locales_dir, default_locale=default_language, domain=DOMAIN)
 
