@@ -24,7 +24,14 @@ from dialogs.events import (
     Turn,
 )
 from dialogs.schema import Flow
-from storage.models import Citizen, ConsentPurpose, Consultation, ConsultationStatus, Run
+from storage.models import (
+    Citizen,
+    ConsentPurpose,
+    Consultation,
+    ConsultationStatus,
+    InviteLink,
+    Run,
+)
 from storage.uow import UnitOfWork
 
 #: Pseudo step ids of the questions the service itself asks.
@@ -43,6 +50,9 @@ class Who:
     chat_id: int
     language_code: str | None = None
     name: str | None = None
+    #: A person without a channel of their own (a leader helps them answer on the
+    #: leader's phone): their citizen row; `chat_id` is then the leader's chat.
+    citizen_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -131,16 +141,22 @@ class Conversations:
         source: str,
         delivery: Delivery | None,
         menu: bool = False,
+        community_id: int | None = None,
     ) -> Outcome:
         """The citizen asks to take part (/start, a deep link, a menu tap, the simulator).
 
         An unfinished run of the same consultation resumes where it stopped; otherwise
-        the consent question comes first.
+        the consent question comes first. A community's invite link (or `community_id`)
+        attributes the new run to that community.
         """
         async with self.app.uow() as uow:
             citizen = await self._citizen(uow, who)
             language = self.bot_language(citizen, who)
             texts = self.app.texts(language)
+            invite = await self._invite(uow, consultation)
+            if invite is not None:
+                community_id = invite.community_id
+                consultation = invite.consultation_id
             target = await self._find(uow, consultation)
             if menu:
                 outcome = await self._menu(uow, language, texts)
@@ -163,7 +179,9 @@ class Conversations:
             elif run := await uow.runs.get_active(citizen.id, target.id):
                 outcome = await self._advance(uow, citizen, who, run, CommandInput("repeat"))
             else:
-                outcome = await self._ask_consent(uow, citizen, who, target, source)
+                outcome = await self._ask_consent(uow, citizen, who, target, source, community_id)
+                if invite is not None:
+                    await uow.invites.record_open(invite, outcome.language)
             await self._finish(uow, citizen, outcome, delivery)
             return outcome
 
@@ -213,7 +231,9 @@ class Conversations:
                 consultation = await uow.consultations.get(run.consultation_id)
                 assert consultation is not None
                 await uow.session.delete(run)
-                outcome = await self._ask_consent(uow, citizen, who, consultation, run.source)
+                outcome = await self._ask_consent(
+                    uow, citizen, who, consultation, run.source, run.community_id
+                )
             else:
                 texts = self.app.texts(language)
                 outcome = Outcome(
@@ -226,6 +246,11 @@ class Conversations:
     # --- steps ---------------------------------------------------------------------
 
     async def _citizen(self, uow: UnitOfWork, who: Who) -> Citizen:
+        if who.citizen_id is not None:
+            assisted = await uow.citizens.get_for_update(who.citizen_id)
+            if assisted is None:
+                raise LookupError(f"no citizen {who.citizen_id}")
+            return assisted
         citizen = await uow.citizens.get_or_create(
             who.user_id,
             who.chat_id,
@@ -236,6 +261,18 @@ class Conversations:
         # On PostgreSQL this row lock keeps two workers from racing on one citizen.
         locked = await uow.citizens.get_for_update(citizen.id)
         return locked or citizen
+
+    async def _invite(self, uow: UnitOfWork, key: str | int | None) -> InviteLink | None:
+        """The community invite link behind a /start payload (revoked ones: none)."""
+        if not isinstance(key, str) or not key:
+            return None
+        return await uow.invites.by_payload(key)
+
+    async def _invited_by(self, uow: UnitOfWork, run: Run) -> str | None:
+        if run.community_id is None:
+            return None
+        community = await uow.communities.get(run.community_id)
+        return community.name if community else None
 
     async def _find(self, uow: UnitOfWork, key: str | int | None) -> Consultation | None:
         if key is None:
@@ -285,7 +322,13 @@ class Conversations:
         return Outcome((menu,), language)
 
     async def _ask_consent(
-        self, uow: UnitOfWork, citizen: Citizen, who: Who, consultation: Consultation, source: str
+        self,
+        uow: UnitOfWork,
+        citizen: Citizen,
+        who: Who,
+        consultation: Consultation,
+        source: str,
+        community_id: int | None = None,
     ) -> Outcome:
         version = await uow.consultations.get_version(consultation)
         assert version is not None
@@ -298,12 +341,18 @@ class Conversations:
             state={},
             language=language,
             source=source,
+            community_id=community_id,
         )
-        return Outcome((self._consent_message(flow, language),), language, run.id)
+        invited_by = await self._invited_by(uow, run)
+        return Outcome((self._consent_message(flow, language, invited_by),), language, run.id)
 
-    def _consent_message(self, flow: Flow, language: str) -> Message:
+    def _consent_message(self, flow: Flow, language: str, invited_by: str | None = None) -> Message:
         texts = self.app.texts(language)
         parts = [flow.localize(flow.title, language)]
+        if invited_by is not None:
+            parts.append(
+                texts.gettext("You were invited by {community}.").format(community=invited_by)
+            )
         if flow.description is not None:
             parts.append(flow.localize(flow.description, language))
         parts.append(flow.localize(flow.consent, language))
@@ -334,7 +383,8 @@ class Conversations:
         )
         if answer is None:
             hint = _hint(texts.gettext("Please tap one of the buttons to say whether you agree."))
-            return Outcome((hint, self._consent_message(flow, language)), language, run.id)
+            again = self._consent_message(flow, language, await self._invited_by(uow, run))
+            return Outcome((hint, again), language, run.id)
         granted = answer == AGREE
         record = await uow.consents.record(
             citizen.id,
@@ -362,7 +412,8 @@ class Conversations:
     ) -> Outcome:
         flow = await self._flow_of(uow, run)
         if run.consent_record_id is None:
-            return Outcome((self._consent_message(flow, run.language),), run.language, run.id)
+            again = self._consent_message(flow, run.language, await self._invited_by(uow, run))
+            return Outcome((again,), run.language, run.id)
         texts = self.app.texts(run.language)
         turn = engine.advance(flow, run.state, event, texts=texts)
         return await self._persist(uow, run, turn, run.language, event)

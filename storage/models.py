@@ -63,6 +63,16 @@ __all__ = [
     "StaffUser",
     "ThreadDirection",
     "ThreadMessage",
+    # local leaders
+    "Community",
+    "InviteLink",
+    "InviteOpen",
+    "Leader",
+    "LeaderApprover",
+    "LeaderBroadcast",
+    "LeaderBroadcastStatus",
+    "LeaderCommunity",
+    "LeaderPolicy",
 ]
 
 # Stable constraint names, so Alembic can drop or alter them on every backend.
@@ -443,3 +453,153 @@ class ThreadMessage(Base):
 # The dashboard's aggregates: runs of a consultation by day (charts over time, date
 # filters) and by language and community.
 Index("ix_runs_consultation_id_started_at", Run.consultation_id, Run.started_at)
+
+
+# --- local leaders (bot/leaders) -------------------------------------------------------
+# Communities within an organisation, the Telegram users who lead them (a leader is a
+# citizen row like anyone else: the Telegram id stays in citizen_channels), invite links
+# per consultation and community and how often they were opened (counts only, no
+# person), the staff who approve leader broadcasts, each organisation's approval rule,
+# and leader broadcasts, whose rows also hold the leader's compose dialog state. What
+# leaders do is written to `audit_log` (above) with the actor "leader:<id>".
+
+
+class LeaderBroadcastStatus(StrEnum):
+    COMPOSING = "composing"  # waiting for the leader to type the message
+    DRAFT = "draft"  # content known; the leader picks languages and previews
+    AWAITING_APPROVAL = "awaiting"
+    SENT = "sent"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class Community(Base):
+    __tablename__ = "communities"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Language codes the community speaks, first is the main one (posters, broadcasts).
+    languages: Mapped[list[str]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Leader(Base):
+    __tablename__ = "leaders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(
+        ForeignKey("citizens.id", ondelete="CASCADE"), unique=True
+    )
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    # The person the leader is helping to answer right now (assisted participation).
+    assisting_citizen_id: Mapped[int | None] = mapped_column(
+        ForeignKey("citizens.id", ondelete="SET NULL")
+    )
+    # The language the leader's extra command menu was last set in (None: not set).
+    menu_language: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LeaderCommunity(Base):
+    __tablename__ = "leader_communities"
+
+    leader_id: Mapped[int] = mapped_column(
+        ForeignKey("leaders.id", ondelete="CASCADE"), primary_key=True
+    )
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InviteLink(Base):
+    """An opaque /start payload naming a consultation and a community; revocable."""
+
+    __tablename__ = "invite_links"
+    __table_args__ = (
+        Index("ix_invite_links_consultation_id_community_id", "consultation_id", "community_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payload: Mapped[str] = mapped_column(String(64), unique=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE")
+    )
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("leaders.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InviteOpen(Base):
+    """Someone opened an invite link (a count for statistics; who is not kept)."""
+
+    __tablename__ = "invite_opens"
+    __table_args__ = (
+        Index("ix_invite_opens_community_id_consultation_id", "community_id", "consultation_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("invite_links.id", ondelete="CASCADE"))
+    consultation_id: Mapped[int] = mapped_column(Integer)
+    community_id: Mapped[int] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LeaderApprover(Base):
+    """A staff member's Telegram account (a citizen row) that approves leader broadcasts."""
+
+    __tablename__ = "leader_approvers"
+    __table_args__ = (UniqueConstraint("organisation_id", "citizen_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    citizen_id: Mapped[int] = mapped_column(
+        ForeignKey("citizens.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LeaderPolicy(Base):
+    """An organisation's rules for its leaders (no row: no approval needed)."""
+
+    __tablename__ = "leader_policies"
+
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    approval_required: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+
+
+class LeaderBroadcast(Base):
+    """A message (or an invitation to a consultation) a leader sends to their community;
+    while status is composing/draft the row is also the leader's dialog state."""
+
+    __tablename__ = "leader_broadcasts"
+    __table_args__ = (Index("ix_leader_broadcasts_leader_id_status", "leader_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    leader_id: Mapped[int] = mapped_column(ForeignKey("leaders.id", ondelete="CASCADE"))
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int] = mapped_column(Integer, index=True)
+    # 'message' (the leader's own words) or 'invite' (an open consultation).
+    kind: Mapped[str] = mapped_column(String(16))
+    consultation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consultations.id", ondelete="SET NULL")
+    )
+    text: Mapped[str | None] = mapped_column(Text)
+    languages: Mapped[list[str]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recipients: Mapped[int | None] = mapped_column(Integer)

@@ -20,9 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.repositories import (
     AnswerRepository,
     CitizenRepository,
+    CommunityRepository,
     ConsentRepository,
     ConsultationRepository,
     InboxRepository,
+    InviteRepository,
+    LeaderBroadcastRepository,
+    LeaderRepository,
     OrganisationRepository,
     OutboxRepository,
     RunRepository,
@@ -48,6 +52,11 @@ class UnitOfWork:
     answers: AnswerRepository
     outbox: OutboxRepository
     inbox: InboxRepository
+    # local leaders
+    communities: CommunityRepository
+    leaders: LeaderRepository
+    invites: InviteRepository
+    leader_broadcasts: LeaderBroadcastRepository
     # staff dashboard
     staff: StaffRepository
     audit: AuditRepository
@@ -69,6 +78,10 @@ class UnitOfWork:
         self.answers = AnswerRepository(session)
         self.outbox = OutboxRepository(session)
         self.inbox = InboxRepository(session)
+        self.communities = CommunityRepository(session)
+        self.leaders = LeaderRepository(session)
+        self.invites = InviteRepository(session)
+        self.leader_broadcasts = LeaderBroadcastRepository(session)
         self.staff = StaffRepository(session)
         self.audit = AuditRepository(session)
         self.codings = CodingRepository(session)

@@ -11,6 +11,12 @@ from storage.repositories.consultations import (
     OrganisationRepository,
     VersionConflict,
 )
+from storage.repositories.leaders import (
+    CommunityRepository,
+    InviteRepository,
+    LeaderBroadcastRepository,
+    LeaderRepository,
+)
 from storage.repositories.messaging import InboxRepository, OutboxRepository
 from storage.repositories.review import (
     AuditRepository,
@@ -25,10 +31,14 @@ __all__ = [
     "AnswerRepository",
     "AuditRepository",
     "CitizenRepository",
+    "CommunityRepository",
     "CodingRepository",
     "ConsentRepository",
     "ConsultationRepository",
     "InboxRepository",
+    "InviteRepository",
+    "LeaderBroadcastRepository",
+    "LeaderRepository",
     "OrganisationRepository",
     "OutboxRepository",
     "ReportRepository",
