@@ -204,6 +204,18 @@ class Phone:
                 return
         raise AssertionError(f"message {message.message_id} has no button {key!r}: {message}")
 
+    async def answer(self, step: str, keys: list[str]) -> list[ChatMessage]:
+        """Tap `keys` on the question `step` on screen: toggles and ranks edit it in
+        place; the last tap moves on. Returns what the bot said next."""
+        question = self.question()
+        assert f":{step}:" in question.callback_data()[0], (step, question.text)
+        for index, key in enumerate(keys):
+            before = (question.text, question.reply_markup)
+            await self.tap(question, key)
+            if index < len(keys) - 1:
+                await self.until(lambda q=question, b=before: (q.text, q.reply_markup) != b)
+        return await self.expect(1)
+
     def label(self, message: ChatMessage, key: str) -> str:
         rows = (message.reply_markup or {}).get("inline_keyboard", [])
         for row in rows:
@@ -254,6 +266,13 @@ class Konsulta:
                 )
             # The bot is another process: its database is what we can watch.
             await asyncio.sleep(0.05)
+
+    async def said(self, phone: Phone) -> list[ChatMessage]:
+        """Everything the bot said to `phone` since it last looked, once the bot is idle."""
+        await self.settled()
+        new = phone.messages()[phone.seen :]
+        phone.seen += len(new)
+        return new
 
     async def rows(self) -> dict[str, list[dict[str, Any]]]:
         """Every row of every table, reflected from the database (nothing assumed)."""

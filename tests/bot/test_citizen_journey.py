@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot_world import Konsulta, Phone
+from bot_world import Konsulta
 from sqlalchemy import func, select
 
 from storage.models import Answer, Run
@@ -33,19 +33,6 @@ TAPS: list[tuple[str, list[str], Any]] = [
 ]
 
 
-async def answer_by_taps(phone: Phone, step: str, keys: list[str]) -> None:
-    """Tap `keys` on the current question; toggles edit it, the last tap moves on."""
-    question = phone.question()
-    assert f":{step}:" in question.callback_data()[0], (step, question.text)
-    for index, key in enumerate(keys):
-        before = (question.text, question.reply_markup)
-        await phone.tap(question, key)
-        if index < len(keys) - 1:
-            # A toggle or a rank: the same message is edited to show the pick.
-            await phone.until(lambda q=question, b=before: (q.text, q.reply_markup) != b)
-    await phone.expect(1)
-
-
 async def test_a_senior_answers_in_polish_only_by_tapping(sqlite_world: Konsulta) -> None:
     world = sqlite_world
     senior = world.phone(4242001, "pl", "Halina")
@@ -63,7 +50,7 @@ async def test_a_senior_answers_in_polish_only_by_tapping(sqlite_world: Konsulta
 
     stored: dict[str, Any] = {}
     for step, keys, value in TAPS[:2]:
-        await answer_by_taps(senior, step, keys)
+        await senior.answer(step, keys)
         stored[step] = value
     # The only question without buttons: the nearest valid typed answer.
     assert "Od ilu lat" in (senior.messages()[-1].text or "")
@@ -71,7 +58,7 @@ async def test_a_senior_answers_in_polish_only_by_tapping(sqlite_world: Konsulta
     await senior.expect(1)
     stored["years_here"] = 12
     for step, keys, value in TAPS[2:]:
-        await answer_by_taps(senior, step, keys)
+        await senior.answer(step, keys)
         stored[step] = value
     goodbye = senior.messages()[-1]
     assert "Dziękujemy" in (goodbye.text or "")
