@@ -60,6 +60,30 @@ class Settings(BaseSettings):
     )
     flood_messages: int = Field(default=5, description="Messages per flood window before a notice")
     flood_window_seconds: float = Field(default=2.0, description="Flood-control window")
+    # staff dashboard (konsulta web)
+    web_session_secret: SecretStr = Field(
+        default=SecretStr("change-me-web-session-secret"),
+        description="Key that signs the dashboard's session cookies",
+    )
+    web_secure_cookies: bool = Field(
+        default=True, description="Send session cookies over HTTPS only (false for local http)"
+    )
+    web_session_hours: float = Field(default=8.0, description="Dashboard session lifetime")
+    login_max_failures: int = Field(
+        default=5, description="Failed logins in a row before an account is locked"
+    )
+    login_lockout_minutes: float = Field(
+        default=15.0, description="How long a locked dashboard account waits"
+    )
+    reply_window_days: int = Field(
+        default=30,
+        description="Days after a staff reply in which a citizen's message joins the thread",
+    )
+
+    # local leaders
+    leader_daily_broadcasts: int = Field(
+        default=3, description="Broadcasts one leader may send (or ask to send) per 24 hours"
+    )
 
     def redacted(self) -> dict[str, object]:
         """The settings as shown in logs and `konsulta settings`: secrets stay hidden."""

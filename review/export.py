@@ -12,12 +12,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any, Literal
 
 from openpyxl import Workbook
+from sqlalchemy import ColumnElement
 
 from bot.flow_library import FlowLibrary
 from dialogs.schema import Flow, Step, StepKind
@@ -51,6 +52,8 @@ class ExportRow:
     started_at: datetime | None
     completed_at: datetime | None
     answers: dict[str, ExportAnswer] = field(default_factory=dict)
+    #: Only for a citizen who consented to be named; everyone else stays a pseudonym.
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ META_COLUMNS: tuple[Column, ...] = (
     Column("source", lambda r: r.source),
     Column("started_at", lambda r: r.started_at.isoformat() if r.started_at else None),
     Column("completed_at", lambda r: r.completed_at.isoformat() if r.completed_at else None),
+    Column("name", lambda r: r.name),
 )
 
 
@@ -187,6 +191,7 @@ def _json_row(row: ExportRow) -> dict[str, Any]:
         "source": row.source,
         "started_at": row.started_at.isoformat() if row.started_at else None,
         "completed_at": row.completed_at.isoformat() if row.completed_at else None,
+        "name": neutralise(row.name),
         "answers": {
             step_id: {
                 "value": answer.value,
@@ -245,13 +250,22 @@ async def rows_from_runs(
                 a.step_id: ExportAnswer(a.value, a.display_text or "", a.skipped)
                 for a in item.answers
             },
+            name=item.name,
         )
 
 
 async def export_consultation(
-    uow: UnitOfWork, library: FlowLibrary, slug: str, fmt: Format, out: IO[bytes]
+    uow: UnitOfWork,
+    library: FlowLibrary,
+    slug: str,
+    fmt: Format,
+    out: IO[bytes],
+    *,
+    where: Iterable[ColumnElement[bool]] = (),
 ) -> int:
-    """Stream every run of consultation `slug` to `out`; raises KeyError if unknown."""
+    """Stream every run of consultation `slug` to `out`; raises KeyError if unknown.
+
+    `where` narrows the runs (the dashboard exports what its filters show)."""
     consultation = await uow.consultations.get_by_slug(slug)
     if consultation is None:
         raise KeyError(slug)
@@ -261,6 +275,6 @@ async def export_consultation(
         if (v := await uow.consultations.get_version(consultation, number)) is not None
     ]
     flows = [library.flow(v) for v in versions]
-    runs = uow.runs.stream_for_export(consultation.id)
+    runs = uow.runs.stream_for_export(consultation.id, where=where)
     rows = rows_from_runs(runs, {v.id: v.version for v in versions})
     return await write_export(rows, flows, fmt, out)

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Answer, Citizen, Run, RunStatus
+from storage.models import Answer, Citizen, CitizenChannel, Run, RunStatus
 from storage.repositories._dialect import upsert_insert
 from storage.repositories._session import attached
 from storage.types import utcnow
@@ -33,6 +33,8 @@ class RunExport:
     run: Run
     participant_id: str
     answers: list[Answer] = field(default_factory=list)
+    #: The citizen's name, only if they consented to be named (`named_consent`).
+    name: str | None = None
 
 
 class RunRepository:
@@ -126,18 +128,27 @@ class RunRepository:
         *,
         statuses: Iterable[str] | None = None,
         batch_size: int = EXPORT_BATCH_SIZE,
+        where: Iterable[ColumnElement[bool]] = (),
     ) -> AsyncIterator[RunExport]:
         """Every run of a consultation with its answers, in run id order, streamed.
 
         One query (runs outer-joined to answers) read through a server-side cursor in
         batches of `batch_size` rows; memory does not grow with the number of runs.
-        Consume it fully or wrap it in `contextlib.aclosing`.
+        Consume it fully or wrap it in `contextlib.aclosing`. `where` narrows the runs
+        (the dashboard's filters).
         """
+        name = (
+            select(CitizenChannel.display_name)
+            .where(CitizenChannel.citizen_id == Citizen.id, Citizen.named_consent.is_(True))
+            .order_by(CitizenChannel.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
         query = (
-            select(Run, Citizen.participant_id, Answer)
+            select(Run, Citizen.participant_id, Answer, name)
             .join(Citizen, Citizen.id == Run.citizen_id)
             .outerjoin(Answer, Answer.run_id == Run.id)
-            .where(Run.consultation_id == consultation_id)
+            .where(Run.consultation_id == consultation_id, *where)
             .order_by(Run.id, Answer.answered_at, Answer.id)
             .execution_options(yield_per=batch_size)
         )
@@ -146,11 +157,11 @@ class RunRepository:
         result = await self._session.stream(query)
         try:
             current: RunExport | None = None
-            async for run, pid, answer in result:
+            async for run, pid, answer, named in result:
                 if current is None or current.run.id != run.id:
                     if current is not None:
                         yield current
-                    current = RunExport(run=run, participant_id=pid)
+                    current = RunExport(run=run, participant_id=pid, name=named)
                 if answer is not None:
                     current.answers.append(answer)
             if current is not None:
