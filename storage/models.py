@@ -113,6 +113,9 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     BLOCKED = "blocked"
+    # The Bot API call is (or was) under way; a row left here by a dead process is
+    # taken as sent, never sent again (see "Outreach" in the README).
+    SENDING = "sending"
 
 
 class OutboxKind(StrEnum):
@@ -603,3 +606,167 @@ class LeaderBroadcast(Base):
     decided_by: Mapped[str | None] = mapped_column(String(100))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     recipients: Mapped[int | None] = mapped_column(Integer)
+
+
+# --- outreach (outreach/) --------------------------------------------------------------
+# Everything the scheduler must not forget across a restart: the offset of the
+# controllable clock, follow-ups due after a run completes, reminders sent for abandoned
+# runs, broadcasts (to a segment defined as data) with one delivery row per recipient,
+# and the outcomes staff report back ("you said, we did"), which go out as broadcasts.
+
+__all__ += [
+    "Broadcast",
+    "BroadcastDelivery",
+    "BroadcastStatus",
+    "ClockOffset",
+    "DeliveryStatus",
+    "FollowUpStatus",
+    "Outcome",
+    "Reminder",
+    "ScheduledFollowUp",
+]
+
+
+class FollowUpStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"  # the follow-up run was started and its first message queued
+    SKIPPED = "skipped"  # its `when` did not hold, or the citizen opted out
+    CANCELLED = "cancelled"
+
+
+class BroadcastStatus(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    RUNNING = "running"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # waiting for its due time (quiet hours) or for room in the outbox
+    QUEUED = "queued"  # handed to the outbox; the outbox row decides what follows
+    SENT = "sent"
+    FAILED = "failed"
+    BLOCKED = "blocked"  # the citizen blocked the bot (403)
+    SKIPPED = "skipped"  # /stop, unreachable or erased before it was queued
+    CANCELLED = "cancelled"
+
+
+class ClockOffset(Base):
+    """How far the controllable clock runs ahead of real time (tests, the playground)."""
+
+    __tablename__ = "clock_offsets"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    offset_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScheduledFollowUp(Base):
+    """A follow-up dialog a flow declares, due some days after a run completed."""
+
+    __tablename__ = "scheduled_followups"
+    __table_args__ = (
+        UniqueConstraint("run_id", "followup_id"),
+        Index("ix_scheduled_followups_status_due_at", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    citizen_id: Mapped[int] = mapped_column(
+        ForeignKey("citizens.id", ondelete="CASCADE"), index=True
+    )
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    followup_id: Mapped[str] = mapped_column(String(24))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default=FollowUpStatus.PENDING)
+    # The run of the follow-up dialog itself (its parent_run_id is `run_id`).
+    followup_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="SET NULL")
+    )
+    note: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Reminder(Base):
+    """One reminder sent for an abandoned run; unique per (run, number) so that
+    several processes never send the same reminder twice."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("run_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Broadcast(Base):
+    """A message to everyone in a segment (a broadcast, or the results of a
+    consultation); texts per language, sent at `send_at` or now."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (Index("ix_broadcasts_status_send_at", "status", "send_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # 'broadcast' or 'result' (framed as "you said, we did").
+    kind: Mapped[str] = mapped_column(String(16), default="broadcast")
+    name: Mapped[str] = mapped_column(String(200))
+    segment: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    texts: Mapped[dict[str, str]] = mapped_column(JSONType)
+    default_language: Mapped[str] = mapped_column(String(16))
+    consultation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consultations.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(16), default=BroadcastStatus.DRAFT)
+    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Recipients are written in citizen id order, a batch at a time; this is how far.
+    cursor_citizen_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    materialized: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BroadcastDelivery(Base):
+    """One recipient of one broadcast: never two rows for the same citizen."""
+
+    __tablename__ = "broadcast_deliveries"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "citizen_id"),
+        Index("ix_broadcast_deliveries_status_due_at", "status", "due_at"),
+        Index("ix_broadcast_deliveries_broadcast_id_status", "broadcast_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
+    citizen_id: Mapped[int] = mapped_column(
+        ForeignKey("citizens.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The outbox row (no foreign key: sent outbox rows may be cleaned up).
+    outbox_id: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Outcome(Base):
+    """What came of a consultation, written by staff in each language."""
+
+    __tablename__ = "outcomes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    texts: Mapped[dict[str, str]] = mapped_column(JSONType)
+    # None: everyone who took part; else a segment (see outreach.segments).
+    segment: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
