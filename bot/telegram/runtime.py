@@ -38,27 +38,27 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
-#: (command, description msgid) in the order the menu shows them.
-COMMANDS = [
-    ("start", "Start or continue"),
-    ("consultations", "Open consultations"),
-    ("back", "Go back one question"),
-    ("skip", "Skip this question"),
-    ("restart", "Start this consultation again"),
-    ("language", "Change language"),
-    ("mydata", "See my data"),
-    ("delete", "Delete my data"),
-    ("stop", "No more messages"),
-    ("help", "Help"),
-]
-
 
 def _(message: str) -> str:
     """Mark a text for extraction; it is translated where it is shown."""
     return message
 
 
-COMMAND_TEXTS = [_(text) for _command, text in COMMANDS]
+#: (command, description msgid) in the order the menu shows them.
+COMMANDS = [
+    ("start", _("Start or continue")),
+    ("consultations", _("Open consultations")),
+    ("back", _("Go back one question")),
+    ("skip", _("Skip this question")),
+    ("restart", _("Start this consultation again")),
+    ("language", _("Change language")),
+    ("mydata", _("See my data")),
+    ("delete", _("Delete my data")),
+    ("stop", _("No more messages")),
+    ("help", _("Help")),
+]
+
+COMMAND_TEXTS = [text for _command, text in COMMANDS]
 
 
 def make_bot(settings: Settings) -> Bot:
