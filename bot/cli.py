@@ -18,7 +18,16 @@ from collections.abc import Sequence
 from bot.settings import Settings
 
 #: Modules under bot/commands that add subcommands, in the order `--help` lists them.
-COMMAND_MODULES = ["simulate", "flows", "export", "run", "database", "settings"]
+COMMAND_MODULES = [
+    "simulate",
+    "flows",
+    "export",
+    "run",
+    "database",
+    "settings",
+    "communities",
+    "leaders",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

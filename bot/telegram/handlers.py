@@ -297,5 +297,8 @@ async def on_group_command(
 
 
 def get_routers() -> list[Router]:
-    """In order: commands, buttons, the dialog, then everything else."""
-    return [commands, buttons, dialog, other]
+    """In order: local leaders' (only leaders' and approvers' updates stop there),
+    commands, buttons, the dialog, then everything else."""
+    from bot.leaders.telegram import get_routers as leader_routers  # it imports this module
+
+    return [*leader_routers(), commands, buttons, dialog, other]

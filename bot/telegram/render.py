@@ -10,8 +10,17 @@ import base64
 import html
 from typing import Any
 
-from aiogram.methods import EditMessageText, SendDocument, SendMessage, TelegramMethod
+from aiogram.methods import (
+    DeleteMyCommands,
+    EditMessageText,
+    SendDocument,
+    SendMessage,
+    SetMyCommands,
+    TelegramMethod,
+)
 from aiogram.types import (
+    BotCommand,
+    BotCommandScopeChat,
     BufferedInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -47,7 +56,11 @@ def inline_keyboard(payload: dict[str, Any]) -> InlineKeyboardMarkup | None:
 
     def button(b: dict[str, Any]) -> InlineKeyboardButton:
         label = ("✅ " if b.get("selected") else "") + b["label"]
-        return InlineKeyboardButton(text=label, callback_data=_callback(payload, b["key"]))
+        if b.get("url"):
+            return InlineKeyboardButton(text=label, url=b["url"])
+        # Leader dialogs pack their own CallbackData (bot/leaders/callbacks.py).
+        data = b.get("callback") or _callback(payload, b["key"])
+        return InlineKeyboardButton(text=label, callback_data=data)
 
     if payload.get("expects") in ROW_KINDS:
         rows = [
@@ -85,6 +98,13 @@ def message_html(payload: dict[str, Any]) -> str:
 
 def render(chat_id: int, payload: dict[str, Any], texts: Translator) -> TelegramMethod[Any]:
     """The Bot API call that shows `payload` in `chat_id`."""
+    if payload.get("op") == "set_commands":
+        # A per-chat command menu (a local leader's); an empty list removes it.
+        scope = BotCommandScopeChat(chat_id=chat_id)
+        commands = [BotCommand(**c) for c in payload.get("commands") or []]
+        if not commands:
+            return DeleteMyCommands(scope=scope)
+        return SetMyCommands(commands=commands, scope=scope)
     document = payload.get("document")
     if document:
         content = base64.b64decode(document["content_base64"])

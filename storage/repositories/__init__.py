@@ -13,6 +13,7 @@ from storage.repositories.consultations import (
 )
 from storage.repositories.leaders import (
     CommunityRepository,
+    FunnelRow,
     InviteRepository,
     LeaderBroadcastRepository,
     LeaderRepository,
@@ -31,10 +32,11 @@ __all__ = [
     "AnswerRepository",
     "AuditRepository",
     "CitizenRepository",
-    "CommunityRepository",
     "CodingRepository",
+    "CommunityRepository",
     "ConsentRepository",
     "ConsultationRepository",
+    "FunnelRow",
     "InboxRepository",
     "InviteRepository",
     "LeaderBroadcastRepository",
