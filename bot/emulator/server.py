@@ -23,6 +23,7 @@ from bot.emulator.config import EmulatorConfig
 from bot.emulator.errors import BotApiError, bad_request, unauthorized
 from bot.emulator.limits import RateLimiter, SendingStats
 from bot.emulator.methods import BotApi
+from bot.emulator.playground import Playground
 from bot.emulator.spec import BotApiSpec, Upload
 from bot.emulator.state import CallbackQueryRecord, Chat, ChatMessage, EmulatorState
 from bot.emulator.webhook import WebhookDelivery
@@ -50,6 +51,8 @@ class Emulator:
         self.webhook = WebhookDelivery(self.state, self.config.webhook)
         self.api = BotApi(self.state, self.spec, self.limiter, self.config, self.webhook)
         self.citizens = Citizens(self.state, self.api.bot_user)
+        #: The web chat at ``/`` (bot/emulator/playground).
+        self.playground = Playground(self)
         self.base_url = ""
         self._runner: web.AppRunner | None = None
 
@@ -69,11 +72,12 @@ class Emulator:
         app.router.add_route("*", "/bot{token}/{method}", self._handle_method)
         app.router.add_get("/file/bot{token}/{file_path:.+}", self._handle_file)
         add_citizen_routes(app, self)
+        self.playground.add_routes(app)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Listen on ``host:port``; port 0 picks a free one (see ``base_url``)."""
-        self._runner = web.AppRunner(self.build_app(), access_log=None)
+        self._runner = web.AppRunner(self.build_app(), access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
@@ -81,6 +85,7 @@ class Emulator:
         self.base_url = f"http://{host}:{bound_port}"
 
     async def close(self) -> None:
+        self.state.close()
         await self.webhook.stop()
         if self._runner is not None:
             await self._runner.cleanup()

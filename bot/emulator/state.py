@@ -200,6 +200,8 @@ class EmulatorState:
         self.commands: dict[CommandScopeKey, list[dict[str, Any]]] = {}
         self.callback_queries: dict[str, CallbackQueryRecord] = {}
         self._changed = asyncio.Event()
+        #: Set on shutdown so long polls and waiters return instead of holding it up.
+        self.closed = False
         self._subscribers: list[asyncio.Queue[ChatEvent]] = []
         self.listeners: list[Callable[[ChatEvent], None]] = []
 
@@ -222,6 +224,8 @@ class EmulatorState:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not ready():
+            if self.closed:
+                return False
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return False
@@ -230,6 +234,10 @@ class EmulatorState:
             except TimeoutError:
                 return ready()
         return True
+
+    def close(self) -> None:
+        self.closed = True
+        self.notify(ChatEvent(0, "update"))
 
     def subscribe(self) -> asyncio.Queue[ChatEvent]:
         queue: asyncio.Queue[ChatEvent] = asyncio.Queue()

@@ -55,7 +55,7 @@ class WebhookDelivery:
         timeout = aiohttp.ClientTimeout(total=self.config.request_timeout)
         delay = self.config.retry_initial_delay
         async with aiohttp.ClientSession(timeout=timeout) as session:
-            while True:
+            while not self.state.closed:
                 update = self._next_update(settings)
                 if update is None:
                     await self.state.wait_until(lambda: bool(self.state.updates), 3600)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from bot.emulator import Emulator, EmulatorConfig
-from tests.emulator.conftest import FakeClock
 
 BotCall = Callable[..., Awaitable[tuple[int, dict[str, Any]]]]
+
+
+class FakeClock(Protocol):
+    def advance(self, seconds: float) -> None: ...
 
 
 async def test_bursting_one_chat_gets_429_with_retry_after(

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -116,3 +117,22 @@ async def test_delete_webhook_can_drop_pending_updates(emulator: Emulator, call:
     await emulator.citizens.send_text(1, "hi")
     await call("deleteWebhook", drop_pending_updates=True)
     assert (await call("getUpdates"))[1]["result"] == []
+
+
+async def test_close_does_not_wait_for_a_long_poll(config: Any) -> None:
+    from bot.emulator import start_emulator
+
+    emu = await start_emulator("127.0.0.1", 0, config)
+
+    async def long_poll() -> dict[str, Any]:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"{emu.base_url}/bot{emu.token}/getUpdates", json={"timeout": 30}) as r,
+        ):
+            body: dict[str, Any] = await r.json()
+            return body
+
+    poll = asyncio.create_task(long_poll())
+    await asyncio.sleep(0.05)
+    await asyncio.wait_for(emu.close(), 3)
+    assert (await asyncio.wait_for(poll, 3))["result"] == []
