@@ -1,0 +1,183 @@
+"""One world per story: the Bot API emulator and the real bot runtime in this process,
+on a fresh database (SQLite, and PostgreSQL when configured) with two consultations
+published and a community, "Senior co-op Słupsk", speaking Polish and English.
+
+In-process (rather than a child bot process as in tests/bot) keeps these stories at a
+second or two each. Waits are event-driven: `Phone.expect` wakes on the emulator's
+change signal and `World.settled` polls the database until the bot is idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import func, select
+
+from bot.app import App, build_app
+from bot.emulator import Emulator, EmulatorConfig, start_emulator
+from bot.emulator.state import ChatMessage
+from bot.leaders.service import add_community, add_leader
+from bot.publishing import publish, read_flow
+from bot.settings import Settings
+from bot.telegram.runtime import Runtime
+from storage.models import Consultation, InboxUpdate, OutboxMessage, OutboxStatus
+
+FLOWS = Path(__file__).resolve().parents[2] / "dialogs" / "flows"
+TIMEOUT = 20.0
+COMMUNITY = "Senior co-op Słupsk"
+ORGANISATION = "demo"
+
+
+def daytime_zone(now: datetime | None = None) -> str:
+    """A time zone where it is about noon now, so quiet hours never hold a story's
+    broadcast (quiet hours have their own test with fixed times)."""
+    now = now or datetime.now(UTC)
+    offset = 12 - now.hour  # local = UTC + offset; Etc/GMT signs are inverted
+    offset = max(-12, min(14, offset if offset <= 14 else offset - 24))
+    if offset == 0:
+        return "Etc/GMT"
+    return f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+
+
+@dataclass
+class Phone:
+    """One person's Telegram, played through the emulator."""
+
+    emu: Emulator
+    user_id: int
+    language_code: str = "en"
+    seen: int = 0
+    _made: bool = field(default=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.emu.citizens.create(self.user_id, f"User {self.user_id}", self.language_code)
+
+    def messages(self) -> list[ChatMessage]:
+        return self.emu.bot_messages(self.user_id) if self.user_id in self.emu.state.chats else []
+
+    def texts(self) -> list[str]:
+        return [m.text or m.caption or m.kind for m in self.messages()]
+
+    async def send(self, text: str) -> None:
+        await self.emu.citizens.send_text(self.user_id, text)
+
+    async def expect(self, count: int = 1) -> list[ChatMessage]:
+        """The next `count` messages from the bot (edits do not count)."""
+        everything = await self.emu.wait_for_messages(self.user_id, self.seen + count, TIMEOUT)
+        new = everything[self.seen :]
+        self.seen = len(everything)
+        return new
+
+    async def tap(self, message: ChatMessage, data_or_label: str) -> None:
+        """Tap a button by its exact callback data, or by (part of) its label."""
+        rows = (message.reply_markup or {}).get("inline_keyboard", [])
+        buttons = [b for row in rows for b in row]
+        for b in buttons:
+            if b.get("callback_data") == data_or_label:
+                break
+        else:
+            matching = [b for b in buttons if data_or_label in b.get("text", "")]
+            assert matching, f"no button {data_or_label!r} in {buttons}"
+            b = matching[0]
+        await self.emu.citizens.tap(self.user_id, message.message_id, b["callback_data"])
+
+    def menu(self) -> list[str]:
+        return [c["command"] for c in self.emu.commands_for_chat(self.user_id)]
+
+
+@dataclass
+class World:
+    emu: Emulator
+    app: App
+    runtime: Runtime
+
+    def phone(self, user_id: int, language_code: str = "en") -> Phone:
+        return Phone(self.emu, user_id, language_code)
+
+    async def consultation(self, slug: str) -> Consultation:
+        async with self.app.uow() as uow:
+            found = await uow.consultations.get_by_slug(slug)
+            assert found is not None
+            return found
+
+    async def make_leader(self, user_id: int, community: str = COMMUNITY) -> Phone:
+        """Staff make a Telegram user a leader (what `konsulta leaders add` does)."""
+        phone = self.phone(user_id)
+        await phone.send("/help")  # the leader has talked to the bot before
+        await phone.expect()
+        async with self.app.uow() as uow:
+            await add_leader(self.app, uow, user_id, community, ORGANISATION)
+            await uow.commit()
+        self.runtime.sender.wake()
+        await self.settled()
+        return phone
+
+    async def settled(self) -> None:
+        """Every update handled and every queued message out (sent or given up)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + TIMEOUT
+        while True:
+            async with self.app.uow() as uow:
+                unhandled = await uow.session.scalar(
+                    select(func.count())
+                    .select_from(InboxUpdate)
+                    .where(InboxUpdate.handled_at.is_(None))
+                )
+                now = datetime.now(UTC)
+                queued = await uow.session.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.status == OutboxStatus.PENDING)
+                    .where(OutboxMessage.due_at <= now)
+                )
+            if not unhandled and not queued and not self.emu.state.updates:
+                return
+            assert loop.time() < deadline, f"not settled: {unhandled} updates, {queued} queued"
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def world(migrated_url: str) -> AsyncIterator[World]:
+    config = EmulatorConfig()
+    config.rate_limits.enabled = False
+    emu = await start_emulator("127.0.0.1", 0, config)
+    settings = Settings(
+        database_url=migrated_url,
+        api_base_url=emu.base_url,
+        bot_token=SecretStr("7000000001:leaders-test-token"),
+        pseudonym_secret=SecretStr("leaders-test-secret"),
+        default_language="en",
+        default_timezone=daytime_zone(),
+        organisation=ORGANISATION,
+        rate_per_chat=1000.0,
+        rate_per_second=1000.0,
+        flood_messages=1000,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    app = await build_app(settings, migrate=False)
+    async with app.uow() as uow:
+        for name in ("senior-housing.yaml", "youth-ideas.yaml"):
+            flow, text = read_flow(FLOWS / name)
+            await publish(uow, flow, text, open_now=True)
+        await add_community(uow, ORGANISATION, COMMUNITY, ["pl", "en"])
+        await uow.commit()
+    runtime = Runtime.build(app)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runtime.run(stop, webhook=False))
+    try:
+        yield World(emu, app, runtime)
+    finally:
+        stop.set()
+        await task
+        # The routers are module-level (one dispatcher per process in production);
+        # let the next story's dispatcher include them again.
+        for router in runtime.dispatcher.sub_routers:
+            router._parent_router = None
+        await app.close()
+        await emu.close()
