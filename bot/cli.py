@@ -27,6 +27,8 @@ COMMAND_MODULES = [
     "settings",
     "communities",
     "leaders",
+    "web",
+    "users",
 ]
 
 

@@ -10,6 +10,7 @@ a "yes" nothing but the refusal itself is stored.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 from bot.app import App
@@ -20,6 +21,7 @@ from dialogs.events import (
     CommandInput,
     Event,
     Message,
+    TextInput,
     Translator,
     Turn,
 )
@@ -31,7 +33,9 @@ from storage.models import (
     ConsultationStatus,
     InviteLink,
     Run,
+    ThreadDirection,
 )
+from storage.types import utcnow
 from storage.uow import UnitOfWork
 
 #: Pseudo step ids of the questions the service itself asks.
@@ -200,7 +204,9 @@ class Conversations:
             run = await uow.runs.latest_active(citizen.id)
             language = self.bot_language(citizen, who)
             texts = self.app.texts(language)
-            if run is None:
+            if run is None and (passed := await self._pass_on_to_staff(uow, citizen, event, texts)):
+                outcome = Outcome((passed,), language)
+            elif run is None:
                 outcome = await self._menu(uow, language, texts, nothing_active=True)
             elif run_id is not None and run_id != run.id:
                 old = texts.gettext(
@@ -214,6 +220,21 @@ class Conversations:
                 outcome = await self._advance(uow, citizen, who, run, event)
             await self._finish(uow, citizen, outcome, delivery)
             return outcome
+
+    async def _pass_on_to_staff(
+        self, uow: UnitOfWork, citizen: Citizen, event: Event, texts: Translator
+    ) -> Message | None:
+        """A citizen with no dialog writes text after staff wrote to them (a reply from
+        the dashboard): the text joins that organisation's thread and is acknowledged.
+        None when the text is not for staff (then the menu is shown as before)."""
+        if not isinstance(event, TextInput) or not event.text.strip():
+            return None
+        since = utcnow() - timedelta(days=self.app.settings.reply_window_days)
+        organisation_id = await uow.threads.open_thread(citizen.id, since)
+        if organisation_id is None:
+            return None
+        await uow.threads.add(citizen.id, organisation_id, ThreadDirection.FROM_CITIZEN, event.text)
+        return _notice(texts.gettext("Thank you. I have passed your message on."))
 
     async def set_language(self, who: Who, language: str, *, delivery: Delivery | None) -> Outcome:
         """/language: stored per citizen; a dialog in progress continues in it."""

@@ -9,9 +9,12 @@ cell that a spreadsheet would read as a formula is neutralised.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import io
 import json
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -254,6 +257,22 @@ async def rows_from_runs(
         )
 
 
+async def _prepare(
+    uow: UnitOfWork, library: FlowLibrary, slug: str, where: Iterable[ColumnElement[bool]]
+) -> tuple[list[Flow], AsyncIterator[ExportRow]]:
+    consultation = await uow.consultations.get_by_slug(slug)
+    if consultation is None:
+        raise KeyError(slug)
+    versions = [
+        v
+        for number in range(1, (consultation.current_version or 0) + 1)
+        if (v := await uow.consultations.get_version(consultation, number)) is not None
+    ]
+    flows = [library.flow(v) for v in versions]
+    runs = uow.runs.stream_for_export(consultation.id, where=where)
+    return flows, rows_from_runs(runs, {v.id: v.version for v in versions})
+
+
 async def export_consultation(
     uow: UnitOfWork,
     library: FlowLibrary,
@@ -266,15 +285,82 @@ async def export_consultation(
     """Stream every run of consultation `slug` to `out`; raises KeyError if unknown.
 
     `where` narrows the runs (the dashboard exports what its filters show)."""
-    consultation = await uow.consultations.get_by_slug(slug)
-    if consultation is None:
-        raise KeyError(slug)
-    versions = [
-        v
-        for number in range(1, (consultation.current_version or 0) + 1)
-        if (v := await uow.consultations.get_version(consultation, number)) is not None
-    ]
-    flows = [library.flow(v) for v in versions]
-    runs = uow.runs.stream_for_export(consultation.id, where=where)
-    rows = rows_from_runs(runs, {v.id: v.version for v in versions})
+    flows, rows = await _prepare(uow, library, slug, where)
     return await write_export(rows, flows, fmt, out)
+
+
+CHUNK_SIZE = 64 * 1024
+
+
+class _Chunks(io.RawIOBase):
+    """A write-only stream that collects bytes until someone takes them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.buffer = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.buffer.extend(data)
+        return len(data)
+
+    def take(self) -> bytes:
+        data = bytes(self.buffer)
+        self.buffer.clear()
+        return data
+
+
+async def stream_export(
+    uow: UnitOfWork,
+    library: FlowLibrary,
+    slug: str,
+    fmt: Format,
+    *,
+    where: Iterable[ColumnElement[bool]] = (),
+) -> AsyncIterator[bytes]:
+    """The export as chunks of bytes for an HTTP response, with flat memory.
+
+    CSV and JSON are handed out every `CHUNK_SIZE` bytes while rows still stream from
+    the database. XLSX is a zip written at the end, so it goes to a temporary file
+    that spills to disk past a few MB, then out in chunks. Raises KeyError if unknown.
+    """
+    flows, rows = await _prepare(uow, library, slug, where)
+    if fmt == "xlsx":
+        with tempfile.SpooledTemporaryFile(max_size=4 * CHUNK_SIZE) as spool:
+            await write_export(rows, flows, fmt, spool)
+            spool.seek(0)
+            while block := spool.read(CHUNK_SIZE):
+                yield block
+        return
+    sink = _Chunks()
+    # A small queue between the writer (a task) and the response: when the client
+    # reads slowly the queue fills, the writer stops pulling rows, and the database
+    # cursor waits; memory stays at a few chunks.
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=4)
+
+    async def paced() -> AsyncIterator[ExportRow]:
+        async for row in rows:
+            if len(sink.buffer) >= CHUNK_SIZE:
+                await queue.put(sink.take())
+            yield row
+
+    async def produce() -> None:
+        try:
+            await write_export(paced(), flows, fmt, sink)  # type: ignore[arg-type]
+            if sink.buffer:
+                await queue.put(sink.take())
+        finally:
+            await queue.put(None)
+
+    task = asyncio.create_task(produce())
+    try:
+        while (chunk := await queue.get()) is not None:
+            yield chunk
+        await task  # raises what the writer raised
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -20,6 +20,7 @@ from storage.models import (
     AuditEntry,
     CodebookTag,
     LoginAttempt,
+    Organisation,
     ReportStatus,
     StaffUser,
     ThreadDirection,
@@ -43,6 +44,16 @@ class StaffRepository:
 
     async def get(self, user_id: int) -> StaffUser | None:
         return await self._session.get(StaffUser, user_id)
+
+    async def get_with_organisation(self, user_id: int) -> tuple[StaffUser, Organisation] | None:
+        """The user and their organisation in one query (every dashboard request)."""
+        result = await self._session.execute(
+            select(StaffUser, Organisation)
+            .join(Organisation, Organisation.id == StaffUser.organisation_id)
+            .where(StaffUser.id == user_id)
+        )
+        row = result.one_or_none()
+        return None if row is None else (row[0], row[1])
 
     async def get_by_email(self, email: str) -> StaffUser | None:
         result = await self._session.execute(

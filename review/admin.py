@@ -1,0 +1,311 @@
+"""Pages that change what is served or who may see it: publishing consultations,
+opening and closing them, their translation templates, staff users, organisations,
+and the audit log of everything staff did.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime, time, timedelta
+
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import write_po
+from sqlalchemy import select
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.publishing import organisation_slug, publish
+from dialogs.loader import Problem, check_flow_text
+from dialogs.schema import Flow
+from review.i18n import LANGUAGES, N_
+from review.pages import current_flow, own_consultation
+from review.security import (
+    ADMIN,
+    EDIT,
+    MIN_PASSWORD_LENGTH,
+    VIEW,
+    Staff,
+    action,
+    audit,
+    dashboard,
+    hash_password,
+    page,
+)
+from review.web import flash, render
+from storage.models import ConsultationStatus, Organisation, StaffRole
+from storage.repositories import VersionConflict
+
+MAX_FLOW_BYTES = 512 * 1024
+AUDIT_PAGE = 100
+AUDIT_ACTIONS = (
+    "login",
+    "view_thread",
+    "export",
+    "reply",
+    "publish",
+    "open",
+    "close",
+    "code",
+    "add_tag",
+    "report_status",
+    "add_user",
+    "user_active",
+    "add_organisation",
+    "broadcast",
+)
+
+
+# --- publishing ------------------------------------------------------------------------
+
+
+def problems_by_step(problems: list[Problem]) -> list[tuple[str | None, list[str]]]:
+    grouped: dict[str | None, list[str]] = {}
+    for problem in problems:
+        grouped.setdefault(problem.step, []).append(problem.message)
+    return list(grouped.items())
+
+
+@page(VIEW)
+async def publishing(request: Request, staff: Staff) -> Response:
+    async with dashboard(request).app.uow() as uow:
+        organisation = await uow.organisations.get_by_slug(staff.organisation_slug)
+        found = await uow.consultations.list_all(organisation=organisation)
+    return render(request, "publish.html", consultations=found, result=None)
+
+
+async def _flow_text(form: FormData) -> tuple[str, str]:
+    upload = form.get("file")
+    if isinstance(upload, UploadFile) and upload.filename:
+        data = await upload.read(MAX_FLOW_BYTES + 1)
+        name = upload.filename
+    else:
+        data = str(form.get("yaml") or "").encode()
+        name = "flow.yaml"
+    if len(data) > MAX_FLOW_BYTES:
+        raise HTTPException(413)
+    try:
+        return data.decode("utf-8-sig"), name
+    except UnicodeDecodeError as error:
+        raise HTTPException(400, "not UTF-8 text") from error
+
+
+@action(EDIT)
+async def publish_flow(request: Request, staff: Staff, form: FormData) -> Response:
+    yaml_text, name = await _flow_text(form)
+    flow, problems = check_flow_text(yaml_text, name)
+    result: dict[str, object] = {"name": name, "problems": problems_by_step(problems)}
+    app = dashboard(request).app
+    async with app.uow() as uow:
+        organisation = await uow.organisations.get_by_slug(staff.organisation_slug)
+        if flow is not None and not problems:
+            result["flow"] = flow
+            existing = await uow.consultations.get_by_slug(flow.id)
+            if organisation_slug(flow.organisation) != staff.organisation_slug or (
+                existing is not None and existing.organisation_id != staff.organisation_id
+            ):
+                result["problems"] = [(None, [N_("This flow belongs to another organisation.")])]
+            elif form.get("do") == "publish":
+                try:
+                    done = await publish(uow, flow, yaml_text, open_now=form.get("open") == "1")
+                except VersionConflict:
+                    result["problems"] = [
+                        (None, [N_("This version is already published with other content.")])
+                    ]
+                else:
+                    await audit(uow, staff, "publish", flow.id, version=flow.version)
+                    await uow.commit()
+                    flash(request, N_("Published."))
+                    return RedirectResponse(f"/consultations/{done.slug}", status_code=303)
+        found = await uow.consultations.list_all(organisation=organisation)
+    status = 200 if not result["problems"] else 422
+    return render(
+        request,
+        "publish.html",
+        status_code=status,
+        consultations=found,
+        result=result,
+        yaml_text=yaml_text,
+    )
+
+
+@action(EDIT)
+async def set_status(request: Request, staff: Staff, form: FormData) -> Response:
+    slug = request.path_params["slug"]
+    wanted = str(form.get("status") or "")
+    if wanted not in (ConsultationStatus.OPEN, ConsultationStatus.CLOSED):
+        raise HTTPException(400)
+    async with dashboard(request).app.uow() as uow:
+        found = await own_consultation(uow, staff, slug)
+        await uow.consultations.set_status(found, wanted)
+        await audit(uow, staff, "open" if wanted == ConsultationStatus.OPEN else "close", slug)
+        await uow.commit()
+    return RedirectResponse(str(form.get("back") or "/publish"), status_code=303)
+
+
+def translation_template(flow: Flow) -> bytes:
+    """A gettext template (.pot) of every citizen-visible text of the flow, with
+    where it lives as a comment, for a translator to fill in."""
+    catalog = Catalog(project=flow.id, version=str(flow.version), fuzzy=False)
+    for where, text in flow.flow_texts():
+        source = text if isinstance(text, str) else text.get(flow.default_language)
+        if source:
+            catalog.add(source, auto_comments=[where], locations=[(f"{flow.id}.yaml", 0)])
+    out = io.BytesIO()
+    write_po(out, catalog, omit_header=False, sort_output=False)
+    return out.getvalue()
+
+
+@page(VIEW)
+async def template(request: Request, staff: Staff) -> Response:
+    slug = request.path_params["slug"]
+    async with dashboard(request).app.uow() as uow:
+        found = await own_consultation(uow, staff, slug)
+        flow = await current_flow(request, uow, found)
+    return Response(
+        translation_template(flow),
+        media_type="text/x-gettext-translation",
+        headers={"content-disposition": f'attachment; filename="{slug}.pot"'},
+    )
+
+
+# --- users and organisations ------------------------------------------------------------
+
+
+@page(ADMIN)
+async def users(request: Request, staff: Staff) -> Response:
+    async with dashboard(request).app.uow() as uow:
+        everyone = await uow.staff.list_all()
+        organisations = list(
+            (await uow.session.execute(select(Organisation).order_by(Organisation.slug))).scalars()
+        )
+    names = {o.id: o.slug for o in organisations}
+    return render(
+        request,
+        "users.html",
+        users=everyone,
+        organisations=organisations,
+        names=names,
+        roles=list(StaffRole),
+        min_password=MIN_PASSWORD_LENGTH,
+    )
+
+
+@action(ADMIN)
+async def add_user(request: Request, staff: Staff, form: FormData) -> Response:
+    email = str(form.get("email") or "").strip().lower()
+    role = str(form.get("role") or "")
+    password = str(form.get("password") or "")
+    language = str(form.get("language") or LANGUAGES[0])
+    organisation_id = str(form.get("organisation") or "")
+    async with dashboard(request).app.uow() as uow:
+        organisation = (
+            await uow.session.get(Organisation, int(organisation_id))
+            if organisation_id.isdigit()
+            else None
+        )
+        if (
+            "@" not in email
+            or role not in set(StaffRole)
+            or organisation is None
+            or len(password) < MIN_PASSWORD_LENGTH
+            or language not in LANGUAGES
+        ):
+            flash(request, N_("Check the e-mail, role, organisation and password length."))
+        elif await uow.staff.get_by_email(email) is not None:
+            flash(request, N_("A user with this e-mail exists already."))
+        else:
+            await uow.staff.create(email, hash_password(password), role, organisation.id, language)
+            await audit(uow, staff, "add_user", email, role=role, organisation=organisation.slug)
+            await uow.commit()
+            flash(request, N_("User added."))
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@action(ADMIN)
+async def user_active(request: Request, staff: Staff, form: FormData) -> Response:
+    user_id = int(request.path_params["user_id"])
+    active = form.get("active") == "1"
+    async with dashboard(request).app.uow() as uow:
+        user = await uow.staff.get(user_id)
+        if user is None:
+            raise HTTPException(404)
+        if user.id == staff.id and not active:
+            flash(request, N_("You cannot disable your own account."))
+        else:
+            user.active = active
+            await audit(uow, staff, "user_active", user.email, active=active)
+            await uow.commit()
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@action(ADMIN)
+async def add_organisation(request: Request, staff: Staff, form: FormData) -> Response:
+    name = " ".join(str(form.get("name") or "").split())[:200]
+    if name:
+        slug = organisation_slug(name)
+        async with dashboard(request).app.uow() as uow:
+            await uow.organisations.get_or_create(slug, name)
+            await audit(uow, staff, "add_organisation", slug, name=name)
+            await uow.commit()
+        flash(request, N_("Organisation added."))
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+# --- audit log -------------------------------------------------------------------------
+
+
+def _day(text: str | None) -> datetime | None:
+    try:
+        return datetime.combine(date.fromisoformat(text or ""), time.min, tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+@page(VIEW)
+async def audit_log(request: Request, staff: Staff) -> Response:
+    params = request.query_params
+    action_name = params.get("action") or None
+    email = (params.get("email") or "").strip() or None
+    since = _day(params.get("since"))
+    until = _day(params.get("until"))
+    offset = int(params["offset"]) if (params.get("offset") or "").isdigit() else 0
+    async with dashboard(request).app.uow() as uow:
+        entries = await uow.audit.search(
+            organisation_id=None if staff.is_admin else staff.organisation_id,
+            action=action_name,
+            email=email,
+            since=since,
+            until=until + timedelta(days=1) if until else None,
+            limit=AUDIT_PAGE + 1,
+            offset=offset,
+        )
+    return render(
+        request,
+        "audit.html",
+        entries=entries[:AUDIT_PAGE],
+        more=len(entries) > AUDIT_PAGE,
+        actions=AUDIT_ACTIONS,
+        chosen=action_name,
+        email=email or "",
+        since=params.get("since") or "",
+        until=params.get("until") or "",
+        offset=offset,
+        page_size=AUDIT_PAGE,
+    )
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/publish", publishing, methods=["GET"]),
+        Route("/publish", publish_flow, methods=["POST"]),
+        Route("/consultations/{slug}/status", set_status, methods=["POST"]),
+        Route("/consultations/{slug}/template.pot", template),
+        Route("/admin/users", users),
+        Route("/admin/users", add_user, methods=["POST"]),
+        Route("/admin/users/{user_id:int}/active", user_active, methods=["POST"]),
+        Route("/admin/organisations", add_organisation, methods=["POST"]),
+        Route("/audit", audit_log),
+    ]

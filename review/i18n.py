@@ -1,0 +1,81 @@
+"""The dashboard's own texts in Polish and English (the `review` gettext domain).
+
+Staff-facing texts live in `locales/<lang>/LC_MESSAGES/review.po`, apart from the
+bot's citizen-facing `konsulta.po`: a translator of the bot never has to wade through
+dashboard jargon. Templates call `_()` / `ngettext()` (Jinja's i18n extension);
+Python code marks texts with `N_()` and the template translates them when shown.
+
+Extract with:
+    pybabel extract -F review/babel.cfg --no-default-keywords -k N_ -k _ -k ngettext:1,2 \
+        -o locales/review.pot review
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from functools import cache
+
+from babel.support import NullTranslations, Translations
+
+from bot.i18n import LOCALES_DIR, compile_catalogs
+
+DOMAIN = "review"
+#: The dashboard's languages; the first is used when nothing else says.
+LANGUAGES = ("pl", "en")
+
+_current: ContextVar[NullTranslations] = ContextVar("review_translations")
+
+
+def N_(message: str) -> str:
+    """Mark a dashboard text for extraction; it is translated where it is shown."""
+    return message
+
+
+@cache
+def translations(language: str) -> NullTranslations:
+    """The dashboard catalog for `language` (English msgids when there is none)."""
+    compile_catalogs(LOCALES_DIR, DOMAIN)
+    found = Translations.load(str(LOCALES_DIR), [language], DOMAIN)
+    return found
+
+
+def use_language(language: str) -> None:
+    """Translate the texts rendered from now on (in this task) into `language`."""
+    _current.set(translations(language if language in LANGUAGES else LANGUAGES[0]))
+
+
+def gettext(message: str) -> str:
+    return _current.get(translations(LANGUAGES[0])).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return _current.get(translations(LANGUAGES[0])).ngettext(singular, plural, n)
+
+
+def pick_language(accept_language: str | None, default: str) -> str:
+    """The first dashboard language in an Accept-Language header, else `default`."""
+    for part in (accept_language or "").split(","):
+        code = part.split(";")[0].strip().lower().split("-")[0]
+        if code in LANGUAGES:
+            return code
+    return default if default in LANGUAGES else LANGUAGES[0]
+
+
+#: Texts the templates translate from data (statuses, roles, marks), listed here so
+#: extraction finds them.
+DATA_TEXTS = (
+    N_("draft"),
+    N_("open"),
+    N_("closed"),
+    N_("admin"),
+    N_("staff"),
+    N_("viewer"),
+    N_("need"),
+    N_("complaint"),
+    N_("idea"),
+    N_("new"),
+    N_("in_progress"),
+    N_("resolved"),
+    N_("yes"),
+    N_("no"),
+)

@@ -1,0 +1,623 @@
+"""The dashboard's pages about what citizens said: consultations and their charts,
+exports, free-text coding, service-need reports, and a citizen's thread.
+
+Every handler finds its data through the staff member's organisation: a consultation
+or a citizen of another organisation is a 404, exactly like one that does not exist,
+so an address never reveals what another organisation has.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import exists, select
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from dialogs.schema import Flow, StepKind
+from review import charts, queries
+from review.export import FORMATS, Format, stream_export
+from review.i18n import N_
+from review.queries import Filters
+from review.security import EDIT, VIEW, Staff, action, audit, dashboard, page
+from review.web import flash, render
+from storage.models import (
+    Answer,
+    AnswerCoding,
+    AnswerMark,
+    AnswerTag,
+    Citizen,
+    Consultation,
+    ReportState,
+    Run,
+    ThreadDirection,
+)
+from storage.uow import UnitOfWork
+
+TEXTS_PER_PAGE = 50
+REPORTS_PER_PAGE = 100
+MAX_REPLY = 3000
+MAX_TAG = 64
+CHART_KINDS = {
+    StepKind.SINGLE_CHOICE,
+    StepKind.MULTIPLE_CHOICE,
+    StepKind.RANKING,
+    StepKind.YES_NO,
+}
+HISTOGRAM_KINDS = {StepKind.SCALE, StepKind.NUMBER}
+CROSSTAB_KINDS = {
+    StepKind.SINGLE_CHOICE,
+    StepKind.MULTIPLE_CHOICE,
+    StepKind.YES_NO,
+    StepKind.SCALE,
+}
+REPORT_KINDS = {StepKind.LOCATION, StepKind.PHOTO}
+
+
+# --- shared lookups -------------------------------------------------------------------
+
+
+async def own_consultation(uow: UnitOfWork, staff: Staff, slug: str) -> Consultation:
+    """The consultation if it belongs to the staff member's organisation, else 404."""
+    consultation = await uow.consultations.get_by_slug(slug)
+    if consultation is None or consultation.organisation_id != staff.organisation_id:
+        raise HTTPException(404)
+    return consultation
+
+
+async def current_flow(request: Request, uow: UnitOfWork, consultation: Consultation) -> Flow:
+    version = await uow.consultations.get_version(consultation)
+    if version is None:
+        raise HTTPException(404)
+    return dashboard(request).app.flows.flow(version)
+
+
+def filters_of(request: Request) -> Filters:
+    params = dict(request.query_params)
+    answer = params.pop("answer", "")
+    if ":" in answer:
+        params["step"], params["value"] = answer.split(":", 1)
+    return Filters.from_query(params)
+
+
+def _dialect(uow: UnitOfWork) -> str:
+    return uow.session.get_bind().dialect.name
+
+
+# --- consultations ----------------------------------------------------------------------
+
+
+@page(VIEW)
+async def consultations(request: Request, staff: Staff) -> Response:
+    async with dashboard(request).app.uow() as uow:
+        organisation = await uow.organisations.get_by_slug(staff.organisation_slug)
+        found = await uow.consultations.list_all(organisation=organisation)
+        ids = [c.id for c in found]
+        counts = await queries.counts_by_consultation(uow.session, ids)
+        overall = await queries.breakdowns(uow.session, ids) if ids else None
+    return render(
+        request,
+        "consultations.html",
+        consultations=found,
+        counts=counts,
+        overall=overall,
+        charts=charts,
+    )
+
+
+def _crosstab_choices(flow: Flow, language: str) -> list[tuple[str, str]]:
+    """("step:value", "Question = answer") for the cross-tab filter's select."""
+    choices: list[tuple[str, str]] = []
+    for step in flow.questions:
+        if step.kind not in CROSSTAB_KINDS:
+            continue
+        question = _short(flow.localize(step.text, language), 50)
+        if step.kind is StepKind.YES_NO:
+            values = [("yes", "yes"), ("no", "no")]
+        elif step.kind is StepKind.SCALE:
+            assert step.min is not None and step.max is not None
+            values = [(str(p), str(p)) for p in range(int(step.min), int(step.max) + 1)]
+        else:
+            values = [(o.key, flow.localize(o.label, language)) for o in step.options]
+        choices.extend((f"{step.id}:{key}", f"{question} = {label}") for key, label in values)
+    return choices
+
+
+def _short(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@page(VIEW)
+async def consultation(request: Request, staff: Staff) -> Response:
+    slug = request.path_params["slug"]
+    filters = filters_of(request)
+    async with dashboard(request).app.uow() as uow:
+        found = await own_consultation(uow, staff, slug)
+        flow = await current_flow(request, uow, found)
+        conditions = filters.clauses(flow, _dialect(uow))
+        overview = await queries.breakdowns(uow.session, [found.id], conditions)
+        stats = await queries.question_stats(uow.session, found.id, flow.questions, conditions)
+        left_before, drops = await queries.drop_off(uow.session, found.id, flow, stats, conditions)
+    language = flow.default_language
+    cards: list[dict[str, Any]] = []
+    for step in flow.questions:
+        item = stats[step.id]
+        title = flow.localize(step.text, language)
+        chart = None
+        if step.kind in CHART_KINDS:
+            chart = charts.bars(item.labelled(flow, language), title)
+        elif step.kind in HISTOGRAM_KINDS:
+            chart = charts.columns(item.histogram(), title)
+        cards.append(
+            {
+                "step": step,
+                "title": title,
+                "stats": item,
+                "chart": chart,
+                "timeline": charts.timeline(item.by_day, title) if item.by_day else None,
+            }
+        )
+    return render(
+        request,
+        "consultation.html",
+        consultation=found,
+        flow=flow,
+        filters=filters,
+        overview=overview,
+        cards=cards,
+        drops=drops,
+        left_before=left_before,
+        crosstab=_crosstab_choices(flow, language),
+        formats=FORMATS,
+        charts=charts,
+        has_reports=any(s.kind in REPORT_KINDS for s in flow.questions),
+    )
+
+
+@page(VIEW)
+async def export(request: Request, staff: Staff) -> Response:
+    slug = request.path_params["slug"]
+    fmt = request.path_params["fmt"]
+    if fmt not in FORMATS:
+        raise HTTPException(404)
+    filters = filters_of(request)
+    app = dashboard(request).app
+    async with app.uow() as uow:
+        found = await own_consultation(uow, staff, slug)
+        flow = await current_flow(request, uow, found)
+        await audit(uow, staff, "export", slug, format=fmt, filters=filters.query_string())
+        await uow.commit()
+
+    async def body() -> Any:
+        async with app.uow() as uow:
+            conditions = filters.clauses(flow, _dialect(uow))
+            async for chunk in stream_export(uow, app.flows, slug, _format(fmt), where=conditions):
+                yield chunk
+
+    media = {
+        "csv": "text/csv; charset=utf-8",
+        "json": "application/json",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }[fmt]
+    return StreamingResponse(
+        body(),
+        media_type=media,
+        headers={"content-disposition": f'attachment; filename="{slug}.{fmt}"'},
+    )
+
+
+def _format(name: str) -> Format:
+    for fmt in FORMATS:
+        if fmt == name:
+            return fmt
+    raise HTTPException(404)
+
+
+# --- free-text review -------------------------------------------------------------------
+
+
+@page(VIEW)
+async def texts(request: Request, staff: Staff) -> Response:
+    slug = request.path_params["slug"]
+    params = request.query_params
+    search = (params.get("q") or "").strip()[:200]
+    step_id = params.get("step") or None
+    tag_id = int(params["tag"]) if (params.get("tag") or "").isdigit() else None
+    mark = params.get("mark") if params.get("mark") in set(AnswerMark) else None
+    flagged = params.get("flagged") == "1"
+    offset = int(params["offset"]) if (params.get("offset") or "").isdigit() else 0
+    async with dashboard(request).app.uow() as uow:
+        found = await own_consultation(uow, staff, slug)
+        flow = await current_flow(request, uow, found)
+        text_steps = [s.id for s in flow.questions if s.kind is StepKind.TEXT]
+        if step_id not in text_steps:
+            step_id = None
+        query = (
+            select(Answer, Citizen.participant_id, Run.language)
+            .join(Run, Run.id == Answer.run_id)
+            .join(Citizen, Citizen.id == Run.citizen_id)
+            .where(
+                Run.consultation_id == found.id,
+                Answer.step_id.in_([step_id] if step_id else text_steps),
+                ~Answer.skipped,
+                Answer.display_text.is_not(None),
+            )
+        )
+        if search:
+            query = query.where(queries.free_text_match(search))
+        if tag_id is not None:
+            query = query.where(
+                exists().where(AnswerTag.answer_id == Answer.id, AnswerTag.tag_id == tag_id)
+            )
+        if mark is not None:
+            query = query.where(
+                exists().where(AnswerCoding.answer_id == Answer.id, AnswerCoding.mark == mark)
+            )
+        if flagged:
+            query = query.where(
+                exists().where(AnswerCoding.answer_id == Answer.id, AnswerCoding.follow_up)
+            )
+        rows = list(
+            await uow.session.execute(
+                query.order_by(Answer.id.desc()).limit(TEXTS_PER_PAGE + 1).offset(offset)
+            )
+        )
+        more = len(rows) > TEXTS_PER_PAGE
+        rows = rows[:TEXTS_PER_PAGE]
+        ids = [answer.id for answer, _pid, _lang in rows]
+        codings = await uow.codings.codings(ids)
+        tagged = await uow.codings.tags_of(ids)
+        tags = await uow.codings.tags(found.id)
+        tag_counts = await uow.codings.tag_counts(found.id)
+    questions = {s.id: flow.localize(s.text, flow.default_language) for s in flow.questions}
+    return render(
+        request,
+        "texts.html",
+        consultation=found,
+        flow=flow,
+        rows=rows,
+        codings=codings,
+        tagged=tagged,
+        tags=tags,
+        tag_chart=charts.bars(tag_counts, "tags") if tag_counts else None,
+        questions=questions,
+        text_steps=text_steps,
+        search=search,
+        step_id=step_id,
+        tag_id=tag_id,
+        mark=mark,
+        flagged=flagged,
+        offset=offset,
+        more=more,
+        page_size=TEXTS_PER_PAGE,
+        marks=list(AnswerMark),
+        back=str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
+    )
+
+
+def _back(form: FormData, default: str) -> str:
+    back = str(form.get("back") or "")
+    return back if back.startswith("/") and not back.startswith("//") else default
+
+
+@action(EDIT)
+async def add_tag(request: Request, staff: Staff, form: FormData) -> Response:
+    slug = request.path_params["slug"]
+    name = " ".join(str(form.get("name") or "").split())[:MAX_TAG]
+    async with dashboard(request).app.uow() as uow:
+        found = await own_consultation(uow, staff, slug)
+        if name:
+            await uow.codings.add_tag(found.id, name)
+            await audit(uow, staff, "add_tag", slug, tag=name)
+        await uow.commit()
+    return RedirectResponse(_back(form, f"/consultations/{slug}/texts"), status_code=303)
+
+
+@action(EDIT)
+async def code_answer(request: Request, staff: Staff, form: FormData) -> Response:
+    slug = request.path_params["slug"]
+    answer_id = int(request.path_params["answer_id"])
+    async with dashboard(request).app.uow() as uow:
+        found = await own_consultation(uow, staff, slug)
+        owner = await uow.session.execute(
+            select(Run.consultation_id)
+            .join(Answer, Answer.run_id == Run.id)
+            .where(Answer.id == answer_id)
+        )
+        if owner.scalar_one_or_none() != found.id:
+            raise HTTPException(404)
+        allowed = {t.id for t in await uow.codings.tags(found.id)}
+        chosen = {int(str(v)) for v in form.getlist("tags") if str(v).isdigit()} & allowed
+        mark_value = str(form.get("mark") or "")
+        mark = mark_value if mark_value in set(AnswerMark) else None
+        follow_up = form.get("follow_up") == "1"
+        await uow.codings.set_tags(answer_id, chosen)
+        await uow.codings.set_coding(answer_id, mark, follow_up)
+        await audit(
+            uow,
+            staff,
+            "code",
+            f"{slug}/answer/{answer_id}",
+            tags=sorted(chosen),
+            mark=mark,
+            follow_up=follow_up,
+        )
+        await uow.commit()
+    flash(request, N_("Saved."))
+    return RedirectResponse(
+        _back(form, f"/consultations/{slug}/texts") + f"#answer-{answer_id}", status_code=303
+    )
+
+
+# --- service-need reports ---------------------------------------------------------------
+
+
+@page(VIEW)
+async def reports(request: Request, staff: Staff) -> Response:
+    slug = request.path_params["slug"]
+    wanted = request.query_params.get("status")
+    async with dashboard(request).app.uow() as uow:
+        found = await own_consultation(uow, staff, slug)
+        flow = await current_flow(request, uow, found)
+        report_steps = [s.id for s in flow.questions if s.kind in REPORT_KINDS]
+        if not report_steps:
+            raise HTTPException(404)
+        run_query = (
+            select(Run, Citizen.participant_id)
+            .join(Citizen, Citizen.id == Run.citizen_id)
+            .where(
+                Run.consultation_id == found.id,
+                exists().where(Answer.run_id == Run.id, Answer.step_id.in_(report_steps)),
+            )
+            .order_by(Run.id.desc())
+            .limit(REPORTS_PER_PAGE)
+        )
+        runs = list(await uow.session.execute(run_query))
+        run_ids = [run.id for run, _pid in runs]
+        answers: dict[int, dict[str, Answer]] = {}
+        if run_ids:
+            for answer in (
+                await uow.session.execute(select(Answer).where(Answer.run_id.in_(run_ids)))
+            ).scalars():
+                answers.setdefault(answer.run_id, {})[answer.step_id] = answer
+        statuses = await uow.reports.statuses(run_ids)
+    items = []
+    for run, pid in runs:
+        status = statuses.get(run.id, ReportState.NEW)
+        if wanted and wanted != status:
+            continue
+        given = answers.get(run.id, {})
+        items.append({"run": run, "participant": pid, "answers": given, "status": status})
+    return render(
+        request,
+        "reports.html",
+        consultation=found,
+        flow=flow,
+        items=items,
+        steps=flow.questions,
+        kinds=StepKind,
+        states=list(ReportState),
+        wanted=wanted,
+    )
+
+
+def _followup_text(texts: Any, summary: str) -> str:
+    return str(
+        texts.gettext(
+            "You reported: {report}. It is now marked as resolved. Has it been fixed? "
+            "Just reply to this message to tell us."
+        )
+    ).replace("{report}", summary)
+
+
+@action(EDIT)
+async def report_status(request: Request, staff: Staff, form: FormData) -> Response:
+    slug = request.path_params["slug"]
+    run_id = int(request.path_params["run_id"])
+    status = str(form.get("status") or "")
+    if status not in set(ReportState):
+        raise HTTPException(400)
+    app = dashboard(request).app
+    async with app.uow() as uow:
+        found = await own_consultation(uow, staff, slug)
+        run = await uow.runs.get(run_id)
+        if run is None or run.consultation_id != found.id:
+            raise HTTPException(404)
+        await uow.reports.set_status(run_id, status)
+        await audit(uow, staff, "report_status", f"{slug}/run/{run_id}", status=status)
+        if status == ReportState.RESOLVED and form.get("ask") == "1":
+            flow = await current_flow(request, uow, found)
+            citizen = await uow.citizens.get(run.citizen_id)
+            answers = {a.step_id: a for a in await uow.answers.list_for_run(run_id)}
+            first = next((answers[s.id] for s in flow.questions if s.id in answers), None)
+            summary = (first.display_text if first else None) or found.title
+            if citizen is not None:
+                sent = await queue_to_citizen(
+                    request,
+                    uow,
+                    staff,
+                    citizen,
+                    lambda texts: _followup_text(texts, summary),
+                    kind="followup",
+                )
+                if sent:
+                    flash(request, N_("The citizen is asked whether it has been fixed."))
+        await uow.commit()
+    return RedirectResponse(_back(form, f"/consultations/{slug}/reports"), status_code=303)
+
+
+@page(VIEW)
+async def photo(request: Request, staff: Staff) -> Response:
+    """A report's photo, fetched from the Bot API (getFile) on demand."""
+    run_id = int(request.path_params["run_id"])
+    step_id = request.path_params["step_id"]
+    board = dashboard(request)
+    async with board.app.uow() as uow:
+        run = await uow.runs.get(run_id)
+        consultation_row = await uow.consultations.get(run.consultation_id) if run else None
+        if consultation_row is None or consultation_row.organisation_id != staff.organisation_id:
+            raise HTTPException(404)
+        answers = {a.step_id: a for a in await uow.answers.list_for_run(run_id)}
+    value = answers[step_id].value if step_id in answers else None
+    file_id = value.get("photo") if isinstance(value, dict) else None
+    if not isinstance(file_id, str):
+        raise HTTPException(404)
+    try:
+        bot = board.bot()
+        file = await bot.get_file(file_id)
+        data = await bot.download_file(file.file_path or "")
+    except Exception as error:  # the Bot API is outside: any failure is "no photo"
+        raise HTTPException(404) from error
+    content = data.read() if data is not None else b""
+    return Response(
+        content, media_type="image/jpeg", headers={"cache-control": "private, max-age=3600"}
+    )
+
+
+# --- a citizen's thread ------------------------------------------------------------------
+
+
+async def own_citizen(uow: UnitOfWork, staff: Staff, pid: str) -> Citizen:
+    """The citizen if they took part in one of the organisation's consultations."""
+    citizen = await uow.citizens.get_by_participant_id(pid)
+    if citizen is None:
+        raise HTTPException(404)
+    took_part = await uow.session.execute(
+        select(
+            exists().where(
+                Run.citizen_id == citizen.id,
+                Run.consultation_id == Consultation.id,
+                Consultation.organisation_id == staff.organisation_id,
+            )
+        )
+    )
+    if not took_part.scalar():
+        raise HTTPException(404)
+    return citizen
+
+
+@page(VIEW)
+async def thread(request: Request, staff: Staff) -> Response:
+    pid = request.path_params["pid"]
+    app = dashboard(request).app
+    async with app.uow() as uow:
+        citizen = await own_citizen(uow, staff, pid)
+        runs = list(
+            (
+                await uow.session.execute(
+                    select(Run, Consultation)
+                    .join(Consultation, Consultation.id == Run.consultation_id)
+                    .where(
+                        Run.citizen_id == citizen.id,
+                        Consultation.organisation_id == staff.organisation_id,
+                    )
+                    .order_by(Run.id.desc())
+                )
+            ).all()
+        )
+        answers: dict[int, list[Answer]] = {}
+        questions: dict[int, dict[str, str]] = {}
+        for run, found in runs:
+            answers[run.id] = await uow.answers.list_for_run(run.id)
+            version = await uow.consultations.get_version_by_id(run.flow_version_id)
+            if version is not None:
+                flow = app.flows.flow(version)
+                questions[run.id] = {
+                    s.id: flow.localize(s.text, flow.default_language) for s in flow.steps
+                }
+            del found
+        messages = await uow.threads.for_citizen(citizen.id, staff.organisation_id)
+        reachable = await uow.citizens.chat_id(citizen.id) is not None
+        await audit(uow, staff, "view_thread", pid)
+        await uow.commit()
+    return render(
+        request,
+        "thread.html",
+        citizen=citizen,
+        runs=runs,
+        answers=answers,
+        questions=questions,
+        messages=messages,
+        reachable=reachable and not citizen.stopped,
+        max_reply=MAX_REPLY,
+        outbound=ThreadDirection.TO_CITIZEN,
+    )
+
+
+async def queue_to_citizen(
+    request: Request,
+    uow: UnitOfWork,
+    staff: Staff,
+    citizen: Citizen,
+    text_for: Any,
+    *,
+    kind: str = "reply",
+) -> bool:
+    """Queue a message to the citizen through the outbox, framed in their language as
+    coming from the organisation, and keep it in the thread. False if unreachable."""
+    app = dashboard(request).app
+    chat_id = await uow.citizens.chat_id(citizen.id)
+    if chat_id is None or citizen.stopped:
+        return False
+    language = citizen.language or app.settings.default_language
+    texts = app.texts(language)
+    body = text_for(texts)
+    frame = texts.gettext("A message from {organisation}:").replace(
+        "{organisation}", staff.organisation_name
+    )
+    await uow.outbox.enqueue(
+        chat_id,
+        kind,
+        {"language": language, "text": f"{frame}\n\n{body}", "role": "reply"},
+        citizen_id=citizen.id,
+    )
+    await uow.threads.add(
+        citizen.id,
+        staff.organisation_id,
+        ThreadDirection.TO_CITIZEN,
+        body,
+        staff_user_id=staff.id,
+    )
+    return True
+
+
+@action(EDIT)
+async def reply(request: Request, staff: Staff, form: FormData) -> Response:
+    pid = request.path_params["pid"]
+    text = str(form.get("text") or "").strip()
+    if not text or len(text) > MAX_REPLY:
+        flash(request, N_("Write a message of at most %(limit)s characters."), limit=MAX_REPLY)
+        return RedirectResponse(f"/citizens/{pid}", status_code=303)
+    async with dashboard(request).app.uow() as uow:
+        citizen = await own_citizen(uow, staff, pid)
+        sent = await queue_to_citizen(request, uow, staff, citizen, lambda _texts: text)
+        if sent:
+            await audit(uow, staff, "reply", pid, length=len(text))
+        await uow.commit()
+    flash(
+        request,
+        N_("Your reply is on its way.") if sent else N_("This citizen cannot be reached."),
+    )
+    return RedirectResponse(f"/citizens/{pid}", status_code=303)
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/consultations", consultations),
+        Route("/consultations/{slug}", consultation),
+        Route("/consultations/{slug}/export.{fmt}", export),
+        Route("/consultations/{slug}/texts", texts),
+        Route("/consultations/{slug}/tags", add_tag, methods=["POST"]),
+        Route(
+            "/consultations/{slug}/answers/{answer_id:int}/coding", code_answer, methods=["POST"]
+        ),
+        Route("/consultations/{slug}/reports", reports),
+        Route("/consultations/{slug}/reports/{run_id:int}/status", report_status, methods=["POST"]),
+        Route("/photos/{run_id:int}/{step_id}", photo),
+        Route("/citizens/{pid}", thread),
+        Route("/citizens/{pid}/reply", reply, methods=["POST"]),
+    ]

@@ -1,0 +1,446 @@
+"""The dashboard's numbers, aggregated by the database (GROUP BY), never in Python.
+
+Each page runs a fixed number of queries whatever the number of runs and answers: one
+for the headline counts, one per breakdown, one per family of question kinds (all
+single-value questions together, all multiple-choice together, ...), one for drop-off.
+What comes back is at most one row per (question, distinct value), so memory and page
+time grow with the questionnaire, not with the number of citizens.
+
+`Filters` are the dashboard's filters (language, community, date range, and the
+answer to another question for a cross-tab) as SQL conditions on runs; the same
+conditions narrow the exports, so a download holds what the screen shows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import ColumnElement, and_, case, exists, false, func, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from dialogs.schema import Flow, Step, StepKind
+from storage.models import Answer, Run, RunStatus
+
+__all__ = [
+    "Counts",
+    "DropOff",
+    "Filters",
+    "QuestionStats",
+    "breakdowns",
+    "counts_by_consultation",
+    "drop_off",
+    "question_stats",
+]
+
+SCALAR_KINDS = {StepKind.SINGLE_CHOICE, StepKind.YES_NO, StepKind.SCALE, StepKind.NUMBER}
+LIST_KINDS = {StepKind.MULTIPLE_CHOICE}
+HISTOGRAM_BINS = 10
+NO_COMMUNITY = "none"
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _parse_date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _typed(step: Step, text: str) -> Any:
+    """A filter value from the query string as the answer stores it."""
+    if step.kind is StepKind.YES_NO:
+        return text in {"yes", "true", "1"}
+    if step.kind in {StepKind.SCALE, StepKind.NUMBER}:
+        number = float(text)
+        return int(number) if number.is_integer() else number
+    return text
+
+
+@dataclass(frozen=True)
+class Filters:
+    language: str | None = None
+    community: str | None = None
+    since: date | None = None
+    until: date | None = None
+    #: Cross-tab: only runs whose answer to `step` is (or, for multiple choice,
+    #: includes) `value`.
+    step: str | None = None
+    value: str | None = None
+
+    @classmethod
+    def from_query(cls, params: Mapping[str, str]) -> Filters:
+        """Filters from a query string; anything malformed is ignored, never an error."""
+
+        def text(name: str, limit: int = 64) -> str | None:
+            value = (params.get(name) or "").strip()
+            return value[:limit] or None
+
+        community = text("community")
+        if community is not None and community != NO_COMMUNITY and not community.isdigit():
+            community = None
+        return cls(
+            language=text("language", 16),
+            community=community,
+            since=_parse_date(params.get("since")),
+            until=_parse_date(params.get("until")),
+            step=text("step"),
+            value=text("value", 200),
+        )
+
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, f.name) is not None for f in fields(self))
+
+    def query_string(self) -> str:
+        pairs = {
+            f.name: str(value) for f in fields(self) if (value := getattr(self, f.name)) is not None
+        }
+        return urlencode(pairs)
+
+    def clauses(self, flow: Flow | None, dialect: str) -> list[ColumnElement[bool]]:
+        """Conditions on `Run` (and its answers) for these filters."""
+        found: list[ColumnElement[bool]] = []
+        if self.language:
+            found.append(Run.language == self.language)
+        if self.community == NO_COMMUNITY:
+            found.append(Run.community_id.is_(None))
+        elif self.community:
+            found.append(Run.community_id == int(self.community))
+        if self.since:
+            found.append(Run.started_at >= _day_start(self.since))
+        if self.until:
+            found.append(Run.started_at < _day_start(self.until + timedelta(days=1)))
+        if self.step and self.value is not None and flow is not None:
+            found.append(self._crosstab(flow, dialect))
+        return found
+
+    def _crosstab(self, flow: Flow, dialect: str) -> ColumnElement[bool]:
+        assert self.step is not None and self.value is not None
+        try:
+            step = flow.step(self.step)
+            value = _typed(step, self.value)
+        except (KeyError, ValueError):
+            return false()  # an unknown question or value matches nothing
+        # Its own alias: the pages also select from `answers` around this condition.
+        other = aliased(Answer, name="crosstab")
+        match = and_(other.run_id == Run.id, other.step_id == step.id, ~other.skipped)
+        if step.kind is StepKind.MULTIPLE_CHOICE:
+            return exists().where(match, _list_contains(dialect, other.value, value))
+        return exists().where(match, other.value == value)
+
+
+def _list_contains(dialect: str, column: Any, value: Any) -> ColumnElement[bool]:
+    if dialect == "postgresql":
+        return column.contains([value])  # type: ignore[no-any-return]  # JSONB @>
+    elements = func.json_each(column).table_valued("value").alias("picked")
+    return exists().select_from(elements).where(elements.c.value == value)
+
+
+def _elements(dialect: str) -> Any:
+    """The items of `answers.value` (a JSON list) as a table with a `value` column."""
+    if dialect == "postgresql":
+        return func.jsonb_array_elements_text(Answer.value).table_valued("value").alias("item")
+    return func.json_each(Answer.value).table_valued("value").alias("item")
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+# --- counts ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Counts:
+    started: int = 0
+    consented: int = 0
+    completed: int = 0
+
+    @property
+    def completion_rate(self) -> float | None:
+        return self.completed / self.consented if self.consented else None
+
+
+def _count_columns() -> tuple[Any, Any, Any]:
+    return (
+        func.count(Run.id),
+        func.coalesce(func.sum(case((Run.consent_record_id.is_not(None), 1), else_=0)), 0),
+        func.coalesce(func.sum(case((Run.status == RunStatus.COMPLETED, 1), else_=0)), 0),
+    )
+
+
+async def counts_by_consultation(
+    session: AsyncSession, consultation_ids: Sequence[int]
+) -> dict[int, Counts]:
+    if not consultation_ids:
+        return {}
+    result = await session.execute(
+        select(Run.consultation_id, *_count_columns())
+        .where(Run.consultation_id.in_(list(consultation_ids)), Run.parent_run_id.is_(None))
+        .group_by(Run.consultation_id)
+    )
+    return {cid: Counts(int(s), int(c), int(d)) for cid, s, c, d in result}
+
+
+@dataclass
+class Breakdowns:
+    counts: Counts
+    by_language: list[tuple[str, int]]
+    by_community: list[tuple[str, int]]
+    by_day: list[tuple[str, int]]
+
+
+def _day(column: Any) -> Any:
+    return func.date(column)
+
+
+async def breakdowns(
+    session: AsyncSession, consultation_ids: Sequence[int], conditions: Sequence[Any] = ()
+) -> Breakdowns:
+    """Headline counts and runs by language, by community and by day (4 queries)."""
+    base = [
+        Run.consultation_id.in_(list(consultation_ids)),
+        Run.parent_run_id.is_(None),
+        *conditions,
+    ]
+    started, consented, completed = (
+        await session.execute(select(*_count_columns()).where(*base))
+    ).one()
+    languages = await session.execute(
+        select(Run.language, func.count())
+        .where(*base)
+        .group_by(Run.language)
+        .order_by(func.count().desc())
+    )
+    communities = await session.execute(
+        select(Run.community_id, func.count())
+        .where(*base)
+        .group_by(Run.community_id)
+        .order_by(func.count().desc())
+        .limit(30)
+    )
+    day = _day(Run.started_at)
+    days = await session.execute(select(day, func.count()).where(*base).group_by(day).order_by(day))
+    return Breakdowns(
+        counts=Counts(int(started), int(consented or 0), int(completed or 0)),
+        by_language=[(str(lang), int(n)) for lang, n in languages],
+        by_community=[
+            ("—" if community is None else f"#{community}", int(n)) for community, n in communities
+        ],
+        by_day=[(str(d), int(n)) for d, n in days],
+    )
+
+
+# --- questions -----------------------------------------------------------------------
+
+
+@dataclass
+class QuestionStats:
+    step: Step
+    answered: int = 0
+    skipped: int = 0
+    #: (value as stored, count); for multiple choice one row per picked option.
+    values: list[tuple[Any, int]] = field(default_factory=list)
+    by_day: list[tuple[str, int]] = field(default_factory=list)
+
+    def labelled(self, flow: Flow, language: str) -> list[tuple[str, int]]:
+        """Bars for a choice question: every option in flow order, even at zero."""
+        counts = {_key(value): count for value, count in self.values}
+        if self.step.kind is StepKind.YES_NO:
+            return [("yes", counts.get("true", 0)), ("no", counts.get("false", 0))]
+        if self.step.options:
+            return [
+                (flow.localize(option.label, language), counts.get(option.key, 0))
+                for option in self.step.options
+            ]
+        return [(str(value), count) for value, count in self.values]
+
+    def histogram(self) -> list[tuple[str, int]]:
+        """Columns for a scale (one per point) or a number (up to 10 equal bins)."""
+        numbers = [(float(v), n) for v, n in self.values if isinstance(v, int | float)]
+        if self.step.kind is StepKind.SCALE and self.step.min is not None:
+            assert self.step.max is not None
+            points = range(int(self.step.min), int(self.step.max) + 1)
+            counts = {int(v): n for v, n in numbers}
+            return [(str(p), counts.get(p, 0)) for p in points]
+        if not numbers:
+            return []
+        low = min(v for v, _n in numbers)
+        high = max(v for v, _n in numbers)
+        if low == high:
+            return [(_num(low), sum(n for _v, n in numbers))]
+        integer = all(v.is_integer() for v, _n in numbers)
+        width = (high - low) / HISTOGRAM_BINS
+        if integer:
+            width = max(1.0, math.ceil(width))
+        bins = [0] * (int((high - low) // width) + 1)
+        for value, count in numbers:
+            bins[int((value - low) // width)] += count
+        return [
+            (f"{_num(low + i * width)}–{_num(low + (i + 1) * width - (1 if integer else 0))}", n)
+            for i, n in enumerate(bins)
+        ]
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+def _key(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _answers_of(consultation_id: int, conditions: Sequence[Any]) -> list[Any]:
+    return [
+        Answer.run_id == Run.id,
+        Run.consultation_id == consultation_id,
+        Run.parent_run_id.is_(None),
+        *conditions,
+    ]
+
+
+async def question_stats(
+    session: AsyncSession,
+    consultation_id: int,
+    questions: Sequence[Step],
+    conditions: Sequence[Any] = (),
+) -> dict[str, QuestionStats]:
+    """Per question: answered and skipped counts, value counts, answers per day.
+
+    Four queries in all: answered/skipped per question, values of every single-value
+    question, options of every multiple-choice question, answers per question per day.
+    """
+    dialect = _dialect(session)
+    stats = {step.id: QuestionStats(step) for step in questions}
+    if not stats:
+        return stats
+    joined = _answers_of(consultation_id, conditions)
+    step_ids = list(stats)
+    skipped = func.coalesce(func.sum(case((Answer.skipped, 1), else_=0)), 0)
+    totals = await session.execute(
+        select(Answer.step_id, func.count(), skipped)
+        .select_from(Answer)
+        .join(Run, Run.id == Answer.run_id)
+        .where(*joined, Answer.step_id.in_(step_ids))
+        .group_by(Answer.step_id)
+    )
+    for step_id, count, skipped_count in totals:
+        stats[step_id].answered = int(count) - int(skipped_count)
+        stats[step_id].skipped = int(skipped_count)
+
+    scalar = [s.id for s in questions if s.kind in SCALAR_KINDS]
+    if scalar:
+        rows = await session.execute(
+            select(Answer.step_id, Answer.value, func.count())
+            .select_from(Answer)
+            .join(Run, Run.id == Answer.run_id)
+            .where(*joined, Answer.step_id.in_(scalar), ~Answer.skipped)
+            .group_by(Answer.step_id, Answer.value)
+        )
+        for step_id, value, count in rows:
+            stats[step_id].values.append((value, int(count)))
+
+    listed = [s.id for s in questions if s.kind in LIST_KINDS]
+    if listed:
+        item = _elements(dialect)
+        rows = await session.execute(
+            select(Answer.step_id, item.c.value, func.count())
+            .select_from(Answer)
+            .join(Run, Run.id == Answer.run_id)
+            .join(item, true())
+            .where(*joined, Answer.step_id.in_(listed), ~Answer.skipped)
+            .group_by(Answer.step_id, item.c.value)
+        )
+        for step_id, value, count in rows:
+            stats[step_id].values.append((value, int(count)))
+
+    day = _day(Answer.answered_at)
+    rows = await session.execute(
+        select(Answer.step_id, day, func.count())
+        .select_from(Answer)
+        .join(Run, Run.id == Answer.run_id)
+        .where(*joined, Answer.step_id.in_(step_ids))
+        .group_by(Answer.step_id, day)
+        .order_by(day)
+    )
+    for step_id, answered_day, count in rows:
+        stats[step_id].by_day.append((str(answered_day), int(count)))
+    for item_stats in stats.values():
+        item_stats.values.sort(key=lambda pair: -pair[1])
+    return stats
+
+
+# --- drop-off ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DropOff:
+    step_id: str
+    reached: int
+    left_here: int
+
+
+async def drop_off(
+    session: AsyncSession,
+    consultation_id: int,
+    flow: Flow,
+    stats: Mapping[str, QuestionStats],
+    conditions: Sequence[Any] = (),
+) -> tuple[int, list[DropOff]]:
+    """How many consented citizens left before the first question, and per question
+    how many reached it (answered or skipped) and how many stopped after it without
+    finishing. "Stopped after" is the last question a run answered (2 queries)."""
+    base = [
+        Run.consultation_id == consultation_id,
+        Run.parent_run_id.is_(None),
+        Run.status != RunStatus.COMPLETED,
+        *conditions,
+    ]
+    newest = (
+        func.row_number()
+        .over(partition_by=Answer.run_id, order_by=(Answer.answered_at.desc(), Answer.id.desc()))
+        .label("newest")
+    )
+    last = (
+        select(Answer.step_id.label("step_id"), newest)
+        .select_from(Answer)
+        .join(Run, Run.id == Answer.run_id)
+        .where(*base)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(last.c.step_id, func.count()).where(last.c.newest == 1).group_by(last.c.step_id)
+    )
+    left = {step_id: int(count) for step_id, count in rows}
+    before_first = select(func.count()).where(
+        *base,
+        Run.consent_record_id.is_not(None),
+        ~exists().where(Answer.run_id == Run.id),
+    )
+    none_answered = int((await session.execute(before_first)).scalar_one())
+    found = [
+        DropOff(
+            step.id,
+            stats[step.id].answered + stats[step.id].skipped if step.id in stats else 0,
+            left.get(step.id, 0),
+        )
+        for step in flow.questions
+    ]
+    return none_answered, found
+
+
+def free_text_match(query: str) -> ColumnElement[bool]:
+    """Case-insensitive search in free-text answers: every word must occur."""
+    words = [w.lower() for w in query.split() if w][:8]
+    return and_(true(), *[func.lower(Answer.display_text).contains(w) for w in words])

@@ -1,0 +1,225 @@
+"""Who may do what on the dashboard: passwords, lockout, sessions, roles and CSRF.
+
+Passwords are argon2id hashes (argon2-cffi). A login is refused without checking the
+password once an e-mail has `login_max_failures` failures in a row within
+`login_lockout_minutes`; the attempts are rows, so the lockout survives restarts and
+holds across processes. The session is Starlette's signed cookie (itsdangerous); it
+carries the user id and a fingerprint of the password hash, so changing a password
+ends every other session.
+
+Every page handler is wrapped by `page(...)` (GET, login and role) or `action(...)`
+(POST: login, role and the CSRF token), so no form can be posted without the token
+and a viewer can never change anything.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from storage.models import StaffRole, StaffUser
+from storage.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from review.web import Dashboard
+
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so a wrong e-mail takes as long as a
+# wrong password and timing does not tell which accounts exist.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+VIEW = (StaffRole.ADMIN, StaffRole.STAFF, StaffRole.VIEWER)
+EDIT = (StaffRole.ADMIN, StaffRole.STAFF)
+ADMIN = (StaffRole.ADMIN,)
+
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+MIN_PASSWORD_LENGTH = 10
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+class LoginOutcome(Enum):
+    OK = "ok"
+    WRONG = "wrong"
+    LOCKED = "locked"
+
+
+async def authenticate(
+    uow: UnitOfWork,
+    email: str,
+    password: str,
+    *,
+    now: datetime,
+    max_failures: int,
+    lockout: timedelta,
+) -> tuple[LoginOutcome, StaffUser | None]:
+    """Check a login and record the attempt (the caller commits)."""
+    failures, _newest = await uow.staff.recent_failures(email, now - lockout)
+    if failures >= max_failures:
+        return LoginOutcome.LOCKED, None
+    user = await uow.staff.get_by_email(email)
+    valid = verify_password(user.password_hash if user else _DUMMY_HASH, password)
+    ok = valid and user is not None and user.active
+    await uow.staff.record_attempt(email, ok, at=now)
+    if not ok or user is None:
+        return LoginOutcome.WRONG, None
+    user.last_login_at = now
+    return LoginOutcome.OK, user
+
+
+def fingerprint(user: StaffUser) -> str:
+    return user.password_hash[-16:]
+
+
+@dataclass(frozen=True)
+class Staff:
+    """The logged-in staff member, as every handler sees them."""
+
+    id: int
+    email: str
+    role: str
+    organisation_id: int
+    organisation_slug: str
+    organisation_name: str
+    language: str
+
+    @property
+    def can_edit(self) -> bool:
+        return self.role in EDIT
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == StaffRole.ADMIN
+
+
+def csrf_token(request: Request) -> str:
+    """This session's CSRF token (created on first use)."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+async def checked_form(request: Request) -> FormData:
+    """The posted form, after checking its CSRF token (field or header); 403 if wrong."""
+    form = await request.form()
+    expected = request.session.get("csrf")
+    given = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
+    if (
+        not isinstance(expected, str)
+        or not isinstance(given, str)
+        or not hmac.compare_digest(expected.encode(), given.encode())
+    ):
+        raise HTTPException(403, "CSRF token missing or wrong")
+    return form
+
+
+def dashboard(request: Request) -> Dashboard:
+    found: Dashboard = request.app.state.dashboard
+    return found
+
+
+async def current_staff(request: Request) -> Staff | None:
+    uid = request.session.get("uid")
+    if not isinstance(uid, int):
+        return None
+    async with dashboard(request).app.uow() as uow:
+        found = await uow.staff.get_with_organisation(uid)
+    if found is None:
+        request.session.clear()
+        return None
+    user, organisation = found
+    if not user.active or request.session.get("fp") != fingerprint(user):
+        request.session.clear()
+        return None
+    language = request.session.get("lang")
+    return Staff(
+        id=user.id,
+        email=user.email,
+        role=user.role,
+        organisation_id=organisation.id,
+        organisation_slug=organisation.slug,
+        organisation_name=organisation.name,
+        language=language if isinstance(language, str) else user.language,
+    )
+
+
+PageHandler = Callable[[Request, Staff], Awaitable[Response]]
+ActionHandler = Callable[[Request, Staff, FormData], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def page(roles: tuple[str, ...] = VIEW) -> Callable[[PageHandler], Endpoint]:
+    """A page for logged-in staff with one of `roles` (others get 403)."""
+
+    def wrap(handler: PageHandler) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            staff = await current_staff(request)
+            if staff is None:
+                return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            if staff.role not in roles:
+                raise HTTPException(403)
+            request.state.staff = staff
+            return await handler(request, staff)
+
+        endpoint.__name__ = handler.__name__
+        return endpoint
+
+    return wrap
+
+
+def action(roles: tuple[str, ...] = EDIT) -> Callable[[ActionHandler], Endpoint]:
+    """A form post by logged-in staff with one of `roles`, with a valid CSRF token."""
+
+    def wrap(handler: ActionHandler) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            staff = await current_staff(request)
+            if staff is None:
+                raise HTTPException(403, "log in first")
+            form = await checked_form(request)
+            if staff.role not in roles:
+                raise HTTPException(403)
+            request.state.staff = staff
+            return await handler(request, staff, form)
+
+        endpoint.__name__ = handler.__name__
+        return endpoint
+
+    return wrap
+
+
+async def audit(
+    uow: UnitOfWork, staff: Staff, action_name: str, target: str | None = None, **detail: Any
+) -> None:
+    """Record a staff action in the audit log (in the caller's unit of work)."""
+    await uow.audit.add(
+        action_name,
+        email=staff.email,
+        staff_user_id=staff.id,
+        organisation_id=staff.organisation_id,
+        target=target,
+        detail=detail,
+    )

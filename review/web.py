@@ -1,0 +1,265 @@
+"""The staff dashboard as an ASGI app (Starlette), server-rendered with Jinja2.
+
+`create_web_app(app)` wires the routes to one `bot.app.App` (database, catalogs,
+flows), so the dashboard, the bot and the tests share one way of reaching services.
+`konsulta web` serves it with uvicorn; `web_app_from_settings` builds the `App` in the
+ASGI lifespan for that.
+
+No front-end build and no CDN: the pages are HTML forms, charts are inline SVG from
+`review.charts`, and the one small script (`static/dashboard.js`) is served here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from aiogram import Bot
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from bot.app import App, build_app
+from bot.settings import Settings
+from review import i18n
+from review.i18n import N_
+from review.security import (
+    LoginOutcome,
+    Staff,
+    authenticate,
+    checked_form,
+    csrf_token,
+    current_staff,
+    fingerprint,
+)
+from storage.types import utcnow
+
+HERE = Path(__file__).resolve().parent
+SESSION_COOKIE = "konsulta_session"
+
+
+@dataclass
+class Dashboard:
+    """What every request handler reaches through `request.app.state.dashboard`."""
+
+    app: App
+    templates: Environment
+    clock: Callable[[], datetime] = utcnow
+    _bot: Bot | None = field(default=None, repr=False)
+
+    def bot(self) -> Bot:
+        """The Bot API client (for a report's photo), made on first use."""
+        if self._bot is None:
+            from bot.telegram.runtime import make_bot
+
+            self._bot = make_bot(self.app.settings)
+        return self._bot
+
+    async def close(self) -> None:
+        if self._bot is not None:
+            await self._bot.session.close()
+
+
+def make_templates() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
+    )
+    env.filters["svg"] = Markup  # charts are built from escaped parts in review.charts
+    env.filters["percent"] = lambda v: "—" if v is None else f"{100 * v:.0f}%"
+    env.filters["when"] = lambda v: v.strftime("%Y-%m-%d %H:%M") if v else "—"
+    return env
+
+
+def language_of(request: Request, staff: Staff | None) -> str:
+    chosen = request.session.get("lang")
+    if isinstance(chosen, str) and chosen in i18n.LANGUAGES:
+        return chosen
+    if staff is not None and staff.language in i18n.LANGUAGES:
+        return staff.language
+    default = request.app.state.dashboard.app.settings.default_language
+    return i18n.pick_language(request.headers.get("accept-language"), default)
+
+
+def flash(request: Request, message: str, **params: Any) -> None:
+    """A note for the next page (`message` is an N_() msgid, translated when shown)."""
+    request.session.setdefault("flash", []).append([message, params])
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    staff: Staff | None = getattr(request.state, "staff", None)
+    language = language_of(request, staff)
+    i18n.use_language(language)
+    notes = request.session.pop("flash", [])
+    html = request.app.state.dashboard.templates.get_template(template).render(
+        request=request,
+        staff=staff,
+        language=language,
+        languages=i18n.LANGUAGES,
+        csrf=csrf_token(request),
+        notes=notes,
+        **context,
+    )
+    return HTMLResponse(html, status_code=status_code)
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths after login (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/consultations"
+    parsed = urlparse(target)
+    return parsed.path if not parsed.netloc else "/consultations"
+
+
+# --- login, logout, language ------------------------------------------------------------
+
+
+async def home(request: Request) -> Response:
+    return RedirectResponse("/consultations", status_code=303)
+
+
+async def login_page(request: Request) -> Response:
+    if await current_staff(request) is not None:
+        return RedirectResponse("/consultations", status_code=303)
+    return render(request, "login.html", next=safe_next(request.query_params.get("next")))
+
+
+async def login(request: Request) -> Response:
+    form = await checked_form(request)
+    email = str(form.get("email") or "").strip().lower()[:254]
+    password = str(form.get("password") or "")
+    target = safe_next(str(form.get("next") or ""))
+    dashboard: Dashboard = request.app.state.dashboard
+    settings = dashboard.app.settings
+    async with dashboard.app.uow() as uow:
+        outcome, user = await authenticate(
+            uow,
+            email,
+            password,
+            now=dashboard.clock(),
+            max_failures=settings.login_max_failures,
+            lockout=timedelta(minutes=settings.login_lockout_minutes),
+        )
+        if user is not None:
+            await uow.audit.add(
+                "login",
+                email=user.email,
+                staff_user_id=user.id,
+                organisation_id=user.organisation_id,
+            )
+        await uow.commit()
+    if outcome is LoginOutcome.OK and user is not None:
+        keep = {"lang": request.session.get("lang")}
+        request.session.clear()  # a fresh session (and CSRF token) on every login
+        request.session.update({k: v for k, v in keep.items() if v})
+        request.session["uid"] = user.id
+        request.session["fp"] = fingerprint(user)
+        return RedirectResponse(target, status_code=303)
+    error = (
+        N_("Too many failed attempts. This account is locked for a while; try again later.")
+        if outcome is LoginOutcome.LOCKED
+        else N_("Wrong e-mail or password.")
+    )
+    return render(request, "login.html", status_code=401, error=error, email=email, next=target)
+
+
+async def logout(request: Request) -> Response:
+    await checked_form(request)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+async def set_language(request: Request) -> Response:
+    form = await checked_form(request)
+    language = str(form.get("language") or "")
+    if language in i18n.LANGUAGES:
+        request.session["lang"] = language
+        staff = await current_staff(request)
+        if staff is not None:
+            dashboard: Dashboard = request.app.state.dashboard
+            async with dashboard.app.uow() as uow:
+                user = await uow.staff.get(staff.id)
+                if user is not None:
+                    user.language = language
+                await uow.commit()
+    return RedirectResponse(safe_next(str(form.get("back") or "")), status_code=303)
+
+
+async def error_page(request: Request, exc: Exception) -> Response:
+    code = exc.status_code if isinstance(exc, HTTPException) else 500
+    request.state.staff = await current_staff(request)
+    return render(request, "error.html", status_code=code, code=code)
+
+
+def routes() -> list[BaseRoute]:
+    from review import admin, pages
+
+    return [
+        Route("/", home),
+        Route("/login", login_page, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/language", set_language, methods=["POST"]),
+        *pages.routes(),
+        *admin.routes(),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+
+
+def _starlette(settings: Settings, lifespan: Callable[[Starlette], Any] | None) -> Starlette:
+    return Starlette(
+        routes=routes(),
+        middleware=[
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.web_session_secret.get_secret_value(),
+                session_cookie=SESSION_COOKIE,
+                max_age=int(settings.web_session_hours * 3600),
+                same_site="lax",
+                https_only=settings.web_secure_cookies,
+            )
+        ],
+        exception_handlers={403: error_page, 404: error_page, 405: error_page},
+        lifespan=lifespan,
+    )
+
+
+def create_web_app(app: App, *, clock: Callable[[], datetime] = utcnow) -> Starlette:
+    """The dashboard for an already built `App` (tests build one per database)."""
+    web = _starlette(app.settings, None)
+    web.state.dashboard = Dashboard(app, make_templates(), clock)
+    return web
+
+
+def web_app_from_settings(settings: Settings) -> Starlette:
+    """The dashboard with its own `App`, built and closed by the ASGI lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(web: Starlette) -> AsyncIterator[None]:
+        app = await build_app(settings)
+        web.state.dashboard = Dashboard(app, make_templates())
+        try:
+            yield
+        finally:
+            await web.state.dashboard.close()
+            await app.close()
+
+    return _starlette(settings, lifespan)
