@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -18,6 +18,7 @@ from bot.flow_library import FlowLibrary
 from bot.i18n import make_i18n, translator
 from bot.settings import Settings
 from dialogs.events import Translator
+from outreach.clock import Clock, ControllableClock, SystemClock
 from storage.engine import create_engine, create_sessionmaker
 from storage.migrate import upgrade
 from storage.uow import UnitOfWork
@@ -30,6 +31,8 @@ class App:
     sessionmaker: async_sessionmaker[AsyncSession]
     i18n: I18n
     flows: FlowLibrary
+    #: What time it is for outreach: real UTC, or moved by `konsulta clock advance`.
+    clock: Clock = field(default_factory=SystemClock)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessionmaker)
@@ -45,12 +48,16 @@ async def build_app(settings: Settings, *, migrate: bool = True) -> App:
     if migrate:
         await upgrade(settings.database_url)
     engine = create_engine(settings.database_url)
+    sessionmaker = create_sessionmaker(engine)
+    clock: Clock = ControllableClock(sessionmaker) if settings.controllable_clock else SystemClock()
+    await clock.refresh()
     return App(
         settings=settings,
         engine=engine,
-        sessionmaker=create_sessionmaker(engine),
+        sessionmaker=sessionmaker,
         i18n=make_i18n(settings.default_language),
         flows=FlowLibrary(),
+        clock=clock,
     )
 
 

@@ -26,6 +26,7 @@ from dialogs.events import (
     Turn,
 )
 from dialogs.schema import Flow
+from outreach.followup_flow import followup_flow, followup_id_of
 from storage.models import (
     Citizen,
     ConsentPurpose,
@@ -305,7 +306,14 @@ class Conversations:
     async def _flow_of(self, uow: UnitOfWork, run: Run) -> Flow:
         version = await uow.consultations.get_version_by_id(run.flow_version_id)
         assert version is not None
-        return self.app.flows.flow(version)
+        flow = self.app.flows.flow(version)
+        followup = followup_id_of(run.source)
+        if followup is not None and run.parent_run_id is not None:
+            # A follow-up dialog (outreach): its own steps, from the pinned version.
+            parent = await uow.runs.get(run.parent_run_id)
+            answers = parent.state.get("answers", {}) if parent is not None else {}
+            return followup_flow(flow, followup, self.app.texts, answers)
+        return flow
 
     async def _menu(
         self,

@@ -85,6 +85,37 @@ class Settings(BaseSettings):
         default=3, description="Broadcasts one leader may send (or ask to send) per 24 hours"
     )
 
+    # outreach (follow-ups, reminders, broadcasts, results)
+    controllable_clock: bool = Field(
+        default=False,
+        description="Let `konsulta clock advance` move the bot's clock (tests, playground)",
+    )
+    outreach_tick_seconds: float = Field(
+        default=5.0, description="How often the scheduler looks for due follow-ups and more"
+    )
+    reminder_delay_hours: float = Field(
+        default=24.0, description="Hours after a citizen stops half-way before a reminder"
+    )
+    reminder_max: int = Field(default=1, ge=0, description="Reminders per unfinished run")
+    quiet_hours_start: str = Field(
+        default="21:00", description="Start of the night in the citizen's timezone (HH:MM)"
+    )
+    quiet_hours_end: str = Field(
+        default="08:00", description="End of the night in the citizen's timezone (HH:MM)"
+    )
+    send_lease_seconds: float = Field(
+        default=30.0, description="How long a claimed outbox row is held by one sender"
+    )
+    broadcast_window_seconds: float = Field(
+        default=5.0, description="Seconds of sending a broadcast keeps queued in the outbox"
+    )
+    sender_halt_after: int = Field(
+        default=0, description="Test hook: the sender stops after this many sends (0: never)"
+    )
+    sender_halt_file: Path | None = Field(
+        default=None, description="Test hook: file the sender writes when it has halted"
+    )
+
     def redacted(self) -> dict[str, object]:
         """The settings as shown in logs and `konsulta settings`: secrets stay hidden."""
         return {

@@ -31,6 +31,11 @@ from storage.repositories import (
     OutboxRepository,
     RunRepository,
 )
+from storage.repositories.outreach import (
+    BroadcastRepository,
+    FollowUpRepository,
+    ReminderRepository,
+)
 from storage.repositories.review import (
     AuditRepository,
     CodingRepository,
@@ -63,6 +68,10 @@ class UnitOfWork:
     codings: CodingRepository
     reports: ReportRepository
     threads: ThreadRepository
+    # outreach
+    followups: FollowUpRepository
+    reminders: ReminderRepository
+    broadcasts: BroadcastRepository
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker
@@ -87,6 +96,9 @@ class UnitOfWork:
         self.codings = CodingRepository(session)
         self.reports = ReportRepository(session)
         self.threads = ThreadRepository(session)
+        self.followups = FollowUpRepository(session)
+        self.reminders = ReminderRepository(session)
+        self.broadcasts = BroadcastRepository(session)
         return self
 
     async def __aexit__(

@@ -300,5 +300,6 @@ def get_routers() -> list[Router]:
     """In order: local leaders' (only leaders' and approvers' updates stop there),
     commands, buttons, the dialog, then everything else."""
     from bot.leaders.telegram import get_routers as leader_routers  # it imports this module
+    from outreach.telegram import router as outreach  # reminder buttons, before `buttons`
 
-    return [*leader_routers(), commands, buttons, dialog, other]
+    return [*leader_routers(), outreach, commands, buttons, dialog, other]

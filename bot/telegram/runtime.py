@@ -32,6 +32,7 @@ from bot.telegram.context import CitizenContext, FloodControl
 from bot.telegram.handlers import get_routers
 from bot.telegram.inbox import InboxWorker, store_updates
 from bot.telegram.sender import Sender
+from outreach.scheduler import Outreach
 
 log = logging.getLogger(__name__)
 
@@ -185,9 +186,12 @@ class Runtime:
             asyncio.create_task(receive(stop), name="receive"),
             asyncio.create_task(self.sender.run(stop), name="sender"),
         ]
+        outreach = Outreach(self.app, wake=self.sender.wake)  # follow-ups, broadcasts...
+        outreach.start()
         try:
             await stop.wait()
         finally:
+            await outreach.shutdown()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

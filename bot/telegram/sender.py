@@ -4,8 +4,20 @@ It drains the outbox (rows committed together with the state they belong to) in
 priority order, so a citizen mid-dialog never waits behind a town-wide broadcast;
 keeps to Telegram's limits with token buckets; pauses everything on a 429 for
 `retry_after`; marks a citizen unreachable on a 403. Messages to one chat go out one
-at a time, in the order they were queued. A claimed row is leased, so if this process
-dies, another (or the restarted one) sends it when the lease runs out.
+at a time, in the order they were queued.
+
+Exactly once, as far as Telegram allows. A round claims a batch of due rows (a lease:
+if this process dies they are due again when it runs out). Then it sends in waves: as
+many rows as the rate limits allow right now, one per chat, are first marked
+`sending` in a committed transaction (only if this process still owns them: the
+claim's `attempts` is the fencing token), then sent concurrently; results are
+recorded at the end of the round. A row a dead process left in `sending` is taken as
+sent and never sent again (`recover_in_doubt`). So a crash between the Bot API call
+and recording it never duplicates a message; the price is that a crash in the short
+gap between the `sending` commit and the request leaving the process loses those
+few messages (they are recorded "in doubt", see the README). Rows of kinds that
+citizens can opt out of (broadcasts, follow-ups, reminders) are dropped right before
+sending if the citizen sent /stop or blocked the bot meanwhile.
 """
 
 from __future__ import annotations
@@ -13,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,11 +39,13 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.methods import SendMessage
+from sqlalchemy import and_, false, or_, select, update
 
 from bot.app import App
 from bot.telegram.render import render
 from bot.telegram.throttle import Limits
-from storage.models import OutboxMessage
+from storage.models import Citizen, DeliveryStatus, OutboxMessage, OutboxStatus
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -39,17 +53,23 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
 #: Longest a round waits for one chat's rate limit before deferring its messages.
 MAX_CHAT_WAIT = 0.3
+#: Kinds a citizen's /stop (or a block) cancels even after they were queued.
+OPT_OUT_KINDS = {"broadcast", "followup", "reminder"}
+#: How often leftovers of dead senders are looked for.
+RECOVER_EVERY = 10.0
+IN_DOUBT = "in doubt: the sending process died during the Bot API call"
 
 
 @dataclass(frozen=True)
 class Result:
     message_id: int
-    status: str  # sent, failed, blocked, retry
+    status: str  # sent, failed, blocked, retry, stopped
     error: str | None = None
     retry_in: float = 0.0
     chat_id: int = 0
     citizen_id: int | None = None
     forget: bool = False
+    delivery_id: int | None = None
 
 
 class Sender:
@@ -65,16 +85,21 @@ class Sender:
         self.app = app
         self.bot = bot
         settings = app.settings
-        rate = 1000.0 if settings.paid_broadcast else settings.rate_per_second
-        self.limits = limits or Limits(per_second=rate, per_chat=settings.rate_per_chat)
+        self.limits = limits or Limits(
+            per_second=settings.rate_per_second,
+            per_chat=settings.rate_per_chat,
+            paid_per_second=1000.0 if settings.paid_broadcast else None,
+        )
         # About half a second of sending per round, so a dialog reply queued behind a
         # broadcast waits at most that long.
-        self.batch = batch or max(10, int(self.limits.per_second / 2))
+        self.batch = batch or max(10, int(self.limits.total_rate / 2))
+        self.lease = timedelta(seconds=settings.send_lease_seconds)
         self.clock = clock
         self.paused_until = 0.0
         self.sent = 0
         self.too_many_requests = 0
         self._wake = asyncio.Event()
+        self._recovered_at = -RECOVER_EVERY
 
     def wake(self) -> None:
         """Something was queued: look at the outbox now rather than at the next tick."""
@@ -83,6 +108,9 @@ class Sender:
     async def run(self, stop: asyncio.Event, idle: float = 0.5) -> None:
         while not stop.is_set():
             try:
+                if self.clock() - self._recovered_at >= RECOVER_EVERY:
+                    self._recovered_at = self.clock()
+                    await self.recover_in_doubt()
                 count = await self.send_due()
             except Exception:  # a database hiccup must not kill the sender
                 log.exception("sending round failed")
@@ -97,86 +125,238 @@ class Sender:
                 for waiter in waiters:
                     waiter.cancel()
 
+    def _paid(self, row: OutboxMessage) -> bool:
+        return self.app.settings.paid_broadcast and row.kind == "broadcast"
+
     async def send_due(self) -> int:
-        """One round: claim due rows, send them chat by chat, record the results."""
+        """One round: claim due rows, send them in waves, record the results."""
         async with self.app.uow() as uow:
-            claimed = await uow.outbox.claim_due(limit=self.batch, lease=timedelta(minutes=2))
+            claimed = await uow.outbox.claim_due(limit=self.batch, lease=self.lease)
             await uow.commit()
         if not claimed:
             return 0
-        by_chat: dict[int, list[OutboxMessage]] = defaultdict(list)
-        for row in claimed:
-            by_chat[row.chat_id].append(row)
         results: list[Result] = []
-        await asyncio.gather(*(self._send_chat(rows, results) for rows in by_chat.values()))
+        rows = await self._drop_opted_out(claimed, results)
+        by_chat: OrderedDict[int, deque[OutboxMessage]] = OrderedDict()
+        for row in rows:
+            by_chat.setdefault(row.chat_id, deque()).append(row)
+        while by_chat:
+            pause = self.paused_until - self.clock()
+            if pause > self.lease.total_seconds() / 2:
+                # A long 429: hand the rest back, due when the pause ends.
+                for chat_rows in by_chat.values():
+                    results += [self._later(row, "429", pause) for row in chat_rows]
+                break
+            if pause > 0:
+                await asyncio.sleep(pause)
+            wave, shortest = self._next_wave(by_chat, results)
+            if not wave:
+                if by_chat:
+                    await asyncio.sleep(max(shortest, 0.001))
+                continue
+            owned = await self._mark_sending(wave)
+            sent = await asyncio.gather(*(self._send_one(row) for row in wave if row.id in owned))
+            for result in sent:
+                results.append(result)
+                if result.status in {"blocked", "retry"}:
+                    # Keep the chat's order: what follows waits for the same retry.
+                    for later in by_chat.pop(result.chat_id, deque()):
+                        status = "blocked" if result.status == "blocked" else "retry"
+                        results.append(
+                            Result(
+                                later.id,
+                                status,
+                                result.error,
+                                result.retry_in,
+                                later.chat_id,
+                                delivery_id=_delivery_id(later),
+                            )
+                        )
+            await self._maybe_halt()
         await self._record(results)
         return len(claimed)
 
-    async def _send_chat(self, rows: list[OutboxMessage], results: list[Result]) -> None:
-        for index, row in enumerate(rows):
-            chat_wait = self.limits.chat(row.chat_id).wait_time()
+    def _next_wave(
+        self, by_chat: OrderedDict[int, deque[OutboxMessage]], results: list[Result]
+    ) -> tuple[list[OutboxMessage], float]:
+        """The rows that may go right now (one per chat, as many as tokens allow), and
+        otherwise the shortest wait until one may."""
+        wave: list[OutboxMessage] = []
+        shortest = 1.0
+        for chat_id in list(by_chat):
+            chat_rows = by_chat[chat_id]
+            row = chat_rows[0]
+            paid = self._paid(row)
+            bot_wait = self.limits.bot_bucket(paid).wait_time()
+            if bot_wait > 0:
+                shortest = min(shortest, bot_wait)
+                continue
+            chat_wait = self.limits.chat(chat_id).wait_time()
             if chat_wait > MAX_CHAT_WAIT:
                 # Do not hold the whole round for one busy chat: its rest goes next round.
-                result = Result(row.id, "retry", "throttled", chat_wait, row.chat_id)
-            else:
-                result = await self._send_one(row)
-            results.append(result)
-            if result.status in {"blocked", "retry"}:
-                # Keep the chat's order: what follows waits for the same retry.
-                for later in rows[index + 1 :]:
-                    status = "blocked" if result.status == "blocked" else "retry"
-                    results.append(
-                        Result(later.id, status, result.error, result.retry_in, later.chat_id)
-                    )
-                return
+                results += [self._later(r, "throttled", chat_wait) for r in chat_rows]
+                del by_chat[chat_id]
+                continue
+            if chat_wait > 0:
+                shortest = min(shortest, chat_wait)
+                continue
+            self.limits.take(chat_id, paid)
+            wave.append(chat_rows.popleft())
+            if not chat_rows:
+                del by_chat[chat_id]
+        return wave, shortest
 
-    async def _throttle(self, chat_id: int) -> None:
-        while True:
-            wait = max(self.paused_until - self.clock(), self.limits.wait_time(chat_id))
-            if wait <= 0:
-                self.limits.take(chat_id)
-                return
-            await asyncio.sleep(wait)
+    def _later(self, row: OutboxMessage, error: str, retry_in: float) -> Result:
+        return Result(row.id, "retry", error, retry_in, row.chat_id, delivery_id=_delivery_id(row))
+
+    async def _drop_opted_out(
+        self, rows: list[OutboxMessage], results: list[Result]
+    ) -> list[OutboxMessage]:
+        """Rows of citizens who sent /stop or blocked the bot since they were queued."""
+        ids = {r.citizen_id for r in rows if r.kind in OPT_OUT_KINDS and r.citizen_id}
+        if not ids:
+            return rows
+        async with self.app.uow() as uow:
+            away = set(
+                (
+                    await uow.session.execute(
+                        select(Citizen.id).where(
+                            Citizen.id.in_(ids),
+                            or_(Citizen.stopped != false(), Citizen.unreachable != false()),
+                        )
+                    )
+                ).scalars()
+            )
+        if not away:
+            return rows
+        keep = []
+        for row in rows:
+            if row.kind in OPT_OUT_KINDS and row.citizen_id in away:
+                results.append(
+                    Result(
+                        row.id,
+                        "stopped",
+                        "citizen opted out",
+                        0,
+                        row.chat_id,
+                        delivery_id=_delivery_id(row),
+                    )
+                )
+            else:
+                keep.append(row)
+        return keep
+
+    async def _mark_sending(self, wave: list[OutboxMessage]) -> set[int]:
+        """Commit `sending` for the rows this process still owns; returns their ids."""
+        by_attempt: dict[int, list[int]] = {}
+        for row in wave:
+            by_attempt.setdefault(row.attempts, []).append(row.id)
+        owned = or_(
+            *(
+                and_(OutboxMessage.id.in_(ids), OutboxMessage.attempts == attempts)
+                for attempts, ids in by_attempt.items()
+            )
+        )
+        async with self.app.uow() as uow:
+            result = await uow.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == OutboxStatus.PENDING, owned)
+                .values(status=OutboxStatus.SENDING, due_at=utcnow() + self.lease)
+                .returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False)
+            )
+            marked = set(result.scalars())
+            await uow.commit()
+        return marked
+
+    async def _maybe_halt(self) -> None:
+        """Test hook (KONSULTA_SENDER_HALT_AFTER): stop for good after N sends, with
+        the last round's results unrecorded, so a test can kill -9 the process in the
+        worst moment for duplicates."""
+        settings = self.app.settings
+        if settings.sender_halt_after and self.sent >= settings.sender_halt_after:
+            log.warning("sender halted after %s sends (test hook)", self.sent)
+            if settings.sender_halt_file is not None:
+                settings.sender_halt_file.write_text(str(self.sent))
+            await asyncio.Event().wait()
 
     async def _send_one(self, row: OutboxMessage) -> Result:
         payload: dict[str, Any] = row.payload
-        await self._throttle(row.chat_id)
         texts = self.app.texts(payload.get("language") or self.app.settings.default_language)
         forget = bool(payload.get("forget"))
+        delivery = _delivery_id(row)
+        method = render(row.chat_id, payload, texts)
+        if self._paid(row) and isinstance(method, SendMessage):
+            method = method.model_copy(update={"allow_paid_broadcast": True})
         try:
-            await self.bot(render(row.chat_id, payload, texts))
+            await self.bot(method)
         except TelegramRetryAfter as error:
             self.too_many_requests += 1
             self.paused_until = max(self.paused_until, self.clock() + error.retry_after)
             log.warning("429 from Telegram: pausing all sends for %ss", error.retry_after)
-            return Result(row.id, "retry", "429", float(error.retry_after), row.chat_id)
+            return Result(
+                row.id, "retry", "429", float(error.retry_after), row.chat_id, delivery_id=delivery
+            )
         except TelegramForbiddenError as error:
-            return Result(row.id, "blocked", error.message, 0, row.chat_id, row.citizen_id)
+            return Result(
+                row.id,
+                "blocked",
+                error.message,
+                0,
+                row.chat_id,
+                row.citizen_id,
+                delivery_id=delivery,
+            )
         except TelegramBadRequest as error:
             if "not modified" in error.message:
                 return Result(row.id, "sent", None, 0, row.chat_id, forget=forget)
             log.error("Telegram refused outbox row %s: %s", row.id, error.message)
-            return Result(row.id, "failed", error.message, 0, row.chat_id)
+            return Result(row.id, "failed", error.message, 0, row.chat_id, delivery_id=delivery)
         except (TelegramNetworkError, TelegramServerError) as error:
+            # The request may or may not have arrived; Telegram cannot tell us which.
+            # A network error before the answer is retried (at least once for these).
             if row.attempts >= MAX_ATTEMPTS:
-                return Result(row.id, "failed", str(error), 0, row.chat_id)
-            return Result(row.id, "retry", str(error), 2.0**row.attempts, row.chat_id)
+                return Result(row.id, "failed", str(error), 0, row.chat_id, delivery_id=delivery)
+            return Result(
+                row.id, "retry", str(error), 2.0**row.attempts, row.chat_id, delivery_id=delivery
+            )
         self.sent += 1
-        return Result(row.id, "sent", None, 0, row.chat_id, forget=forget)
+        return Result(row.id, "sent", None, 0, row.chat_id, forget=forget, delivery_id=delivery)
 
     async def _record(self, results: list[Result]) -> None:
         now = utcnow()
+        sent = [r.message_id for r in results if r.status == "sent" and not r.forget]
+        deliveries: dict[str, list[int]] = {}
+        for result in results:
+            if result.delivery_id is not None and result.status != "retry":
+                status = {
+                    "sent": DeliveryStatus.SENT,
+                    "blocked": DeliveryStatus.BLOCKED,
+                    "stopped": DeliveryStatus.SKIPPED,
+                }.get(result.status, DeliveryStatus.FAILED)
+                deliveries.setdefault(status, []).append(result.delivery_id)
         async with self.app.uow() as uow:
+            if sent:
+                await uow.session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(sent))
+                    .values(status=OutboxStatus.SENT, sent_at=now)
+                    .execution_options(synchronize_session=False)
+                )
             for result in results:
                 if result.status == "sent":
                     if result.forget:  # e.g. the goodbye after /delete: keep no trace
                         await uow.outbox.delete(result.message_id)
-                    else:
-                        await uow.outbox.mark_sent(result.message_id, sent_at=now)
                 elif result.status == "retry":
-                    retry_at = now + timedelta(seconds=result.retry_in)
-                    await uow.outbox.mark_failed(
-                        result.message_id, result.error or "retry", retry_at=retry_at
+                    await uow.session.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.id == result.message_id)
+                        .values(
+                            status=OutboxStatus.PENDING,
+                            last_error=result.error or "retry",
+                            due_at=now + timedelta(seconds=result.retry_in),
+                        )
+                        .execution_options(synchronize_session=False)
                     )
                 elif result.status == "blocked":
                     await uow.outbox.mark_blocked(result.message_id, result.error)
@@ -185,4 +365,30 @@ class Sender:
                         await uow.citizens.mark_unreachable(result.citizen_id)
                 else:
                     await uow.outbox.mark_failed(result.message_id, result.error or "failed")
+            await uow.broadcasts.record_deliveries(deliveries, now)
             await uow.commit()
+
+    async def recover_in_doubt(self) -> int:
+        """Rows a dead sender left in `sending` once their lease ran out: taken as
+        sent (never sent twice), noted as in doubt. Returns how many."""
+        now = utcnow()
+        async with self.app.uow() as uow:
+            result = await uow.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.due_at <= now)
+                .values(status=OutboxStatus.SENT, sent_at=now, last_error=IN_DOUBT)
+                .returning(OutboxMessage.payload)
+                .execution_options(synchronize_session=False)
+            )
+            payloads = list(result.scalars())
+            ids = [d for d in (p.get("delivery_id") for p in payloads) if isinstance(d, int)]
+            await uow.broadcasts.record_deliveries({DeliveryStatus.SENT: ids}, now)
+            await uow.commit()
+        if payloads:
+            log.warning("%s message(s) left mid-call by a dead sender taken as sent", len(payloads))
+        return len(payloads)
+
+
+def _delivery_id(row: OutboxMessage) -> int | None:
+    value = row.payload.get("delivery_id") if isinstance(row.payload, dict) else None
+    return value if isinstance(value, int) else None

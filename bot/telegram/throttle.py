@@ -46,12 +46,29 @@ class Limits:
     chat_burst: float = 3.0
     group_per_minute: float = 20.0
     clock: Callable[[], float] = time.monotonic
+    #: With paid broadcasts, messages sent with `allow_paid_broadcast` draw from a
+    #: bucket of their own at this rate (Telegram: up to 1000/s); None: no paid sending.
+    paid_per_second: float | None = None
     _global: Bucket = field(init=False)
+    _paid: Bucket | None = field(init=False, default=None)
     _chats: dict[int, Bucket] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         # A small global burst: enough to start quickly, never a spike Telegram punishes.
         self._global = Bucket(self.per_second, max(1.0, self.per_second / 10), self.clock)
+        if self.paid_per_second:
+            self._paid = Bucket(
+                self.paid_per_second, max(1.0, self.paid_per_second / 10), self.clock
+            )
+
+    @property
+    def total_rate(self) -> float:
+        """The most messages/s all buckets together allow."""
+        return self.per_second + (self.paid_per_second or 0.0)
+
+    def bot_bucket(self, paid: bool = False) -> Bucket:
+        """The per-bot bucket a message draws from (the paid one if it is paid)."""
+        return self._paid if paid and self._paid is not None else self._global
 
     def chat(self, chat_id: int) -> Bucket:
         bucket = self._chats.get(chat_id)
@@ -65,9 +82,9 @@ class Limits:
             self._chats[chat_id] = bucket
         return bucket
 
-    def wait_time(self, chat_id: int) -> float:
-        return max(self._global.wait_time(), self.chat(chat_id).wait_time())
+    def wait_time(self, chat_id: int, paid: bool = False) -> float:
+        return max(self.bot_bucket(paid).wait_time(), self.chat(chat_id).wait_time())
 
-    def take(self, chat_id: int) -> None:
-        self._global.take()
+    def take(self, chat_id: int, paid: bool = False) -> None:
+        self.bot_bucket(paid).take()
         self.chat(chat_id).take()

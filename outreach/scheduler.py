@@ -1,0 +1,148 @@
+"""The tick: APScheduler 3 calls it; everything it acts on is a row in the database.
+
+Two interval jobs on an `AsyncIOScheduler` in the bot's event loop: the outreach tick
+(every `outreach_tick_seconds`: schedule and start follow-ups, send reminders, then
+the broadcast work) and a one-second broadcast job that keeps the outbox topped up
+while a broadcast runs. No job carries state and none is persisted (no pickled
+jobs): a restarted process simply ticks again and finds the same due rows. The jobs
+of several processes on one PostgreSQL never clash: every step claims its rows
+(`FOR UPDATE SKIP LOCKED`) or relies on a unique key. Tests call `tick()` directly
+after moving the controllable clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+
+from bot.app import App
+from outreach.broadcasts import Broadcasts
+from outreach.followups import FollowUps
+from outreach.quiet import QuietHours
+from outreach.reminders import Reminders
+
+__all__ = ["Outreach", "TickReport"]
+
+log = logging.getLogger(__name__)
+
+#: Longest one broadcast job spends writing recipients before it lets others in.
+MATERIALIZE_BUDGET = 0.5
+
+
+@dataclass
+class TickReport:
+    now: datetime | None = None
+    followups_scheduled: int = 0
+    followups_started: int = 0
+    reminders: int = 0
+    broadcasts_started: int = 0
+    recipients_written: int = 0
+    queued: int = 0
+    broadcasts_finished: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Outreach:
+    def __init__(self, app: App, wake: Callable[[], None] | None = None) -> None:
+        self.app = app
+        self.wake = wake or (lambda: None)
+        settings = app.settings
+        quiet = QuietHours.from_text(
+            settings.quiet_hours_start, settings.quiet_hours_end, settings.default_timezone
+        )
+        self.followups = FollowUps(app, quiet)
+        self.reminders = Reminders(app, quiet)
+        self.broadcasts = Broadcasts(app, quiet)
+        self._lock = asyncio.Lock()
+        self._scheduler: AsyncIOScheduler | None = None
+
+    def start(self) -> None:
+        # One line per job run every second is noise; warnings and errors stay.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        scheduler.add_job(
+            self.tick,
+            "interval",
+            seconds=self.app.settings.outreach_tick_seconds,
+            id="outreach-tick",
+            next_run_time=datetime.now(UTC),
+            **common,
+        )
+        scheduler.add_job(self.broadcast_tick, "interval", seconds=1, id="broadcasts", **common)
+        scheduler.start()
+        self._scheduler = scheduler
+
+    async def shutdown(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        async with self._lock:  # let a tick under way finish its transaction
+            pass
+
+    async def _step(self, report: TickReport, name: str, step: Callable[[], Awaitable[int]]) -> int:
+        try:
+            return await step()
+        except Exception as error:  # one failing step must not stop the others
+            log.exception("outreach step %s failed", name)
+            report.errors.append(f"{name}: {error}")
+            return 0
+
+    async def tick(self) -> TickReport:
+        """Everything that is due now on the outreach clock."""
+        async with self._lock:
+            report = TickReport()
+            await self.app.clock.refresh()
+            now = report.now = self.app.clock.now()
+            report.followups_scheduled = await self._step(
+                report, "schedule follow-ups", lambda: self.followups.schedule(now)
+            )
+            report.followups_started = await self._step(
+                report, "follow-ups", lambda: self.followups.fire_due(now)
+            )
+            report.reminders = await self._step(
+                report, "reminders", lambda: self.reminders.send_due(now)
+            )
+            await self._broadcasts(report, now)
+        if report.followups_started or report.reminders or report.queued:
+            self.wake()
+        return report
+
+    async def broadcast_tick(self) -> TickReport:
+        async with self._lock:
+            report = TickReport()
+            await self.app.clock.refresh()
+            report.now = self.app.clock.now()
+            await self._broadcasts(report, report.now)
+        if report.queued:
+            self.wake()
+        return report
+
+    async def _broadcasts(self, report: TickReport, now: datetime) -> None:
+        report.broadcasts_started = await self._step(
+            report, "start broadcasts", lambda: self.broadcasts.start_due(now)
+        )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + MATERIALIZE_BUDGET
+        while loop.time() < deadline:
+            written = await self._step(
+                report, "write recipients", lambda: self.broadcasts.materialize(now)
+            )
+            report.recipients_written += written
+            if not written:
+                break
+        while True:
+            queued = await self._step(report, "feed", lambda: self.broadcasts.feed(now))
+            report.queued += queued
+            if queued:
+                self.wake()
+            if queued < 100:
+                break
+        report.broadcasts_finished = await self._step(
+            report, "finish broadcasts", lambda: self.broadcasts.finish(now)
+        )
