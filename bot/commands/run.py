@@ -6,8 +6,11 @@ import logging
 import sys
 from typing import Any
 
+from pydantic import SecretStr
+
 from bot.app import App, running_app
-from bot.emulator import EmulatorConfig, start_emulator
+from bot.emulator import Emulator, EmulatorConfig, start_emulator
+from bot.emulator.playground import TimeMachine
 from bot.publishing import publish, read_flow
 from bot.settings import Settings
 from bot.telegram.runtime import Runtime, stop_on_signals
@@ -16,6 +19,9 @@ from storage.repositories import VersionConflict
 
 log = logging.getLogger(__name__)
 
+#: The emulator's Bot API and the playground page share this port.
+DEFAULT_PORT = 8081
+
 
 def register(sub: Any) -> None:
     run_cmd = sub.add_parser("run", help="run the Telegram bot (long polling by default)")
@@ -23,7 +29,12 @@ def register(sub: Any) -> None:
     run_cmd.add_argument(
         "--emulator", action="store_true", help="start the local Bot API emulator too"
     )
-    run_cmd.add_argument("--port", type=int, default=8081, help="emulator port")
+    run_cmd.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="port of the emulator and its playground page (0: any free port)",
+    )
     run_cmd.set_defaults(
         handler=lambda args, settings: run(
             settings, webhook=args.webhook, emulator=args.emulator, port=args.port
@@ -48,17 +59,43 @@ async def publish_bundled(app: App) -> None:
             log.warning("not published: %s: %s", path.name, error)
 
 
+async def start_emulator_near(port: int, host: str = "127.0.0.1") -> Emulator:
+    """The emulator on `port`, or on a free port if that one is taken (said aloud)."""
+    emu = Emulator(EmulatorConfig())
+    try:
+        await emu.start(host, port)
+    except OSError as error:
+        await emu.close()
+        emu = Emulator(EmulatorConfig())
+        await emu.start(host, 0)
+        print(f"port {port} is busy ({error.strerror}); using {emu.base_url}", file=sys.stderr)
+    return emu
+
+
+def time_machine_for(app: App) -> TimeMachine | None:
+    """The bot's controllable clock for the playground's time travel, if it has one."""
+    return None
+
+
 async def run(settings: Settings, *, webhook: bool, emulator: bool, port: int) -> int:
     stop = stop_on_signals()
     emu = None
     if emulator:
-        emu = await start_emulator("127.0.0.1", port)
-        settings = settings.model_copy(update={"api_base_url": emu.base_url})
+        emu = await start_emulator_near(port)
+        settings = settings.model_copy(
+            update={"api_base_url": emu.base_url, "bot_token": SecretStr(emu.token)}
+        )
         print(f"Bot API emulator at {emu.base_url}", flush=True)
     try:
         async with running_app(settings) as app:
-            if emulator:
+            if emu is not None:
                 await publish_bundled(app)
+                emu.playground.time_machine = time_machine_for(app)
+                print(
+                    f"Playground: open {emu.base_url}/ in your browser to talk to the bot "
+                    "(Ctrl+C stops)",
+                    flush=True,
+                )
             await Runtime.build(app).run(stop, webhook=webhook)
     finally:
         if emu is not None:

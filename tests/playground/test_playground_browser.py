@@ -1,0 +1,122 @@
+"""Stories of people trying the bot in the playground, in a real headless Chromium.
+
+The page is served by `konsulta run --emulator` itself; what the browser clicks reaches
+the real bot through the emulator, and what the bot stores is read back from its
+SQLite file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import struct
+import zlib
+from pathlib import Path
+from typing import Any
+
+from conftest import RunningBot, screenshot
+from playwright.sync_api import expect
+
+SLUPSK = (54.4641, 17.0285)
+
+
+def tiny_png() -> bytes:
+    """A real 2x2 PNG, so the browser can show the photo it sends."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\xd0\x30\x30" * 2 for _ in range(2))
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def tap(page: Any, label: str) -> None:
+    """Tap the newest inline button whose label ends with `label` (emoji may lead)."""
+    name = re.compile(rf"^(?:\S+ )?{re.escape(label)}$")
+    page.locator(".inline-kb").get_by_role("button", name=name).last.click()
+
+
+def bot_says(page: Any, text: str) -> None:
+    expect(page.locator(".msg.bot .bubble").filter(has_text=text).last).to_be_visible()
+
+
+def answers_in(database: Path) -> dict[str, Any]:
+    with sqlite3.connect(database) as db:
+        rows = db.execute("SELECT step_id, value FROM answers ORDER BY id").fetchall()
+    return {step: json.loads(value) if isinstance(value, str) else value for step, value in rows}
+
+
+def test_a_citizen_reports_a_broken_pavement_in_polish_from_the_browser(
+    page: Any, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    page.goto(running_bot.url)
+    # Sam's phone says English; he picks Polish before starting.
+    page.get_by_role("button", name="Sam (en)").click()
+    page.get_by_role("combobox", name="Telegram language").select_option("pl")
+    expect(page.get_by_role("button", name="Sam (pl)")).to_be_visible()
+    page.get_by_role("button", name="Start").click()
+
+    tap(page, "Zgłoś problem w okolicy")
+    bot_says(page, "Czy zgadzasz się wziąć udział?")
+    tap(page, "Tak, zgadzam się")
+    tap(page, "Chodnik lub droga")
+
+    bot_says(page, "Opisz krótko problem")
+    page.get_by_label("Message", exact=True).fill("Dziura w chodniku przed sklepem, ludzie się potykają")
+    page.get_by_label("Message", exact=True).press("Enter")
+
+    # The location question brings Telegram's "share location" keyboard button.
+    bot_says(page, "Gdzie to jest?")
+    page.locator("#reply-keyboard button[data-request=location]").click()
+    dialog = page.get_by_role("dialog", name="Share location")
+    expect(dialog.get_by_label("Słupsk")).to_be_checked()
+    screenshot(page, "playground-share-location")
+    dialog.get_by_role("button", name="Send location").click()
+    expect(page.locator(".msg.me").filter(has_text="Location 54.4641, 17.0285")).to_be_visible()
+
+    bot_says(page, "Możesz wysłać zdjęcie")
+    photo = tmp_path / "dziura.png"
+    photo.write_bytes(tiny_png())
+    page.get_by_role("button", name="Attach").click()
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("menuitem", name="Photo").click()
+    chooser.value.set_files(str(photo))
+    expect(page.locator(".msg.me img[alt=Photo]")).to_be_visible()
+
+    tap(page, "Może poczekać")
+    bot_says(page, "Od kiedy tak jest?")
+    page.get_by_label("Message", exact=True).fill("15.10.2026")
+    page.get_by_label("Message", exact=True).press("Enter")
+
+    # Multiple choice: each tap edits the question and ticks the button.
+    tap(page, "Starszym osobom")
+    expect(page.get_by_role("button", name="✅ Starszym osobom")).to_be_visible()
+    tap(page, "Dzieciom")
+    expect(page.get_by_role("button", name="✅ Dzieciom")).to_be_visible()
+    screenshot(page, "playground-multiple-choice")
+    page.locator(".inline-kb").get_by_role("button", name=re.compile(r"^(Gotowe|Done)$")).click()
+
+    bot_says(page, "Czy zgłaszałeś/zgłaszałaś to już wcześniej?")
+    page.locator(".inline-kb").get_by_role("button", name=re.compile(r"^(Nie|No)$")).last.click()
+    tap(page, "Tutaj w czacie")
+    bot_says(page, "Dziękujemy za zgłoszenie")
+    screenshot(page, "playground-service-need-done")
+
+    answers = answers_in(running_bot.database)
+    assert answers["what"] == "pavement"
+    assert answers["describe"] == "Dziura w chodniku przed sklepem, ludzie się potykają"
+    assert answers["place"] == {"lat": SLUPSK[0], "lon": SLUPSK[1]}
+    assert set(answers["photo"]) == {"photo"}
+    assert answers["urgency"] == "can_wait"
+    assert answers["since"] == "2026-10-15"
+    assert sorted(answers["affects"]) == ["children", "seniors"]
+    assert answers["reported_before"] is False
+    assert answers["contact_pref"] == "chat"
