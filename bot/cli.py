@@ -21,6 +21,7 @@ from bot.settings import Settings
 COMMAND_MODULES = [
     "simulate",
     "flows",
+    "i18n",
     "export",
     "run",
     "database",

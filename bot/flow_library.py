@@ -20,6 +20,8 @@ class FlowLibrary:
     def flow(self, version: FlowVersion) -> Flow:
         flow = self._by_version_id.get(version.id)
         if flow is None:
-            flow = load_flow_text(version.yaml_text, f"published version {version.id}")
+            flow = load_flow_text(
+                version.yaml_text, f"published version {version.id}", version.translations
+            )
             self._by_version_id[version.id] = flow
         return flow

@@ -206,6 +206,12 @@ class FlowVersion(Base):
     yaml_text: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # language -> {source text: translation} from the flow's catalogs when published
+    # (missing texts already mapped to the default language's): part of the version,
+    # so a published version reads the same forever.
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(
+        JSONType, default=dict, server_default="{}"
+    )
 
 
 class ConsentRecord(Base):

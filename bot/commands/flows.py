@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import running_app
+from bot.catalogs import flow_coverage
 from bot.publishing import publish as publish_flow
 from bot.publishing import read_flow
 from bot.settings import Settings
@@ -25,8 +26,15 @@ def register(sub: Any) -> None:
     publish_cmd = actions.add_parser("publish", help="publish flow files as new versions")
     publish_cmd.add_argument("paths", nargs="+", type=Path, help="flow files or folders")
     publish_cmd.add_argument("--draft", action="store_true", help="publish without opening")
+    publish_cmd.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="publish languages with missing translations (those texts in the default language)",
+    )
     publish_cmd.set_defaults(
-        handler=lambda args, settings: publish(settings, args.paths, open_now=not args.draft)
+        handler=lambda args, settings: publish(
+            settings, args.paths, open_now=not args.draft, allow_incomplete=args.allow_incomplete
+        )
     )
     list_cmd = actions.add_parser("list", help="list published consultations")
     list_cmd.set_defaults(handler=lambda args, settings: list_all(settings))
@@ -74,12 +82,45 @@ def check(paths: list[Path]) -> int:
     return 0
 
 
-async def publish(settings: Settings, paths: list[Path], *, open_now: bool) -> int:
+def incomplete_languages(path: Path) -> list[str]:
+    """Why publishing `path` is refused for translations: one line per language below
+    100%, then its untranslated (missing or fuzzy) texts."""
+    try:
+        _flow, coverages = flow_coverage(path)
+    except ValueError:
+        return []  # read_flow reports what is broken
+    lines = []
+    for coverage in coverages:
+        if coverage.complete:
+            continue
+        lines.append(
+            f"{path.name}: '{coverage.language}' is {coverage.percent:.0f}% translated "
+            f"({coverage.translated} of {coverage.total}; "
+            f"{len(coverage.fuzzy)} fuzzy, {len(coverage.missing)} missing):"
+        )
+        for message in [*coverage.missing, *coverage.fuzzy]:
+            state = "fuzzy" if message in coverage.fuzzy else "missing"
+            lines.append(f"  {state}: {message.where}: {' '.join(message.msgid.split())[:70]}")
+    return lines
+
+
+async def publish(
+    settings: Settings, paths: list[Path], *, open_now: bool, allow_incomplete: bool = False
+) -> int:
     flows = []
     failed = False
     for path in _flow_files(paths):
+        if not allow_incomplete and (gaps := incomplete_languages(path)):
+            failed = True
+            print("\n".join(gaps), file=sys.stderr)
+            print(
+                f"{path.name}: translate the texts above (konsulta i18n status), or publish "
+                "with --allow-incomplete to show them in the default language",
+                file=sys.stderr,
+            )
+            continue
         try:
-            flows.append(read_flow(path))
+            flows.append(read_flow(path, allow_incomplete=allow_incomplete))
         except FlowError as error:
             failed = True
             for problem in error.problems:

@@ -110,14 +110,21 @@ class ConsultationRepository:
         return result.scalar_one_or_none()
 
     async def publish_version(
-        self, slug: str, version: int, yaml_text: str, organisation: Organisation, title: str
+        self,
+        slug: str,
+        version: int,
+        yaml_text: str,
+        organisation: Organisation,
+        title: str,
+        translations: dict[str, dict[str, str]] | None = None,
     ) -> FlowVersion:
         """Store `yaml_text` as `version` of the consultation `slug` (created as a draft
         if new) and make it current if it is the newest.
 
-        Idempotent for identical YAML; raises `VersionConflict` if that version was
-        already published with different YAML.
+        Idempotent for identical YAML and translations; raises `VersionConflict` if
+        that version was already published with different ones.
         """
+        translations = translations or {}
         consultation = await self.get_by_slug(slug)
         if consultation is None:
             consultation = await self.create(slug, organisation, title)
@@ -129,12 +136,18 @@ class ConsultationRepository:
                     f"{slug} version {version} is already published with different YAML; "
                     "bump the version"
                 )
+            if (existing.translations or {}) != translations:
+                raise VersionConflict(
+                    f"{slug} version {version} is already published with different "
+                    "translations; bump the version"
+                )
             return existing
         flow_version = FlowVersion(
             consultation_id=consultation.id,
             version=version,
             yaml_text=yaml_text,
             sha256=digest,
+            translations=translations,
             published_at=utcnow(),
         )
         self._session.add(flow_version)
