@@ -30,6 +30,10 @@ COMMAND_MODULES = [
     "leaders",
     "web",
     "users",
+    "broadcast",
+    "results",
+    "followups",
+    "clock",
 ]
 
 
