@@ -1,5 +1,5 @@
 """One world per story: the Bot API emulator and the real bot runtime in this process,
-on a fresh database (SQLite, and PostgreSQL when configured) with two consultations
+on a fresh database (SQLite, and PostgreSQL when configured) with a small consultation
 published and a community, "Senior co-op Słupsk", speaking Polish and English.
 
 In-process (rather than a child bot process as in tests/bot) keeps these stories at a
@@ -28,7 +28,7 @@ from bot.settings import Settings
 from bot.telegram.runtime import Runtime
 from storage.models import Consultation, InboxUpdate, OutboxMessage, OutboxStatus
 
-FLOWS = Path(__file__).resolve().parents[2] / "dialogs" / "flows"
+FLOWS = Path(__file__).resolve().parent / "flows"
 TIMEOUT = 20.0
 COMMUNITY = "Senior co-op Słupsk"
 ORGANISATION = "demo"
@@ -129,12 +129,11 @@ class World:
                     .select_from(InboxUpdate)
                     .where(InboxUpdate.handled_at.is_(None))
                 )
-                now = datetime.now(UTC)
                 queued = await uow.session.scalar(
                     select(func.count())
                     .select_from(OutboxMessage)
-                    .where(OutboxMessage.status == OutboxStatus.PENDING)
-                    .where(OutboxMessage.due_at <= now)
+                    # Claimed rows stay pending with a lease, so no due_at filter here.
+                    .where(OutboxMessage.status.in_([OutboxStatus.PENDING, "sending"]))
                 )
             if not unhandled and not queued and not self.emu.state.updates:
                 return
@@ -162,9 +161,8 @@ async def world(migrated_url: str) -> AsyncIterator[World]:
     )
     app = await build_app(settings, migrate=False)
     async with app.uow() as uow:
-        for name in ("senior-housing.yaml", "youth-ideas.yaml"):
-            flow, text = read_flow(FLOWS / name)
-            await publish(uow, flow, text, open_now=True)
+        flow, text = read_flow(FLOWS / "co-op-homes.yaml")
+        await publish(uow, flow, text, open_now=True)
         await add_community(uow, ORGANISATION, COMMUNITY, ["pl", "en"])
         await uow.commit()
     runtime = Runtime.build(app)

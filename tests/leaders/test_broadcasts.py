@@ -20,7 +20,7 @@ async def join_through_link(world: World, user_id: int, language: str) -> Phone:
         organisation = await uow.organisations.get_by_slug(ORGANISATION)
         assert organisation is not None
         community = await uow.communities.find(organisation.id, COMMUNITY)
-        consultation = await uow.consultations.get_by_slug("senior-housing")
+        consultation = await uow.consultations.get_by_slug("co-op-homes")
         assert community is not None and consultation is not None
         link = await invite_link(uow, consultation, community, None)
         await uow.commit()
