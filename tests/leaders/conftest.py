@@ -1,144 +1,20 @@
-"""One world per story: the Bot API emulator and the real bot runtime in this process,
-on a fresh database (SQLite, and PostgreSQL when configured) with a small consultation
-published and a community, "Senior co-op Słupsk", speaking Polish and English.
-
-In-process (rather than a child bot process as in tests/bot) keeps these stories at a
-second or two each. Waits are event-driven: `Phone.expect` wakes on the emulator's
-change signal and `World.settled` polls the database until the bot is idle.
-"""
+"""Fixtures of the leader stories; what they are made of is in `leader_world`."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
+from leader_world import COMMUNITY, FLOWS, ORGANISATION, World, daytime_zone
 from pydantic import SecretStr
-from sqlalchemy import func, select
 
-from bot.app import App, build_app
-from bot.emulator import Emulator, EmulatorConfig, start_emulator
-from bot.emulator.state import ChatMessage
-from bot.leaders.service import add_community, add_leader
+from bot.app import build_app
+from bot.emulator import EmulatorConfig, start_emulator
+from bot.leaders.service import add_community
 from bot.publishing import publish, read_flow
 from bot.settings import Settings
 from bot.telegram.runtime import Runtime
-from storage.models import Consultation, InboxUpdate, OutboxMessage, OutboxStatus
-
-FLOWS = Path(__file__).resolve().parent / "flows"
-TIMEOUT = 20.0
-COMMUNITY = "Senior co-op Słupsk"
-ORGANISATION = "demo"
-
-
-def daytime_zone(now: datetime | None = None) -> str:
-    """A time zone where it is about noon now, so quiet hours never hold a story's
-    broadcast (quiet hours have their own test with fixed times)."""
-    now = now or datetime.now(UTC)
-    offset = 12 - now.hour  # local = UTC + offset; Etc/GMT signs are inverted
-    offset = max(-12, min(14, offset if offset <= 14 else offset - 24))
-    if offset == 0:
-        return "Etc/GMT"
-    return f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
-
-
-@dataclass
-class Phone:
-    """One person's Telegram, played through the emulator."""
-
-    emu: Emulator
-    user_id: int
-    language_code: str = "en"
-    seen: int = 0
-    _made: bool = field(default=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.emu.citizens.create(self.user_id, f"User {self.user_id}", self.language_code)
-
-    def messages(self) -> list[ChatMessage]:
-        return self.emu.bot_messages(self.user_id) if self.user_id in self.emu.state.chats else []
-
-    def texts(self) -> list[str]:
-        return [m.text or m.caption or m.kind for m in self.messages()]
-
-    async def send(self, text: str) -> None:
-        await self.emu.citizens.send_text(self.user_id, text)
-
-    async def expect(self, count: int = 1) -> list[ChatMessage]:
-        """The next `count` messages from the bot (edits do not count)."""
-        everything = await self.emu.wait_for_messages(self.user_id, self.seen + count, TIMEOUT)
-        new = everything[self.seen :]
-        self.seen = len(everything)
-        return new
-
-    async def tap(self, message: ChatMessage, data_or_label: str) -> None:
-        """Tap a button by its exact callback data, or by (part of) its label."""
-        rows = (message.reply_markup or {}).get("inline_keyboard", [])
-        buttons = [b for row in rows for b in row]
-        for b in buttons:
-            if b.get("callback_data") == data_or_label:
-                break
-        else:
-            matching = [b for b in buttons if data_or_label in b.get("text", "")]
-            assert matching, f"no button {data_or_label!r} in {buttons}"
-            b = matching[0]
-        await self.emu.citizens.tap(self.user_id, message.message_id, b["callback_data"])
-
-    def menu(self) -> list[str]:
-        return [c["command"] for c in self.emu.commands_for_chat(self.user_id)]
-
-
-@dataclass
-class World:
-    emu: Emulator
-    app: App
-    runtime: Runtime
-
-    def phone(self, user_id: int, language_code: str = "en") -> Phone:
-        return Phone(self.emu, user_id, language_code)
-
-    async def consultation(self, slug: str) -> Consultation:
-        async with self.app.uow() as uow:
-            found = await uow.consultations.get_by_slug(slug)
-            assert found is not None
-            return found
-
-    async def make_leader(self, user_id: int, community: str = COMMUNITY) -> Phone:
-        """Staff make a Telegram user a leader (what `konsulta leaders add` does)."""
-        phone = self.phone(user_id)
-        await phone.send("/help")  # the leader has talked to the bot before
-        await phone.expect()
-        async with self.app.uow() as uow:
-            await add_leader(self.app, uow, user_id, community, ORGANISATION)
-            await uow.commit()
-        self.runtime.sender.wake()
-        await self.settled()
-        return phone
-
-    async def settled(self) -> None:
-        """Every update handled and every queued message out (sent or given up)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + TIMEOUT
-        while True:
-            async with self.app.uow() as uow:
-                unhandled = await uow.session.scalar(
-                    select(func.count())
-                    .select_from(InboxUpdate)
-                    .where(InboxUpdate.handled_at.is_(None))
-                )
-                queued = await uow.session.scalar(
-                    select(func.count())
-                    .select_from(OutboxMessage)
-                    # Claimed rows stay pending with a lease, so no due_at filter here.
-                    .where(OutboxMessage.status.in_([OutboxStatus.PENDING, "sending"]))
-                )
-            if not unhandled and not queued and not self.emu.state.updates:
-                return
-            assert loop.time() < deadline, f"not settled: {unhandled} updates, {queued} queued"
-            await asyncio.sleep(0.05)
 
 
 @pytest.fixture

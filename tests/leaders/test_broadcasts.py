@@ -3,7 +3,7 @@ the organisation's staff, exactly one message per person, a daily limit."""
 
 from __future__ import annotations
 
-from conftest import COMMUNITY, ORGANISATION, Phone, World
+from leader_world import COMMUNITY, ORGANISATION, Phone, World
 from sqlalchemy import func, select
 
 from bot.conversations import AGREE, CONSENT_STEP, Conversations, Who

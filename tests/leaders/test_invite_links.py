@@ -7,7 +7,7 @@ import io
 import json
 
 import zxingcpp
-from conftest import COMMUNITY, ORGANISATION, World
+from leader_world import COMMUNITY, ORGANISATION, World
 from PIL import Image
 from sqlalchemy import select
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from conftest import COMMUNITY, ORGANISATION, World
 from hypothesis import given
 from hypothesis import strategies as st
+from leader_world import COMMUNITY, ORGANISATION, World
 from sqlalchemy import select
 
 from bot.leaders.broadcasts import after_quiet_hours
