@@ -151,7 +151,7 @@ async def segment_sql(
         rows = await session.execute(
             select(Consultation.slug, Consultation.id).where(Consultation.slug.in_(slugs))
         )
-        ids = {slug: cid for slug, cid in rows.tuples()}
+        ids = {slug: cid for slug, cid in rows}
         missing = sorted(slugs - ids.keys())
         if missing:
             raise SegmentError(f"no consultation {', '.join(missing)}")

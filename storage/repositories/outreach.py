@@ -190,7 +190,7 @@ class ReminderRepository:
             .order_by(Run.id)
             .limit(limit)
         )
-        return [(run, int(n) + 1) for run, n in result.tuples()]
+        return [(run, int(n) + 1) for run, n in result]
 
     async def record(self, run_id: int, number: int, now: datetime) -> bool:
         """True if this process is the one sending reminder `number` of the run."""
@@ -374,7 +374,7 @@ class BroadcastRepository:
             .limit(limit)
             .with_for_update(skip_locked=True, of=BroadcastDelivery)
         )
-        return [DueDelivery(*row) for row in result.tuples()]
+        return [DueDelivery(*row) for row in result]
 
     async def set_deliveries(self, rows: list[dict[str, Any]]) -> None:
         """Bulk update by primary key: each dict has `id` and the columns to set."""
@@ -415,7 +415,7 @@ class BroadcastRepository:
                 .on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key])
                 .returning(OutboxMessage.id, OutboxMessage.dedupe_key)
             )
-            found.update({key: ident for ident, key in result.tuples() if key is not None})
+            found.update({key: ident for ident, key in result if key is not None})
             missing = [m["dedupe_key"] for m in chunk if m["dedupe_key"] not in found]
             if missing:
                 existing = await self._session.execute(
@@ -423,7 +423,7 @@ class BroadcastRepository:
                         OutboxMessage.dedupe_key.in_(missing)
                     )
                 )
-                found.update({key: ident for ident, key in existing.tuples() if key is not None})
+                found.update({key: ident for ident, key in existing if key is not None})
         return found
 
     async def queued_in_outbox(self) -> int:
@@ -444,7 +444,7 @@ class BroadcastRepository:
             .where(BroadcastDelivery.broadcast_id == broadcast_id)
             .group_by(BroadcastDelivery.status)
         )
-        return {status: int(n) for status, n in result.tuples()}
+        return {status: int(n) for status, n in result}
 
     async def unfinished(self, broadcast_id: int) -> int:
         result = await self._session.execute(
@@ -501,4 +501,4 @@ class BroadcastRepository:
         result = await self._session.execute(
             select(language, func.count()).where(audience).group_by(language)
         )
-        return {lang: int(n) for lang, n in result.tuples()}
+        return {lang: int(n) for lang, n in result}

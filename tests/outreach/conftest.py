@@ -1,0 +1,182 @@
+"""Outreach stories: the Bot API emulator and the real bot runtime in this process, on
+a fresh database (SQLite, and PostgreSQL when configured), with the controllable
+clock on and a small consultation with follow-ups published (flows/street-repairs).
+
+The runtime's own scheduler ticks too, but the stories call `World.tick()` after
+moving the clock, so what happens is decided by the story, not by timing. Waits are
+event-driven (`Phone.expect` wakes on the emulator's change signal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import func, select
+
+from bot.app import App, build_app
+from bot.emulator import Emulator, EmulatorConfig, start_emulator
+from bot.emulator.state import ChatMessage
+from bot.publishing import publish, read_flow
+from bot.settings import Settings
+from bot.telegram.runtime import Runtime
+from outreach.clock import ControllableClock
+from outreach.scheduler import Outreach, TickReport
+from storage.models import InboxUpdate, OutboxMessage, OutboxStatus
+
+FLOWS = Path(__file__).resolve().parent / "flows"
+TIMEOUT = 20.0
+
+
+def zone_at(hour: int, now: datetime | None = None) -> str:
+    """An `Etc/GMT±n` zone where the local time is about `hour` o'clock now."""
+    now = now or datetime.now(UTC)
+    offset = (hour - now.hour + 12) % 24 - 12  # local = UTC + offset, in -12..11
+    if offset == 0:
+        return "Etc/GMT"
+    return f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"  # Etc signs are inverted
+
+
+@dataclass
+class Phone:
+    emu: Emulator
+    user_id: int
+    language_code: str = "en"
+    seen: int = 0
+
+    def __post_init__(self) -> None:
+        self.emu.citizens.create(self.user_id, f"User {self.user_id}", self.language_code)
+
+    def messages(self) -> list[ChatMessage]:
+        return self.emu.bot_messages(self.user_id) if self.user_id in self.emu.state.chats else []
+
+    def texts(self) -> list[str]:
+        return [m.text or m.caption or m.kind for m in self.messages()]
+
+    async def send(self, text: str) -> None:
+        await self.emu.citizens.send_text(self.user_id, text)
+
+    async def expect(self, count: int = 1) -> list[ChatMessage]:
+        everything = await self.emu.wait_for_messages(self.user_id, self.seen + count, TIMEOUT)
+        new = everything[self.seen :]
+        self.seen = len(everything)
+        return new
+
+    async def tap(self, message: ChatMessage, key: str) -> None:
+        """Tap the button whose callback data ends with `:key`."""
+        for data in message.callback_data():
+            if data.rsplit(":", 1)[-1] == key:
+                await self.emu.citizens.tap(self.user_id, message.message_id, data)
+                return
+        raise AssertionError(f"no button {key!r} on {message.text!r}")
+
+    def question(self) -> ChatMessage:
+        for message in reversed(self.messages()):
+            if message.callback_data():
+                return message
+        raise AssertionError(f"no question on screen: {self.texts()}")
+
+
+@dataclass
+class World:
+    emu: Emulator
+    app: App
+    runtime: Runtime
+    outreach: Outreach
+
+    def phone(self, user_id: int, language_code: str = "en") -> Phone:
+        return Phone(self.emu, user_id, language_code)
+
+    @property
+    def clock(self) -> ControllableClock:
+        assert isinstance(self.app.clock, ControllableClock)
+        return self.app.clock
+
+    async def later(self, delta: timedelta) -> TickReport:
+        """Move the clock (as `konsulta clock advance` would) and run one tick."""
+        await self.clock.advance(delta)
+        return await self.tick()
+
+    async def tick(self) -> TickReport:
+        report = await self.outreach.tick()
+        assert not report.errors, report.errors
+        self.runtime.sender.wake()
+        await self.settled()
+        return report
+
+    async def settled(self) -> None:
+        """Every update handled and every queued message out (sent or given up)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + TIMEOUT
+        while True:
+            async with self.app.uow() as uow:
+                unhandled = await uow.session.scalar(
+                    select(func.count())
+                    .select_from(InboxUpdate)
+                    .where(InboxUpdate.handled_at.is_(None))
+                )
+                queued = await uow.session.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
+                )
+            if not unhandled and not queued and not self.emu.state.updates:
+                return
+            assert loop.time() < deadline, f"not settled: {unhandled} updates, {queued} queued"
+            await asyncio.sleep(0.05)
+
+    async def take_part(self, phone: Phone, answers: list[str]) -> None:
+        """The citizen opens street-repairs, agrees, and taps `answers` in order."""
+        await phone.send("/start street-repairs")
+        [consent] = await phone.expect()
+        await phone.tap(consent, "agree")
+        await phone.expect()  # the first question (the consent message is edited)
+        for key in answers:
+            await phone.tap(phone.question(), key)
+            await phone.expect()
+        await self.settled()
+
+
+@pytest.fixture
+async def world(migrated_url: str) -> AsyncIterator[World]:
+    config = EmulatorConfig()
+    config.rate_limits.enabled = False
+    emu = await start_emulator("127.0.0.1", 0, config)
+    settings = Settings(
+        database_url=migrated_url,
+        api_base_url=emu.base_url,
+        bot_token=SecretStr("7000000001:outreach-test-token"),
+        pseudonym_secret=SecretStr("outreach-test-secret"),
+        default_language="en",
+        default_timezone=zone_at(12),
+        rate_per_chat=1000.0,
+        rate_per_second=1000.0,
+        flood_messages=1000,
+        controllable_clock=True,
+        outreach_tick_seconds=3600.0,  # the stories tick themselves
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    app = await build_app(settings, migrate=False)
+    async with app.uow() as uow:
+        flow, text = read_flow(FLOWS / "street-repairs.yaml")
+        await publish(uow, flow, text, open_now=True)
+        await uow.commit()
+    runtime = Runtime.build(app)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runtime.run(stop, webhook=False))
+    try:
+        yield World(emu, app, runtime, Outreach(app, wake=runtime.sender.wake))
+    finally:
+        stop.set()
+        await task
+        # The routers are module-level (one dispatcher per process in production);
+        # let the next story's dispatcher include them again.
+        for router in runtime.dispatcher.sub_routers:
+            router._parent_router = None
+        await app.close()
+        await emu.close()
