@@ -13,6 +13,7 @@ conditions narrow the exports, so a download holds what the screen shows.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -20,7 +21,20 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, and_, case, exists, false, func, select, true
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -135,12 +149,22 @@ class Filters:
         match = and_(other.run_id == Run.id, other.step_id == step.id, ~other.skipped)
         if step.kind is StepKind.MULTIPLE_CHOICE:
             return exists().where(match, _list_contains(dialect, other.value, value))
-        return exists().where(match, other.value == value)
+        return exists().where(match, _json_equals(dialect, other.value, value))
+
+
+def _json_equals(dialect: str, column: Any, value: Any) -> ColumnElement[bool]:
+    """`column` (JSON) holds exactly `value`; comparisons do not serialise the value
+    the way inserts do, so it is spelled out per backend."""
+    encoded = json.dumps(value)
+    if dialect == "postgresql":
+        return column == cast(literal(encoded, String), JSONB)  # type: ignore[no-any-return]
+    return cast(column, String) == encoded
 
 
 def _list_contains(dialect: str, column: Any, value: Any) -> ColumnElement[bool]:
     if dialect == "postgresql":
-        return column.contains([value])  # type: ignore[no-any-return]  # JSONB @>
+        contained = cast(literal(json.dumps([value]), String), JSONB)
+        return column.op("@>")(contained)  # type: ignore[no-any-return]
     elements = func.json_each(column).table_valued("value").alias("picked")
     return exists().select_from(elements).where(elements.c.value == value)
 

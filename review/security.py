@@ -133,6 +133,7 @@ async def checked_form(request: Request) -> FormData:
         or not isinstance(given, str)
         or not hmac.compare_digest(expected.encode(), given.encode())
     ):
+        await form.close()
         raise HTTPException(403, "CSRF token missing or wrong")
     return form
 
@@ -200,10 +201,13 @@ def action(roles: tuple[str, ...] = EDIT) -> Callable[[ActionHandler], Endpoint]
             if staff is None:
                 raise HTTPException(403, "log in first")
             form = await checked_form(request)
-            if staff.role not in roles:
-                raise HTTPException(403)
-            request.state.staff = staff
-            return await handler(request, staff, form)
+            try:
+                if staff.role not in roles:
+                    raise HTTPException(403)
+                request.state.staff = staff
+                return await handler(request, staff, form)
+            finally:
+                await form.close()  # uploaded files are temporary files
 
         endpoint.__name__ = handler.__name__
         return endpoint

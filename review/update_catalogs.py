@@ -1,0 +1,53 @@
+"""Refresh the dashboard's catalogs from the code: `python -m review.update_catalogs`.
+
+Extracts every dashboard text (templates' `_()`, Python's `N_()`) into
+locales/review.pot and merges it into locales/<lang>/LC_MESSAGES/review.po for each
+dashboard language, keeping existing translations (pybabel update would do the same;
+this saves remembering its flags).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po, write_po
+
+from bot.i18n import LOCALES_DIR
+from review.i18n import DOMAIN, LANGUAGES
+
+ROOT = Path(__file__).resolve().parent.parent
+KEYWORDS = {"N_": None, "_": None, "ngettext": (1, 2)}
+METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]
+OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+
+
+def template() -> Catalog:
+    catalog = Catalog(project="konsulta-review", fuzzy=False)
+    for _file, _line, message, comments, _context in extract_from_dir(
+        str(ROOT / "review"), METHODS, OPTIONS, KEYWORDS, strip_comment_tags=True
+    ):
+        catalog.add(message, auto_comments=comments)
+    return catalog
+
+
+def update(locales_dir: Path = LOCALES_DIR) -> None:
+    pot = template()
+    with (locales_dir / f"{DOMAIN}.pot").open("wb") as out:
+        write_po(out, pot, omit_header=True, sort_output=True, no_location=True)
+    for language in LANGUAGES:
+        path = locales_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            with path.open("rb") as existing:
+                catalog = read_po(existing, locale=language)
+        else:
+            catalog = Catalog(locale=language, domain=DOMAIN, fuzzy=False)
+        catalog.update(pot, no_fuzzy_matching=True)
+        with path.open("wb") as out:
+            write_po(out, catalog, sort_output=True, no_location=True, ignore_obsolete=True)
+
+
+if __name__ == "__main__":
+    update()
