@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import SecretStr
@@ -15,6 +16,7 @@ from bot.publishing import publish, read_flow
 from bot.settings import Settings
 from bot.telegram.runtime import Runtime, stop_on_signals
 from dialogs.loader import FlowError
+from outreach.clock import ControllableClock
 from storage.repositories import VersionConflict
 
 log = logging.getLogger(__name__)
@@ -72,8 +74,24 @@ async def start_emulator_near(port: int, host: str = "127.0.0.1") -> Emulator:
     return emu
 
 
+class OutreachTimeMachine:
+    """The playground's time travel moves outreach's clock (the offset in the database)."""
+
+    def __init__(self, clock: ControllableClock) -> None:
+        self.clock = clock
+
+    async def now(self) -> datetime:
+        await self.clock.refresh()  # `konsulta clock advance` may have moved it meanwhile
+        return self.clock.now()
+
+    async def advance(self, by: timedelta) -> datetime:
+        return await self.clock.advance(by)
+
+
 def time_machine_for(app: App) -> TimeMachine | None:
     """The bot's controllable clock for the playground's time travel, if it has one."""
+    if isinstance(app.clock, ControllableClock):
+        return OutreachTimeMachine(app.clock)
     return None
 
 
@@ -82,8 +100,14 @@ async def run(settings: Settings, *, webhook: bool, emulator: bool, port: int) -
     emu = None
     if emulator:
         emu = await start_emulator_near(port)
+        # A sandbox: the bot talks to the emulator only, and its clock can be moved
+        # from the playground page (or `konsulta clock advance`) to see follow-ups.
         settings = settings.model_copy(
-            update={"api_base_url": emu.base_url, "bot_token": SecretStr(emu.token)}
+            update={
+                "api_base_url": emu.base_url,
+                "bot_token": SecretStr(emu.token),
+                "controllable_clock": True,
+            }
         )
         print(f"Bot API emulator at {emu.base_url}", flush=True)
     try:

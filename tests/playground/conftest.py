@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
@@ -27,6 +28,10 @@ SCREENSHOTS = REPO / "artifacts" / "screenshots"
 ADDRESS = re.compile(r"Playground: open (http://\S+?)/? ")
 #: Generous: the machine running CI is shared; the bot needs ~5 s to start there.
 START_TIMEOUT = 60.0
+
+
+#: The bot answers within a second or two; a loaded CI machine may need more.
+expect.set_options(timeout=20_000)
 
 
 @dataclass
@@ -56,6 +61,11 @@ def _clean_env(database: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KONSULTA_")}
     env["KONSULTA_DATABASE_URL"] = f"sqlite+aiosqlite:///{database}"
     env["PYTHONUNBUFFERED"] = "1"
+    # Outreach looks for due follow-ups and broadcasts every second, and no quiet hours
+    # (start = end) hold a follow-up back when CI runs at night.
+    env["KONSULTA_OUTREACH_TICK_SECONDS"] = "1"
+    env["KONSULTA_QUIET_HOURS_START"] = "00:00"
+    env["KONSULTA_QUIET_HOURS_END"] = "00:00"
     return env
 
 

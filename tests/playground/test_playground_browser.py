@@ -54,7 +54,7 @@ def answers_in(database: Path) -> dict[str, Any]:
     return {step: json.loads(value) if isinstance(value, str) else value for step, value in rows}
 
 
-def test_a_citizen_reports_a_broken_pavement_in_polish_from_the_browser(
+def test_a_citizen_reports_a_broken_pavement_in_polish_and_is_asked_two_weeks_later(
     page: Any, running_bot: RunningBot, tmp_path: Path
 ) -> None:
     page.goto(running_bot.url)
@@ -70,8 +70,9 @@ def test_a_citizen_reports_a_broken_pavement_in_polish_from_the_browser(
     tap(page, "Chodnik lub droga")
 
     bot_says(page, "Opisz krótko problem")
-    page.get_by_label("Message", exact=True).fill("Dziura w chodniku przed sklepem, ludzie się potykają")
-    page.get_by_label("Message", exact=True).press("Enter")
+    message_box = page.get_by_label("Message", exact=True)
+    message_box.fill("Dziura w chodniku przed sklepem, ludzie się potykają")
+    message_box.press("Enter")
 
     # The location question brings Telegram's "share location" keyboard button.
     bot_says(page, "Gdzie to jest?")
@@ -93,8 +94,8 @@ def test_a_citizen_reports_a_broken_pavement_in_polish_from_the_browser(
 
     tap(page, "Może poczekać")
     bot_says(page, "Od kiedy tak jest?")
-    page.get_by_label("Message", exact=True).fill("15.10.2026")
-    page.get_by_label("Message", exact=True).press("Enter")
+    message_box.fill("15.10.2026")
+    message_box.press("Enter")
 
     # Multiple choice: each tap edits the question and ticks the button.
     tap(page, "Starszym osobom")
@@ -120,3 +121,52 @@ def test_a_citizen_reports_a_broken_pavement_in_polish_from_the_browser(
     assert sorted(answers["affects"]) == ["children", "seniors"]
     assert answers["reported_before"] is False
     assert answers["contact_pref"] == "chat"
+
+    # Two weeks later, by time travel: the bot asks whether the pavement was fixed.
+    page.get_by_role("button", name="+14 days").click()
+    expect(page.locator("#clock-now")).to_contain_text("14 days ahead")
+    bot_says(page, "Dwa tygodnie temu zgłosiłeś/zgłosiłaś problem: Chodnik lub droga")
+    tap(page, "Tak")
+    screenshot(page, "playground-follow-up")
+
+
+def test_a_broadcast_from_the_cli_reaches_two_citizens_chats(
+    page: Any, running_bot: RunningBot
+) -> None:
+    page.goto(running_bot.url)
+    for name in ("Anna (pl)", "Oleh (uk)"):
+        page.get_by_role("button", name=name).click()
+        page.get_by_role("button", name="Start").click()
+        expect(page.locator(".msg.bot").first).to_be_visible()
+
+    created = running_bot.konsulta(
+        "broadcast",
+        "create",
+        "--name",
+        "library meeting",
+        "--segment",
+        '{"everyone": true}',
+        "--text",
+        "pl=Spotkanie w czwartek o 17:00 w bibliotece.",
+        "--text",
+        "uk=Зустріч у четвер о 17:00 у бібліотеці.",
+        "--default-language",
+        "pl",
+    )
+    assert created.returncode == 0, created.stderr
+    broadcast_id = re.search(r"broadcast (\d+) created", created.stdout)
+    assert broadcast_id, created.stdout
+    sent = running_bot.konsulta("broadcast", "send", broadcast_id.group(1))
+    assert sent.returncode == 0, sent.stderr
+
+    # Oleh's chat is open: the message appears without a reload (in Ukrainian if the
+    # bot keeps his language, else in the default Polish); Anna gets a badge.
+    expect(
+        page.locator(".msg.bot .bubble").filter(has_text=re.compile("Зустріч|Spotkanie")).last
+    ).to_be_visible()
+    anna = page.get_by_role("button", name="Anna (pl)")
+    expect(anna.locator(".badge")).to_have_text("1")
+    screenshot(page, "playground-broadcast-oleh")
+    anna.click()
+    bot_says(page, "Spotkanie w czwartek o 17:00 w bibliotece.")
+    screenshot(page, "playground-broadcast-anna")

@@ -104,6 +104,7 @@ function renderClock(clock) {
   const available = Boolean(clock && clock.available);
   $("clock-form").hidden = !available;
   $("clock-off").hidden = available;
+  $("clock-hint").hidden = !available;
   if (!available) { $("clock-now").textContent = "Bot clock: real time"; return; }
   const now = new Date(clock.now);
   const hours = Math.round(clock.ahead_seconds / 3600);
