@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.app import running_app
 from bot.catalogs import flow_coverage
+from bot.commands.diagram import register_diagram
 from bot.publishing import publish as publish_flow
 from bot.publishing import read_flow
 from bot.settings import Settings
@@ -36,6 +37,7 @@ def register(sub: Any) -> None:
             settings, args.paths, open_now=not args.draft, allow_incomplete=args.allow_incomplete
         )
     )
+    register_diagram(actions)
     list_cmd = actions.add_parser("list", help="list published consultations")
     list_cmd.set_defaults(handler=lambda args, settings: list_all(settings))
     for action, text in (("open", "open a consultation"), ("close", "close a consultation")):
