@@ -25,7 +25,13 @@ from sqlalchemy import and_
 from bot.app import App
 from dialogs.render import fill
 from outreach.quiet import QuietHours
-from outreach.segments import Segment, parse_segment, reachable, segment_sql
+from outreach.segments import (
+    Segment,
+    parse_segment,
+    reachable,
+    segment_sql,
+    spoken_language,
+)
 from storage.models import Broadcast, BroadcastStatus, DeliveryStatus, Priority
 from storage.types import utcnow
 from storage.uow import UnitOfWork
@@ -161,7 +167,7 @@ async def preview(app: App, broadcast_id: int) -> Preview:
         segment = parse_segment(broadcast.segment)
         where = await segment_sql(uow.session, segment, default_language=broadcast.default_language)
         by_language = await uow.broadcasts.languages(
-            and_(reachable(), where), broadcast.default_language
+            and_(reachable(), where), spoken_language(broadcast.default_language)
         )
         titles = await _titles(app, uow, broadcast)
     merged: dict[str, int] = {}
@@ -249,7 +255,11 @@ class Broadcasts:
             room = self.window - await uow.broadcasts.queued_in_outbox()
             if room <= 0:
                 return 0
-            due = await uow.broadcasts.claim_due_deliveries(now, limit=min(room, FEED_BATCH))
+            due = await uow.broadcasts.claim_due_deliveries(
+                now,
+                spoken_language(self.app.settings.default_language),
+                limit=min(room, FEED_BATCH),
+            )
             if not due:
                 return 0
             broadcasts: dict[int, Broadcast] = {}

@@ -20,7 +20,18 @@ from __future__ import annotations
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -33,7 +44,15 @@ from storage.models import (
     RunStatus,
 )
 
-__all__ = ["AnswerMatch", "Segment", "SegmentError", "parse_segment", "reachable", "segment_sql"]
+__all__ = [
+    "AnswerMatch",
+    "Segment",
+    "SegmentError",
+    "parse_segment",
+    "reachable",
+    "segment_sql",
+    "spoken_language",
+]
 
 Scalar = str | int | float | bool
 
@@ -132,6 +151,19 @@ def parse_segment(data: Any) -> Segment:
         raise SegmentError(str(error)) from error
 
 
+def spoken_language(default_language: str) -> ColumnElement[str]:
+    """The citizen's language: the one they picked, else the one of their latest run
+    (Telegram's language when they started), else the default."""
+    latest_run = (
+        select(Run.language)
+        .where(Run.citizen_id == Citizen.id)
+        .order_by(Run.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return func.coalesce(Citizen.language, latest_run, default_language)
+
+
 def reachable() -> ColumnElement[bool]:
     """Citizens we may write to at all: not stopped, not blocked, with a chat."""
     return and_(
@@ -180,12 +212,16 @@ def _compile(segment: Segment, ids: dict[str, int], default_language: str) -> Co
             conditions.append(Run.status != RunStatus.COMPLETED)
         return exists().where(*conditions)
     if segment.language is not None:
-        return func.coalesce(Citizen.language, default_language).in_(segment.language)
+        return spoken_language(default_language).in_(segment.language)
     if segment.answer is not None:
         match = segment.answer
         conditions = [*_took_part(ids[match.consultation] if match.consultation else None)]
         conditions += [Answer.run_id == Run.id, Answer.step_id == match.step]
-        conditions.append(or_(*(Answer.value == value for value in match.values())))
+        # Compared as JSON on both backends (SQLite keeps JSON text, PostgreSQL JSONB).
+        as_json = Answer.value.type
+        conditions.append(
+            or_(*(Answer.value == literal(value, type_=as_json) for value in match.values()))
+        )
         return exists().where(*conditions)
     if segment.community is not None:
         return exists().where(Run.citizen_id == Citizen.id, Run.community_id == segment.community)

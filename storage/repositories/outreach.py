@@ -344,7 +344,9 @@ class BroadcastRepository:
         await self._session.flush()
         return added
 
-    async def claim_due_deliveries(self, now: datetime, *, limit: int) -> list[DueDelivery]:
+    async def claim_due_deliveries(
+        self, now: datetime, language: ColumnElement[str], *, limit: int
+    ) -> list[DueDelivery]:
         """Pending deliveries of running broadcasts that are due, with what the feeder
         needs to know about the citizen, locked for this transaction."""
         channel = (
@@ -358,7 +360,7 @@ class BroadcastRepository:
                 BroadcastDelivery.id,
                 BroadcastDelivery.broadcast_id,
                 BroadcastDelivery.citizen_id,
-                Citizen.language,
+                language,
                 Citizen.timezone,
                 Citizen.stopped,
                 Citizen.unreachable,
@@ -494,10 +496,9 @@ class BroadcastRepository:
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def languages(
-        self, audience: ColumnElement[bool], default_language: str
+        self, audience: ColumnElement[bool], language: ColumnElement[str]
     ) -> dict[str, int]:
-        """How many recipients per (stored or default) language: the dry run."""
-        language = func.coalesce(Citizen.language, default_language)
+        """How many recipients per language: the dry run."""
         result = await self._session.execute(
             select(language, func.count()).where(audience).group_by(language)
         )
