@@ -65,6 +65,7 @@ async def _world(emulator: Emulator, database_url: str, workdir: Path) -> AsyncI
         if bot.running:
             await bot.stop()
         await engine.dispose()
+        print(f"--- the bot's log ({bot.log_path}) ---\n{bot.log()[-8000:]}")  # on failure
 
 
 @pytest.fixture
