@@ -37,7 +37,7 @@ SAFE_SCHEMES = ("http://", "https://", "mailto:", "tg://")
 #: What Telegram turns into tappable links in plain text: URLs and /commands.
 _AUTOLINK = re.compile(
     r"(?P<url>https?://[^\s<>\"']+[^\s<>\"'.,;:!?)])"
-    r"|(?<![\w/])(?P<command>/[A-Za-z][A-Za-z0-9_]{0,31})(?![\w/])"
+    r"|(?<!\S)(?P<command>/[A-Za-z][A-Za-z0-9_]{0,31})(?![\w/])"
 )
 
 
