@@ -11,6 +11,7 @@ import json
 import re
 import sqlite3
 import struct
+import wave
 import zlib
 from pathlib import Path
 from typing import Any
@@ -170,3 +171,58 @@ def test_a_broadcast_from_the_cli_reaches_two_citizens_chats(
     anna.click()
     bot_says(page, "Spotkanie w czwartek o 17:00 w bibliotece.")
     screenshot(page, "playground-broadcast-anna")
+
+
+def short_wav(path: Path, seconds: int = 2) -> Path:
+    """A silent WAV file, as a recorded voice note would be picked from disk."""
+    with wave.open(str(path), "wb") as recording:
+        recording.setnchannels(1)
+        recording.setsampwidth(2)
+        recording.setframerate(8000)
+        recording.writeframes(b"\x00\x00" * 8000 * seconds)
+    return path
+
+
+def test_with_the_keyboard_only_a_citizen_uses_the_menu_writes_arabic_and_sends_media(
+    page: Any, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    page.goto(f"{running_bot.url}/#1004")
+    expect(page.get_by_role("button", name="Amira (ar)")).to_have_attribute("aria-current", "true")
+    page.get_by_role("button", name="Start").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".msg.bot").first).to_be_visible()
+
+    # The commands menu (from setMyCommands) opens and is walked with the arrow keys.
+    page.get_by_role("button", name="Menu").focus()
+    page.keyboard.press("Enter")
+    menu = page.get_by_role("menu", name="Commands")
+    expect(menu.get_by_role("menuitem", name="/start")).to_be_focused()
+    page.keyboard.press("ArrowUp")  # wraps round to the last command
+    expect(menu.get_by_role("menuitem", name="/help")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator(".msg.me").filter(has_text="/help")).to_be_visible()
+
+    # Arabic runs right to left in its bubble.
+    message_box = page.get_by_label("Message", exact=True)
+    message_box.focus()
+    page.keyboard.type("مرحبا، أين المكتبة؟")
+    page.keyboard.press("Enter")
+    arabic = page.locator(".msg.me .bubble .text").filter(has_text="مرحبا")
+    expect(arabic).to_be_visible()
+    assert arabic.evaluate("node => node.matches(':dir(rtl)')")
+
+    page.get_by_role("button", name="Attach").click()
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("menuitem", name="Voice note from a file").click()
+    chooser.value.set_files(str(short_wav(tmp_path / "notatka.wav")))
+    expect(page.locator(".msg.me audio")).to_be_visible()
+    expect(page.locator(".msg.me").filter(has_text="0:02")).to_be_visible()
+
+    page.get_by_role("button", name="Attach").click()
+    page.get_by_role("menuitem", name="My phone number").click()
+    contact = page.get_by_role("dialog", name="Share your phone number?")
+    expect(contact.get_by_label("Phone number")).to_have_value("+48600100204")
+    contact.get_by_role("button", name="Share my number").click()
+    expect(page.locator(".msg.me").filter(has_text="Amira +48600100204")).to_be_visible()
+    page.set_viewport_size({"width": 400, "height": 860})
+    screenshot(page, "playground-phone-size")

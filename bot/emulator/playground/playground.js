@@ -405,7 +405,18 @@ function wire() {
     if (choice === "location") openLocation();
     if (choice === "contact") $("contact-dialog").showModal();
   });
-  document.addEventListener("keydown", (event) => { if (event.key === "Escape") closePopups(); });
+  document.addEventListener("keydown", (event) => {
+    const menu = event.target.closest?.(".popup");
+    if (event.key === "Escape" && menu) {
+      closePopups();
+      $(menu.id === "menu-attach" ? "attach-button" : "menu-button").focus();
+    } else if (menu && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
+      event.preventDefault(); // arrow keys move through the menu, as in any menu
+      const items = [...menu.querySelectorAll("button")];
+      const step = event.key === "ArrowDown" ? 1 : -1;
+      items[(items.indexOf(event.target) + step + items.length) % items.length].focus();
+    }
+  });
   document.addEventListener("click", (event) => {
     if (!event.target.closest(".popup, #menu-button, #attach-button")) closePopups();
   });
