@@ -14,8 +14,8 @@ __all__ = ["bars", "columns", "timeline"]
 
 BAR_HEIGHT = 22
 BAR_GAP = 6
-LABEL_WIDTH = 190
-COUNT_WIDTH = 90
+LABEL_WIDTH = 140
+COUNT_WIDTH = 80
 FONT = 'font-family="system-ui, sans-serif" font-size="13"'
 COLOURS = ("#2563eb", "#0d9488", "#c026d3", "#ea580c", "#65a30d", "#dc2626")
 
@@ -32,7 +32,7 @@ def _short(label: str, limit: int = 28) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
-def bars(items: Sequence[tuple[str, int]], title: str, *, width: int = 640) -> str:
+def bars(items: Sequence[tuple[str, int]], title: str, *, width: int = 440) -> str:
     """Horizontal bars: one per option, with the count and its share of the total."""
     total = sum(count for _label, count in items) or 1
     most = max((count for _label, count in items), default=0) or 1
@@ -46,7 +46,7 @@ def bars(items: Sequence[tuple[str, int]], title: str, *, width: int = 640) -> s
         colour = COLOURS[index % len(COLOURS)]
         parts.append(
             f'<text x="{LABEL_WIDTH - 8}" y="{y + 16}" text-anchor="end" {FONT}>'
-            f"<title>{escape(label)}</title>{escape(_short(label))}</text>"
+            f"<title>{escape(label)}</title>{escape(_short(label, 20))}</text>"
             f'<rect x="{LABEL_WIDTH}" y="{y}" width="{max(length, 1)}" height="{BAR_HEIGHT}" '
             f'rx="3" fill="{colour}"/>'
             f'<text x="{LABEL_WIDTH + length + 6}" y="{y + 16}" {FONT}>{count} ({share}%)</text>'
@@ -56,7 +56,7 @@ def bars(items: Sequence[tuple[str, int]], title: str, *, width: int = 640) -> s
     return _svg(width, height, title, "".join(parts))
 
 
-def columns(items: Sequence[tuple[str, int]], title: str, *, width: int = 640) -> str:
+def columns(items: Sequence[tuple[str, int]], title: str, *, width: int = 440) -> str:
     """Vertical columns over ordered bins (a histogram or a scale)."""
     height, top, bottom = 200, 18, 36
     count_of = max(len(items), 1)
@@ -81,7 +81,7 @@ def columns(items: Sequence[tuple[str, int]], title: str, *, width: int = 640) -
     return _svg(width, height, title, "".join(parts))
 
 
-def timeline(points: Sequence[tuple[str, int]], title: str, *, width: int = 640) -> str:
+def timeline(points: Sequence[tuple[str, int]], title: str, *, width: int = 440) -> str:
     """Counts per day as a line with a filled area; first and last day labelled."""
     height, top, bottom, left = 140, 16, 28, 36
     if not points:

@@ -175,6 +175,7 @@ async def consultation(request: Request, staff: Staff) -> Response:
         formats=FORMATS,
         charts=charts,
         has_reports=any(s.kind in REPORT_KINDS for s in flow.questions),
+        titles={card["step"].id: card["title"] for card in cards},
     )
 
 
@@ -473,9 +474,8 @@ async def photo(request: Request, staff: Staff) -> Response:
     except Exception as error:  # the Bot API is outside: any failure is "no photo"
         raise HTTPException(404) from error
     content = data.read() if data is not None else b""
-    return Response(
-        content, media_type="image/jpeg", headers={"cache-control": "private, max-age=3600"}
-    )
+    media = "image/png" if content.startswith(b"\x89PNG") else "image/jpeg"
+    return Response(content, media_type=media, headers={"cache-control": "private, max-age=3600"})
 
 
 # --- a citizen's thread ------------------------------------------------------------------

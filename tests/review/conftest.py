@@ -288,6 +288,7 @@ async def browser_factory(
     finally:
         for client in clients:
             await client.aclose()
+        await web.state.dashboard.close()
 
 
 @pytest.fixture

@@ -1,0 +1,89 @@
+"""The dashboard's pure parts: charts, the filter parser, the catalogs, the CLI."""
+
+from __future__ import annotations
+
+import io
+import sys
+from datetime import date
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from babel.messages.pofile import read_po
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.cli import main
+from review import charts
+from review.i18n import LANGUAGES, pick_language
+from review.queries import Filters
+from review.update_catalogs import template
+
+LOCALES = Path(__file__).resolve().parents[2] / "locales"
+
+
+def test_bars_say_every_number_and_escape_labels() -> None:
+    svg = charts.bars([("<b>North</b>", 3), ("South", 1)], "District & more")
+    tree = ElementTree.fromstring(svg)  # well-formed XML
+    assert tree.get("aria-label") == "District & more"
+    assert "&lt;b&gt;North&lt;/b&gt;" in svg and "<b>" not in svg
+    assert "3 (75%)" in svg and "1 (25%)" in svg
+
+
+def test_empty_and_single_point_charts_still_draw() -> None:
+    for svg in (
+        charts.bars([], "nothing"),
+        charts.columns([], "nothing"),
+        charts.timeline([], "nothing"),
+        charts.timeline([("2026-11-02", 4)], "one day"),
+        charts.columns([("1", 0), ("2", 0)], "zeros"),
+    ):
+        ElementTree.fromstring(svg)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["language", "community", "since", "until", "step", "value", "x"]),
+        st.text(max_size=80),
+    )
+)
+def test_filters_from_any_query_string_never_fail(params: dict[str, str]) -> None:
+    filters = Filters.from_query(params)
+    assert filters.community in (None, "none") or filters.community.isdigit()
+    assert filters.since is None or isinstance(filters.since, date)
+    again = Filters.from_query(dict(pair.split("=", 1) for pair in _pairs(filters)))
+    assert again == filters
+
+
+def _pairs(filters: Filters) -> list[str]:
+    from urllib.parse import parse_qsl
+
+    return [f"{k}={v}" for k, v in parse_qsl(filters.query_string())]
+
+
+def test_accept_language_picks_a_dashboard_language() -> None:
+    assert pick_language("de-DE,pl;q=0.8,en;q=0.5", "en") == "pl"
+    assert pick_language("uk", "en") == "en"
+    assert pick_language(None, "xx") == LANGUAGES[0]
+
+
+def test_every_dashboard_text_has_a_polish_translation() -> None:
+    wanted = {message.id for message in template() if message.id}
+    with (LOCALES / "pl" / "LC_MESSAGES" / "review.po").open("rb") as po:
+        catalog = read_po(po, locale="pl")
+    translated = {m.id for m in catalog if m.id and m.string and not m.fuzzy}
+    assert wanted - translated == set()
+
+
+def test_the_first_admin_is_created_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KONSULTA_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a long admin password\n"))
+    code = main(["users", "add", "Boss@Example.org", "--role", "admin", "--organisation", "gmina"])
+    assert code == 0
+    assert "boss@example.org is admin of gmina" in capsys.readouterr().out
+    monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
+    assert main(["users", "add", "two@example.org", "--organisation", "gmina"]) == 2
+    assert main(["users", "list"]) == 0
+    assert "boss@example.org" in capsys.readouterr().out
