@@ -47,6 +47,8 @@ COMMENT_TAGS = ("TRANSLATORS:",)
 PROJECT = "Konsulta"
 COPYRIGHT = "Konsulta contributors"
 FLOW_METHOD = "konsulta_flow"
+#: The language the code's msgids are written in.
+SOURCE_LANGUAGE = "en"
 #: Header lines that change on every run and mean nothing for the content.
 _VOLATILE = (b'"POT-Creation-Date:', b'"PO-Revision-Date:')
 
@@ -121,9 +123,25 @@ def refresh_bot_catalogs(
         paths.setdefault(language, locales_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po")
     for language, path in sorted(paths.items()):
         catalog = update_catalog(path, template, language)
+        if language == SOURCE_LANGUAGE:
+            fill_with_source(catalog)
         if write_if_changed(path, catalog):
             changed.append(path)
     return changed
+
+
+def fill_with_source(catalog: Catalog) -> None:
+    """The code is written in English: the English catalog says exactly what the code
+    says, so a new or changed text costs a developer nothing there."""
+    for message in catalog:
+        if message.id:
+            message.flags.discard("fuzzy")
+            message.previous_id = []
+            if isinstance(message.id, str):
+                message.string = message.id
+            else:
+                singular, plural = message.id[0], message.id[1]
+                message.string = (singular, *[plural] * (catalog.num_plurals - 1))
 
 
 def update_catalog(path: Path, template: Catalog, language: str) -> Catalog:
