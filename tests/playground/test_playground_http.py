@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -217,3 +218,21 @@ async def test_time_travel_moves_the_bots_clock_when_it_has_one(
         assert response.status == 400
         assert "between 0" in (await response.json())["error"]
     assert (await get_json(http, url))["now"] == "2026-12-07T14:00:00+00:00"
+
+
+async def test_run_emulator_moves_to_a_free_port_when_its_port_is_taken(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.commands.run import start_emulator_near
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        emu = await start_emulator_near(port)
+        try:
+            assert emu.base_url.startswith("http://127.0.0.1:")
+            assert not emu.base_url.endswith(f":{port}")
+            assert f"port {port} is busy" in capsys.readouterr().err
+        finally:
+            await emu.close()
