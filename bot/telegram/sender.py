@@ -44,7 +44,7 @@ from sqlalchemy import and_, false, or_, select, update
 
 from bot.app import App
 from bot.telegram.render import render
-from bot.telegram.throttle import Limits
+from bot.telegram.throttle import Bucket, Limits
 from storage.models import Citizen, DeliveryStatus, OutboxMessage, OutboxStatus
 from storage.types import utcnow
 
@@ -55,6 +55,8 @@ MAX_ATTEMPTS = 10
 MAX_CHAT_WAIT = 0.3
 #: Kinds a citizen's /stop (or a block) cancels even after they were queued.
 OPT_OUT_KINDS = {"broadcast", "followup", "reminder"}
+#: Waves of sends in flight at once.
+MAX_WAVES = 4
 #: How often leftovers of dead senders are looked for.
 RECOVER_EVERY = 10.0
 IN_DOUBT = "in doubt: the sending process died during the Bot API call"
@@ -108,7 +110,9 @@ class Sender:
     async def run(self, stop: asyncio.Event, idle: float = 0.5) -> None:
         while not stop.is_set():
             try:
-                if self.clock() - self._recovered_at >= RECOVER_EVERY:
+                if self.clock() - self._recovered_at >= min(
+                    RECOVER_EVERY, self.lease.total_seconds()
+                ):
                     self._recovered_at = self.clock()
                     await self.recover_in_doubt()
                 count = await self.send_due()
@@ -140,54 +144,94 @@ class Sender:
         by_chat: OrderedDict[int, deque[OutboxMessage]] = OrderedDict()
         for row in rows:
             by_chat.setdefault(row.chat_id, deque()).append(row)
-        while by_chat:
+        # Waves overlap (up to MAX_WAVES in flight) so the pace is set by the token
+        # buckets, not by round trips; a chat with a message in flight waits for its
+        # result, which keeps each chat's order.
+        in_flight: set[asyncio.Task[list[Result]]] = set()
+        busy: set[int] = set()
+        while by_chat or in_flight:
+            if not in_flight:
+                await self._maybe_halt()
             pause = self.paused_until - self.clock()
-            if pause > self.lease.total_seconds() / 2:
+            if pause > self.lease.total_seconds() / 2 and not in_flight:
                 # A long 429: hand the rest back, due when the pause ends.
                 for chat_rows in by_chat.values():
                     results += [self._later(row, "429", pause) for row in chat_rows]
+                by_chat.clear()
                 break
-            if pause > 0:
-                await asyncio.sleep(pause)
-            wave, shortest = self._next_wave(by_chat, results)
-            if not wave:
-                if by_chat:
-                    await asyncio.sleep(max(shortest, 0.001))
+            wave: list[OutboxMessage] = []
+            shortest = 0.05
+            if pause <= 0 and not self._halting() and len(in_flight) < MAX_WAVES:
+                wave, shortest = self._next_wave(by_chat, results, busy)
+            if wave:
+                busy.update(row.chat_id for row in wave)
+                in_flight.add(asyncio.create_task(self._send_wave(wave)))
                 continue
-            owned = await self._mark_sending(wave)
-            sent = await asyncio.gather(*(self._send_one(row) for row in wave if row.id in owned))
-            for result in sent:
-                results.append(result)
-                if result.status in {"blocked", "retry"}:
-                    # Keep the chat's order: what follows waits for the same retry.
-                    for later in by_chat.pop(result.chat_id, deque()):
-                        status = "blocked" if result.status == "blocked" else "retry"
-                        results.append(
-                            Result(
-                                later.id,
-                                status,
-                                result.error,
-                                result.retry_in,
-                                later.chat_id,
-                                delivery_id=_delivery_id(later),
+            if not in_flight:
+                if by_chat:
+                    await asyncio.sleep(max(pause, shortest, 0.001))
+                continue
+            done, _ = await asyncio.wait(
+                in_flight,
+                timeout=max(pause, shortest, 0.001) if by_chat else None,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            for task in done:
+                in_flight.discard(task)
+                for result in task.result():
+                    busy.discard(result.chat_id)
+                    results.append(result)
+                    if result.status in {"blocked", "retry"}:
+                        # Keep the chat's order: what follows waits for the same retry.
+                        for later in by_chat.pop(result.chat_id, deque()):
+                            status = "blocked" if result.status == "blocked" else "retry"
+                            results.append(
+                                Result(
+                                    later.id,
+                                    status,
+                                    result.error,
+                                    result.retry_in,
+                                    later.chat_id,
+                                    delivery_id=_delivery_id(later),
+                                )
                             )
-                        )
-            await self._maybe_halt()
+        await self._maybe_halt()
         await self._record(results)
         return len(claimed)
 
+    async def _send_wave(self, wave: list[OutboxMessage]) -> list[Result]:
+        owned = await self._mark_sending(wave)
+        mine = [row for row in wave if row.id in owned]
+        lost = [row for row in wave if row.id not in owned]
+        sent = await asyncio.gather(*(self._send_one(row) for row in mine))
+        # Rows another sender took over (our lease ran out) are theirs: no result here,
+        # but their chats are free again.
+        return [*sent, *(Result(row.id, "theirs", chat_id=row.chat_id) for row in lost)]
+
     def _next_wave(
-        self, by_chat: OrderedDict[int, deque[OutboxMessage]], results: list[Result]
+        self,
+        by_chat: OrderedDict[int, deque[OutboxMessage]],
+        results: list[Result],
+        busy: set[int],
     ) -> tuple[list[OutboxMessage], float]:
         """The rows that may go right now (one per chat, as many as tokens allow), and
         otherwise the shortest wait until one may."""
         wave: list[OutboxMessage] = []
-        shortest = 1.0
+        shortest = 0.05
         for chat_id in list(by_chat):
+            if chat_id in busy:
+                continue
             chat_rows = by_chat[chat_id]
             row = chat_rows[0]
             paid = self._paid(row)
-            bot_wait = self.limits.bot_bucket(paid).wait_time()
+            bucket = self.limits.bot_bucket(paid)
+            if not wave:
+                # Wait for a handful of tokens rather than sending waves of one.
+                want = min(self._min_wave(bucket), len(by_chat) - len(busy))
+                if bucket.available() < want:
+                    shortest = min(shortest, (want - bucket.available()) / bucket.rate)
+                    continue
+            bot_wait = bucket.wait_time()
             if bot_wait > 0:
                 shortest = min(shortest, bot_wait)
                 continue
@@ -205,6 +249,14 @@ class Sender:
             if not chat_rows:
                 del by_chat[chat_id]
         return wave, shortest
+
+    @staticmethod
+    def _min_wave(bucket: Bucket) -> float:
+        return max(1.0, float(bucket.burst) / 4)
+
+    def _halting(self) -> bool:
+        halt_after = self.app.settings.sender_halt_after
+        return bool(halt_after) and self.sent >= halt_after
 
     def _later(self, row: OutboxMessage, error: str, retry_in: float) -> Result:
         return Result(row.id, "retry", error, retry_in, row.chat_id, delivery_id=_delivery_id(row))
@@ -270,11 +322,11 @@ class Sender:
         return marked
 
     async def _maybe_halt(self) -> None:
-        """Test hook (KONSULTA_SENDER_HALT_AFTER): stop for good after N sends, with
-        the last round's results unrecorded, so a test can kill -9 the process in the
-        worst moment for duplicates."""
+        """Test hook (KONSULTA_SENDER_HALT_AFTER): stop for good after N sends, once
+        nothing is in flight, with the round's results unrecorded, so a test can
+        kill -9 the process in the worst moment for duplicates."""
         settings = self.app.settings
-        if settings.sender_halt_after and self.sent >= settings.sender_halt_after:
+        if self._halting():
             log.warning("sender halted after %s sends (test hook)", self.sent)
             if settings.sender_halt_file is not None:
                 settings.sender_halt_file.write_text(str(self.sent))
@@ -325,6 +377,7 @@ class Sender:
 
     async def _record(self, results: list[Result]) -> None:
         now = utcnow()
+        results = [r for r in results if r.status != "theirs"]
         sent = [r.message_id for r in results if r.status == "sent" and not r.forget]
         deliveries: dict[str, list[int]] = {}
         for result in results:

@@ -38,6 +38,11 @@ class Bucket:
         self._refill()
         self.tokens -= 1
 
+    def available(self) -> float:
+        """Tokens there now (may be fractional)."""
+        self._refill()
+        return self.tokens
+
 
 @dataclass
 class Limits:
