@@ -36,7 +36,9 @@ from storage.models import InboxUpdate, OutboxMessage, OutboxStatus
 from storage.uow import UnitOfWork
 
 REPO = Path(__file__).resolve().parents[2]
-FLOWS = REPO / "dialogs" / "flows"
+#: The bundled consultation every story plays. Only it is published, so a flow that
+#: another engineer is still translating cannot stop these stories.
+FLOWS = REPO / "dialogs" / "flows" / "senior-housing.yaml"
 TOKEN = "7000000001:konsulta-e2e-token"
 WEBHOOK_SECRET = "e2e-webhook-secret"
 #: Bot process start, a dialog turn, a shutdown: generous for a loaded 2-core CI box.
