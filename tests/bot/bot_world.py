@@ -257,7 +257,8 @@ class Konsulta:
                 queued = await connection.scalar(
                     select(func.count())
                     .select_from(OutboxMessage)
-                    .where(OutboxMessage.status == OutboxStatus.PENDING)
+                    # `sending`: the Bot API call is under way (see bot/telegram/sender.py).
+                    .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
                 )
             waiting = len(self.emu.state.updates)
             if not unhandled and not queued and not waiting:
