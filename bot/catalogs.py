@@ -19,6 +19,7 @@ their timestamps changed, so running the refresh is cheap and leaves git clean.
 
 from __future__ import annotations
 
+import copy
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -157,7 +158,9 @@ def update_catalog(path: Path, template: Catalog, language: str) -> Catalog:
             copyright_holder=COPYRIGHT,
             fuzzy=False,
         )
-    catalog.update(template, update_creation_date=True)
+    # Babel's update adds the template's own Message objects to the catalog: each
+    # catalog gets a copy, or a translation put into one would leak into the next.
+    catalog.update(copy.deepcopy(template), update_creation_date=True)
     return catalog
 
 
