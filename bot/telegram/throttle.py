@@ -57,6 +57,7 @@ class Limits:
     _global: Bucket = field(init=False)
     _paid: Bucket | None = field(init=False, default=None)
     _chats: dict[int, Bucket] = field(init=False, default_factory=dict)
+    _prune_at: int = field(init=False, default=10_000)
 
     def __post_init__(self) -> None:
         # A small global burst: enough to start quickly, never a spike Telegram punishes.
@@ -82,10 +83,20 @@ class Limits:
                 bucket = Bucket(self.group_per_minute / 60, 1.0, self.clock)
             else:
                 bucket = Bucket(self.per_chat, self.chat_burst, self.clock)
-            if len(self._chats) > 100_000:  # a cache, not state: forget idle chats
-                self._chats.clear()
+            if len(self._chats) >= self._prune_at:
+                self._prune()
             self._chats[chat_id] = bucket
         return bucket
+
+    def _prune(self) -> None:
+        """Forget chats whose bucket is full again: a fresh bucket is the same thing.
+        Keeps memory to the chats of the last few seconds, however large a broadcast."""
+        self._chats = {
+            chat: bucket
+            for chat, bucket in self._chats.items()
+            if bucket.available() < bucket.burst
+        }
+        self._prune_at = max(10_000, 2 * len(self._chats))
 
     def wait_time(self, chat_id: int, paid: bool = False) -> float:
         return max(self.bot_bucket(paid).wait_time(), self.chat(chat_id).wait_time())
