@@ -9,11 +9,15 @@ a "yes" nothing but the refusal itself is stored.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
+
 from bot.app import App
+from bot.catalogs import LANGUAGES
 from dialogs import engine
 from dialogs.events import (
     Button,
@@ -42,6 +46,9 @@ from storage.uow import UnitOfWork
 #: Pseudo step ids of the questions the service itself asks.
 CONSENT_STEP = "~consent"
 PICK_STEP = "~pick"
+LANGUAGE_STEP = "~language"
+#: The consent question's control button that opens the language picker.
+CHANGE_LANGUAGE = "~language"
 AGREE = "agree"
 DECLINE = "decline"
 
@@ -392,9 +399,13 @@ class Conversations:
             )
         )
         parts.append(texts.gettext("Do you agree to take part?"))
+        # The language is Telegram's guess on first contact: "Yes, I agree" in it
+        # confirms it with one tap (stored then); the 🌐 button opens the picker, and
+        # a different choice asks this again in that language.
         buttons = (
             Button(AGREE, texts.gettext("Yes, I agree")),
             Button(DECLINE, texts.gettext("No, thank you")),
+            Button(CHANGE_LANGUAGE, f"🌐 {language_name(language)}"),
         )
         return Message("\n\n".join(parts), "question", CONSENT_STEP, buttons, expects="consent")
 
@@ -410,6 +421,9 @@ class Conversations:
         answer = (
             event.key if isinstance(event, ButtonPress) and event.step_id == CONSENT_STEP else None
         )
+        if answer == CHANGE_LANGUAGE:
+            picker = language_picker(self.app.i18n.available_locales, language, texts)
+            return Outcome((picker,), language, run.id)
         if answer is None:
             hint = _hint(texts.gettext("Please tap one of the buttons to say whether you agree."))
             again = self._consent_message(flow, language, await self._invited_by(uow, run))
@@ -432,6 +446,8 @@ class Conversations:
                 (Message(goodbye, "end"),), language, answer=texts.gettext("No, thank you")
             )
         run.consent_record_id = record.id
+        if citizen.language is None and language in self.app.i18n.available_locales:
+            await uow.citizens.set_language(citizen, language)  # agreeing confirms it
         turn = engine.start(flow, language, texts=texts)
         outcome = await self._persist(uow, run, turn, language)
         return replace(outcome, answer=texts.gettext("Yes, I agree"))
@@ -492,6 +508,24 @@ async def queue_messages(
         await uow.outbox.enqueue(delivery.chat_id, "dialog", payload, citizen_id=citizen_id)
     if delivery.update_id is not None:
         await uow.inbox.mark_handled(delivery.update_id)
+
+
+def language_picker(available: Iterable[str], current: str, texts: Translator) -> Message:
+    """Each language named in itself (Babel's locale data), so anyone finds their own;
+    the one we guessed or use now is ticked, so confirming it is one tap."""
+    order = {code: index for index, code in enumerate(LANGUAGES)}
+    codes = sorted(available, key=lambda code: (order.get(code, len(order)), code))
+    buttons = tuple(Button(code, language_name(code), selected=code == current) for code in codes)
+    return Message(texts.gettext("Choose your language:"), "question", LANGUAGE_STEP, buttons)
+
+
+def language_name(code: str) -> str:
+    """ "uk" -> "Українська", "ar" -> "العربية": the name a speaker would look for."""
+    try:
+        name = Locale.parse(code).get_display_name(code) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+    return name[:1].upper() + name[1:]
 
 
 def _base(language_code: str | None) -> str | None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message
-from babel import Locale
 
 from bot.app import App
 from bot.conversations import Conversations, Delivery, Outcome, Who, queue_messages
+from bot.conversations import language_picker as conversation_language_picker
 from bot.privacy import erase, my_data, set_stopped
 from bot.telegram.callbacks import ConfirmErase, PickLanguage, Tap
 from dialogs.events import (
@@ -52,13 +52,9 @@ def help_text(texts: Translator) -> str:
     )
 
 
-def language_picker(app: App, texts: Translator) -> Say:
+def language_picker(app: App, language: str, texts: Translator) -> Say:
     """Each language named in itself, so anyone can find their own."""
-    buttons = tuple(
-        Button(code, (Locale.parse(code).get_display_name(code) or code).capitalize())
-        for code in sorted(app.i18n.available_locales)
-    )
-    return Say(texts.gettext("Choose your language:"), "question", "~language", buttons)
+    return conversation_language_picker(app.i18n.available_locales, language, texts)
 
 
 # --- commands ------------------------------------------------------------------------
@@ -100,7 +96,7 @@ async def on_consultations(
 async def on_language(
     message: Message, app: App, delivery: Delivery, language: str, texts: Translator
 ) -> None:
-    await reply(app, delivery, language, language_picker(app, texts))
+    await reply(app, delivery, language, language_picker(app, language, texts))
 
 
 @commands.message(Command("stop"))

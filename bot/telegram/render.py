@@ -36,6 +36,8 @@ from dialogs.events import Translator
 ROW_KINDS = {"scale", "yes_no", "consent"}
 ROW_WIDTH = 5
 MARKS = {"hint": "💡 ", "notice": "ℹ️ "}
+#: Languages written right to left (of those Konsulta speaks).
+RTL_LANGUAGES = {"ar", "fa", "he", "ur"}
 
 
 def _callback(payload: dict[str, Any], key: str) -> str:
@@ -92,7 +94,13 @@ def message_html(payload: dict[str, Any]) -> str:
     text = html.escape(payload.get("text") or "", quote=False)
     progress = payload.get("progress")
     if progress:
-        text = f"<i>{progress[0]}/{progress[1]}</i>\n{text}"
+        counter = f"{progress[0]}/{progress[1]}"
+        if payload.get("language") in RTL_LANGUAGES:
+            # A line of only digits has no direction of its own: a RIGHT-TO-LEFT MARK
+            # keeps it on the right like the Arabic question below it, and an isolate
+            # keeps "3/10" reading as three of ten.
+            counter = f"\u200f\u2066{counter}\u2069"
+        text = f"<i>{counter}</i>\n{text}"
     return MARKS.get(payload.get("role") or "", "") + text
 
 
