@@ -51,6 +51,8 @@ __all__ = [
 MAX_TEXT = 3500  # leaves room for the framing within Telegram's 4096
 MATERIALIZE_BATCH = 5000
 FEED_BATCH = 1000
+#: Near the end of a broadcast, queued deliveries are checked against the outbox.
+RECONCILE_BELOW = 2000
 
 
 class BroadcastError(ValueError):
@@ -335,6 +337,8 @@ class Broadcasts:
                 broadcast = await uow.broadcasts.get(broadcast_id, for_update=True)
                 if broadcast is None or not broadcast.materialized:
                     continue
+                if await uow.broadcasts.unfinished(broadcast_id) < RECONCILE_BELOW:
+                    await uow.broadcasts.reconcile_queued(broadcast_id, now)
                 if (
                     broadcast.status == BroadcastStatus.RUNNING
                     and not await uow.broadcasts.unfinished(broadcast_id)

@@ -459,6 +459,26 @@ class BroadcastRepository:
         )
         return int(result.scalar_one())
 
+    async def reconcile_queued(self, broadcast_id: int, now: datetime) -> None:
+        """Queued deliveries whose outbox row ended without the sender saying so (e.g.
+        blocked together with another message to the same chat) take its status."""
+        outcome = (
+            select(OutboxMessage.status)
+            .where(OutboxMessage.id == BroadcastDelivery.outbox_id)
+            .scalar_subquery()
+        )
+        final = [OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.BLOCKED]
+        await self._session.execute(
+            update(BroadcastDelivery)
+            .where(
+                BroadcastDelivery.broadcast_id == broadcast_id,
+                BroadcastDelivery.status == DeliveryStatus.QUEUED,
+                outcome.in_(final),
+            )
+            .values(status=outcome, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
     async def cancel(self, broadcast: Broadcast, now: datetime) -> int:
         """Stop a broadcast: nothing not yet handed to Telegram goes out. Returns how
         many recipients were cancelled."""
