@@ -3,8 +3,10 @@
 Each parser is a small pure function returning either `Accepted(value, display)` or a
 `Problem(code, params)`; `explain` turns a problem into a hint in the citizen's
 language. Keeping this apart from the engine means the rules for "what counts as a
-number" live in one place, can be tested alone, and can later become locale-aware
-(every number/date function already takes `language`).
+number" live in one place and can be tested alone. Numbers and dates are read and
+shown as citizens of the state's language write them (Babel's locale data: "1,5",
+"12.345" in Spanish, "7 grudnia 2026", "2026. 12. 07."); with no language the plain
+forms "1.5" and "7.12.2026" are used.
 
 Answer values are JSON and this is their contract (storage and export rely on it):
 
@@ -33,9 +35,16 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, NamedTuple
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date as babel_format_date
+from babel.dates import get_month_names
+from babel.numbers import format_decimal, get_decimal_symbol, get_group_symbol
 
 from dialogs.events import (
     ContactInput,
@@ -83,16 +92,115 @@ _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _DAY_FIRST_DATE = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](\d{4})\.?")
 
 
+#: Konsulta's English-speaking citizens live in Europe: "7 December 2026", not US order.
+_LOCALE_OF = {"en": "en_GB"}
+#: How a date is typed, per language (the example in the hint); day.month.year else.
+_TYPED_DATE = {
+    "sv": "{y}-{m:02}-{d:02}",
+    "hu": "{y}.{m:02}.{d:02}.",
+    "nl": "{d}-{m}-{y}",
+    "es": "{d}/{m}/{y}",
+    "it": "{d}/{m}/{y}",
+    "en": "{d}/{m}/{y}",
+    "ar": "{d}/{m}/{y}",
+}
+_YEAR_FIRST_DATE = re.compile(r"(\d{4})\.\s?(\d{1,2})\.\s?(\d{1,2})\.?")
+_SHORT_YEAR_DATE = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](\d{2})\.?")
+_DAY = re.compile(r"(?<!\d)(\d{1,2})(?!\d)")
+_YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+#: Direction marks Telegram keyboards and Babel's Arabic formats put into numbers.
+_MARKS = dict.fromkeys(map(ord, "\u200e\u200f\u061c\u2066\u2067\u2068\u2069"), None)
+
+
+@cache
+def _locale(language: str | None) -> Locale | None:
+    if not language:
+        return None
+    try:
+        return Locale.parse(_LOCALE_OF.get(language, language))
+    except (ValueError, TypeError, UnknownLocaleError):
+        return None
+
+
+def _ascii_digits(text: str) -> str:
+    """ "١٢٫٥" -> "12.5": any script's digits (Arabic-Indic, Persian...) as ASCII."""
+    text = text.translate(_MARKS).replace("\u066b", ".").replace("\u066c", "\u00a0")
+    return "".join(
+        str(unicodedata.digit(c)) if c.isdigit() and not c.isascii() else c for c in text
+    )
+
+
 def format_number(value: float, language: str | None = None) -> str:
-    """A number as citizens write it; locale-aware formatting is a later issue."""
+    """A number as citizens of `language` write it: "1,5" in Polish, "1.5" in English."""
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return str(value)
+        value = int(value)
+    locale = _locale(language)
+    if locale is None or not math.isfinite(value):
+        return str(value)
+    return format_decimal(value, locale=locale, decimal_quantization=False)
 
 
 def format_date(value: dt.date, language: str | None = None) -> str:
-    """A date as citizens write it (day.month.year for now)."""
-    return f"{value.day}.{value.month}.{value.year}"
+    """A date as citizens of `language` read it ("7 grudnia 2026"); "7.12.2026" else."""
+    locale = _locale(language)
+    if locale is None:
+        return f"{value.day}.{value.month}.{value.year}"
+    return babel_format_date(value, "long", locale=locale)
+
+
+def typed_date(value: dt.date, language: str | None = None) -> str:
+    """A date as a citizen of `language` would type it: the example in hints."""
+    pattern = _TYPED_DATE.get(language or "", "{d}.{m}.{y}")
+    return pattern.format(d=value.day, m=value.month, y=value.year)
+
+
+def _localized_number(cleaned: str, language: str | None) -> str:
+    """ "12.345,5" (Spanish) -> "12345.5"; left alone unless it is clearly grouped in
+    `language`'s way, so "1.5" typed by anyone is still one and a half."""
+    locale = _locale(language)
+    if locale is None:
+        return cleaned
+    group, decimal = get_group_symbol(locale), get_decimal_symbol(locale)
+    if group not in {".", ","} or decimal not in {".", ","} or group == decimal:
+        return cleaned
+    g, d = re.escape(group), re.escape(decimal)
+    if re.fullmatch(rf"[+-]?\d{{1,3}}(?:{g}\d{{3}})+(?:{d}\d+)?", cleaned):
+        return cleaned.replace(group, "").replace(decimal, ".")
+    return cleaned
+
+
+@cache
+def _months(language: str) -> tuple[tuple[str, int], ...]:
+    """Month names of `language`, every form Babel knows, longest first."""
+    locale = _locale(language)
+    if locale is None:
+        return ()
+    names: dict[str, int] = {}
+    for context in ("format", "stand-alone"):
+        for width in ("wide", "abbreviated"):
+            for number, name in get_month_names(width, context, locale).items():
+                names.setdefault(name.lower().strip("."), number)
+    return tuple(sorted(names.items(), key=lambda item: -len(item[0])))
+
+
+def _date_in_words(text: str, language: str | None) -> tuple[str, str, str] | None:
+    """ "7 grudnia 2026", "2026. december 7.", "7 de diciembre de 2026"."""
+    if not language:
+        return None
+    lowered = text.lower()
+    for name, number in _months(language):
+        found = re.search(rf"(?<!\w){re.escape(name)}(?!\w)", lowered)
+        if not found:
+            continue
+        rest = lowered[: found.start()] + " " + lowered[found.end() :]
+        year, day = _YEAR.search(rest), None
+        if year is not None:
+            rest = rest[: year.start()] + " " + rest[year.end() :]
+            day = _DAY.search(rest)
+        if year is None or day is None or len(_DAY.findall(rest)) != 1:
+            return None
+        return year.group(1), str(number), day.group(1)
+    return None
 
 
 def parse_number(
@@ -105,7 +213,8 @@ def parse_number(
 ) -> Parsed:
     """Accept "12", "-3", "1,5", "1.5", "1 000"; respect bounds and whole numbers."""
     problem = Problem("number", {"min": minimum, "max": maximum, "integer": integer})
-    cleaned = _THOUSANDS.sub("", text.strip().replace("\u2212", "-"))
+    cleaned = _ascii_digits(text.strip().replace("\u2212", "-"))
+    cleaned = _localized_number(_THOUSANDS.sub("", cleaned), language)
     if len(cleaned) > 30 or not _NUMBER.fullmatch(cleaned):
         return problem
     number: int | float
@@ -133,11 +242,18 @@ def parse_date(
 ) -> Parsed:
     """Accept "7.12.2026", "07/12/2026" (day first) and "2026-12-07"; respect bounds."""
     problem = Problem("date", {"earliest": earliest, "latest": latest, "language": language})
-    cleaned = text.strip()
+    cleaned = _ascii_digits(text.strip())
     if match := _ISO_DATE.fullmatch(cleaned):
         year, month, day = match.groups()
     elif match := _DAY_FIRST_DATE.fullmatch(cleaned):
         day, month, year = match.groups()
+    elif language and (match := _YEAR_FIRST_DATE.fullmatch(cleaned)):
+        year, month, day = match.groups()
+    elif language and (match := _SHORT_YEAR_DATE.fullmatch(cleaned)):
+        day, month, short_year = match.groups()
+        year = str(2000 + int(short_year))
+    elif words := _date_in_words(cleaned, language):
+        year, month, day = words
     else:
         return problem
     try:
@@ -463,7 +579,7 @@ def _date_hint(params: dict[str, Any], texts: Translator) -> str:
         template,
         earliest="" if earliest is None else format_date(earliest, language),
         latest="" if latest is None else format_date(latest, language),
-        example=format_date(dt.date(2026, 12, 31), language),
+        example=typed_date(dt.date(2026, 12, 31), language),
     )
 
 
