@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     login_lockout_minutes: float = Field(
         default=15.0, description="How long a locked dashboard account waits"
     )
+    web_stats_max_age_seconds: float = Field(
+        default=30.0,
+        description="Seconds before dashboard answer charts are recounted (0: on every view)",
+    )
     reply_window_days: int = Field(
         default=30,
         description="Days after a staff reply in which a citizen's message joins the thread",

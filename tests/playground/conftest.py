@@ -121,8 +121,19 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[_FAILED] = report.failed
+    return report
+
+
+_FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def page(browser: Any, running_bot: RunningBot) -> Iterator[Any]:
+def page(browser: Any, running_bot: RunningBot, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1100, "height": 800}, locale="en-GB")
     context.set_default_timeout(20_000)
     page = context.new_page()
@@ -130,6 +141,11 @@ def page(browser: Any, running_bot: RunningBot) -> Iterator[Any]:
     page.on("pageerror", lambda error: errors.append(str(error)))
     try:
         yield page
+        if request.node.stash.get(_FAILED, False):
+            # What the page and the bot looked like when the story failed, for CI artifacts.
+            screenshot(page, f"failed-{request.node.name}")
+            log = SCREENSHOTS / f"failed-{request.node.name}.log"
+            log.write_text(running_bot.log.read_text()[-20_000:])
     finally:
         context.close()
     assert not errors, f"the page raised: {errors}"

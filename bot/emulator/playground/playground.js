@@ -186,10 +186,14 @@ function renderMessages(messages) {
   const wanted = new Set(messages.map((message) => `m-${message.id}`));
   box.querySelectorAll(".msg").forEach((node) => { if (!wanted.has(node.id)) node.remove(); });
   let previous = $("empty");
+  let added = false;
+  let changed = false;
   for (const message of messages) {
     const signature = JSON.stringify(message);
     let node = document.getElementById(`m-${message.id}`);
     if (!node || node.dataset.signature !== signature) {
+      added ||= !node;
+      changed = true;
       const fresh = renderMessage(message);
       const hadFocus = node && node.contains(document.activeElement);
       if (node) node.replaceWith(fresh); else previous.after(fresh);
@@ -199,7 +203,8 @@ function renderMessages(messages) {
     previous = node;
   }
   $("empty").hidden = messages.length > 0;
-  if (nearBottom || messages.length) box.scrollTop = box.scrollHeight;
+  // Follow the conversation, unless the reader scrolled up and only an edit came in.
+  if (added || (changed && nearBottom)) box.scrollTop = box.scrollHeight;
 }
 
 function renderReplyKeyboard(keyboard) {
