@@ -101,7 +101,6 @@ _TYPED_DATE = {
     "nl": "{d}-{m}-{y}",
     "es": "{d}/{m}/{y}",
     "it": "{d}/{m}/{y}",
-    "en": "{d}/{m}/{y}",
     "ar": "{d}/{m}/{y}",
 }
 _YEAR_FIRST_DATE = re.compile(r"(\d{4})\.\s?(\d{1,2})\.\s?(\d{1,2})\.?")
