@@ -16,7 +16,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from conftest import RunningBot, screenshot
+from conftest import FAKE_MICROPHONE, RunningBot, launch, screenshot
 from playwright.sync_api import expect
 
 SLUPSK = (54.4641, 17.0285)
@@ -226,3 +226,25 @@ def test_with_the_keyboard_only_a_citizen_uses_the_menu_writes_arabic_and_sends_
     expect(page.locator(".msg.me").filter(has_text="Amira +48600100204")).to_be_visible()
     page.set_viewport_size({"width": 400, "height": 860})
     screenshot(page, "playground-phone-size")
+
+
+def test_a_citizen_records_a_voice_note_with_the_microphone_button(
+    playwright: Any, running_bot: RunningBot
+) -> None:
+    chromium = launch(playwright, *FAKE_MICROPHONE)
+    try:
+        context = chromium.new_context()
+        context.set_default_timeout(20_000)
+        context.grant_permissions(["microphone"])
+        page = context.new_page()
+        page.goto(f"{running_bot.url}/#1002")
+        page.get_by_role("button", name="Start").click()
+        expect(page.locator(".msg.bot").first).to_be_visible()
+        page.get_by_role("button", name="Record a voice note").click()
+        stop = page.get_by_role("button", name="Stop and send the voice note")
+        expect(stop).to_contain_text("0:01")  # recording, and the timer runs
+        stop.click()
+        expect(page.locator(".msg.me audio")).to_be_visible()
+        expect(page.get_by_role("button", name="Record a voice note")).to_be_visible()
+    finally:
+        chromium.close()
