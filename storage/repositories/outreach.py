@@ -411,11 +411,13 @@ class BroadcastRepository:
                 }
                 for message in chunk
             ]
+            # One statement with the rows as parameters (SQLAlchemy batches it as
+            # "insertmanyvalues"), so it is compiled once, whatever the batch size.
             result = await self._session.execute(
                 upsert_insert(self._session, OutboxMessage)
-                .values(rows)
                 .on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key])
-                .returning(OutboxMessage.id, OutboxMessage.dedupe_key)
+                .returning(OutboxMessage.id, OutboxMessage.dedupe_key),
+                rows,
             )
             found.update({key: ident for ident, key in result if key is not None})
             missing = [m["dedupe_key"] for m in chunk if m["dedupe_key"] not in found]
