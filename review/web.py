@@ -44,6 +44,7 @@ from review.security import (
     current_staff,
     fingerprint,
 )
+from review.stats_cache import StatsCache
 from storage.types import utcnow
 
 HERE = Path(__file__).resolve().parent
@@ -57,6 +58,7 @@ class Dashboard:
     app: App
     templates: Environment
     clock: Callable[[], datetime] = utcnow
+    stats: StatsCache = field(default_factory=lambda: StatsCache(0))
     _bot: Bot | None = field(default=None, repr=False)
 
     def bot(self) -> Bot:
@@ -68,6 +70,7 @@ class Dashboard:
         return self._bot
 
     async def close(self) -> None:
+        await self.stats.close()
         if self._bot is not None:
             await self._bot.session.close()
 
@@ -245,7 +248,9 @@ def _starlette(settings: Settings, lifespan: Callable[[Starlette], Any] | None) 
 def create_web_app(app: App, *, clock: Callable[[], datetime] = utcnow) -> Starlette:
     """The dashboard for an already built `App` (tests build one per database)."""
     web = _starlette(app.settings, None)
-    web.state.dashboard = Dashboard(app, make_templates(), clock)
+    web.state.dashboard = Dashboard(
+        app, make_templates(), clock, StatsCache(app.settings.web_stats_max_age_seconds)
+    )
     return web
 
 
@@ -255,7 +260,9 @@ def web_app_from_settings(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(web: Starlette) -> AsyncIterator[None]:
         app = await build_app(settings)
-        web.state.dashboard = Dashboard(app, make_templates())
+        web.state.dashboard = Dashboard(
+            app, make_templates(), stats=StatsCache(settings.web_stats_max_age_seconds)
+        )
         try:
             yield
         finally:

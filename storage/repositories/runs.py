@@ -157,13 +157,16 @@ class RunRepository:
         result = await self._session.stream(query)
         try:
             current: RunExport | None = None
-            async for run, pid, answer, named in result:
-                if current is None or current.run.id != run.id:
-                    if current is not None:
-                        yield current
-                    current = RunExport(run=run, participant_id=pid, name=named)
-                if answer is not None:
-                    current.answers.append(answer)
+            # A batch at a time: one switch into the database driver per batch, not
+            # per row (per-row async iteration costs more than the rows themselves).
+            async for partition in result.partitions():
+                for run, pid, answer, named in partition:
+                    if current is None or current.run.id != run.id:
+                        if current is not None:
+                            yield current
+                        current = RunExport(run=run, participant_id=pid, name=named)
+                    if answer is not None:
+                        current.answers.append(answer)
             if current is not None:
                 yield current
         finally:

@@ -58,6 +58,7 @@ def settings_for(url: str, **extra: Any) -> Settings:
         pseudonym_secret=SecretStr(TEST_PSEUDONYM_SECRET),
         web_secure_cookies=False,
         default_language="en",
+        web_stats_max_age_seconds=0,  # recount on every view: tests read fresh numbers
         **extra,
     )
 

@@ -87,3 +87,28 @@ def test_the_first_admin_is_created_from_the_command_line(
     assert main(["users", "add", "two@example.org", "--organisation", "gmina"]) == 2
     assert main(["users", "list"]) == 0
     assert "boss@example.org" in capsys.readouterr().out
+
+
+async def test_the_stats_cache_serves_old_numbers_while_it_recounts_in_the_background() -> None:
+    import asyncio
+
+    from review.stats_cache import StatsCache
+
+    now = [0.0]
+    counted: list[int] = []
+
+    async def count() -> int:
+        counted.append(len(counted) + 1)
+        return len(counted)
+
+    cache = StatsCache(30, clock=lambda: now[0])
+    assert await cache.get("park", count) == (1, 0.0)
+    now[0] = 10
+    assert await cache.get("park", count) == (1, 10.0)  # fresh enough
+    now[0] = 45
+    assert await cache.get("park", count) == (1, 45.0)  # stale: served, recounted behind
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert await cache.get("park", count) == (2, 0.0)
+    assert await StatsCache(0).get("x", count) == (3, 0.0)  # off: always recounts
+    await cache.close()
