@@ -97,7 +97,15 @@ async def consultations(request: Request, staff: Staff) -> Response:
         found = await uow.consultations.list_all(organisation=organisation)
         ids = [c.id for c in found]
         counts = await queries.counts_by_consultation(uow.session, ids)
-        overall = await queries.breakdowns(uow.session, ids) if ids else None
+    board = dashboard(request)
+
+    async def count_runs() -> queries.Breakdowns:
+        async with board.app.uow() as uow:
+            return await queries.breakdowns(uow.session, ids)
+
+    overall = None
+    if ids:
+        overall, _age = await board.stats.get(("overview", tuple(ids)), count_runs)
     return render(
         request,
         "consultations.html",
@@ -140,22 +148,23 @@ async def consultation(request: Request, staff: Staff) -> Response:
         found = await own_consultation(uow, staff, slug)
         flow = await current_flow(request, uow, found)
         conditions = filters.clauses(flow, _dialect(uow))
-        overview = await queries.breakdowns(uow.session, [found.id], conditions)
+        live = await queries.counts(uow.session, [found.id], conditions)
     consultation_id = found.id
 
     async def count_answers() -> tuple[Any, ...]:
         async with board.app.uow() as uow:
             where = filters.clauses(flow, _dialect(uow))
+            overview = await queries.breakdowns(uow.session, [consultation_id], where)
             stats = await queries.question_stats(
                 uow.session, consultation_id, flow.questions, where
             )
             left_before, drops = await queries.drop_off(
                 uow.session, consultation_id, flow, stats, where
             )
-        return stats, left_before, drops
+        return overview, stats, left_before, drops
 
-    # The runs' counts above are live; the answers' aggregates may be a few seconds old.
-    (stats, left_before, drops), age = await board.stats.get(
+    # The headline counts above are live; the charts may be a few seconds old.
+    (overview, stats, left_before, drops), age = await board.stats.get(
         (consultation_id, flow.version, filters), count_answers
     )
     language = flow.default_language
@@ -184,6 +193,7 @@ async def consultation(request: Request, staff: Staff) -> Response:
         flow=flow,
         filters=filters,
         overview=overview,
+        counts=live,
         cards=cards,
         drops=drops,
         left_before=left_before,

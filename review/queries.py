@@ -47,6 +47,7 @@ __all__ = [
     "Filters",
     "QuestionStats",
     "breakdowns",
+    "counts",
     "counts_by_consultation",
     "drop_off",
     "question_stats",
@@ -217,7 +218,6 @@ async def counts_by_consultation(
 
 @dataclass
 class Breakdowns:
-    counts: Counts
     by_language: list[tuple[str, int]]
     by_community: list[tuple[str, int]]
     by_day: list[tuple[str, int]]
@@ -227,18 +227,31 @@ def _day(column: Any) -> Any:
     return func.date(column)
 
 
-async def breakdowns(
+async def counts(
     session: AsyncSession, consultation_ids: Sequence[int], conditions: Sequence[Any] = ()
-) -> Breakdowns:
-    """Headline counts and runs by language, by community and by day (4 queries)."""
-    base = [
+) -> Counts:
+    """The live headline counts: started, consented, completed (1 query)."""
+    started, consented, completed = (
+        await session.execute(
+            select(*_count_columns()).where(*_runs_of(consultation_ids, conditions))
+        )
+    ).one()
+    return Counts(int(started), int(consented or 0), int(completed or 0))
+
+
+def _runs_of(consultation_ids: Sequence[int], conditions: Sequence[Any]) -> list[Any]:
+    return [
         Run.consultation_id.in_(list(consultation_ids)),
         Run.parent_run_id.is_(None),
         *conditions,
     ]
-    started, consented, completed = (
-        await session.execute(select(*_count_columns()).where(*base))
-    ).one()
+
+
+async def breakdowns(
+    session: AsyncSession, consultation_ids: Sequence[int], conditions: Sequence[Any] = ()
+) -> Breakdowns:
+    """Runs by language, by community and by day (3 queries)."""
+    base = _runs_of(consultation_ids, conditions)
     languages = await session.execute(
         select(Run.language, func.count())
         .where(*base)
@@ -255,7 +268,6 @@ async def breakdowns(
     day = _day(Run.started_at)
     days = await session.execute(select(day, func.count()).where(*base).group_by(day).order_by(day))
     return Breakdowns(
-        counts=Counts(int(started), int(consented or 0), int(completed or 0)),
         by_language=[(str(lang), int(n)) for lang, n in languages],
         by_community=[
             ("—" if community is None else f"#{community}", int(n)) for community, n in communities
