@@ -65,7 +65,7 @@ from sqlalchemy import func, select, text
 from bot.app import build_app
 from bot.emulator import Emulator, EmulatorConfig, start_emulator
 from bot.emulator.config import RateLimitConfig
-from bot.emulator.state import ChatEvent
+from bot.emulator.state import ChatEvent, ChatMessage
 from bot.publishing import publish, read_flow
 from bot.settings import Settings
 from bot.telegram.runtime import SECRET_HEADER, Runtime
@@ -121,6 +121,9 @@ PATH_STEPS = [
 ]
 
 
+Cleanup = Callable[[], Awaitable[None]]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -133,6 +136,13 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def snapshot(message: ChatMessage | None) -> tuple[Any, ...] | None:
+    """What the citizen sees of a message (to notice an edit)."""
+    if message is None:
+        return None
+    return (message.text, message.edit_date, str(message.reply_markup))
 
 
 # --- the citizens -----------------------------------------------------------------------
@@ -242,14 +252,10 @@ class Crowd:
                         record = await self.emu.citizens.tap(user_id, question.message_id, data)
                         await self._deliver(user_id, lambda p, r=record: p.get("id") == r.id)
                     if expect == "edit":
-                        assert question is not None
-                        q = question
-                        await self._wait(
-                            user_id, lambda: (q.text, q.edit_date, str(q.reply_markup)) != before
-                        )
+                        await self._wait(user_id, lambda q=question, b=before: snapshot(q) != b)
                     else:
                         want = sent + (2 if expect == "new2" else 1)
-                        await self._wait(user_id, lambda: len(chat.bot_messages()) >= want)
+                        await self._wait(user_id, lambda w=want: len(chat.bot_messages()) >= w)
                 except (TimeoutError, StopIteration, AssertionError, RuntimeError) as error:
                     self.errors += 1
                     print(f"  citizen {user_id}: {error!r}", file=sys.stderr)
@@ -429,9 +435,7 @@ def make_bot(emu: Emulator) -> Bot:
 
 async def measure(
     name: str,
-    setup: Callable[
-        [Emulator, Timings], Awaitable[tuple[web.Application, Callable[[], Awaitable[None]]]]
-    ],
+    setup: Callable[[Emulator, Timings], Awaitable[tuple[web.Application, Cleanup]]],
     args: argparse.Namespace,
     check: Callable[[int], Awaitable[str]] | None = None,
 ) -> Result:
@@ -466,9 +470,7 @@ async def measure(
 
 
 async def measure_baseline(args: argparse.Namespace, flow: Flow) -> Result:
-    async def setup(
-        emu: Emulator, timings: Timings
-    ) -> tuple[web.Application, Callable[[], Awaitable[None]]]:
+    async def setup(emu: Emulator, timings: Timings) -> tuple[web.Application, Cleanup]:
         bot = make_bot(emu)
         dispatcher = Dispatcher(storage=MemoryStorage())
         dispatcher.include_router(baseline_router(flow))
@@ -484,19 +486,17 @@ async def measure_baseline(args: argparse.Namespace, flow: Flow) -> Result:
 async def measure_konsulta(args: argparse.Namespace, database_url: str, label: str) -> Result:
     holder: dict[str, Any] = {}
 
-    async def setup(
-        emu: Emulator, timings: Timings
-    ) -> tuple[web.Application, Callable[[], Awaitable[None]]]:
+    async def setup(emu: Emulator, timings: Timings) -> tuple[web.Application, Cleanup]:
         settings = Settings(
             database_url=database_url,
             api_base_url=emu.base_url,
-            bot_token=TOKEN,  # type: ignore[arg-type]
-            webhook_secret=SECRET,  # type: ignore[arg-type]
+            bot_token=TOKEN,
+            webhook_secret=SECRET,
             webhook_path=PATH,
             rate_per_second=100_000,
             rate_per_chat=100_000,
             flood_messages=100_000,
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
         )
         app = await build_app(settings)
         flow, yaml_text = read_flow(FLOW_PATH, allow_incomplete=True)

@@ -63,7 +63,6 @@ commands = Router(name="commands")
 commands.message.filter(private)
 
 
-@commands.message(CommandStart())
 async def on_start(
     message: Message,
     command: CommandObject,
@@ -78,28 +77,24 @@ async def on_start(
     await conversations.open(who, payload, source=source, delivery=delivery)
 
 
-@commands.message(Command("help"))
 async def on_help(
     message: Message, app: App, delivery: Delivery, language: str, texts: Translator
 ) -> None:
     await reply(app, delivery, language, Say(help_text(texts), "notice"))
 
 
-@commands.message(Command("consultations"))
 async def on_consultations(
     message: Message, conversations: Conversations, who: Who, delivery: Delivery
 ) -> None:
     await conversations.open(who, None, source="telegram", delivery=delivery, menu=True)
 
 
-@commands.message(Command("language"))
 async def on_language(
     message: Message, app: App, delivery: Delivery, language: str, texts: Translator
 ) -> None:
     await reply(app, delivery, language, language_picker(app, language, texts))
 
 
-@commands.message(Command("stop"))
 async def on_stop(
     message: Message, app: App, who: Who, delivery: Delivery, language: str, texts: Translator
 ) -> None:
@@ -111,14 +106,12 @@ async def on_stop(
     await reply(app, delivery, language, Say(text, "notice"))
 
 
-@commands.message(Command("mydata"))
 async def on_mydata(
     message: Message, app: App, who: Who, delivery: Delivery, language: str
 ) -> None:
     await my_data(app, who, language, delivery)
 
 
-@commands.message(Command("delete"))
 async def on_delete(
     message: Message, app: App, delivery: Delivery, language: str, texts: Translator
 ) -> None:
@@ -134,7 +127,6 @@ async def on_delete(
     await reply(app, delivery, language, question)
 
 
-@commands.message(Command("back", "skip", "restart"))
 async def on_dialog_command(
     message: Message,
     command: CommandObject,
@@ -147,7 +139,6 @@ async def on_dialog_command(
     await conversations.handle(who, event, delivery=delivery)
 
 
-@commands.message(F.text.startswith("/"))
 async def on_unknown_command(
     message: Message, app: App, delivery: Delivery, language: str, texts: Translator
 ) -> None:
@@ -160,7 +151,6 @@ async def on_unknown_command(
 buttons = Router(name="buttons")
 
 
-@buttons.callback_query(Tap.filter())
 async def on_tap(
     query: CallbackQuery,
     callback_data: Tap,
@@ -174,7 +164,6 @@ async def on_tap(
     await conversations.handle(who, event, delivery=delivery, run_id=run_id)
 
 
-@buttons.callback_query(PickLanguage.filter())
 async def on_pick_language(
     query: CallbackQuery,
     callback_data: PickLanguage,
@@ -185,11 +174,11 @@ async def on_pick_language(
 ) -> None:
     await query.answer()
     if callback_data.code not in app.i18n.available_locales:
+        await reply(app, delivery, app.settings.default_language)  # nothing to say
         return
     await conversations.set_language(who, callback_data.code, delivery=delivery)
 
 
-@buttons.callback_query(ConfirmErase.filter())
 async def on_confirm_erase(
     query: CallbackQuery,
     callback_data: ConfirmErase,
@@ -207,9 +196,11 @@ async def on_confirm_erase(
         await reply(app, delivery, language, kept)
 
 
-@buttons.callback_query()
-async def on_unknown_button(query: CallbackQuery, texts: Translator) -> None:
+async def on_unknown_button(
+    query: CallbackQuery, app: App, delivery: Delivery, language: str, texts: Translator
+) -> None:
     await query.answer(texts.gettext("This button no longer works. Send /start to continue."))
+    await reply(app, delivery, language)  # marks the update handled; nothing to send
 
 
 # --- what citizens send in a private chat --------------------------------------------
@@ -240,7 +231,6 @@ def event_of(message: Message) -> Event | None:
     return None
 
 
-@dialog.message(F.forward_origin)
 async def on_forwarded(
     message: Message, app: App, delivery: Delivery, language: str, texts: Translator
 ) -> None:
@@ -248,7 +238,6 @@ async def on_forwarded(
     await reply(app, delivery, language, Say(text, "notice"))
 
 
-@dialog.message()
 async def on_message(
     message: Message,
     app: App,
@@ -273,7 +262,6 @@ async def on_message(
 other = Router(name="other")
 
 
-@other.edited_message(private)
 async def on_edited(
     message: Message, app: App, delivery: Delivery, language: str, texts: Translator
 ) -> None:
@@ -284,7 +272,6 @@ async def on_edited(
     await reply(app, delivery, language, Say(text, "notice"))
 
 
-@other.message(F.chat.type != "private", Command("start", "help"))
 async def on_group_command(
     message: Message, app: App, delivery: Delivery, language: str, texts: Translator
 ) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiogram import Bot, Dispatcher
+from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import Update
 
 from bot.app import App
@@ -87,19 +88,23 @@ class InboxWorker:
 
     async def _handle(self, update: Update) -> None:
         error: str | None = None
+        result: Any = UNHANDLED
         try:
-            await self.dispatcher.feed_update(self.bot, update)
+            result = await self.dispatcher.feed_update(self.bot, update)
         except Exception as exc:  # never let one bad update stop the citizen's queue
             log.exception("update %s failed", update.update_id)
             error = f"{type(exc).__name__}: {exc}"[:500]
-        try:
-            # Handlers mark their update in their own transaction; this catches the
-            # ones no handler wanted (and failures), so they are not retried forever.
-            async with self.app.uow() as uow:
-                await uow.inbox.mark_handled_if_pending(update.update_id, error=error)
-                await uow.commit()
-        except Exception:
-            log.exception("could not mark update %s handled", update.update_id)
+        if result is UNHANDLED or error is not None:
+            # A handler marks its update in the transaction that stores what it did
+            # (every handler does, even one that only answers a tap); this catches the
+            # updates no handler wanted, and failures, so they are not retried forever.
+            # Skipping it for handled updates saves a write transaction per update.
+            try:
+                async with self.app.uow() as uow:
+                    await uow.inbox.mark_handled_if_pending(update.update_id, error=error)
+                    await uow.commit()
+            except Exception:
+                log.exception("could not mark update %s handled", update.update_id)
         self.handled += 1
         self.on_handled()
 

@@ -1,0 +1,28 @@
+"""The updates benchmark runs end to end with a tiny load (its figures are not checked:
+speed belongs in bench/, not in assertions)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from bot_world import REPO
+
+
+def test_the_updates_benchmark_runs_with_a_tiny_load() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "updates.py"),
+            *("--citizens", "3", "--seconds", "1", "--backend", "sqlite"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "aiogram + MemoryStorage" in done.stdout
+    assert "Konsulta on SQLite" in done.stdout
+    assert "all committed" in done.stdout
