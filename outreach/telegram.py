@@ -17,12 +17,9 @@ from dialogs.events import Message, Translator
 from outreach.reminders import NO_REMINDERS, REMINDER_STEP
 from storage.models import RunStatus
 
-__all__ = ["router"]
-
-router = Router(name="outreach")
+__all__ = ["get_router"]
 
 
-@router.callback_query(Tap.filter(F.step == REMINDER_STEP))
 async def on_reminder(
     query: CallbackQuery,
     callback_data: Tap,
@@ -50,3 +47,10 @@ async def on_reminder(
             return
         consultation_id = run.consultation_id
     await conversations.open(who, consultation_id, source="reminder", delivery=delivery)
+
+
+def get_router() -> Router:
+    """A fresh router for each Dispatcher."""
+    router = Router(name="outreach")
+    router.callback_query.register(on_reminder, Tap.filter(F.step == REMINDER_STEP))
+    return router

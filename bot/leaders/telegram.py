@@ -175,12 +175,7 @@ async def _pick_consultation(
 
 # --- the leader's router -------------------------------------------------------------
 
-leaders = Router(name="leaders")
-leaders.message.filter(F.chat.type == "private", IsLeader())
-leaders.callback_query.filter(IsLeader())
 
-
-@leaders.message(Command("invite"))
 async def on_invite(
     message: Message, app: App, leader: Leader, delivery: Delivery, language: str, texts: Translator
 ) -> None:
@@ -192,7 +187,6 @@ async def on_invite(
         await uow.commit()
 
 
-@leaders.message(Command("broadcast"))
 async def on_broadcast(
     message: Message, app: App, leader: Leader, delivery: Delivery, language: str, texts: Translator
 ) -> None:
@@ -215,7 +209,6 @@ def _broadcast_kinds(community: Community, texts: Translator, language: str) -> 
     )
 
 
-@leaders.message(Command("assist"))
 async def on_assist(
     message: Message, app: App, leader: Leader, delivery: Delivery, language: str, texts: Translator
 ) -> None:
@@ -235,7 +228,6 @@ async def on_assist(
         await uow.commit()
 
 
-@leaders.message(Command("stats"))
 async def on_stats(
     message: Message, app: App, leader: Leader, delivery: Delivery, language: str, texts: Translator
 ) -> None:
@@ -258,7 +250,6 @@ async def on_stats(
 # While helping someone, the leader's answers are that person's.
 
 
-@leaders.message(Assisting(), Command("back", "skip", "restart"))
 async def on_assisted_command(
     message: Message,
     command: CommandObject,
@@ -274,7 +265,6 @@ async def on_assisted_command(
     await _assisted(app, conversations, leader, who, delivery, texts, event)
 
 
-@leaders.callback_query(Assisting(), Tap.filter())
 async def on_assisted_tap(
     query: CallbackQuery,
     callback_data: Tap,
@@ -296,7 +286,6 @@ def not_a_command(message: Message) -> bool:
     return not (message.text or "").startswith("/")
 
 
-@leaders.message(Assisting(), not_a_command)
 async def on_assisted_message(
     message: Message,
     app: App,
@@ -345,7 +334,6 @@ async def _stop_assisting(
         await uow.commit()
 
 
-@leaders.message(Composing(), F.text, not_a_command)
 async def on_broadcast_text(
     message: Message, app: App, leader: Leader, delivery: Delivery, language: str, texts: Translator
 ) -> None:
@@ -363,7 +351,6 @@ async def on_broadcast_text(
 # --- the leader's buttons ---------------------------------------------------------------
 
 
-@leaders.callback_query(LeaderAct.filter(F.act != Act.APPROVE))
 async def on_leader_button(
     query: CallbackQuery,
     callback_data: LeaderAct,
@@ -659,10 +646,7 @@ async def _username(bot: Bot) -> str:
 
 # --- approvers ---------------------------------------------------------------------------
 
-approvals = Router(name="leader-approvals")
 
-
-@approvals.callback_query(LeaderAct.filter(F.act == Act.APPROVE))
 async def on_approve(
     query: CallbackQuery,
     callback_data: LeaderAct,
@@ -697,5 +681,21 @@ async def on_approve(
 
 
 def get_routers() -> list[Router]:
-    """Approvals first (an approver need not be a leader), then the leaders'."""
+    """Fresh routers: approvals first (an approver need not be a leader), then the
+    leaders'."""
+    approvals = Router(name="leader-approvals")
+    approvals.callback_query.register(on_approve, LeaderAct.filter(F.act == Act.APPROVE))
+
+    leaders = Router(name="leaders")
+    leaders.message.filter(F.chat.type == "private", IsLeader())
+    leaders.callback_query.filter(IsLeader())
+    leaders.message.register(on_invite, Command("invite"))
+    leaders.message.register(on_broadcast, Command("broadcast"))
+    leaders.message.register(on_assist, Command("assist"))
+    leaders.message.register(on_stats, Command("stats"))
+    leaders.message.register(on_assisted_command, Assisting(), Command("back", "skip", "restart"))
+    leaders.callback_query.register(on_assisted_tap, Assisting(), Tap.filter())
+    leaders.message.register(on_assisted_message, Assisting(), not_a_command)
+    leaders.message.register(on_broadcast_text, Composing(), F.text, not_a_command)
+    leaders.callback_query.register(on_leader_button, LeaderAct.filter(F.act != Act.APPROVE))
     return [approvals, leaders]

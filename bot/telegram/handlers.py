@@ -59,9 +59,6 @@ def language_picker(app: App, language: str, texts: Translator) -> Say:
 
 # --- commands ------------------------------------------------------------------------
 
-commands = Router(name="commands")
-commands.message.filter(private)
-
 
 async def on_start(
     message: Message,
@@ -148,8 +145,6 @@ async def on_unknown_command(
 
 # --- buttons -------------------------------------------------------------------------
 
-buttons = Router(name="buttons")
-
 
 async def on_tap(
     query: CallbackQuery,
@@ -205,9 +200,6 @@ async def on_unknown_button(
 
 # --- what citizens send in a private chat --------------------------------------------
 
-dialog = Router(name="dialog")
-dialog.message.filter(private)
-
 
 def event_of(message: Message) -> Event | None:
     """What the citizen sent, as the engine understands it (None: nothing usable)."""
@@ -259,8 +251,6 @@ async def on_message(
 
 # --- everything else -----------------------------------------------------------------
 
-other = Router(name="other")
-
 
 async def on_edited(
     message: Message, app: App, delivery: Delivery, language: str, texts: Translator
@@ -280,9 +270,38 @@ async def on_group_command(
 
 
 def get_routers() -> list[Router]:
-    """In order: local leaders' (only leaders' and approvers' updates stop there),
-    commands, buttons, the dialog, then everything else."""
+    """Fresh routers, in order: local leaders' (only leaders' and approvers' updates
+    stop there), reminder buttons, commands, buttons, the dialog, then everything
+    else. Built anew each call, so every Dispatcher (one per bot, or per test) gets
+    its own."""
     from bot.leaders.telegram import get_routers as leader_routers  # it imports this module
-    from outreach.telegram import router as outreach  # reminder buttons, before `buttons`
+    from outreach.telegram import get_router as outreach_router
 
-    return [*leader_routers(), outreach, commands, buttons, dialog, other]
+    commands = Router(name="commands")
+    commands.message.filter(private)
+    commands.message.register(on_start, CommandStart())
+    commands.message.register(on_help, Command("help"))
+    commands.message.register(on_consultations, Command("consultations"))
+    commands.message.register(on_language, Command("language"))
+    commands.message.register(on_stop, Command("stop"))
+    commands.message.register(on_mydata, Command("mydata"))
+    commands.message.register(on_delete, Command("delete"))
+    commands.message.register(on_dialog_command, Command("back", "skip", "restart"))
+    commands.message.register(on_unknown_command, F.text.startswith("/"))
+
+    buttons = Router(name="buttons")
+    buttons.callback_query.register(on_tap, Tap.filter())
+    buttons.callback_query.register(on_pick_language, PickLanguage.filter())
+    buttons.callback_query.register(on_confirm_erase, ConfirmErase.filter())
+    buttons.callback_query.register(on_unknown_button)
+
+    dialog = Router(name="dialog")
+    dialog.message.filter(private)
+    dialog.message.register(on_forwarded, F.forward_origin)
+    dialog.message.register(on_message)
+
+    other = Router(name="other")
+    other.edited_message.register(on_edited, private)
+    other.message.register(on_group_command, F.chat.type != "private", Command("start", "help"))
+
+    return [*leader_routers(), outreach_router(), commands, buttons, dialog, other]

@@ -83,8 +83,6 @@ async def town(migrated_url: str) -> AsyncIterator[Town]:
     finally:
         stop.set()
         await task
-        for router in runtime.dispatcher.sub_routers:  # module-level routers: reusable
-            router._parent_router = None
         await app.close()
         await emu.close()
 

@@ -174,9 +174,5 @@ async def world(migrated_url: str) -> AsyncIterator[World]:
     finally:
         stop.set()
         await task
-        # The routers are module-level (one dispatcher per process in production);
-        # let the next story's dispatcher include them again.
-        for router in runtime.dispatcher.sub_routers:
-            router._parent_router = None
         await app.close()
         await emu.close()
