@@ -77,7 +77,7 @@ class Emulator:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Listen on ``host:port``; port 0 picks a free one (see ``base_url``)."""
-        self._runner = web.AppRunner(self.build_app(), access_log=None)
+        self._runner = web.AppRunner(self.build_app(), access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
@@ -85,6 +85,7 @@ class Emulator:
         self.base_url = f"http://{host}:{bound_port}"
 
     async def close(self) -> None:
+        self.state.close()
         await self.webhook.stop()
         if self._runner is not None:
             await self._runner.cleanup()
