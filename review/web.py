@@ -213,7 +213,7 @@ async def error_page(request: Request, exc: Exception) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    from review import admin, pages
+    from review import admin, broadcasts, pages
 
     return [
         Route("/", home),
@@ -223,6 +223,7 @@ def routes() -> list[BaseRoute]:
         Route("/language", set_language, methods=["POST"]),
         *pages.routes(),
         *admin.routes(),
+        *broadcasts.routes(),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
 

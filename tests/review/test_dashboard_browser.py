@@ -193,6 +193,7 @@ async def test_staff_work_through_the_dashboard_in_a_real_browser(
 
             for name, path in [
                 ("08-publish", "/publish"),
+                ("08-broadcasts", "/consultations/park-survey/broadcasts"),
                 ("09-audit", "/audit"),
                 ("10-users", "/admin/users"),
             ]:

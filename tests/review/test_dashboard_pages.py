@@ -248,3 +248,40 @@ async def test_the_dashboard_speaks_polish_when_asked(
     page = await browser.get("/consultations")
     assert "Konsultacje" in page.text and "Wyloguj" in page.text
     assert '<html lang="pl">' in page.text
+
+
+async def test_staff_send_the_results_to_the_participants_of_their_consultation_only(
+    browser_factory: Callable[[], Browser], people: dict[str, str], app: App
+) -> None:
+    browser = await logged_in(browser_factory, "staff-a@example.org")
+    created = await browser.post(
+        "/consultations/park-survey/broadcasts",
+        {
+            "name": "Benches",
+            "kind": "result",
+            "who": "completed",
+            "text_en": "Twelve new benches are coming in spring.",
+            "text_pl": "Wiosną pojawi się dwanaście nowych ławek.",
+        },
+    )
+    assert created.status_code == 303
+    detail_url = created.headers["location"]
+    detail = _text((await browser.get(detail_url)).text)
+    # Anna and Celina (en) and Bogdan (pl) finished; Dawid did not; Ewa is Org B's.
+    assert "3 citizens would get it now." in detail
+    assert "Twelve new benches are coming in spring." in detail
+    assert "en · 2" in detail and "pl · 1" in detail
+    scheduled = await browser.post(detail_url + "/schedule", {"at": ""})
+    assert scheduled.status_code == 303
+    listing = _text((await browser.get("/consultations/park-survey/broadcasts")).text)
+    assert "Benches result scheduled" in listing
+
+    other = await logged_in(browser_factory, "staff-b@example.org")
+    assert (await other.get(detail_url)).status_code == 404
+    assert (await other.post(detail_url + "/cancel", {})).status_code == 404
+    viewer = await logged_in(browser_factory, "viewer-a@example.org")
+    assert (await viewer.get(detail_url)).status_code == 200
+    assert (await viewer.post(detail_url + "/cancel", {})).status_code == 403
+    async with app.uow() as uow:
+        logged = await uow.audit.search(organisation_id=None, action="broadcast")
+    assert [e.detail["action"] for e in logged] == ["schedule", "create"]
