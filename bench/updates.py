@@ -396,7 +396,6 @@ def baseline_webhook(dispatcher: Dispatcher, bot: Bot, timings: Timings) -> web.
         if request.headers.get(SECRET_HEADER) != SECRET:
             return web.Response(status=401)
         update = TgUpdate.model_validate(await request.json(), context={"bot": bot})
-        timings.start(update.update_id)
         await dispatcher.feed_update(bot, update)
         timings.done(update.update_id)
         return web.Response(text="ok")
@@ -421,7 +420,17 @@ class Result:
     committed: str = ""
 
 
-async def serve(application: web.Application) -> tuple[web.AppRunner, str]:
+async def serve(application: web.Application, timings: Timings) -> tuple[web.AppRunner, str]:
+    """Listen for the webhook; the clock of an update starts as its request arrives."""
+
+    @web.middleware
+    async def clock(request: web.Request, handler: Any) -> web.StreamResponse:
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            timings.start(int((await request.json())["update_id"]))
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    application.middlewares.append(clock)
     runner = web.AppRunner(application, access_log=None)
     await runner.setup()
     port = free_port()
@@ -443,7 +452,7 @@ async def measure(
     emu = await start_emulator("127.0.0.1", 0, config)
     timings = Timings()
     application, cleanup = await setup(emu, timings)
-    runner, url = await serve(application)
+    runner, url = await serve(application, timings)
     try:
         async with aiohttp.ClientSession() as http:
             crowd = Crowd(emu, url, http, first_user_id=1_000_000)
@@ -504,18 +513,12 @@ async def measure_konsulta(args: argparse.Namespace, database_url: str, label: s
             await publish(uow, flow, yaml_text, open_now=True)
             await uow.commit()
         runtime = Runtime.build(app)
-        accept, handle = runtime.accept, runtime.worker._handle
-
-        async def timed_accept(updates: list[TgUpdate]) -> None:
-            for update in updates:
-                timings.start(update.update_id)
-            await accept(updates)
+        handle = runtime.worker._handle
 
         async def timed_handle(update: TgUpdate) -> None:
             await handle(update)
             timings.done(update.update_id)
 
-        runtime.accept = timed_accept  # type: ignore[method-assign]
         runtime.worker._handle = timed_handle  # type: ignore[method-assign]
         stop = asyncio.Event()
         sender = asyncio.create_task(runtime.sender.run(stop))

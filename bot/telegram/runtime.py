@@ -16,7 +16,7 @@ import json
 import logging
 import signal
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -102,10 +102,44 @@ class Runtime:
         worker = InboxWorker(app, dispatcher, bot, sender.wake)
         return cls(app, bot, dispatcher, sender, worker)
 
+    #: Webhook updates waiting for the next inbox commit (group commit, see `receive`).
+    _arrivals: list[tuple[Update, asyncio.Future[None]]] = field(
+        default_factory=list, init=False, repr=False
+    )
+    _committing: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+
     async def accept(self, updates: list[Update]) -> None:
         """Commit, then hand to the worker (replays are dropped here)."""
         fresh = await store_updates(self.app, updates)
         self.worker.submit(fresh)
+
+    async def receive(self, update: Update) -> None:
+        """Accept one webhook update; returns once it is committed.
+
+        Telegram keeps up to 40 webhook requests open at once. Rather than one inbox
+        transaction each (which on SQLite queue up for the single write lock), the
+        updates that arrive while a commit is under way are committed together in the
+        next one: a group commit with no timer, so a lone update waits for nothing.
+        """
+        arrived = asyncio.get_running_loop().create_future()
+        self._arrivals.append((update, arrived))
+        if self._committing is None or self._committing.done():
+            self._committing = asyncio.create_task(self._commit_arrivals())
+        await arrived
+
+    async def _commit_arrivals(self) -> None:
+        while self._arrivals:
+            batch, self._arrivals = self._arrivals, []
+            try:
+                await self.accept([update for update, _ in batch])
+            except Exception as error:
+                for _, arrived in batch:
+                    if not arrived.done():
+                        arrived.set_exception(error)
+            else:
+                for _, arrived in batch:
+                    if not arrived.done():
+                        arrived.set_result(None)
 
     async def poll(self, stop: asyncio.Event, timeout: int = 25) -> None:
         """Long polling; the offset moves on only after the batch is committed."""
@@ -144,7 +178,7 @@ class Runtime:
                 update = Update.model_validate(await request.json(), context={"bot": self.bot})
             except (ValueError, json.JSONDecodeError):
                 return web.Response(status=400, text="not an update")
-            await self.accept([update])  # 200 only after the update is committed
+            await self.receive(update)  # 200 only after the update is committed
             return web.Response(text="ok")
 
         application = web.Application()
