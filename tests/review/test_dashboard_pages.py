@@ -285,3 +285,31 @@ async def test_staff_send_the_results_to_the_participants_of_their_consultation_
     async with app.uow() as uow:
         logged = await uow.audit.search(organisation_id=None, action="broadcast")
     assert [e.detail["action"] for e in logged] == ["schedule", "create"]
+
+
+async def test_a_citizen_who_deletes_their_data_leaves_no_thread_coding_or_report_behind(
+    browser_factory: Callable[[], Browser], people: dict[str, str], app: App
+) -> None:
+    from sqlalchemy import func
+
+    from storage.models import AnswerCoding, ReportStatus
+
+    browser = await logged_in(browser_factory, "staff-a@example.org")
+    await browser.post(f"/citizens/{people['anna']}/reply", {"text": "Hello Anna"})
+    await browser.post("/consultations/park-survey/reports/1/status", {"status": "in_progress"})
+    page = await browser.get("/consultations/park-survey/texts?q=pond")
+    answer_id = re.search(r'id="answer-(\d+)"', page.text)
+    assert answer_id is not None
+    await browser.post(
+        f"/consultations/park-survey/answers/{answer_id.group(1)}/coding", {"mark": "idea"}
+    )
+    async with app.uow() as uow:
+        anna = await uow.citizens.get_by_participant_id(people["anna"])
+        assert anna is not None
+        await uow.citizens.erase(anna)
+        await uow.commit()
+    async with app.uow() as uow:
+        for model in (ThreadMessage, AnswerCoding, ReportStatus):
+            count = await uow.session.scalar(select(func.count()).select_from(model))
+            assert count == 0, model
+    assert (await browser.get(f"/citizens/{people['anna']}")).status_code == 404

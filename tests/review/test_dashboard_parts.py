@@ -113,3 +113,24 @@ async def test_the_stats_cache_serves_old_numbers_while_it_recounts_in_the_backg
     assert await cache.get("park", count) == (2, 0.0)
     assert await StatsCache(0).get("x", count) == (3, 0.0)  # off: always recounts
     await cache.close()
+
+
+async def test_konsulta_web_builds_its_app_in_the_lifespan_and_closes_it(tmp_path: Path) -> None:
+    import httpx
+    from pydantic import SecretStr
+
+    from bot.settings import Settings
+    from review.web import web_app_from_settings
+
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'web.db'}",
+        pseudonym_secret=SecretStr("x"),
+        web_secure_cookies=False,
+    )
+    web = web_app_from_settings(settings)
+    async with web.router.lifespan_context(web):
+        transport = httpx.ASGITransport(app=web)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            page = await client.get("/login", headers={"accept-language": "pl"})
+            assert "Zaloguj się" in page.text
+            assert (await client.get("/static/dashboard.css")).status_code == 200
