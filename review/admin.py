@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 from bot.publishing import organisation_slug, publish
 from dialogs.loader import Problem, check_flow_text
 from dialogs.schema import Flow
+from review.diagram import DiagramError, flow_svg, inline_svg
 from review.i18n import LANGUAGES, N_
 from review.pages import current_flow, own_consultation
 from review.security import (
@@ -92,11 +93,23 @@ async def _flow_text(form: FormData) -> tuple[str, str]:
         raise HTTPException(400, "not UTF-8 text") from error
 
 
+def flow_diagram(flow: Flow | None, problems: list[Problem]) -> str | None:
+    """The flow drawn with its problems in red (None without Graphviz)."""
+    try:
+        return inline_svg(flow_svg(flow, problems))
+    except DiagramError:
+        return None
+
+
 @action(EDIT)
 async def publish_flow(request: Request, staff: Staff, form: FormData) -> Response:
     yaml_text, name = await _flow_text(form)
     flow, problems = check_flow_text(yaml_text, name)
-    result: dict[str, object] = {"name": name, "problems": problems_by_step(problems)}
+    result: dict[str, object] = {
+        "name": name,
+        "problems": problems_by_step(problems),
+        "diagram": flow_diagram(flow, problems),
+    }
     app = dashboard(request).app
     async with app.uow() as uow:
         organisation = await uow.organisations.get_by_slug(staff.organisation_slug)

@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import re
+import shutil
 from collections.abc import Callable
 
 import openpyxl
@@ -202,6 +203,8 @@ async def test_publishing_shows_problems_by_step_then_publishes_and_closes(
     checked = await browser.post("/publish", {"yaml": broken, "do": "publish"})
     assert checked.status_code == 422
     assert "satisfaction" in checked.text and "between 2 and 11 points" in checked.text
+    if shutil.which("dot"):
+        assert "<svg" in checked.text  # the flow drawn, problems in red
     newer = good.replace("version: 1", "version: 2").replace("Which district", "What district")
     response = await browser.client.post(
         "/publish",
