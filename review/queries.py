@@ -354,8 +354,8 @@ async def question_stats(
 ) -> dict[str, QuestionStats]:
     """Per question: answered and skipped counts, value counts, answers per day.
 
-    Four queries in all: answered/skipped per question, values of every single-value
-    question, options of every multiple-choice question, answers per question per day.
+    Two queries in all: one pass for answered/skipped, single values and days, and
+    one for the options of every multiple-choice question.
     """
     dialect = _dialect(session)
     stats = {step.id: QuestionStats(step) for step in questions}
@@ -363,55 +363,51 @@ async def question_stats(
         return stats
     joined = _answers_of(consultation_id, conditions)
     step_ids = list(stats)
-    skipped = func.coalesce(func.sum(case((Answer.skipped, 1), else_=0)), 0)
-    totals = await session.execute(
-        select(Answer.step_id, func.count(), skipped)
+    scalar = [s.id for s in questions if s.kind in SCALAR_KINDS]
+    # One pass over the answers for totals, single values and days: the value is kept
+    # only for single-value questions (free text would make a group per answer), so
+    # the rows are at most (question, value, day), whatever the number of answers.
+    value = case((and_(Answer.step_id.in_(scalar), ~Answer.skipped), Answer.value), else_=None)
+    day = _day(Answer.answered_at)
+    rows = await session.execute(
+        select(Answer.step_id, Answer.skipped, value, day, func.count())
         .select_from(Answer)
         .join(Run, Run.id == Answer.run_id)
         .where(*joined, Answer.step_id.in_(step_ids))
-        .group_by(Answer.step_id)
+        .group_by(Answer.step_id, Answer.skipped, value, day)
     )
-    for step_id, count, skipped_count in totals:
-        stats[step_id].answered = int(count) - int(skipped_count)
-        stats[step_id].skipped = int(skipped_count)
-
-    scalar = [s.id for s in questions if s.kind in SCALAR_KINDS]
-    if scalar:
-        rows = await session.execute(
-            select(Answer.step_id, Answer.value, func.count())
-            .select_from(Answer)
-            .join(Run, Run.id == Answer.run_id)
-            .where(*joined, Answer.step_id.in_(scalar), ~Answer.skipped)
-            .group_by(Answer.step_id, Answer.value)
-        )
-        for step_id, value, count in rows:
-            stats[step_id].values.append((value, int(count)))
+    values: dict[tuple[str, str], tuple[Any, int]] = {}
+    days: dict[str, dict[str, int]] = {}
+    for step_id, was_skipped, answer_value, answered_day, count in rows:
+        item = stats[step_id]
+        n = int(count)
+        if was_skipped:
+            item.skipped += n
+        else:
+            item.answered += n
+        per_day = days.setdefault(step_id, {})
+        per_day[str(answered_day)] = per_day.get(str(answered_day), 0) + n
+        if answer_value is not None and not was_skipped:
+            key = (step_id, json.dumps(answer_value, sort_keys=True))
+            values[key] = (answer_value, values.get(key, (answer_value, 0))[1] + n)
+    for (step_id, _key), pair in values.items():
+        stats[step_id].values.append(pair)
+    for step_id, per_day in days.items():
+        stats[step_id].by_day = sorted(per_day.items())
 
     listed = [s.id for s in questions if s.kind in LIST_KINDS]
     if listed:
-        item = _elements(dialect)
-        rows = await session.execute(
-            select(Answer.step_id, item.c.value, func.count())
+        elements = _elements(dialect)
+        picked = await session.execute(
+            select(Answer.step_id, elements.c.value, func.count())
             .select_from(Answer)
             .join(Run, Run.id == Answer.run_id)
-            .join(item, true())
+            .join(elements, true())
             .where(*joined, Answer.step_id.in_(listed), ~Answer.skipped)
-            .group_by(Answer.step_id, item.c.value)
+            .group_by(Answer.step_id, elements.c.value)
         )
-        for step_id, value, count in rows:
-            stats[step_id].values.append((value, int(count)))
-
-    day = _day(Answer.answered_at)
-    rows = await session.execute(
-        select(Answer.step_id, day, func.count())
-        .select_from(Answer)
-        .join(Run, Run.id == Answer.run_id)
-        .where(*joined, Answer.step_id.in_(step_ids))
-        .group_by(Answer.step_id, day)
-        .order_by(day)
-    )
-    for step_id, answered_day, count in rows:
-        stats[step_id].by_day.append((str(answered_day), int(count)))
+        for step_id, option, count in picked:
+            stats[step_id].values.append((option, int(count)))
     for item_stats in stats.values():
         item_stats.values.sort(key=lambda pair: -pair[1])
     return stats
