@@ -27,6 +27,8 @@ async def test_a_stranger_is_sent_to_the_login_page_and_a_wrong_password_gets_no
     assert page.headers["location"] == "/login?next=/consultations/park-survey"
     login = await anonymous.get("/login")
     assert "Log in" in login.text
+    assert "frame-ancestors 'none'" in login.headers["content-security-policy"]
+    assert login.headers["x-content-type-options"] == "nosniff"
     wrong = await anonymous.post(
         "/login", {"email": "staff-a@example.org", "password": "not the password"}
     )

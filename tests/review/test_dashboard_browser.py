@@ -172,10 +172,13 @@ async def test_staff_work_through_the_dashboard_in_a_real_browser(
 
             # The report with its photo, fetched from the Bot API.
             await page.goto(f"{base}/consultations/park-survey/reports")
-            await page.wait_for_function(
-                "document.querySelector('img.thumb') && document.querySelector('img.thumb')"
-                ".naturalWidth === 160"
-            )
+            thumb = page.locator("img.thumb")
+            # The page's CSP forbids eval, so poll from here instead of wait_for_function.
+            for _ in range(200):
+                if await thumb.evaluate("img => img.complete && img.naturalWidth") == 160:
+                    break
+                await asyncio.sleep(0.05)
+            assert await thumb.evaluate("img => img.naturalWidth") == 160
             await shot("06-reports")
 
             # Reply to Anna; she gets it in Telegram and answers back.
