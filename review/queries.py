@@ -475,4 +475,6 @@ async def drop_off(
 def free_text_match(query: str) -> ColumnElement[bool]:
     """Case-insensitive search in free-text answers: every word must occur."""
     words = [w.lower() for w in query.split() if w][:8]
-    return and_(true(), *[func.lower(Answer.display_text).contains(w) for w in words])
+    return and_(
+        true(), *[func.lower(Answer.display_text).contains(w, autoescape=True) for w in words]
+    )

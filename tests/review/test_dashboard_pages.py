@@ -108,6 +108,7 @@ async def test_staff_code_free_text_with_their_codebook_and_find_it_again(
     browser = await logged_in(browser_factory, "staff-a@example.org")
     await browser.post("/consultations/park-survey/tags", {"name": "seating"})
     await browser.post("/consultations/park-survey/tags", {"name": "children"})
+    assert "More benches" not in (await browser.get("/consultations/park-survey/texts?q=%25")).text
     page = await browser.get("/consultations/park-survey/texts?q=BENCHES")
     assert "More benches near the pond" in page.text
     assert "A playground" not in page.text
