@@ -21,7 +21,7 @@ from dialogs.events import Translator
 from outreach.clock import Clock, ControllableClock, SystemClock
 from storage.engine import create_engine, create_sessionmaker
 from storage.migrate import upgrade
-from storage.uow import UnitOfWork
+from storage.uow import UnitOfWork, WriterTurns
 
 
 @dataclass
@@ -33,9 +33,12 @@ class App:
     flows: FlowLibrary
     #: What time it is for outreach: real UTC, or moved by `konsulta clock advance`.
     clock: Clock = field(default_factory=SystemClock)
+    #: SQLite's writers take turns in asyncio (None on PostgreSQL).
+    writer_turns: WriterTurns | None = None
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.sessionmaker)
+    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+        """A unit of work; `read_only` ones never wait for (or hold up) writers."""
+        return UnitOfWork(self.sessionmaker, turns=self.writer_turns, read_only=read_only)
 
     def texts(self, language: str) -> Translator:
         return translator(self.i18n, language)
@@ -58,6 +61,7 @@ async def build_app(settings: Settings, *, migrate: bool = True) -> App:
         i18n=make_i18n(settings.default_language),
         flows=FlowLibrary(),
         clock=clock,
+        writer_turns=WriterTurns() if engine.dialect.name == "sqlite" else None,
     )
 
 

@@ -9,6 +9,7 @@ a "yes" nothing but the refusal itself is stored.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -42,6 +43,9 @@ from storage.models import (
 )
 from storage.types import utcnow
 from storage.uow import UnitOfWork
+
+#: Seconds a cached language of the bot's texts is trusted (see Conversations).
+LANGUAGE_TTL = 30.0
 
 #: Pseudo step ids of the questions the service itself asks.
 CONSENT_STEP = "~consent"
@@ -126,6 +130,27 @@ def close_question_payload(delivery: Delivery, answer: str, language: str) -> di
 class Conversations:
     def __init__(self, app: App) -> None:
         self.app = app
+        #: user id -> (stored language, when looked up): a cache, so the language of
+        #: the bot's own texts costs no query on every update. Changes made here
+        #: update it at once; another process's change shows within LANGUAGE_TTL.
+        self._languages: dict[int, tuple[str | None, float]] = {}
+
+    async def stored_language(self, user_id: int, channel: str = "telegram") -> str | None:
+        """The language the citizen chose, if any (cached for a few seconds)."""
+        now = time.monotonic()
+        cached = self._languages.get(user_id)
+        if cached is not None and now - cached[1] < LANGUAGE_TTL:
+            return cached[0]
+        async with self.app.uow(read_only=True) as uow:
+            citizen = await uow.citizens.find(user_id, channel=channel)
+        language = citizen.language if citizen else None
+        if len(self._languages) > 100_000:
+            self._languages.clear()
+        self._languages[user_id] = (language, now)
+        return language
+
+    def _remember_language(self, user_id: int, language: str) -> None:
+        self._languages[user_id] = (language, time.monotonic())
 
     # --- languages -----------------------------------------------------------------
 
@@ -249,6 +274,7 @@ class Conversations:
         async with self.app.uow() as uow:
             citizen = await self._citizen(uow, who)
             await uow.citizens.set_language(citizen, language)
+            self._remember_language(who.user_id, language)
             run = await uow.runs.latest_active(citizen.id)
             if run is not None and run.consent_record_id is not None:
                 flow = await self._flow_of(uow, run)
@@ -287,6 +313,8 @@ class Conversations:
             channel=who.channel,
             timezone=self.app.settings.default_timezone,
         )
+        if self.app.writer_turns is not None:
+            return citizen  # SQLite: writers already take turns (see WriterTurns)
         # On PostgreSQL this row lock keeps two workers from racing on one citizen.
         locked = await uow.citizens.get_for_update(citizen.id)
         return locked or citizen
@@ -311,9 +339,11 @@ class Conversations:
         return await uow.consultations.get_by_slug(key)
 
     async def _flow_of(self, uow: UnitOfWork, run: Run) -> Flow:
-        version = await uow.consultations.get_version_by_id(run.flow_version_id)
-        assert version is not None
-        flow = self.app.flows.flow(version)
+        flow = self.app.flows.cached(run.flow_version_id)
+        if flow is None:
+            version = await uow.consultations.get_version_by_id(run.flow_version_id)
+            assert version is not None
+            flow = self.app.flows.flow(version)
         followup = followup_id_of(run.source)
         if followup is not None and run.parent_run_id is not None:
             # A follow-up dialog (outreach): its own steps, from the pinned version.
@@ -448,6 +478,7 @@ class Conversations:
         run.consent_record_id = record.id
         if citizen.language is None and language in self.app.i18n.available_locales:
             await uow.citizens.set_language(citizen, language)  # agreeing confirms it
+            self._remember_language(who.user_id, language)
         turn = engine.start(flow, language, texts=texts)
         outcome = await self._persist(uow, run, turn, language)
         return replace(outcome, answer=texts.gettext("Yes, I agree"))

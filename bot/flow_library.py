@@ -17,6 +17,10 @@ class FlowLibrary:
     def __init__(self) -> None:
         self._by_version_id: dict[int, Flow] = {}
 
+    def cached(self, version_id: int) -> Flow | None:
+        """The parsed version if this process has seen it (no query needed)."""
+        return self._by_version_id.get(version_id)
+
     def flow(self, version: FlowVersion) -> Flow:
         flow = self._by_version_id.get(version.id)
         if flow is None:

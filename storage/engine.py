@@ -46,6 +46,10 @@ def normalise_url(url: str | URL) -> URL:
     return parsed
 
 
+#: Connection execution option of a unit of work that only reads.
+READ_ONLY_OPTION = "konsulta_read_only"
+
+
 def _is_memory_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
@@ -68,6 +72,9 @@ def create_engine(
     elif _is_memory_sqlite(parsed):
         # One shared connection, or every checkout would see its own empty database.
         kwargs["poolclass"] = StaticPool
+    else:
+        # Readers of a WAL database run side by side; let enough of them connect.
+        kwargs.update(pool_size=20, max_overflow=20)
     engine = _create_async_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         _configure_sqlite(engine, for_migrations=for_migrations, wal=not _is_memory_sqlite(parsed))
@@ -87,15 +94,18 @@ def _configure_sqlite(engine: AsyncEngine, *, for_migrations: bool, wal: bool) -
                 cursor.execute("PRAGMA synchronous=NORMAL")
         finally:
             cursor.close()
-        if for_migrations:
-            # Stop the driver's own implicit transaction handling; `_on_begin` takes over.
-            dbapi_connection.isolation_level = None
+        # Stop the driver's own implicit transaction handling; `_on_begin` takes over.
+        dbapi_connection.isolation_level = None
 
-    if for_migrations:
-
-        @event.listens_for(engine.sync_engine, "begin")
-        def _on_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN")
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # Writers take SQLite's write lock at BEGIN. A deferred transaction that reads
+        # and then writes fails at once with "database is locked" when another writer
+        # got there first (SQLite cannot wait without risking a deadlock); IMMEDIATE
+        # waits its turn (busy_timeout) instead. Read-only units of work stay deferred
+        # so a long export never holds the write lock.
+        read_only = connection.get_execution_options().get(READ_ONLY_OPTION)
+        connection.exec_driver_sql("BEGIN" if read_only or for_migrations else "BEGIN IMMEDIATE")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

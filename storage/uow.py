@@ -12,11 +12,13 @@ so does leaving the block without `commit()`: nothing half-done reaches the data
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.engine import READ_ONLY_OPTION
 from storage.repositories import (
     AnswerRepository,
     CitizenRepository,
@@ -44,7 +46,38 @@ from storage.repositories.review import (
     ThreadRepository,
 )
 
-__all__ = ["UnitOfWork"]
+__all__ = ["UnitOfWork", "WriterTurns"]
+
+
+class WriterTurns:
+    """One writing unit of work at a time in this process, for SQLite.
+
+    SQLite has one writer. Without this, concurrent units of work wait for each other
+    inside SQLite's busy handler, which sleeps in growing steps (milliseconds each turn,
+    seconds under load); here they queue in asyncio and the next one starts the moment
+    the last commits. Re-entrant for the task that holds it, so a unit of work opened
+    inside another does not wait for itself. PostgreSQL needs none of this.
+    """
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+        self._depth = 0
+
+    async def acquire(self) -> None:
+        task = asyncio.current_task()
+        if task is not None and task is self._owner:
+            self._depth += 1
+            return
+        await self._lock.acquire()
+        self._owner = task
+        self._depth = 1
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+            self._lock.release()
 
 
 class UnitOfWork:
@@ -73,12 +106,24 @@ class UnitOfWork:
     reminders: ReminderRepository
     broadcasts: BroadcastRepository
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        turns: WriterTurns | None = None,
+        read_only: bool = False,
+    ) -> None:
         self._sessionmaker = sessionmaker
+        self._turns = None if read_only else turns
+        self._read_only = read_only
 
     async def __aenter__(self) -> Self:
+        if self._turns is not None:
+            await self._turns.acquire()
         session = self._sessionmaker()
         self.session = session
+        if self._read_only:
+            await session.connection(execution_options={READ_ONLY_OPTION: True})
         self.organisations = OrganisationRepository(session)
         self.citizens = CitizenRepository(session)
         self.consents = ConsentRepository(session)
@@ -113,7 +158,11 @@ class UnitOfWork:
         finally:
             # Closing ends any transaction not committed (its changes are discarded) but,
             # unlike rollback, leaves loaded objects readable after the block.
-            await self.session.close()
+            try:
+                await self.session.close()
+            finally:
+                if self._turns is not None:
+                    self._turns.release()
 
     async def commit(self) -> None:
         await self.session.commit()

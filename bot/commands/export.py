@@ -22,7 +22,7 @@ def register(sub: Any) -> None:
 
 
 async def run(settings: Settings, slug: str, fmt: Format, out: Path | None) -> int:
-    async with running_app(settings) as app, app.uow() as uow:
+    async with running_app(settings) as app, app.uow(read_only=True) as uow:
         try:
             if out is None:
                 count = await export_consultation(uow, app.flows, slug, fmt, sys.stdout.buffer)

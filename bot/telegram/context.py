@@ -18,7 +18,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import Chat, TelegramObject, Update, User
 
 from bot.app import App
-from bot.conversations import Delivery, Outcome, Who, queue_messages
+from bot.conversations import Conversations, Delivery, Outcome, Who, queue_messages
 from dialogs.events import Message
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -29,16 +29,13 @@ def _base(code: str | None) -> str | None:
 
 
 class CitizenContext(BaseMiddleware):
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, conversations: Conversations) -> None:
         self.app = app
+        self.conversations = conversations
 
     async def language_of(self, user: User | None) -> str:
         available = set(self.app.i18n.available_locales)
-        stored = None
-        if user is not None:
-            async with self.app.uow() as uow:
-                citizen = await uow.citizens.find(user.id)
-                stored = citizen.language if citizen else None
+        stored = await self.conversations.stored_language(user.id) if user else None
         for candidate in (stored, _base(user.language_code if user else None)):
             if candidate in available:
                 return str(candidate)

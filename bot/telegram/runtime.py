@@ -68,8 +68,9 @@ def make_bot(settings: Settings) -> Bot:
 
 
 def make_dispatcher(app: App) -> Dispatcher:
-    dispatcher = Dispatcher(app=app, conversations=Conversations(app))
-    dispatcher.update.outer_middleware(CitizenContext(app))
+    conversations = Conversations(app)
+    dispatcher = Dispatcher(app=app, conversations=conversations)
+    dispatcher.update.outer_middleware(CitizenContext(app, conversations))
     dispatcher.update.outer_middleware(
         FloodControl(app, app.settings.flood_messages, app.settings.flood_window_seconds)
     )

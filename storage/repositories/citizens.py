@@ -7,6 +7,8 @@ forgotten: afterwards nothing about the person remains.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +30,10 @@ __all__ = ["DEFAULT_TIMEZONE", "TELEGRAM", "CitizenRepository", "ConsentReposito
 
 TELEGRAM = "telegram"
 DEFAULT_TIMEZONE = "Europe/Warsaw"
+
+
+#: How stale `last_seen_at` may get before a message refreshes it.
+LAST_SEEN_RESOLUTION = timedelta(minutes=5)
 
 
 class CitizenRepository:
@@ -80,15 +86,17 @@ class CitizenRepository:
         display name and `last_seen_at`.
         """
         now = utcnow()
-        link = (
+        found = (
             await self._session.execute(
-                select(CitizenChannel).where(
+                select(CitizenChannel, Citizen)
+                .join(Citizen, Citizen.id == CitizenChannel.citizen_id)
+                .where(
                     CitizenChannel.channel == channel,
                     CitizenChannel.channel_user_id == channel_user_id,
                 )
             )
-        ).scalar_one_or_none()
-        if link is None:
+        ).one_or_none()
+        if found is None:
             pid = participant_id(secret, channel, channel_user_id)
             await self._session.execute(
                 upsert_insert(self._session, Citizen)
@@ -112,13 +120,14 @@ class CitizenRepository:
                 )
             )
             return citizen
+        link, citizen = found
         if link.chat_id != chat_id:
             link.chat_id = chat_id
         if display_name is not None and link.display_name != display_name:
             link.display_name = display_name
-        citizen = await self._session.get(Citizen, link.citizen_id)
-        assert citizen is not None
-        citizen.last_seen_at = now
+        # Last seen to the nearest few minutes: not worth a write on every message.
+        if now - citizen.last_seen_at > LAST_SEEN_RESOLUTION:
+            citizen.last_seen_at = now
         await self._session.flush()
         return citizen
 
