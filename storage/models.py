@@ -534,9 +534,7 @@ class InviteLink(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     payload: Mapped[str] = mapped_column(String(64), unique=True)
-    consultation_id: Mapped[int] = mapped_column(
-        ForeignKey("consultations.id", ondelete="CASCADE")
-    )
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("leaders.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -581,9 +579,7 @@ class LeaderPolicy(Base):
     organisation_id: Mapped[int] = mapped_column(
         ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
-    approval_required: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=false()
-    )
+    approval_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class LeaderBroadcast(Base):
@@ -688,9 +684,7 @@ class ScheduledFollowUp(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default=FollowUpStatus.PENDING)
     # The run of the follow-up dialog itself (its parent_run_id is `run_id`).
-    followup_run_id: Mapped[int | None] = mapped_column(
-        ForeignKey("runs.id", ondelete="SET NULL")
-    )
+    followup_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
     note: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
