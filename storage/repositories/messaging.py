@@ -178,11 +178,15 @@ class InboxRepository:
     async def mark_handled(
         self, update_id: int, *, error: str | None = None, handled_at: datetime | None = None
     ) -> None:
-        """Done with this update; `error` records a handler failure that will not retry."""
+        """Done with this update; `error` records a handler failure that will not retry.
+
+        The raw update (names, texts) is dropped: only the `update_id` is kept, which
+        is all replay detection needs, so the inbox holds no personal data for long.
+        """
         await self._session.execute(
             update(InboxUpdate)
             .where(InboxUpdate.update_id == update_id)
-            .values(handled_at=handled_at or utcnow(), error=error)
+            .values(handled_at=handled_at or utcnow(), error=error, raw={})
             .execution_options(synchronize_session=False)
         )
 
@@ -191,6 +195,6 @@ class InboxRepository:
         await self._session.execute(
             update(InboxUpdate)
             .where(InboxUpdate.update_id == update_id, InboxUpdate.handled_at.is_(None))
-            .values(handled_at=utcnow(), error=error)
+            .values(handled_at=utcnow(), error=error, raw={})
             .execution_options(synchronize_session=False)
         )
