@@ -23,6 +23,7 @@ from storage.models import (
     OutboxMessage,
     OutboxStatus,
     Run,
+    ThreadMessage,
 )
 
 __all__ = ["citizen_data"]
@@ -78,6 +79,13 @@ async def citizen_data(session: AsyncSession, citizen_id: int) -> dict[str, Any]
                     "answered_at": _iso(answer.answered_at),
                 }
             )
+    thread = (
+        await session.scalars(
+            select(ThreadMessage)
+            .where(ThreadMessage.citizen_id == citizen_id)
+            .order_by(ThreadMessage.id)
+        )
+    ).all()
     waiting = await session.scalar(
         select(func.count())
         .select_from(OutboxMessage)
@@ -125,6 +133,9 @@ async def citizen_data(session: AsyncSession, citizen_id: int) -> dict[str, Any]
                 "answers": answers_by_run[run.id],
             }
             for run, slug, title, version in runs
+        ],
+        "messages_with_staff": [
+            {"direction": m.direction, "text": m.text, "at": _iso(m.created_at)} for m in thread
         ],
         "messages_waiting": int(waiting or 0),
     }
