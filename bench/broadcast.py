@@ -293,7 +293,11 @@ async def run_broadcast(
     try:
         for n in range(recipients):
             emu.citizens.create(FIRST_CHAT + n, f"C{n}", "pl" if n % 2 == 0 else "en")
-        sender = {"rate_per_second": 30 if paid else rate, "paid_broadcast": str(paid).lower()}
+        sender = {
+            "rate_per_second": 30 if paid else rate,
+            "paid_broadcast": str(paid).lower(),
+            "sender_processes": processes,
+        }
         env = bot_env(emu.base_url, database_url, **sender)
         settings = Settings(database_url=database_url, _env_file=None)
         broadcast_id = await schedule_to_everyone(settings)

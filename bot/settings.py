@@ -107,8 +107,12 @@ class Settings(BaseSettings):
     quiet_hours_end: str = Field(
         default="08:00", description="End of the night in the citizen's timezone (HH:MM)"
     )
+    sender_processes: int = Field(
+        default=1,
+        description="Bot processes sending for this bot; each keeps 1/N of the limits",
+    )
     send_lease_seconds: float = Field(
-        default=30.0, description="How long a claimed outbox row is held by one sender"
+        default=10.0, description="How long a claimed outbox row is held by one sender"
     )
     broadcast_window_seconds: float = Field(
         default=5.0, description="Seconds of sending a broadcast keeps queued in the outbox"

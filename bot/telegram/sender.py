@@ -89,10 +89,13 @@ class Sender:
         self.app = app
         self.bot = bot
         settings = app.settings
+        # Each of N sending processes keeps 1/N of the bot's limits, so together they
+        # stay inside Telegram's (the per-chat limit holds: a chat's rows go in order).
+        share = 1 / max(1, settings.sender_processes)
         self.limits = limits or Limits(
-            per_second=settings.rate_per_second,
+            per_second=settings.rate_per_second * share,
             per_chat=settings.rate_per_chat,
-            paid_per_second=1000.0 if settings.paid_broadcast else None,
+            paid_per_second=1000.0 * share if settings.paid_broadcast else None,
         )
         # About half a second of sending per round, so a dialog reply queued behind a
         # broadcast waits at most that long.
