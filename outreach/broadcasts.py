@@ -11,7 +11,9 @@ the sender records each delivery as sent, failed, blocked or skipped -> done.
 Each delivery checks, when it is handed to the outbox, that the citizen has not sent
 /stop or blocked the bot, and that it is not night in their timezone (else it waits
 for the morning). Results ("you said, we did") are broadcasts of kind `result`:
-the staff's text framed by the bot's own words, in the citizen's language.
+the staff's text framed by the bot's own words, in the citizen's language. A local
+leader's broadcast (kind `leader`, bot/leaders) carries texts already framed exactly as
+the leader previewed them, and is sent as they are.
 """
 
 from __future__ import annotations
@@ -43,12 +45,15 @@ __all__ = [
     "Progress",
     "cancel",
     "create",
+    "create_in",
     "preview",
     "progress",
     "schedule",
+    "schedule_in",
 ]
 
 MAX_TEXT = 3500  # leaves room for the framing within Telegram's 4096
+TELEGRAM_TEXT = 4096
 MATERIALIZE_BATCH = 5000
 FEED_BATCH = 1000
 #: Near the end of a broadcast, queued deliveries are checked against the outbox.
@@ -80,7 +85,7 @@ class Progress:
         )
 
 
-def _check_texts(texts: dict[str, str], default_language: str) -> None:
+def _check_texts(texts: dict[str, str], default_language: str, limit: int = MAX_TEXT) -> None:
     if not texts:
         raise BroadcastError("a broadcast needs a text (e.g. --text pl='...')")
     if default_language not in texts:
@@ -88,8 +93,8 @@ def _check_texts(texts: dict[str, str], default_language: str) -> None:
     for language, text in texts.items():
         if not text.strip():
             raise BroadcastError(f"the {language} text is empty")
-        if len(text) > MAX_TEXT:
-            raise BroadcastError(f"the {language} text is over {MAX_TEXT} characters")
+        if len(text) > limit:
+            raise BroadcastError(f"the {language} text is over {limit} characters")
 
 
 async def create(
@@ -102,22 +107,53 @@ async def create(
     kind: str = "broadcast",
     consultation_id: int | None = None,
 ) -> Broadcast:
-    parsed = segment if isinstance(segment, Segment) else parse_segment(segment)
-    default = default_language or app.settings.default_language
-    _check_texts(texts, default)
     async with app.uow() as uow:
-        await segment_sql(uow.session, parsed, default_language=default)  # names exist
-        broadcast = await uow.broadcasts.create(
+        broadcast = await create_in(
+            app,
+            uow,
             name=name,
-            segment=parsed.to_json(),
+            segment=segment,
             texts=texts,
-            default_language=default,
+            default_language=default_language,
             kind=kind,
             consultation_id=consultation_id,
-            now=app.clock.now(),
         )
         await uow.commit()
         return broadcast
+
+
+async def create_in(
+    app: App,
+    uow: UnitOfWork,
+    *,
+    name: str,
+    segment: dict[str, Any] | Segment,
+    texts: dict[str, str],
+    default_language: str | None = None,
+    kind: str = "broadcast",
+    consultation_id: int | None = None,
+    buttons: dict[str, list[dict[str, Any]]] | None = None,
+) -> Broadcast:
+    """`create` inside the caller's unit of work (which commits it, or not).
+    `buttons`: per language, inline buttons as in outbox payloads (e.g. a link)."""
+    parsed = segment if isinstance(segment, Segment) else parse_segment(segment)
+    default = default_language or app.settings.default_language
+    # A leader's texts come framed already (bot/leaders), so only Telegram's limit holds.
+    _check_texts(texts, default, TELEGRAM_TEXT if kind == "leader" else MAX_TEXT)
+    await segment_sql(uow.session, parsed, default_language=default)  # names exist
+    broadcast = await uow.broadcasts.create(
+        name=name,
+        segment=parsed.to_json(),
+        texts=texts,
+        default_language=default,
+        kind=kind,
+        consultation_id=consultation_id,
+        now=app.clock.now(),
+    )
+    if buttons:
+        broadcast.buttons = buttons
+        await uow.session.flush()
+    return broadcast
 
 
 async def _get(uow: UnitOfWork, broadcast_id: int, *, for_update: bool = False) -> Broadcast:
@@ -152,6 +188,8 @@ def message_text(app: App, broadcast: Broadcast, language: str, titles: dict[str
     """What a recipient in `language` reads: the staff's words, framed by the bot's."""
     texts = app.texts(language)
     body = broadcast.texts.get(language) or broadcast.texts[broadcast.default_language]
+    if broadcast.kind == "leader":  # framed by bot/leaders, exactly as the leader previewed
+        return body
     if broadcast.kind == "result":
         title = titles.get(language) or titles.get(broadcast.default_language) or ""
         head = fill(
@@ -160,6 +198,11 @@ def message_text(app: App, broadcast: Broadcast, language: str, titles: dict[str
         return f"{head}\n\n{body}"
     footer = texts.gettext("Send /stop if you do not want messages like this.")
     return f"{body}\n\n{footer}"
+
+
+def _buttons(broadcast: Broadcast, language: str) -> dict[str, Any]:
+    found = (broadcast.buttons or {}).get(language)
+    return {"buttons": found} if found else {}
 
 
 async def preview(app: App, broadcast_id: int) -> Preview:
@@ -190,13 +233,22 @@ async def preview(app: App, broadcast_id: int) -> Preview:
 async def schedule(app: App, broadcast_id: int, at: datetime | None = None) -> Broadcast:
     """Send at `at` (the outreach clock's time), or at the next tick."""
     async with app.uow() as uow:
-        broadcast = await _get(uow, broadcast_id, for_update=True)
-        if broadcast.status not in {BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED}:
-            raise BroadcastError(f"broadcast {broadcast_id} is already {broadcast.status}")
-        broadcast.status = BroadcastStatus.SCHEDULED
-        broadcast.send_at = at or app.clock.now()
+        broadcast = await schedule_in(app, uow, broadcast_id, at)
         await uow.commit()
         return broadcast
+
+
+async def schedule_in(
+    app: App, uow: UnitOfWork, broadcast_id: int, at: datetime | None = None
+) -> Broadcast:
+    """`schedule` inside the caller's unit of work (which commits it, or not)."""
+    broadcast = await _get(uow, broadcast_id, for_update=True)
+    if broadcast.status not in {BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED}:
+        raise BroadcastError(f"broadcast {broadcast_id} is already {broadcast.status}")
+    broadcast.status = BroadcastStatus.SCHEDULED
+    broadcast.send_at = at or app.clock.now()
+    await uow.session.flush()
+    return broadcast
 
 
 async def cancel(app: App, broadcast_id: int) -> int:
@@ -306,6 +358,7 @@ class Broadcasts:
                             "language": language,
                             "text": texts[key],
                             "role": "say",
+                            **_buttons(broadcast, language),
                             "delivery_id": item.delivery_id,
                             "broadcast_id": broadcast.id,
                             "paid": paid,

@@ -223,13 +223,14 @@ def _compile(segment: Segment, ids: dict[str, int], default_language: str) -> Co
             or_(*(Answer.value == literal(value, type_=as_json) for value in match.values()))
         )
         return exists().where(*conditions)
+    # Took part through a community: consented, not merely opened its link.
     if segment.community is not None:
-        return exists().where(Run.citizen_id == Citizen.id, Run.community_id == segment.community)
+        return exists().where(*_took_part(None), Run.community_id == segment.community)
     if segment.leader is not None:
         led = select(LeaderCommunity.community_id).where(
             LeaderCommunity.leader_id == segment.leader
         )
-        return exists().where(Run.citizen_id == Citizen.id, Run.community_id.in_(led))
+        return exists().where(*_took_part(None), Run.community_id.in_(led))
     if segment.never_answered:
         return not_(exists().where(Run.citizen_id == Citizen.id, Answer.run_id == Run.id))
     if segment.all is not None:

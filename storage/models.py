@@ -607,6 +607,11 @@ class LeaderBroadcast(Base):
     decided_by: Mapped[str | None] = mapped_column(String(100))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     recipients: Mapped[int | None] = mapped_column(Integer)
+    # The outreach broadcast that sends it, written in the transaction that marks it
+    # sent, so a crash neither loses nor doubles the hand-off (migration 0006).
+    outreach_broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="SET NULL")
+    )
 
 
 # --- outreach (outreach/) --------------------------------------------------------------
@@ -711,11 +716,14 @@ class Broadcast(Base):
     __table_args__ = (Index("ix_broadcasts_status_send_at", "status", "send_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # 'broadcast' or 'result' (framed as "you said, we did").
+    # 'broadcast', 'result' (framed as "you said, we did") or 'leader' (a local
+    # leader's, framed already in bot/leaders).
     kind: Mapped[str] = mapped_column(String(16), default="broadcast")
     name: Mapped[str] = mapped_column(String(200))
     segment: Mapped[dict[str, Any]] = mapped_column(JSONType)
     texts: Mapped[dict[str, str]] = mapped_column(JSONType)
+    # Buttons per language (a leader's invitation has a "Take part" link; migration 0006).
+    buttons: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     default_language: Mapped[str] = mapped_column(String(16))
     consultation_id: Mapped[int | None] = mapped_column(
         ForeignKey("consultations.id", ondelete="SET NULL")

@@ -5,25 +5,30 @@ The `leader_broadcasts` row is the dialog's state (status composing -> draft ->
 awaiting/sent), so a restart mid-dialog loses nothing. The citizen message is built by
 one function, `citizen_payload`, for the preview and for the real thing, so the leader
 sees exactly what their people will. Each step is an atomic status change, so a double
-tap or two approvers at once send nothing twice, and every delivery row has a dedupe
-key (broadcast, citizen): exactly once, also after a crash.
+tap or two approvers at once send nothing twice.
 
-Delivery honours /stop (stopped citizens are not written to), blocked bots and quiet
-hours (nothing arrives between 21:00 and 8:00 in the citizen's time zone; it waits for
-the morning). These are the rules of the outreach broadcasts; when `outreach/`
-offers its broadcast API, `_deliver` is the one place to hand over to it.
+Sending is the outreach broadcast machinery's (outreach/broadcasts.py): the step that
+marks the row sent also creates and schedules an outreach broadcast (kind `leader`,
+segment: the community and the chosen languages, the texts and buttons exactly as
+previewed) and writes its id into `outreach_broadcast_id`, all in the caller's one
+transaction, so a crash right after approval neither loses nor doubles the hand-off.
+Outreach then gives it /stop, blocked bots, quiet hours in each citizen's time zone
+(from settings), one delivery per (broadcast, citizen), cancel and progress.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import and_
 
 from bot.app import App
 from bot.leaders.callbacks import Act, LeaderAct
 from bot.leaders.service import LeaderError, actor, flow_of
+from outreach import broadcasts as outreach
+from outreach.segments import parse_segment, reachable, segment_sql, spoken_language
 from storage.models import (
     Community,
     Consultation,
@@ -36,8 +41,6 @@ from storage.types import utcnow
 from storage.uow import UnitOfWork
 
 __all__ = [
-    "QUIET_FROM",
-    "QUIET_UNTIL",
     "Decision",
     "Request",
     "citizen_payload",
@@ -46,8 +49,6 @@ __all__ = [
     "start",
 ]
 
-QUIET_FROM = time(21, 0)
-QUIET_UNTIL = time(8, 0)
 MAX_TEXT = 3000  # leaves room for the header and footer under Telegram's 4096
 
 S = LeaderBroadcastStatus
@@ -227,7 +228,7 @@ async def request(app: App, uow: UnitOfWork, broadcast: LeaderBroadcast, leader:
         broadcast.id, [S.DRAFT], S.SENT, requested_at=now, decided_at=now, sent_at=now
     ):
         return Request("gone")
-    count = await _deliver(app, uow, broadcast)
+    count = await _hand_off(app, uow, broadcast)
     await uow.leaders.audit(
         actor(leader),
         broadcast.organisation_id,
@@ -243,11 +244,11 @@ async def _ask_approvers(app: App, uow: UnitOfWork, broadcast: LeaderBroadcast) 
     community = await uow.communities.get(broadcast.community_id)
     assert community is not None
     approvers = await uow.leaders.approver_chats(broadcast.organisation_id)
+    people = await _audience(uow, broadcast)
     for citizen_id, chat_id in approvers:
         approver = await uow.citizens.get(citizen_id)
         language = (approver.language if approver else None) or app.settings.default_language
         texts = app.texts(language)
-        people = len(await uow.communities.member_citizens(community.id, broadcast.languages))
         intro = texts.ngettext(
             "A leader of {community} asks to send this to {count} person:",
             "A leader of {community} asks to send this to {count} people:",
@@ -296,7 +297,7 @@ async def decide(
         broadcast.id, [S.AWAITING_APPROVAL], new, **values
     ):
         return Decision("gone")
-    count = await _deliver(app, uow, broadcast) if approved else 0
+    count = await _hand_off(app, uow, broadcast) if approved else 0
     await uow.leaders.audit(
         by,
         broadcast.organisation_id,
@@ -333,41 +334,45 @@ async def may_approve(uow: UnitOfWork, broadcast_id: int, citizen_id: int) -> bo
     )
 
 
-def after_quiet_hours(now: datetime, zone: str) -> datetime:
-    """`now`, or the next 8:00 in the citizen's zone if `now` is in their night."""
-    try:
-        tz = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        tz = ZoneInfo("UTC")
-    local = now.astimezone(tz)
-    if QUIET_UNTIL <= local.time() < QUIET_FROM:
-        return now
-    morning = local.date() if local.time() < QUIET_UNTIL else local.date() + timedelta(days=1)
-    return datetime.combine(morning, QUIET_UNTIL, tzinfo=tz).astimezone(now.tzinfo)
+def _segment(broadcast: LeaderBroadcast) -> dict[str, Any]:
+    """Who gets it: people who took part through the community, in the chosen languages."""
+    return {"all": [{"community": broadcast.community_id}, {"language": list(broadcast.languages)}]}
 
 
-async def _deliver(app: App, uow: UnitOfWork, broadcast: LeaderBroadcast) -> int:
-    """One outbox row per person, deduplicated on (broadcast, citizen)."""
+async def _audience(uow: UnitOfWork, broadcast: LeaderBroadcast) -> int:
+    """How many the outreach segment reaches now (outreach skips /stop and blocked)."""
+    default = broadcast.languages[0]
+    where = await segment_sql(
+        uow.session, parse_segment(_segment(broadcast)), default_language=default
+    )
+    counts = await uow.broadcasts.languages(and_(reachable(), where), spoken_language(default))
+    return sum(counts.values())
+
+
+async def _hand_off(app: App, uow: UnitOfWork, broadcast: LeaderBroadcast) -> int:
+    """Create and schedule the outreach broadcast that sends it, in the caller's
+    transaction (the one that marked the row sent); returns the recipients now."""
     community = await uow.communities.get(broadcast.community_id)
     assert community is not None
-    members = await uow.communities.member_citizens(community.id, broadcast.languages)
-    payloads: dict[str, dict[str, Any]] = {}
-    now = utcnow()
-    count = 0
-    for citizen_id, chat_id, language in members:
-        if language not in payloads:
-            payloads[language] = await citizen_payload(app, uow, broadcast, community, language)
-        citizen = await uow.citizens.get(citizen_id)
-        zone = citizen.timezone if citizen else app.settings.default_timezone
-        queued = await uow.outbox.enqueue(
-            chat_id,
-            "broadcast",
-            payloads[language],
-            citizen_id=citizen_id,
-            due_at=after_quiet_hours(now, zone),
-            dedupe_key=f"leader-broadcast:{broadcast.id}:{citizen_id}",
-        )
-        count += queued is not None
-    broadcast.recipients = count
+    texts: dict[str, str] = {}
+    buttons: dict[str, list[dict[str, Any]]] = {}
+    for language in broadcast.languages:
+        payload = await citizen_payload(app, uow, broadcast, community, language)
+        texts[language] = payload["text"]
+        if payload["buttons"]:
+            buttons[language] = payload["buttons"]
+    outgoing = await outreach.create_in(
+        app,
+        uow,
+        name=f"Leader broadcast {broadcast.id} ({community.name})"[:200],
+        segment=_segment(broadcast),
+        texts=texts,
+        default_language=broadcast.languages[0],
+        kind="leader",
+        buttons=buttons or None,
+    )
+    await outreach.schedule_in(app, uow, outgoing.id)
+    broadcast.outreach_broadcast_id = outgoing.id
+    broadcast.recipients = await _audience(uow, broadcast)
     await uow.session.flush()
-    return count
+    return broadcast.recipients

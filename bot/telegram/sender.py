@@ -45,7 +45,7 @@ from aiohttp import ClientError, ClientTimeout
 from sqlalchemy import and_, false, or_, select, update
 
 from bot.app import App
-from bot.telegram.render import message_html, render
+from bot.telegram.render import inline_keyboard, message_html, render
 from bot.telegram.throttle import Bucket, Limits
 from storage.models import Citizen, DeliveryStatus, OutboxMessage, OutboxStatus
 from storage.types import utcnow
@@ -386,11 +386,16 @@ class Sender:
         when there are a thousand a second. Errors are aiogram's own (`check_response`)."""
         session = self.bot.session
         assert isinstance(session, AiohttpSession)
+        inline = inline_keyboard(payload)  # a leader's invitation has a link button
         body: dict[str, Any] = {
             "chat_id": row.chat_id,
             "text": message_html(payload),
             "parse_mode": "HTML",
-            "reply_markup": {"remove_keyboard": True},
+            "reply_markup": (
+                inline.model_dump(mode="json", exclude_none=True)
+                if inline
+                else {"remove_keyboard": True}
+            ),
         }
         if self._paid(row):
             body["allow_paid_broadcast"] = True

@@ -15,6 +15,7 @@ from bot.leaders.service import add_community
 from bot.publishing import publish, read_flow
 from bot.settings import Settings
 from bot.telegram.runtime import Runtime
+from outreach.scheduler import Outreach
 
 
 @pytest.fixture
@@ -33,6 +34,8 @@ async def world(migrated_url: str) -> AsyncIterator[World]:
         rate_per_chat=1000.0,
         rate_per_second=1000.0,
         flood_messages=1000,
+        controllable_clock=True,  # the broadcast stories move time for quiet hours
+        outreach_tick_seconds=3600.0,  # and tick outreach themselves
         _env_file=None,  # type: ignore[call-arg]
     )
     app = await build_app(settings, migrate=False)
@@ -45,7 +48,7 @@ async def world(migrated_url: str) -> AsyncIterator[World]:
     stop = asyncio.Event()
     task = asyncio.create_task(runtime.run(stop, webhook=False))
     try:
-        yield World(emu, app, runtime)
+        yield World(emu, app, runtime, Outreach(app, wake=runtime.sender.wake))
     finally:
         stop.set()
         await task

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -22,6 +22,8 @@ from bot.emulator import Emulator
 from bot.emulator.state import ChatMessage
 from bot.leaders.service import add_leader
 from bot.telegram.runtime import Runtime
+from outreach.clock import ControllableClock
+from outreach.scheduler import Outreach, TickReport
 from storage.models import Consultation, InboxUpdate, OutboxMessage, OutboxStatus
 
 FLOWS = Path(__file__).resolve().parent / "flows"
@@ -32,10 +34,15 @@ ORGANISATION = "demo"
 
 def daytime_zone(now: datetime | None = None) -> str:
     """A time zone where it is about noon now, so quiet hours never hold a story's
-    broadcast (quiet hours have their own test with fixed times)."""
+    broadcast unless the story wants them to (`zone_at`)."""
+    return zone_at(12, now)
+
+
+def zone_at(hour: int, now: datetime | None = None) -> str:
+    """A time zone where it is about `hour` o'clock now."""
     now = now or datetime.now(UTC)
-    offset = 12 - now.hour  # local = UTC + offset; Etc/GMT signs are inverted
-    offset = max(-12, min(14, offset if offset <= 14 else offset - 24))
+    # local = UTC + offset, offset in -12..11 (Etc/GMT names invert the sign)
+    offset = (hour - now.hour + 12) % 24 - 12
     if offset == 0:
         return "Etc/GMT"
     return f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
@@ -92,6 +99,22 @@ class World:
     emu: Emulator
     app: App
     runtime: Runtime
+    outreach: Outreach
+
+    async def tick(self) -> TickReport:
+        """One outreach tick (what the bot's scheduler does every few seconds), then
+        wait until what it queued is out."""
+        report = await self.outreach.tick()
+        assert not report.errors, report.errors
+        self.runtime.sender.wake()
+        await self.settled()
+        return report
+
+    async def later(self, delta: timedelta) -> TickReport:
+        """Move the controllable clock (as `konsulta clock advance` would) and tick."""
+        assert isinstance(self.app.clock, ControllableClock)
+        await self.app.clock.advance(delta)
+        return await self.tick()
 
     def phone(self, user_id: int, language_code: str = "en") -> Phone:
         return Phone(self.emu, user_id, language_code)

@@ -1,16 +1,27 @@
 """A leader writes to their community from Telegram: preview per language, approval by
-the organisation's staff, exactly one message per person, a daily limit."""
+the organisation's staff, a daily limit; the message goes out through the outreach
+broadcast machinery (/stop, quiet hours, exactly one message per person)."""
 
 from __future__ import annotations
 
-from leader_world import COMMUNITY, ORGANISATION, Phone, World
-from sqlalchemy import func, select
+from datetime import timedelta
+
+from leader_world import COMMUNITY, ORGANISATION, Phone, World, zone_at
+from sqlalchemy import func, select, update
 
 from bot.conversations import AGREE, CONSENT_STEP, Conversations, Who
+from bot.leaders.broadcasts import decide
 from bot.leaders.service import invite_link
 from bot.privacy import set_stopped
 from dialogs.events import ButtonPress
-from storage.models import AuditEntry, OutboxMessage
+from storage.models import (
+    AuditEntry,
+    Broadcast,
+    BroadcastDelivery,
+    Citizen,
+    LeaderBroadcast,
+    OutboxMessage,
+)
 
 
 async def join_through_link(world: World, user_id: int, language: str) -> Phone:
@@ -29,6 +40,11 @@ async def join_through_link(world: World, user_id: int, language: str) -> Phone:
     await conversations.open(who, link.payload, source="link", delivery=None)
     await conversations.handle(who, ButtonPress(CONSENT_STEP, AGREE), delivery=None)
     return phone
+
+
+async def outreach_broadcasts(world: World) -> list[Broadcast]:
+    async with world.app.uow() as uow:
+        return list((await uow.session.execute(select(Broadcast))).scalars())
 
 
 async def until(world: World, phone: Phone, text: str) -> str:
@@ -74,8 +90,16 @@ async def test_a_message_waits_for_approval_then_reaches_each_person_once(world:
     await leader.tap(shown[4], "Send")
     await until(world, leader, "approves messages before they go out")
     await approver.expect(6)  # who asks, two previews with headings, the question
-    await world.settled()
+    await world.later(timedelta(hours=1))
     assert anna.messages() == [] and jan.messages() == []  # nothing before approval
+    assert await outreach_broadcasts(world) == []
+
+    # The approving process dies before its transaction commits: nothing was handed
+    # over, and the broadcast still waits for a decision.
+    async with world.app.uow() as uow:
+        [waiting] = (await uow.session.execute(select(LeaderBroadcast))).scalars()
+        assert (await decide(world.app, uow, waiting.id, True, by="crash")).outcome == "sent"
+    assert await outreach_broadcasts(world) == []
 
     question = approver.messages()[-1]
     rows = (question.reply_markup or {})["inline_keyboard"]
@@ -86,7 +110,13 @@ async def test_a_message_waits_for_approval_then_reaches_each_person_once(world:
     await world.emu.citizens.tap(4001, question.message_id, approve)
     await until(world, approver, "already decided")
     await until(world, leader, "approved and is going to 2 people")
-    await world.settled()
+    [handed] = await outreach_broadcasts(world)  # one outreach broadcast, linked
+    async with world.app.uow() as uow:
+        [linked] = (await uow.session.execute(select(LeaderBroadcast))).scalars()
+    assert linked.status == "sent" and linked.outreach_broadcast_id == handed.id
+    assert handed.kind == "leader" and handed.status == "scheduled"
+    await world.tick()  # outreach starts it, writes the recipients, queues them
+    await world.later(timedelta(hours=1))  # and finishes; nothing goes twice
     [to_anna] = anna.messages()
     [to_jan] = jan.messages()
     assert to_anna.text == previews["ℹ️ Preview (EN):"]  # exactly what the leader saw
@@ -96,7 +126,11 @@ async def test_a_message_waits_for_approval_then_reaches_each_person_once(world:
         rows = await uow.session.scalar(
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "broadcast")
         )
+        deliveries = (await uow.session.execute(select(BroadcastDelivery))).scalars().all()
+        [done] = (await uow.session.execute(select(Broadcast))).scalars()
     assert rows == 2
+    assert sorted(d.status for d in deliveries) == ["sent", "sent"]  # no row for /stop
+    assert done.status == "done"
 
     # One broadcast a day is this deployment's limit.
     world.app.settings.leader_daily_broadcasts = 1
@@ -117,3 +151,53 @@ async def test_a_message_waits_for_approval_then_reaches_each_person_once(world:
     for step in ("broadcast.start", "broadcast.preview", "broadcast.request", "broadcast.limit"):
         assert ("leader", step) in log
     assert ("approver", "broadcast.approve") in log
+
+
+async def test_an_invitation_without_approval_reaches_a_night_owl_in_the_morning(
+    world: World,
+) -> None:
+    """No approval needed: Send hands the invitation to outreach at once; quiet hours
+    (from settings, in each citizen's time zone) hold it for someone where it is night."""
+    early = await join_through_link(world, 5101, "en")
+    owl = await join_through_link(world, 5102, "en")
+    outsider = world.phone(5103)  # talked to the bot, but not through the co-op
+    await outsider.send("/help")
+    await outsider.expect()
+    async with world.app.uow() as uow:  # the owl lives where it is 23:00 now
+        owl_row = await uow.citizens.find(owl.user_id)
+        assert owl_row is not None
+        await uow.session.execute(
+            update(Citizen).where(Citizen.id == owl_row.id).values(timezone=zone_at(23))
+        )
+        await uow.commit()
+    before = {phone.user_id: len(phone.messages()) for phone in (early, owl, outsider)}
+    leader = await world.make_leader(1002)
+
+    await leader.send("/broadcast")
+    [kinds] = await leader.expect()
+    await leader.tap(kinds, "Invite to a consultation")
+    [which] = await leader.expect()
+    await leader.tap(which, "A good home")
+    [panel] = await leader.expect()
+    await leader.tap(panel, "PL")  # English only: untick Polish
+    await until(world, leader, "ready")
+    await leader.tap(leader.messages()[-1], "Preview")
+    heading, shown, panel = await leader.expect(3)
+    assert heading.text == "ℹ️ Preview (EN):"
+    await leader.tap(panel, "Send")
+    await until(world, leader, "Sent. It is going to 2 people.")
+
+    await world.tick()
+    [invitation] = early.messages()[before[early.user_id] :]
+    assert invitation.text == shown.text  # exactly what the leader saw
+    assert invitation.reply_markup == shown.reply_markup  # the "Take part" link too
+    assert "t.me/" in (invitation.text or "")
+    assert len(owl.messages()) == before[owl.user_id]  # 23:00 there: not now
+    assert len(outsider.messages()) == before[outsider.user_id]  # not in the community
+
+    await world.later(timedelta(hours=5))  # 04:00 there: still night
+    assert len(owl.messages()) == before[owl.user_id]
+    await world.later(timedelta(hours=5))  # 09:00 there
+    [morning] = owl.messages()[before[owl.user_id] :]
+    assert morning.text == shown.text
+    assert len(early.messages()) == before[early.user_id] + 1  # once

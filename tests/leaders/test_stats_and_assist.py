@@ -4,14 +4,12 @@ and helps a neighbour without a phone answer without being able to read it later
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
 from leader_world import COMMUNITY, ORGANISATION, World
 from sqlalchemy import select
 
-from bot.leaders.broadcasts import after_quiet_hours
 from bot.leaders.stats import SMALLEST_SHOWN, suppress
 from storage.models import Answer, Citizen, CitizenChannel, Run, RunStatus
 from storage.repositories.leaders import new_payload
@@ -85,13 +83,6 @@ def test_invite_payloads_are_telegram_start_parameters() -> None:
         assert set(payload) <= set(
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
         )
-
-
-def test_a_broadcast_approved_at_night_waits_for_the_morning() -> None:
-    night = datetime(2026, 12, 1, 22, 30, tzinfo=UTC)  # 23:30 in Warsaw
-    assert after_quiet_hours(night, "Europe/Warsaw") == datetime(2026, 12, 2, 7, 0, tzinfo=UTC)
-    noon = datetime(2026, 12, 1, 11, 0, tzinfo=UTC)
-    assert after_quiet_hours(noon, "Europe/Warsaw") == noon
 
 
 async def test_a_leader_helps_a_neighbour_answer_and_cannot_read_it_later(world: World) -> None:
