@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import (
     Answer,
     AuditEntry,
-    Citizen,
     CitizenChannel,
     Community,
     InviteLink,
@@ -91,34 +90,6 @@ class CommunityRepository:
         if organisation_id is not None:
             query = query.where(Community.organisation_id == organisation_id)
         return list((await self._session.execute(query)).scalars())
-
-    async def member_citizens(
-        self, community_id: int, languages: list[str] | None = None
-    ) -> list[tuple[int, int, str]]:
-        """(citizen id, chat id, language) of everyone who joined through this
-        community and can be written to: has a Telegram chat, has not said /stop and
-        has not blocked the bot. Language: the citizen's choice, else their last run's."""
-        latest = (
-            select(Run.citizen_id, func.max(Run.id).label("run_id"))
-            .where(Run.community_id == community_id, Run.consent_record_id.is_not(None))
-            .group_by(Run.citizen_id)
-            .subquery()
-        )
-        query = (
-            select(Citizen.id, CitizenChannel.chat_id, Citizen.language, Run.language)
-            .join(latest, latest.c.citizen_id == Citizen.id)
-            .join(Run, Run.id == latest.c.run_id)
-            .join(CitizenChannel, CitizenChannel.citizen_id == Citizen.id)
-            .where(Citizen.stopped.is_(False), Citizen.unreachable.is_(False))
-            .order_by(Citizen.id)
-        )
-        rows = (await self._session.execute(query)).all()
-        found: dict[int, tuple[int, int, str]] = {}
-        for citizen_id, chat_id, chosen, run_language in rows:
-            language = chosen or run_language
-            if languages is None or language in languages:
-                found.setdefault(citizen_id, (citizen_id, chat_id, language))
-        return list(found.values())
 
     async def funnel(self, community_ids: list[int], consultation_id: int) -> list[FunnelRow]:
         """Counts per stage, language and ISO week for these communities' people.
