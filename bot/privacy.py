@@ -72,7 +72,12 @@ async def erase(app: App, who: Who, language: str, delivery: Delivery) -> None:
 
 async def set_stopped(app: App, who: Who, stopped: bool) -> bool:
     """/stop: no broadcasts, reminders or follow-ups until /start. Returns whether a
-    citizen exists to stop."""
+    citizen exists to stop. Every /start passes here: nothing is written unless the
+    flag changes."""
+    async with app.uow(read_only=True) as uow:
+        citizen = await uow.citizens.find(who.user_id, channel=who.channel)
+    if citizen is None or citizen.stopped == stopped:
+        return citizen is not None
     async with app.uow() as uow:
         citizen = await uow.citizens.find(who.user_id, channel=who.channel)
         if citizen is None:

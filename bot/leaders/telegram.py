@@ -64,11 +64,16 @@ class IsLeader(Filter):
     ) -> bool | dict[str, Any]:
         if event_from_user is None:
             return False
-        async with app.uow() as uow:
+        # Every update passes here, and almost nobody is a leader: a read, no write turn.
+        async with app.uow(read_only=True) as uow:
             leader = await uow.leaders.find_active(event_from_user.id)
-            if leader is None:
-                return False
-            if leader.menu_language != language and delivery is not None:
+        if leader is None:
+            return False
+        if leader.menu_language != language and delivery is not None:
+            async with app.uow() as uow:
+                leader = await uow.leaders.find_active(event_from_user.id)
+                if leader is None:
+                    return False
                 await set_menu(app, uow, leader, delivery.chat_id, language)
                 await uow.commit()
         return {"leader": leader}
@@ -83,7 +88,7 @@ class Composing(Filter):
     """The leader started a message broadcast and is to type its text now."""
 
     async def __call__(self, event: TelegramObject, app: App, leader: Leader) -> bool:
-        async with app.uow() as uow:
+        async with app.uow(read_only=True) as uow:
             return await uow.leader_broadcasts.composing(leader.id) is not None
 
 
