@@ -60,6 +60,8 @@ class Outreach:
         self.broadcasts = Broadcasts(app, quiet)
         self._lock = asyncio.Lock()
         self._scheduler: AsyncIOScheduler | None = None
+        #: Job runs under way (shutdown lets them finish rather than cancel them).
+        self._running: set[asyncio.Task[object]] = set()
 
     def start(self) -> None:
         # One line per job run every second is noise; warnings and errors stay.
@@ -67,23 +69,44 @@ class Outreach:
         scheduler = AsyncIOScheduler(timezone=UTC)
         common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
         scheduler.add_job(
-            self.tick,
+            self._job,
             "interval",
+            args=[self.tick],
             seconds=self.app.settings.outreach_tick_seconds,
             id="outreach-tick",
             next_run_time=datetime.now(UTC),
             **common,
         )
-        scheduler.add_job(self.broadcast_tick, "interval", seconds=1, id="broadcasts", **common)
+        scheduler.add_job(
+            self._job, "interval", args=[self.broadcast_tick], seconds=1, id="broadcasts", **common
+        )
         scheduler.start()
         self._scheduler = scheduler
 
+    async def _job(self, run: Callable[[], Awaitable[TickReport]]) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
+        try:
+            await run()
+        finally:
+            self._running.discard(task)
+
     async def shutdown(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
-        async with self._lock:  # let a tick under way finish its transaction
-            pass
+        """Stop ticking once the job under way has finished its transaction.
+
+        APScheduler's asyncio executor cancels running jobs on shutdown; a job
+        cancelled mid-query leaves its connection checkout half done (and a traceback
+        in the log). So new runs are paused first, the running ones awaited, and only
+        then is the scheduler shut down.
+        """
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is None:
+            return
+        scheduler.pause()
+        await asyncio.sleep(0)  # a run handed to the loop just now registers itself
+        await asyncio.gather(*self._running, return_exceptions=True)
+        scheduler.shutdown(wait=False)
 
     async def _step(self, report: TickReport, name: str, step: Callable[[], Awaitable[int]]) -> int:
         try:
