@@ -1,0 +1,200 @@
+"""Whatever a citizen does, in whatever order, the bot keeps its head.
+
+Hypothesis plays citizens who tap old and made-up buttons, type nonsense, send
+stickers, photos, voice notes, locations and contacts, edit and forward messages and
+fire commands (with odd payloads) at the running bot (the real runtime, in-process,
+through the emulator). Every update must be handled without an error, nothing may be
+logged as an error, and every citizen who wrote keeps getting answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import SecretStr
+from sqlalchemy import func, select
+
+from bot.app import App, build_app
+from bot.emulator import Emulator, EmulatorConfig, start_emulator
+from bot.publishing import publish, read_flow
+from bot.settings import Settings
+from bot.telegram.runtime import Runtime
+from storage.models import InboxUpdate, OutboxMessage, OutboxStatus
+
+FLOWS = Path(__file__).resolve().parents[2] / "dialogs" / "flows"
+TIMEOUT = 20.0
+user_ids = itertools.count(7_100_000)
+
+
+@dataclass
+class World:
+    emu: Emulator
+    app: App
+
+    async def settled(self) -> None:
+        """Every update handled and every queued message out."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + TIMEOUT
+        while True:
+            async with self.app.uow() as uow:
+                unhandled = await uow.session.scalar(
+                    select(func.count())
+                    .select_from(InboxUpdate)
+                    .where(InboxUpdate.handled_at.is_(None))
+                )
+                queued = await uow.session.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.status.in_([OutboxStatus.PENDING, "sending"]))
+                )
+            if not unhandled and not queued and not self.emu.state.updates:
+                return
+            assert loop.time() < deadline, f"not settled: {unhandled} updates, {queued} queued"
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    config = EmulatorConfig()
+    config.rate_limits.enabled = False
+    emu = await start_emulator("127.0.0.1", 0, config)
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'random.db'}",
+        api_base_url=emu.base_url,
+        bot_token=SecretStr("7000000001:random-citizens-token"),
+        pseudonym_secret=SecretStr("random-citizens-secret"),
+        default_language="en",
+        rate_per_chat=1000.0,
+        rate_per_second=1000.0,
+        flood_messages=1000,  # flood control has its own story (test_unexpected_input)
+        outreach_tick_seconds=3600.0,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    app = await build_app(settings)
+    async with app.uow() as uow:
+        for name in ("senior-housing", "service-need"):
+            flow, text = read_flow(FLOWS / f"{name}.yaml")
+            await publish(uow, flow, text, open_now=True)
+        await uow.commit()
+    runtime = Runtime.build(app)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runtime.run(stop, webhook=False))
+    try:
+        yield World(emu, app)
+    finally:
+        stop.set()
+        await task
+        await app.close()
+        await emu.close()
+
+
+# What a citizen can do; a tap names a message by its place among the bot's messages
+# (an old one, the newest, or one that does not exist) and any callback data.
+texts = st.one_of(
+    st.text(max_size=60),
+    st.sampled_from(["1", "-3", "1,5", "7.12.2026", "tak", "yes", "🙂", " ", "{age}", "%s"]),
+)
+commands = st.sampled_from(
+    [
+        *("/start", "/help", "/consultations", "/language", "/stop", "/back", "/skip"),
+        *("/restart", "/mydata", "/delete", "/nonsense", "/start senior-housing"),
+        *("/start service-need", "/start no-such-thing", "/start " + "x" * 70),
+    ]
+)
+callback_data = st.one_of(
+    st.text(min_size=1, max_size=20),
+    st.sampled_from(["t:1:age:65_74", "t:999:age:x", "lang:pl", "lang:zz", "erase:1", "erase:0"]),
+)
+actions = st.one_of(
+    st.tuples(st.just("text"), texts),
+    st.tuples(st.just("command"), commands),
+    st.tuples(st.just("tap"), st.tuples(st.integers(-3, 2), st.none() | callback_data)),
+    st.tuples(st.just("sticker"), st.just(None)),
+    st.tuples(st.just("photo"), st.just(None)),
+    st.tuples(st.just("voice"), st.just(None)),
+    st.tuples(st.just("location"), st.tuples(st.floats(-90, 90), st.floats(-180, 180))),
+    st.tuples(st.just("contact"), st.just("+48 600 000 000")),
+    st.tuples(st.just("forward"), texts),
+    st.tuples(st.just("edit"), texts),
+)
+
+
+async def act(emu: Emulator, user_id: int, action: str, value: object) -> None:
+    citizens = emu.citizens
+    mine = emu.bot_messages(user_id) if user_id in emu.state.chats else []
+    if action in ("text", "command"):
+        await citizens.send_text(user_id, str(value) or ".")
+    elif action == "tap":
+        assert isinstance(value, tuple)
+        place, data = value
+        if not mine:
+            return
+        message = mine[place] if -len(mine) <= place < len(mine) else mine[-1]
+        buttons = [
+            b["callback_data"]
+            for row in (message.reply_markup or {}).get("inline_keyboard", [])
+            for b in row
+            if "callback_data" in b
+        ]
+        chosen = data if data is not None or not buttons else buttons[0]
+        await citizens.tap(user_id, message.message_id, chosen or "x")
+    elif action == "sticker":
+        await citizens.send_sticker(user_id)
+    elif action == "photo":
+        await citizens.send_photo(user_id)
+    elif action == "voice":
+        await citizens.send_voice(user_id)
+    elif action == "location":
+        assert isinstance(value, tuple)
+        await citizens.send_location(user_id, *value)
+    elif action == "contact":
+        await citizens.send_contact(user_id, str(value))
+    elif action == "forward":
+        await citizens.forward_text(user_id, str(value) or ".")
+    elif action == "edit":
+        sent = await citizens.send_text(user_id, "first try")
+        await citizens.edit_text(user_id, sent.message_id, str(value) or ".")
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    language=st.sampled_from(["pl", "en", "uk", "ar", "de", None]),
+    script=st.lists(actions, min_size=1, max_size=12),
+)
+async def test_any_citizen_behaviour_is_handled_without_an_error(
+    world: World,
+    caplog: pytest.LogCaptureFixture,
+    language: str | None,
+    script: list[tuple[str, object]],
+) -> None:
+    user_id = next(user_ids)
+    world.emu.citizens.create(user_id, "Random", language)
+    caplog.clear()
+    with caplog.at_level(logging.ERROR):
+        await world.emu.citizens.send_text(user_id, "/start senior-housing")
+        for action, value in script:
+            await act(world.emu, user_id, action, value)
+            await world.settled()
+        # Whatever happened, the citizen can still get the bot's attention.
+        before = len(world.emu.bot_messages(user_id))
+        await world.emu.citizens.send_text(user_id, "/help")
+        await world.settled()
+    assert len(world.emu.bot_messages(user_id)) > before
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    async with world.app.uow() as uow:
+        failed = await uow.session.scalar(
+            select(func.count()).select_from(InboxUpdate).where(InboxUpdate.error.is_not(None))
+        )
+    assert failed == 0
