@@ -21,7 +21,7 @@ from dialogs.events import Translator
 from outreach.clock import Clock, ControllableClock, SystemClock
 from storage.engine import create_engine, create_sessionmaker
 from storage.migrate import upgrade
-from storage.uow import UnitOfWork, WriterTurns
+from storage.uow import Handoff, UnitOfWork, WriterTurns
 
 
 @dataclass
@@ -35,10 +35,15 @@ class App:
     clock: Clock = field(default_factory=SystemClock)
     #: SQLite's writers take turns in asyncio (None on PostgreSQL).
     writer_turns: WriterTurns | None = None
+    #: The sender of this process, once the bot runs one: replies queued by a unit of
+    #: work go to it straight from memory (see `OutboxRepository.queue`).
+    handoff: Handoff | None = None
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
         """A unit of work; `read_only` ones never wait for (or hold up) writers."""
-        return UnitOfWork(self.sessionmaker, turns=self.writer_turns, read_only=read_only)
+        return UnitOfWork(
+            self.sessionmaker, turns=self.writer_turns, read_only=read_only, handoff=self.handoff
+        )
 
     def texts(self, language: str) -> Translator:
         return translator(self.i18n, language)

@@ -535,8 +535,7 @@ async def queue_messages(
         if message.edit and delivery.source_message_id is not None:
             payload["edit_message_id"] = delivery.source_message_id
         payloads.append(payload)
-    for payload in payloads:
-        await uow.outbox.enqueue(delivery.chat_id, "dialog", payload, citizen_id=citizen_id)
+    await uow.outbox.queue(delivery.chat_id, "dialog", payloads, citizen_id=citizen_id)
     if delivery.update_id is not None:
         await uow.inbox.mark_handled(delivery.update_id)
 

@@ -13,12 +13,14 @@ so does leaving the block without `commit()`: nothing half-done reaches the data
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.engine import READ_ONLY_OPTION
+from storage.models import OutboxMessage
 from storage.repositories import (
     AnswerRepository,
     CitizenRepository,
@@ -46,7 +48,7 @@ from storage.repositories.review import (
     ThreadRepository,
 )
 
-__all__ = ["UnitOfWork", "WriterTurns"]
+__all__ = ["Handoff", "UnitOfWork", "WriterTurns"]
 
 
 class WriterTurns:
@@ -78,6 +80,19 @@ class WriterTurns:
         if self._depth == 0:
             self._owner = None
             self._lock.release()
+
+
+class Handoff(Protocol):
+    """The sender of this process, as a unit of work sees it (bot.telegram.sender)."""
+
+    @property
+    def lease(self) -> timedelta: ...
+
+    def hand(self, rows: list[OutboxMessage]) -> None:
+        """Committed rows claimed for this sender: send them, no claiming round."""
+
+    def wake(self) -> None:
+        """Rows were committed that the sender must claim from the table."""
 
 
 class UnitOfWork:
@@ -112,10 +127,12 @@ class UnitOfWork:
         *,
         turns: WriterTurns | None = None,
         read_only: bool = False,
+        handoff: Handoff | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._turns = None if read_only else turns
         self._read_only = read_only
+        self._handoff = handoff
 
     async def __aenter__(self) -> Self:
         if self._turns is not None:
@@ -130,7 +147,9 @@ class UnitOfWork:
         self.consultations = ConsultationRepository(session)
         self.runs = RunRepository(session)
         self.answers = AnswerRepository(session)
-        self.outbox = OutboxRepository(session)
+        self.outbox = OutboxRepository(
+            session, lease=self._handoff.lease if self._handoff is not None else None
+        )
         self.inbox = InboxRepository(session)
         self.communities = CommunityRepository(session)
         self.leaders = LeaderRepository(session)
@@ -166,6 +185,14 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         await self.session.commit()
+        handed, self.outbox.handed = self.outbox.handed, []
+        queued, self.outbox.queued = self.outbox.queued, False
+        if self._handoff is not None:
+            if handed:
+                self._handoff.hand(handed)
+            if queued:
+                self._handoff.wake()
 
     async def rollback(self) -> None:
         await self.session.rollback()
+        self.outbox.handed, self.outbox.queued = [], False

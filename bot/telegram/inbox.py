@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -59,13 +59,10 @@ async def store_updates(app: App, updates: Sequence[Update]) -> list[Update]:
 class InboxWorker:
     """Feeds stored updates to the dispatcher, one chat at a time per chat."""
 
-    def __init__(
-        self, app: App, dispatcher: Dispatcher, bot: Bot, on_handled: Callable[[], None]
-    ) -> None:
+    def __init__(self, app: App, dispatcher: Dispatcher, bot: Bot) -> None:
         self.app = app
         self.dispatcher = dispatcher
         self.bot = bot
-        self.on_handled = on_handled
         self.queues: dict[int, deque[Update]] = {}
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self.handled = 0
@@ -106,7 +103,6 @@ class InboxWorker:
             except Exception:
                 log.exception("could not mark update %s handled", update.update_id)
         self.handled += 1
-        self.on_handled()
 
     async def recover(self) -> int:
         """Submit what was stored but not handled before the last stop."""

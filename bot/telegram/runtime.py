@@ -100,7 +100,10 @@ class Runtime:
         bot = bot or make_bot(app.settings)
         dispatcher = make_dispatcher(app)
         sender = Sender(app, bot)
-        worker = InboxWorker(app, dispatcher, bot, sender.wake)
+        # What a unit of work queues reaches the sender on commit: replies from memory
+        # (no claiming round), anything else as a wake-up to claim it.
+        app.handoff = sender
+        worker = InboxWorker(app, dispatcher, bot)
         return cls(app, bot, dispatcher, sender, worker)
 
     #: Webhook updates waiting for the next inbox commit (group commit, see `receive`).

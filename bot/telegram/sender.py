@@ -23,10 +23,11 @@ sending if the citizen sent /stop or blocked the bot meanwhile.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -49,6 +50,7 @@ from bot.telegram.render import inline_keyboard, message_html, render
 from bot.telegram.throttle import Bucket, Limits
 from storage.models import Citizen, DeliveryStatus, OutboxMessage, OutboxStatus
 from storage.types import utcnow
+from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -105,14 +107,29 @@ class Sender:
         self.paused_until = 0.0
         self.sent = 0
         self.too_many_requests = 0
+        self.idle = 0.5
         self._wake = asyncio.Event()
         self._recovered_at = -RECOVER_EVERY
+        #: Committed rows claimed for this sender by the unit of work that queued them.
+        self._handed: list[OutboxMessage] = []
+        self._claim_wanted = True
+        self._claimed_at = -RECOVER_EVERY
+        #: Results not yet written down; the next `sending` mark writes them too.
+        self._unrecorded: list[Result] = []
 
     def wake(self) -> None:
         """Something was queued: look at the outbox now rather than at the next tick."""
+        self._claim_wanted = True
+        self._wake.set()
+
+    def hand(self, rows: list[OutboxMessage]) -> None:
+        """Rows just committed, already claimed for this sender (`OutboxRepository.queue`):
+        they join the round under way, ahead of broadcasts, with no claim."""
+        self._handed += rows
         self._wake.set()
 
     async def run(self, stop: asyncio.Event, idle: float = 0.5) -> None:
+        self.idle = idle
         while not stop.is_set():
             try:
                 if self.clock() - self._recovered_at >= min(
@@ -126,6 +143,8 @@ class Sender:
                 count = 0
             if count == 0:
                 self._wake.clear()
+                if self._handed or self._claim_wanted:
+                    continue
                 waiters = [
                     asyncio.ensure_future(self._wake.wait()),
                     asyncio.ensure_future(stop.wait()),
@@ -138,36 +157,52 @@ class Sender:
         return self.app.settings.paid_broadcast and row.kind == "broadcast"
 
     async def send_due(self) -> int:
-        """One round: claim due rows, send them in waves, record the results."""
-        async with self.app.uow() as uow:
-            claimed = await uow.outbox.claim_due(limit=self.batch, lease=self.lease)
-            await uow.commit()
-        if not claimed:
+        """One round: the rows handed over and, when something may be due, claimed
+        ones; sent in waves; the results recorded. Returns how many rows it took."""
+        claimed: list[OutboxMessage] = []
+        if self._claim_wanted or self.clock() - self._claimed_at >= self.idle:
+            # Only when something was queued for claiming, or now and then for rows that
+            # fell due (retries, other processes' rows): not once per handed reply.
+            self._claim_wanted = False
+            self._claimed_at = self.clock()
+            async with self.app.uow() as uow:
+                claimed = await uow.outbox.claim_due(limit=self.batch, lease=self.lease)
+                await uow.commit()
+            self._claim_wanted = len(claimed) == self.batch
+        handed, self._handed = self._handed, []
+        if not claimed and not handed:
             return 0
-        results: list[Result] = []
-        rows = await self._drop_opted_out(claimed, results)
+        rows, dropped = await self._drop_opted_out(claimed)
+        self._unrecorded += dropped
         by_chat: OrderedDict[int, deque[OutboxMessage]] = OrderedDict()
-        for row in rows:
-            by_chat.setdefault(row.chat_id, deque()).append(row)
+        self._line_up(by_chat, rows)
+        self._line_up(by_chat, handed)
+        taken = len(claimed) + len(handed)
         # Waves overlap (up to MAX_WAVES in flight) so the pace is set by the token
         # buckets, not by round trips; a chat with a message in flight waits for its
-        # result, which keeps each chat's order.
+        # result, which keeps each chat's order. Replies handed over while the round
+        # goes on join it, for at most `idle` seconds so that claims still happen.
         in_flight: set[asyncio.Task[list[Result]]] = set()
         busy: set[int] = set()
+        intake_until = self.clock() + self.idle
         while by_chat or in_flight:
+            if self._handed and self.clock() < intake_until:
+                taken += len(self._handed)
+                self._line_up(by_chat, self._handed)
+                self._handed = []
             if not in_flight:
                 await self._maybe_halt()
             pause = self.paused_until - self.clock()
             if pause > self.lease.total_seconds() / 2 and not in_flight:
                 # A long 429: hand the rest back, due when the pause ends.
                 for chat_rows in by_chat.values():
-                    results += [self._later(row, "429", pause) for row in chat_rows]
+                    self._unrecorded += [self._later(row, "429", pause) for row in chat_rows]
                 by_chat.clear()
                 break
             wave: list[OutboxMessage] = []
             shortest = 0.05
             if pause <= 0 and not self._halting() and len(in_flight) < MAX_WAVES:
-                wave, shortest = self._next_wave(by_chat, results, busy)
+                wave, shortest = self._next_wave(by_chat, self._unrecorded, busy)
             if wave:
                 busy.update(row.chat_id for row in wave)
                 in_flight.add(asyncio.create_task(self._send_wave(wave)))
@@ -176,21 +211,24 @@ class Sender:
                 if by_chat:
                     await asyncio.sleep(max(pause, shortest, 0.001))
                 continue
+            self._wake.clear()
+            arrival = asyncio.ensure_future(self._wake.wait())  # a reply handed over
             done, _ = await asyncio.wait(
-                in_flight,
+                {*in_flight, arrival},
                 timeout=max(pause, shortest, 0.001) if by_chat else None,
                 return_when=asyncio.FIRST_COMPLETED,
             )
-            for task in done:
+            arrival.cancel()
+            for task in in_flight & done:
                 in_flight.discard(task)
                 for result in task.result():
                     busy.discard(result.chat_id)
-                    results.append(result)
+                    self._unrecorded.append(result)
                     if result.status in {"blocked", "retry"}:
                         # Keep the chat's order: what follows waits for the same retry.
                         for later in by_chat.pop(result.chat_id, deque()):
                             status = "blocked" if result.status == "blocked" else "retry"
-                            results.append(
+                            self._unrecorded.append(
                                 Result(
                                     later.id,
                                     status,
@@ -201,8 +239,26 @@ class Sender:
                                 )
                             )
         await self._maybe_halt()
-        await self._record(results)
-        return len(claimed)
+        if self._unrecorded:
+            async with self._recording() as uow:
+                await uow.commit()
+        return taken
+
+    @staticmethod
+    def _line_up(
+        by_chat: OrderedDict[int, deque[OutboxMessage]], rows: list[OutboxMessage]
+    ) -> None:
+        """Queue rows per chat in order; a chat new to the round goes first if its row
+        is more urgent than the round's first (a reply before a broadcast)."""
+        for row in rows:
+            queue = by_chat.get(row.chat_id)
+            if queue is not None:
+                queue.append(row)
+                continue
+            by_chat[row.chat_id] = deque([row])
+            first = next(iter(by_chat.values()))[0]
+            if row.priority < first.priority:
+                by_chat.move_to_end(row.chat_id, last=False)
 
     async def _send_wave(self, wave: list[OutboxMessage]) -> list[Result]:
         owned = await self._mark_sending(wave)
@@ -267,12 +323,14 @@ class Sender:
         return Result(row.id, "retry", error, retry_in, row.chat_id, delivery_id=_delivery_id(row))
 
     async def _drop_opted_out(
-        self, rows: list[OutboxMessage], results: list[Result]
-    ) -> list[OutboxMessage]:
-        """Rows of citizens who sent /stop or blocked the bot since they were queued."""
+        self, rows: list[OutboxMessage]
+    ) -> tuple[list[OutboxMessage], list[Result]]:
+        """Rows of citizens who sent /stop or blocked the bot since they were queued
+        are dropped: returns the rest, and the results of the dropped ones."""
+        results: list[Result] = []
         ids = {r.citizen_id for r in rows if r.kind in OPT_OUT_KINDS and r.citizen_id}
         if not ids:
-            return rows
+            return rows, results
         async with self.app.uow() as uow:
             away = set(
                 (
@@ -285,7 +343,7 @@ class Sender:
                 ).scalars()
             )
         if not away:
-            return rows
+            return rows, results
         keep = []
         for row in rows:
             if row.kind in OPT_OUT_KINDS and row.citizen_id in away:
@@ -301,10 +359,12 @@ class Sender:
                 )
             else:
                 keep.append(row)
-        return keep
+        return keep, results
 
     async def _mark_sending(self, wave: list[OutboxMessage]) -> set[int]:
-        """Commit `sending` for the rows this process still owns; returns their ids."""
+        """Commit `sending` for the rows this process still owns; returns their ids.
+        The same transaction records the results gathered since the last one, so a
+        steady stream of replies costs one transaction per wave, not two."""
         by_attempt: dict[int, list[int]] = {}
         for row in wave:
             by_attempt.setdefault(row.attempts, []).append(row.id)
@@ -314,7 +374,7 @@ class Sender:
                 for attempts, ids in by_attempt.items()
             )
         )
-        async with self.app.uow() as uow:
+        async with self._recording() as uow:
             result = await uow.session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.status == OutboxStatus.PENDING, owned)
@@ -412,7 +472,20 @@ class Sender:
             raise TelegramNetworkError(method=stub, message=message) from error
         session.check_response(bot=self.bot, method=stub, status_code=resp.status, content=raw)
 
-    async def _record(self, results: list[Result]) -> None:
+    @contextlib.asynccontextmanager
+    async def _recording(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work that first writes down the results gathered so far (put
+        back for the next one if it fails); the caller adds to it and commits."""
+        taken, self._unrecorded = self._unrecorded, []
+        try:
+            async with self.app.uow() as uow:
+                await self._record(uow, taken)
+                yield uow
+        except BaseException:
+            self._unrecorded[:0] = taken
+            raise
+
+    async def _record(self, uow: UnitOfWork, results: list[Result]) -> None:
         now = utcnow()
         results = [r for r in results if r.status != "theirs"]
         sent = [r.message_id for r in results if r.status == "sent" and not r.forget]
@@ -425,38 +498,36 @@ class Sender:
                     "stopped": DeliveryStatus.SKIPPED,
                 }.get(result.status, DeliveryStatus.FAILED)
                 deliveries.setdefault(status, []).append(result.delivery_id)
-        async with self.app.uow() as uow:
-            if sent:
+        if sent:
+            await uow.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(sent))
+                .values(status=OutboxStatus.SENT, sent_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        for result in results:
+            if result.status == "sent":
+                if result.forget:  # e.g. the goodbye after /delete: keep no trace
+                    await uow.outbox.delete(result.message_id)
+            elif result.status == "retry":
                 await uow.session.execute(
                     update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(sent))
-                    .values(status=OutboxStatus.SENT, sent_at=now)
+                    .where(OutboxMessage.id == result.message_id)
+                    .values(
+                        status=OutboxStatus.PENDING,
+                        last_error=result.error or "retry",
+                        due_at=now + timedelta(seconds=result.retry_in),
+                    )
                     .execution_options(synchronize_session=False)
                 )
-            for result in results:
-                if result.status == "sent":
-                    if result.forget:  # e.g. the goodbye after /delete: keep no trace
-                        await uow.outbox.delete(result.message_id)
-                elif result.status == "retry":
-                    await uow.session.execute(
-                        update(OutboxMessage)
-                        .where(OutboxMessage.id == result.message_id)
-                        .values(
-                            status=OutboxStatus.PENDING,
-                            last_error=result.error or "retry",
-                            due_at=now + timedelta(seconds=result.retry_in),
-                        )
-                        .execution_options(synchronize_session=False)
-                    )
-                elif result.status == "blocked":
-                    await uow.outbox.mark_blocked(result.message_id, result.error)
-                    await uow.outbox.block_pending_for_chat(result.chat_id, result.error)
-                    if result.citizen_id is not None:
-                        await uow.citizens.mark_unreachable(result.citizen_id)
-                else:
-                    await uow.outbox.mark_failed(result.message_id, result.error or "failed")
-            await uow.broadcasts.record_deliveries(deliveries, now)
-            await uow.commit()
+            elif result.status == "blocked":
+                await uow.outbox.mark_blocked(result.message_id, result.error)
+                await uow.outbox.block_pending_for_chat(result.chat_id, result.error)
+                if result.citizen_id is not None:
+                    await uow.citizens.mark_unreachable(result.citizen_id)
+            else:
+                await uow.outbox.mark_failed(result.message_id, result.error or "failed")
+        await uow.broadcasts.record_deliveries(deliveries, now)
 
     async def recover_in_doubt(self) -> int:
         """Rows a dead sender left in `sending` once their lease ran out: taken as

@@ -16,14 +16,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxUpdate, OutboxKind, OutboxMessage, OutboxStatus, Priority
 from storage.repositories._dialect import upsert_insert
 from storage.types import utcnow
 
-__all__ = ["DEFAULT_LEASE", "InboxRepository", "OutboxRepository"]
+__all__ = ["DEFAULT_LEASE", "HANDED_KINDS", "InboxRepository", "OutboxRepository"]
 
 DEFAULT_LEASE = timedelta(minutes=2)
 
@@ -37,9 +37,57 @@ _DEFAULT_PRIORITY = {
 }
 
 
+#: Kinds a unit of work may hand straight to this process's sender (see `queue`).
+HANDED_KINDS = {OutboxKind.DIALOG, OutboxKind.NOTICE}
+
+
 class OutboxRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, *, lease: timedelta | None = None) -> None:
         self._session = session
+        #: Set when this process runs a sender that takes rows from memory.
+        self._lease = lease
+        #: Rows queued by `queue` already claimed for this process's sender; the unit
+        #: of work hands them over once they are committed.
+        self.handed: list[OutboxMessage] = []
+        #: Whether rows were queued that a sender must claim from the table.
+        self.queued = False
+
+    async def queue(
+        self, chat_id: int, kind: str, payloads: list[dict[str, Any]], *, citizen_id: int | None
+    ) -> None:
+        """Messages to one chat, in order, in one statement: the replies to an update.
+
+        With a sender in this process (`lease`), the rows are written already claimed
+        for it (`attempts` 1 is the fencing token, `due_at` the end of the lease) and
+        kept in `handed`: the sender gets them from memory, with no claiming round. If
+        the process dies before sending them, the lease runs out and any sender claims
+        them as usual: nothing is lost, and the fencing token keeps a late sender from
+        sending them twice.
+        """
+        if not payloads:
+            return
+        now = utcnow()
+        handed = self._lease is not None and OutboxKind(kind) in HANDED_KINDS
+        rows = [
+            {
+                "chat_id": chat_id,
+                "kind": kind,
+                "payload": payload,
+                "citizen_id": citizen_id,
+                "priority": _DEFAULT_PRIORITY[OutboxKind(kind)],
+                "status": OutboxStatus.PENDING,
+                "due_at": now + self._lease if handed and self._lease else now,
+                "attempts": 1 if handed else 0,
+                "created_at": now,
+            }
+            for payload in payloads
+        ]
+        statement = insert(OutboxMessage).returning(OutboxMessage, sort_by_parameter_order=True)
+        inserted = list(await self._session.scalars(statement, rows))
+        if handed:
+            self.handed += inserted
+        else:
+            self.queued = True
 
     async def enqueue(
         self,
@@ -55,7 +103,7 @@ class OutboxRepository:
         """Queue a message; returns its id, or None if `dedupe_key` was already queued
         (so a resumed broadcast never sends twice). Priority defaults from the kind."""
         now = utcnow()
-        insert = (
+        statement = (
             upsert_insert(self._session, OutboxMessage)
             .values(
                 chat_id=chat_id,
@@ -74,7 +122,8 @@ class OutboxRepository:
             .on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key])
             .returning(OutboxMessage.id)
         )
-        result = await self._session.execute(insert)
+        result = await self._session.execute(statement)
+        self.queued = True
         return result.scalar_one_or_none()
 
     async def get(self, message_id: int) -> OutboxMessage | None:

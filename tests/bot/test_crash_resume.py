@@ -8,10 +8,12 @@ their next tap works on the question they were at, and every answer is stored on
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot_world import Konsulta, Phone
 from sqlalchemy import func, select
 
-from storage.models import Answer, InboxUpdate
+from storage.models import Answer, InboxUpdate, OutboxMessage
 
 
 async def answers_of(world: Konsulta, phone: Phone) -> dict[str, object]:
@@ -77,3 +79,53 @@ async def test_a_dialog_survives_kill_9_and_resumes_where_the_citizen_was(
     await world.bot.stop()
     log = world.bot.log()
     assert "Traceback" not in log, log[-5000:]
+
+
+async def test_replies_handed_straight_to_the_sender_survive_kill_9_before_they_went_out(
+    world: Konsulta, tmp_path: Path
+) -> None:
+    """A dialog's replies go from its transaction straight to the sender, already
+    claimed for it (no claiming round). The bot dies after that commit and before
+    they are sent: the next process sends them once their lease ends, each exactly
+    once, and does not repeat the one that was in flight at the kill."""
+    citizen = world.phone(7770002, "pl", "Jan")
+    halted = tmp_path / "sender-halted"
+    # The sender stops for good after 2 sends: the consent question, then the edit
+    # that closes it; the welcome and the first question are committed, not sent.
+    world.bot.start(sender_halt_after="2", sender_halt_file=str(halted), send_lease_seconds="1")
+    await citizen.send("/start senior-housing")
+    [consent] = await citizen.expect(1)
+    await citizen.tap(consent, "agree")
+    await citizen.until(lambda: consent.reply_markup is None)  # closed: the 2nd send
+    await citizen.until(halted.exists)
+    async with world.engine.connect() as connection:
+        queued = (
+            await connection.execute(
+                select(OutboxMessage.status, OutboxMessage.attempts)
+                .order_by(OutboxMessage.id)
+                .offset(2)
+            )
+        ).all()
+    assert queued == [("pending", 1), ("pending", 1)]  # claimed for the halted sender
+    assert len(citizen.messages()) == 1
+
+    assert await world.bot.kill() == -9
+    world.bot.start(send_lease_seconds="1")
+    welcome, first = await citizen.expect(2)
+    assert "1/15" in (first.text or ""), citizen.texts()
+    await citizen.answer("age", ["85_plus"])
+    await world.settled()
+
+    texts = citizen.texts()
+    assert len(texts) == 4 and sum("1/15" in t for t in texts) == 1, texts
+    assert texts.count(welcome.text or "") == 1, texts
+    async with world.engine.connect() as connection:
+        in_doubt = await connection.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.last_error.like("in doubt%"))
+        )
+    assert in_doubt == 1  # the closing edit: sent before the kill, taken as sent
+    assert await answers_of(world, citizen) == {"age": "85_plus"}
+    await world.bot.stop()
+    assert "Traceback" not in world.bot.log()
