@@ -13,6 +13,7 @@ busy timeout makes a writer wait for the lock instead of failing at once.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sqlalchemy import event
@@ -20,6 +21,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import StaticPool
+
+from storage import sqlite_driver
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
@@ -75,6 +78,10 @@ def create_engine(
     else:
         # Readers of a WAL database run side by side; let enough of them connect.
         kwargs.update(pool_size=20, max_overflow=20)
+    if parsed.get_backend_name() == "sqlite":
+        # aiosqlite with one thread hop per statement (see storage.sqlite_driver).
+        args, params = parsed.get_dialect()().create_connect_args(parsed)
+        kwargs["async_creator"] = partial(sqlite_driver.connect, *args, **params)
     engine = _create_async_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         _configure_sqlite(engine, for_migrations=for_migrations, wal=not _is_memory_sqlite(parsed))
