@@ -44,15 +44,20 @@ def raw_update(update: Update) -> dict[str, Any]:
 
 
 async def store_updates(app: App, updates: Sequence[Update]) -> list[Update]:
-    """Commit updates to the inbox in one transaction; returns the ones not seen before."""
-    fresh: list[Update] = []
+    """Commit updates to the inbox in one statement and transaction; returns the ones
+    not seen before."""
+    rows = []
+    for update in updates:
+        key = chat_key(update)
+        rows.append((update.update_id, raw_update(update), key if key > -(10**15) else None))
     async with app.uow() as uow:
-        for update in updates:
-            key = chat_key(update)
-            chat_id = key if key > -(10**15) else None
-            if await uow.inbox.add(update.update_id, raw_update(update), chat_id=chat_id):
-                fresh.append(update)
+        new = await uow.inbox.add_many(rows)
         await uow.commit()
+    fresh: list[Update] = []
+    for update in updates:
+        if update.update_id in new:
+            new.discard(update.update_id)
+            fresh.append(update)
     return fresh
 
 

@@ -211,6 +211,24 @@ class InboxRepository:
         result = await self._session.execute(insert)
         return result.scalar_one_or_none() is not None
 
+    async def add_many(self, updates: list[tuple[int, dict[str, Any], int | None]]) -> set[int]:
+        """Store (update_id, raw, chat_id) rows in one statement; returns the ids not
+        known before (a replay, or a repeat within `updates`, is not among them twice)."""
+        if not updates:
+            return set()
+        now = utcnow()
+        rows = [
+            {"update_id": update_id, "raw": raw, "chat_id": chat_id, "received_at": now}
+            for update_id, raw, chat_id in updates
+        ]
+        statement = (
+            upsert_insert(self._session, InboxUpdate)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=[InboxUpdate.update_id])
+            .returning(InboxUpdate.update_id)
+        )
+        return set((await self._session.execute(statement)).scalars())
+
     async def get(self, update_id: int) -> InboxUpdate | None:
         return await self._session.get(InboxUpdate, update_id, populate_existing=True)
 

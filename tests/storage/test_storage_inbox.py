@@ -22,6 +22,20 @@ async def test_a_replayed_update_is_stored_once(uow_factory: Callable[[], UnitOf
         assert stored.raw == UPDATE
 
 
+async def test_a_group_of_webhook_updates_is_stored_in_one_go_replays_dropped(
+    uow_factory: Callable[[], UnitOfWork],
+) -> None:
+    async with uow_factory() as uow:
+        await uow.inbox.add(500, UPDATE, chat_id=42)
+        fresh = await uow.inbox.add_many(
+            [(500, UPDATE, 42), (501, {"update_id": 501}, 42), (502, {"update_id": 502}, None)]
+        )
+        await uow.commit()
+    assert fresh == {501, 502}
+    async with uow_factory() as uow:
+        assert [u.update_id for u in await uow.inbox.pending()] == [500, 501, 502]
+
+
 async def test_unhandled_updates_come_back_in_order_until_handled(
     uow_factory: Callable[[], UnitOfWork],
 ) -> None:
