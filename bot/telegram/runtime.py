@@ -17,11 +17,13 @@ import logging
 import signal
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot, Dispatcher, methods
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.methods.base import Response
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, Update
 from aiohttp import web
 
@@ -60,6 +62,21 @@ COMMANDS = [
 ]
 
 COMMAND_TEXTS = [text for _command, text in COMMANDS]
+
+
+#: The Bot API methods the bot calls.
+USED_METHODS: list[type[methods.TelegramMethod[Any]]] = [
+    *(methods.GetMe, methods.GetUpdates, methods.SetWebhook, methods.DeleteWebhook),
+    *(methods.SendMessage, methods.EditMessageText, methods.EditMessageReplyMarkup),
+    *(methods.DeleteMessage, methods.AnswerCallbackQuery, methods.SendPhoto),
+    *(methods.SendDocument, methods.SendVoice, methods.SendLocation, methods.SendChatAction),
+    *(methods.SetMyCommands, methods.DeleteMyCommands, methods.GetFile),
+]
+#: aiogram reads every answer as `Response[<the method's result type>]`. pydantic holds
+#: such parametrised classes only weakly, so under load the garbage collector takes
+#: them and each is built again, a few milliseconds a time, hundreds of times a
+#: minute. Holding them here keeps them built.
+RESPONSE_TYPES = [Response.__class_getitem__(method.__returning__) for method in USED_METHODS]
 
 
 def make_bot(settings: Settings) -> Bot:
