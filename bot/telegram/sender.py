@@ -459,18 +459,24 @@ class Sender:
         }
         if self._paid(row):
             body["allow_paid_broadcast"] = True
-        stub = SendMessage.model_construct(chat_id=row.chat_id, text=body["text"])
         http = await session.create_session()
         url = session.api.api_url(token=self.bot.token, method="sendMessage")
+
+        def method() -> SendMessage:  # only errors need it, and it is not cheap to build
+            return SendMessage.model_construct(chat_id=row.chat_id, text=body["text"])
+
         try:
             async with http.post(url, json=body, timeout=ClientTimeout(session.timeout)) as resp:
                 raw = await resp.text()
         except TimeoutError as error:
-            raise TelegramNetworkError(method=stub, message="Request timeout error") from error
+            raise TelegramNetworkError(method=method(), message="Request timeout error") from error
         except ClientError as error:
             message = f"{type(error).__name__}: {error}"
-            raise TelegramNetworkError(method=stub, message=message) from error
-        session.check_response(bot=self.bot, method=stub, status_code=resp.status, content=raw)
+            raise TelegramNetworkError(method=method(), message=message) from error
+        if resp.status != 200:  # Telegram answers 200 only with "ok": true
+            session.check_response(
+                bot=self.bot, method=method(), status_code=resp.status, content=raw
+            )
 
     @contextlib.asynccontextmanager
     async def _recording(self) -> AsyncIterator[UnitOfWork]:
