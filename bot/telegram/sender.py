@@ -99,9 +99,12 @@ class Sender:
             per_chat=settings.rate_per_chat,
             paid_per_second=1000.0 * share if settings.paid_broadcast else None,
         )
-        # About half a second of sending per round, so a dialog reply queued behind a
-        # broadcast waits at most that long.
-        self.batch = batch or max(10, int(self.limits.total_rate / 2))
+        # About two seconds of sending per round: the pause between rounds (last
+        # results, recording, the next claim) costs a few percent of the rate at 1000/s
+        # with shorter ones. Dialog replies do not wait for it: they are handed over and
+        # join the round under way; claimed rows (reminders, other processes' rows)
+        # wait at most one round.
+        self.batch = batch or max(10, int(self.limits.total_rate * 2))
         self.lease = timedelta(seconds=settings.send_lease_seconds)
         self.clock = clock
         self.paused_until = 0.0
@@ -181,10 +184,12 @@ class Sender:
         # Waves overlap (up to MAX_WAVES in flight) so the pace is set by the token
         # buckets, not by round trips; a chat with a message in flight waits for its
         # result, which keeps each chat's order. Replies handed over while the round
-        # goes on join it, for at most `idle` seconds so that claims still happen.
+        # goes on join it, for as long as its claimed rows should take to send and
+        # `idle` seconds more (never longer, so that a stream of replies cannot keep
+        # the round from ever claiming again).
         in_flight: set[asyncio.Task[list[Result]]] = set()
         busy: set[int] = set()
-        intake_until = self.clock() + self.idle
+        intake_until = self.clock() + self.idle + len(claimed) / self.limits.total_rate
         while by_chat or in_flight:
             if self._handed and self.clock() < intake_until:
                 taken += len(self._handed)
@@ -279,22 +284,31 @@ class Sender:
         otherwise the shortest wait until one may."""
         wave: list[OutboxMessage] = []
         shortest = 0.05
+        paid_sending = self.app.settings.paid_broadcast
+        # The per-bot buckets that can send now: each wants a handful of tokens to start
+        # (rather than waves of one). Once none can, stop looking: a round holds up to
+        # thousands of chats, and this runs for every wave.
+        ready: set[bool] = set()
+        for paid in {False, paid_sending}:
+            bucket = self.limits.bot_bucket(paid)
+            want = max(1.0, min(self._min_wave(bucket), len(by_chat) - len(busy)))
+            if bucket.available() >= want:
+                ready.add(paid)
+            else:
+                shortest = min(shortest, (want - bucket.available()) / bucket.rate)
         for chat_id in list(by_chat):
+            if not ready:
+                break
             if chat_id in busy:
                 continue
             chat_rows = by_chat[chat_id]
-            row = chat_rows[0]
-            paid = self._paid(row)
-            bucket = self.limits.bot_bucket(paid)
-            if not wave:
-                # Wait for a handful of tokens rather than sending waves of one.
-                want = min(self._min_wave(bucket), len(by_chat) - len(busy))
-                if bucket.available() < want:
-                    shortest = min(shortest, (want - bucket.available()) / bucket.rate)
-                    continue
-            bot_wait = bucket.wait_time()
+            paid = paid_sending and chat_rows[0].kind == "broadcast"
+            if paid not in ready:
+                continue
+            bot_wait = self.limits.bot_bucket(paid).wait_time()
             if bot_wait > 0:
                 shortest = min(shortest, bot_wait)
+                ready.discard(paid)
                 continue
             chat_wait = self.limits.chat(chat_id).wait_time()
             if chat_wait > MAX_CHAT_WAIT:

@@ -372,7 +372,9 @@ class BroadcastRepository:
                 BroadcastDelivery.due_at <= now,
                 BroadcastDelivery.broadcast_id.in_(running),
             )
-            .order_by(BroadcastDelivery.id)
+            # The order of the (status, due_at) index, so the LIMIT stops early; by id
+            # alone every feed sorted all pending deliveries (slower as a broadcast grew).
+            .order_by(BroadcastDelivery.due_at, BroadcastDelivery.id)
             .limit(limit)
             .with_for_update(skip_locked=True, of=BroadcastDelivery)
         )
