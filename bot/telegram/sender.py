@@ -119,6 +119,10 @@ class Sender:
         self._claimed_at = -RECOVER_EVERY
         #: Results not yet written down; the next `sending` mark writes them too.
         self._unrecorded: list[Result] = []
+        #: Rows of this round that draw on the bot's own bucket (not paid broadcasts),
+        #: counted when lined up and when taken; at worst too high (a dropped row), so
+        #: the wave search skips them only when there are surely none.
+        self._unpaid = 0
 
     def wake(self) -> None:
         """Something was queued: look at the outbox now rather than at the next tick."""
@@ -178,6 +182,7 @@ class Sender:
         rows, dropped = await self._drop_opted_out(claimed)
         self._unrecorded += dropped
         by_chat: OrderedDict[int, deque[OutboxMessage]] = OrderedDict()
+        self._unpaid = 0
         self._line_up(by_chat, rows)
         self._line_up(by_chat, handed)
         taken = len(claimed) + len(handed)
@@ -249,12 +254,12 @@ class Sender:
                 await uow.commit()
         return taken
 
-    @staticmethod
     def _line_up(
-        by_chat: OrderedDict[int, deque[OutboxMessage]], rows: list[OutboxMessage]
+        self, by_chat: OrderedDict[int, deque[OutboxMessage]], rows: list[OutboxMessage]
     ) -> None:
         """Queue rows per chat in order; a chat new to the round goes first if its row
         is more urgent than the round's first (a reply before a broadcast)."""
+        self._unpaid += sum(not self._paid(row) for row in rows)
         for row in rows:
             queue = by_chat.get(row.chat_id)
             if queue is not None:
@@ -292,6 +297,8 @@ class Sender:
         for paid in {False, paid_sending}:
             bucket = self.limits.bot_bucket(paid)
             want = max(1.0, min(self._min_wave(bucket), len(by_chat) - len(busy)))
+            if not paid and not self._unpaid:
+                continue  # nothing of this round would draw on it
             if bucket.available() >= want:
                 ready.add(paid)
             else:
@@ -321,6 +328,7 @@ class Sender:
                 continue
             self.limits.take(chat_id, paid)
             wave.append(chat_rows.popleft())
+            self._unpaid -= not paid
             if not chat_rows:
                 del by_chat[chat_id]
         return wave, shortest
