@@ -170,20 +170,13 @@ class Sender:
         if self._claim_wanted or self.clock() - self._claimed_at >= self.idle:
             # Only when something was queued for claiming, or now and then for rows that
             # fell due (retries, other processes' rows): not once per handed reply.
-            self._claim_wanted = False
-            self._claimed_at = self.clock()
-            async with self.app.uow() as uow:
-                claimed = await uow.outbox.claim_due(limit=self.batch, lease=self.lease)
-                await uow.commit()
-            self._claim_wanted = len(claimed) == self.batch
+            claimed = await self._claim(self.batch)
         handed, self._handed = self._handed, []
         if not claimed and not handed:
             return 0
-        rows, dropped = await self._drop_opted_out(claimed)
-        self._unrecorded += dropped
         by_chat: OrderedDict[int, deque[OutboxMessage]] = OrderedDict()
         self._unpaid = 0
-        self._line_up(by_chat, rows)
+        self._line_up(by_chat, await self._drop_opted_out(claimed))
         self._line_up(by_chat, handed)
         taken = len(claimed) + len(handed)
         # Waves overlap (up to MAX_WAVES in flight) so the pace is set by the token
@@ -200,6 +193,17 @@ class Sender:
                 taken += len(self._handed)
                 self._line_up(by_chat, self._handed)
                 self._handed = []
+            if self._claim_wanted and len(by_chat) < self.batch / 4 and not self._halting():
+                # A broadcast under way: claim the next rows before these run out, so
+                # sending never stops between rounds. A quarter batch at a time: the
+                # claim holds up the sending a little, and the token buckets' burst
+                # makes up for a short hold, not for a long one.
+                more = await self._claim(self.batch // 4)
+                taken += len(more)
+                self._line_up(by_chat, await self._drop_opted_out(more))
+                intake_until = max(
+                    intake_until, self.clock() + self.idle + len(more) / self.limits.total_rate
+                )
             if not in_flight:
                 await self._maybe_halt()
             pause = self.paused_until - self.clock()
@@ -344,15 +348,22 @@ class Sender:
     def _later(self, row: OutboxMessage, error: str, retry_in: float) -> Result:
         return Result(row.id, "retry", error, retry_in, row.chat_id, delivery_id=_delivery_id(row))
 
-    async def _drop_opted_out(
-        self, rows: list[OutboxMessage]
-    ) -> tuple[list[OutboxMessage], list[Result]]:
+    async def _claim(self, limit: int) -> list[OutboxMessage]:
+        """Claim up to `limit` due rows for this sender (a lease, committed)."""
+        self._claim_wanted = False
+        self._claimed_at = self.clock()
+        async with self.app.uow() as uow:
+            claimed = await uow.outbox.claim_due(limit=limit, lease=self.lease)
+            await uow.commit()
+        self._claim_wanted = len(claimed) == limit
+        return claimed
+
+    async def _drop_opted_out(self, rows: list[OutboxMessage]) -> list[OutboxMessage]:
         """Rows of citizens who sent /stop or blocked the bot since they were queued
-        are dropped: returns the rest, and the results of the dropped ones."""
-        results: list[Result] = []
+        are dropped (their results wait to be recorded); returns the rest."""
         ids = {r.citizen_id for r in rows if r.kind in OPT_OUT_KINDS and r.citizen_id}
         if not ids:
-            return rows, results
+            return rows
         async with self.app.uow() as uow:
             away = set(
                 (
@@ -364,12 +375,10 @@ class Sender:
                     )
                 ).scalars()
             )
-        if not away:
-            return rows, results
         keep = []
         for row in rows:
             if row.kind in OPT_OUT_KINDS and row.citizen_id in away:
-                results.append(
+                self._unrecorded.append(
                     Result(
                         row.id,
                         "stopped",
@@ -381,7 +390,7 @@ class Sender:
                 )
             else:
                 keep.append(row)
-        return keep, results
+        return keep
 
     async def _mark_sending(self, wave: list[OutboxMessage]) -> set[int]:
         """Commit `sending` for the rows this process still owns; returns their ids.
