@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
+from settling import settled
 from sqlalchemy import func, select
 
 from bot.app import App, build_app
@@ -27,7 +28,7 @@ from bot.emulator import Emulator, EmulatorConfig, start_emulator
 from bot.publishing import publish, read_flow
 from bot.settings import Settings
 from bot.telegram.runtime import Runtime
-from storage.models import InboxUpdate, OutboxMessage, OutboxStatus
+from storage.models import InboxUpdate
 
 FLOWS = Path(__file__).resolve().parents[2] / "dialogs" / "flows"
 TIMEOUT = 20.0
@@ -40,25 +41,7 @@ class World:
     app: App
 
     async def settled(self) -> None:
-        """Every update handled and every queued message out."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + TIMEOUT
-        while True:
-            async with self.app.uow() as uow:
-                unhandled = await uow.session.scalar(
-                    select(func.count())
-                    .select_from(InboxUpdate)
-                    .where(InboxUpdate.handled_at.is_(None))
-                )
-                queued = await uow.session.scalar(
-                    select(func.count())
-                    .select_from(OutboxMessage)
-                    .where(OutboxMessage.status.in_([OutboxStatus.PENDING, "sending"]))
-                )
-            if not unhandled and not queued and not self.emu.state.updates:
-                return
-            assert loop.time() < deadline, f"not settled: {unhandled} updates, {queued} queued"
-            await asyncio.sleep(0.05)
+        await settled(self.app, self.emu)
 
 
 @pytest.fixture

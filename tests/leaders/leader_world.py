@@ -10,12 +10,11 @@ change signal and `World.settled` polls the database until the bot is idle.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from settling import settled
 
 from bot.app import App
 from bot.emulator import Emulator
@@ -24,7 +23,7 @@ from bot.leaders.service import add_leader
 from bot.telegram.runtime import Runtime
 from outreach.clock import ControllableClock
 from outreach.scheduler import Outreach, TickReport
-from storage.models import Consultation, InboxUpdate, OutboxMessage, OutboxStatus
+from storage.models import Consultation
 
 FLOWS = Path(__file__).resolve().parent / "flows"
 TIMEOUT = 20.0
@@ -138,23 +137,4 @@ class World:
         return phone
 
     async def settled(self) -> None:
-        """Every update handled and every queued message out (sent or given up)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + TIMEOUT
-        while True:
-            async with self.app.uow() as uow:
-                unhandled = await uow.session.scalar(
-                    select(func.count())
-                    .select_from(InboxUpdate)
-                    .where(InboxUpdate.handled_at.is_(None))
-                )
-                queued = await uow.session.scalar(
-                    select(func.count())
-                    .select_from(OutboxMessage)
-                    # Claimed rows stay pending with a lease, so no due_at filter here.
-                    .where(OutboxMessage.status.in_([OutboxStatus.PENDING, "sending"]))
-                )
-            if not unhandled and not queued and not self.emu.state.updates:
-                return
-            assert loop.time() < deadline, f"not settled: {unhandled} updates, {queued} queued"
-            await asyncio.sleep(0.05)
+        await settled(self.app, self.emu)

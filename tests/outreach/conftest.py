@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import func, select
+from settling import settled
 
 from bot.app import App, build_app
 from bot.emulator import Emulator, EmulatorConfig, start_emulator
@@ -27,7 +27,6 @@ from bot.settings import Settings
 from bot.telegram.runtime import Runtime
 from outreach.clock import ControllableClock
 from outreach.scheduler import Outreach, TickReport
-from storage.models import InboxUpdate, OutboxMessage, OutboxStatus
 
 FLOWS = Path(__file__).resolve().parent / "flows"
 TIMEOUT = 20.0
@@ -110,25 +109,7 @@ class World:
         return report
 
     async def settled(self) -> None:
-        """Every update handled and every queued message out (sent or given up)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + TIMEOUT
-        while True:
-            async with self.app.uow() as uow:
-                unhandled = await uow.session.scalar(
-                    select(func.count())
-                    .select_from(InboxUpdate)
-                    .where(InboxUpdate.handled_at.is_(None))
-                )
-                queued = await uow.session.scalar(
-                    select(func.count())
-                    .select_from(OutboxMessage)
-                    .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
-                )
-            if not unhandled and not queued and not self.emu.state.updates:
-                return
-            assert loop.time() < deadline, f"not settled: {unhandled} updates, {queued} queued"
-            await asyncio.sleep(0.05)
+        await settled(self.app, self.emu)
 
     async def take_part(self, phone: Phone, answers: list[str]) -> None:
         """The citizen opens street-repairs, agrees, and taps `answers` in order."""
