@@ -9,7 +9,6 @@ logged as an error, and every citizen who wrote keeps getting answers.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 from collections.abc import AsyncIterator
@@ -19,19 +18,15 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import SecretStr
-from settling import settled
+from in_process import bot_in_process, settled
 from sqlalchemy import func, select
 
-from bot.app import App, build_app
-from bot.emulator import Emulator, EmulatorConfig, start_emulator
-from bot.publishing import publish, read_flow
-from bot.settings import Settings
-from bot.telegram.runtime import Runtime
+from bot.app import App
+from bot.emulator import Emulator
+from bot.publishing import read_flow
 from storage.models import InboxUpdate
 
 FLOWS = Path(__file__).resolve().parents[2] / "dialogs" / "flows"
-TIMEOUT = 20.0
 user_ids = itertools.count(7_100_000)
 
 
@@ -46,37 +41,15 @@ class World:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    config = EmulatorConfig()
-    config.rate_limits.enabled = False
-    emu = await start_emulator("127.0.0.1", 0, config)
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'random.db'}",
-        api_base_url=emu.base_url,
-        bot_token=SecretStr("7000000001:random-citizens-token"),
-        pseudonym_secret=SecretStr("random-citizens-secret"),
+    async with bot_in_process(
+        f"sqlite+aiosqlite:///{tmp_path / 'random.db'}",
+        [read_flow(FLOWS / f"{name}.yaml") for name in ("senior-housing", "service-need")],
+        name="random-citizens",
+        migrate=True,
         default_language="en",
-        rate_per_chat=1000.0,
-        rate_per_second=1000.0,
-        flood_messages=1000,  # flood control has its own story (test_unexpected_input)
         outreach_tick_seconds=3600.0,
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    app = await build_app(settings)
-    async with app.uow() as uow:
-        for name in ("senior-housing", "service-need"):
-            flow, text = read_flow(FLOWS / f"{name}.yaml")
-            await publish(uow, flow, text, open_now=True)
-        await uow.commit()
-    runtime = Runtime.build(app)
-    stop = asyncio.Event()
-    task = asyncio.create_task(runtime.run(stop, webhook=False))
-    try:
-        yield World(emu, app)
-    finally:
-        stop.set()
-        await task
-        await app.close()
-        await emu.close()
+    ) as bot:
+        yield World(bot.emu, bot.app)
 
 
 # What a citizen can do; a tap names a message by its place among the bot's messages

@@ -17,15 +17,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from pydantic import SecretStr
+from in_process import bot_in_process
 
-from bot.app import App, build_app
+from bot.app import App
 from bot.catalogs import LANGUAGES, ROOT, bot_catalog_paths, read_catalog
-from bot.emulator import Emulator, EmulatorConfig, start_emulator
+from bot.emulator import Emulator
 from bot.emulator.state import ChatMessage
-from bot.publishing import publish, read_flow
-from bot.settings import Settings
-from bot.telegram.runtime import Runtime
+from bot.publishing import read_flow
 from dialogs.answers import typed_date
 from dialogs.schema import Flow
 
@@ -57,34 +55,9 @@ class Town:
 
 @pytest.fixture
 async def town(migrated_url: str) -> AsyncIterator[Town]:
-    config = EmulatorConfig()
-    config.rate_limits.enabled = False
-    emu = await start_emulator("127.0.0.1", 0, config)
-    settings = Settings(
-        database_url=migrated_url,
-        api_base_url=emu.base_url,
-        bot_token=SecretStr("7000000001:languages-test-token"),
-        pseudonym_secret=SecretStr("languages-test-secret"),
-        rate_per_chat=1000.0,
-        rate_per_second=1000.0,
-        flood_messages=1000,
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    app = await build_app(settings, migrate=False)
     flow, text = read_flow(FLOW)
-    async with app.uow() as uow:
-        await publish(uow, flow, text, open_now=True)
-        await uow.commit()
-    runtime = Runtime.build(app)
-    stop = asyncio.Event()
-    task = asyncio.create_task(runtime.run(stop, webhook=False))
-    try:
-        yield Town(emu, app, flow)
-    finally:
-        stop.set()
-        await task
-        await app.close()
-        await emu.close()
+    async with bot_in_process(migrated_url, [(flow, text)], name="languages") as bot:
+        yield Town(bot.emu, bot.app, flow)
 
 
 async def report(town: Town, user_id: int, language: str) -> list[ChatMessage]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from settling import settled
+from in_process import settled
 
 from bot.app import App
 from bot.emulator import Emulator

@@ -9,21 +9,18 @@ event-driven (`Phone.expect` wakes on the emulator's change signal).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
-from settling import settled
+from in_process import bot_in_process, settled
 
-from bot.app import App, build_app
-from bot.emulator import Emulator, EmulatorConfig, start_emulator
+from bot.app import App
+from bot.emulator import Emulator
 from bot.emulator.state import ChatMessage
-from bot.publishing import publish, read_flow
-from bot.settings import Settings
+from bot.publishing import read_flow
 from bot.telegram.runtime import Runtime
 from outreach.clock import ControllableClock
 from outreach.scheduler import Outreach, TickReport
@@ -125,35 +122,13 @@ class World:
 
 @pytest.fixture
 async def world(migrated_url: str) -> AsyncIterator[World]:
-    config = EmulatorConfig()
-    config.rate_limits.enabled = False
-    emu = await start_emulator("127.0.0.1", 0, config)
-    settings = Settings(
-        database_url=migrated_url,
-        api_base_url=emu.base_url,
-        bot_token=SecretStr("7000000001:outreach-test-token"),
-        pseudonym_secret=SecretStr("outreach-test-secret"),
+    async with bot_in_process(
+        migrated_url,
+        [read_flow(FLOWS / "street-repairs.yaml")],
+        name="outreach",
         default_language="en",
         default_timezone=zone_at(12),
-        rate_per_chat=1000.0,
-        rate_per_second=1000.0,
-        flood_messages=1000,
         controllable_clock=True,
         outreach_tick_seconds=3600.0,  # the stories tick themselves
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    app = await build_app(settings, migrate=False)
-    async with app.uow() as uow:
-        flow, text = read_flow(FLOWS / "street-repairs.yaml")
-        await publish(uow, flow, text, open_now=True)
-        await uow.commit()
-    runtime = Runtime.build(app)
-    stop = asyncio.Event()
-    task = asyncio.create_task(runtime.run(stop, webhook=False))
-    try:
-        yield World(emu, app, runtime, Outreach(app, wake=runtime.sender.wake))
-    finally:
-        stop.set()
-        await task
-        await app.close()
-        await emu.close()
+    ) as bot:
+        yield World(bot.emu, bot.app, bot.runtime, Outreach(bot.app, wake=bot.runtime.sender.wake))
