@@ -187,7 +187,7 @@ class Sender:
         # the round from ever claiming again).
         in_flight: set[asyncio.Task[list[Result]]] = set()
         busy: set[int] = set()
-        intake_until = self.clock() + self.idle + len(claimed) / self.limits.total_rate
+        intake_until = self._intake_until(claimed)
         while by_chat or in_flight:
             if self._handed and self.clock() < intake_until:
                 taken += len(self._handed)
@@ -201,9 +201,7 @@ class Sender:
                 more = await self._claim(self.batch // 4)
                 taken += len(more)
                 self._line_up(by_chat, await self._drop_opted_out(more))
-                intake_until = max(
-                    intake_until, self.clock() + self.idle + len(more) / self.limits.total_rate
-                )
+                intake_until = max(intake_until, self._intake_until(more))
             if not in_flight:
                 await self._maybe_halt()
             pause = self.paused_until - self.clock()
@@ -258,6 +256,11 @@ class Sender:
                 await uow.commit()
         return taken
 
+    def _intake_until(self, claimed: list[OutboxMessage]) -> float:
+        """Until when handed replies may join a round: as long as `claimed` should take
+        to send, and `idle` seconds more."""
+        return self.clock() + self.idle + len(claimed) / self.limits.total_rate
+
     def _line_up(
         self, by_chat: OrderedDict[int, deque[OutboxMessage]], rows: list[OutboxMessage]
     ) -> None:
@@ -293,16 +296,15 @@ class Sender:
         otherwise the shortest wait until one may."""
         wave: list[OutboxMessage] = []
         shortest = 0.05
-        paid_sending = self.app.settings.paid_broadcast
         # The per-bot buckets that can send now: each wants a handful of tokens to start
         # (rather than waves of one). Once none can, stop looking: a round holds up to
         # thousands of chats, and this runs for every wave.
         ready: set[bool] = set()
-        for paid in {False, paid_sending}:
-            bucket = self.limits.bot_bucket(paid)
-            want = max(1.0, min(self._min_wave(bucket), len(by_chat) - len(busy)))
+        for paid in {False, self.app.settings.paid_broadcast}:
             if not paid and not self._unpaid:
                 continue  # nothing of this round would draw on it
+            bucket = self.limits.bot_bucket(paid)
+            want = max(1.0, min(self._min_wave(bucket), len(by_chat) - len(busy)))
             if bucket.available() >= want:
                 ready.add(paid)
             else:
@@ -313,7 +315,7 @@ class Sender:
             if chat_id in busy:
                 continue
             chat_rows = by_chat[chat_id]
-            paid = paid_sending and chat_rows[0].kind == "broadcast"
+            paid = self._paid(chat_rows[0])
             if paid not in ready:
                 continue
             bot_wait = self.limits.bot_bucket(paid).wait_time()
