@@ -202,14 +202,7 @@ class InboxRepository:
 
     async def add(self, update_id: int, raw: dict[str, Any], *, chat_id: int | None = None) -> bool:
         """Store an update; False if this `update_id` is already known (a replay)."""
-        insert = (
-            upsert_insert(self._session, InboxUpdate)
-            .values(update_id=update_id, raw=raw, chat_id=chat_id, received_at=utcnow())
-            .on_conflict_do_nothing(index_elements=[InboxUpdate.update_id])
-            .returning(InboxUpdate.update_id)
-        )
-        result = await self._session.execute(insert)
-        return result.scalar_one_or_none() is not None
+        return update_id in await self.add_many([(update_id, raw, chat_id)])
 
     async def add_many(self, updates: list[tuple[int, dict[str, Any], int | None]]) -> set[int]:
         """Store (update_id, raw, chat_id) rows in one statement; returns the ids not
