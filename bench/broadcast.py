@@ -33,12 +33,12 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from bot.app import running_app
-from bot.emulator import Emulator, EmulatorConfig, start_emulator
-from bot.emulator.config import RateLimitConfig
-from bot.emulator.state import ChatEvent
-from bot.settings import Settings
-from outreach import broadcasts
+from emulator import Emulator, EmulatorConfig, start_emulator
+from emulator.config import RateLimitConfig
+from emulator.state import ChatEvent
+from konsulta import broadcasts
+from konsulta.bootstrap import running_app
+from konsulta.settings import Settings
 from storage.engine import create_engine
 from storage.migrate import upgrade
 from storage.models import Citizen, CitizenChannel

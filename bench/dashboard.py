@@ -36,10 +36,10 @@ from pydantic import SecretStr
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 
-from bot.app import App, build_app
-from bot.publishing import publish
-from bot.settings import Settings
 from dialogs.loader import load_flow_text
+from konsulta.bootstrap import App, build_app
+from konsulta.publishing import publish
+from konsulta.settings import Settings
 from review.export import stream_export
 from review.security import hash_password
 from review.stats_cache import StatsCache

@@ -62,14 +62,14 @@ from aiogram.types import Update as TgUpdate
 from aiohttp import web
 from sqlalchemy import func, select, text
 
-from bot.app import build_app
-from bot.emulator import Emulator, EmulatorConfig, start_emulator
-from bot.emulator.config import RateLimitConfig
-from bot.emulator.state import ChatEvent, ChatMessage
-from bot.publishing import publish, read_flow
-from bot.settings import Settings
 from bot.telegram.runtime import SECRET_HEADER, Runtime
 from dialogs.schema import Flow, Step
+from emulator import Emulator, EmulatorConfig, start_emulator
+from emulator.config import RateLimitConfig
+from emulator.state import ChatEvent, ChatMessage
+from konsulta.bootstrap import build_app
+from konsulta.publishing import publish, read_flow
+from konsulta.settings import Settings
 from storage.engine import create_engine, normalise_url
 from storage.models import Answer
 

@@ -15,7 +15,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.settings import Settings
+from konsulta.settings import Settings
 
 #: Modules under bot/commands that add subcommands, in the order `--help` lists them.
 COMMAND_MODULES = [

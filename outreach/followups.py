@@ -21,13 +21,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.app import App
-from bot.conversations import message_payload
 from dialogs.conditions import holds
 from dialogs.events import Message
 from dialogs.render import fill
-from outreach.followup_flow import FOLLOWUP_SOURCE, followup_flow, start_followup
-from outreach.quiet import QuietHours
+from konsulta.bootstrap import App
+from konsulta.conversations import message_payload
+from konsulta.followup_flow import FOLLOWUP_SOURCE, followup_flow, start_followup
+from konsulta.quiet import QuietHours
 from storage.models import FlowVersion, FollowUpStatus, RunStatus, ScheduledFollowUp
 from storage.types import utcnow
 from storage.uow import UnitOfWork

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.app import App
-from bot.conversations import message_payload
 from dialogs.events import Button, Message
 from dialogs.render import fill
-from outreach.quiet import QuietHours
+from konsulta.bootstrap import App
+from konsulta.conversations import message_payload
+from konsulta.quiet import QuietHours
 
 __all__ = ["CONTINUE", "NO_REMINDERS", "REMINDER_STEP", "Reminders"]
 
-#: The pseudo step of a reminder's buttons (handled by outreach.telegram).
+#: The pseudo step of a reminder's buttons (handled by bot.telegram.reminders).
 REMINDER_STEP = "~remind"
 CONTINUE = "continue"
 NO_REMINDERS = "stop"

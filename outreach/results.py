@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.app import App
-from outreach.broadcasts import BroadcastError, create
-from outreach.segments import Segment, parse_segment
+from konsulta.bootstrap import App
+from konsulta.broadcasts import BroadcastError, create
+from konsulta.segments import Segment, parse_segment
 from storage.models import Broadcast, Outcome
 
 __all__ = ["OutcomeView", "add_outcome", "list_outcomes"]

@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
-from bot.app import App
-from outreach.broadcasts import Broadcasts
+from konsulta.bootstrap import App
+from konsulta.broadcasts import Broadcasts
+from konsulta.quiet import QuietHours
 from outreach.followups import FollowUps
-from outreach.quiet import QuietHours
 from outreach.reminders import Reminders
 
 __all__ = ["Outreach", "TickReport"]

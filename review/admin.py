@@ -17,12 +17,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.publishing import organisation_slug, publish
 from dialogs.loader import Problem, check_flow_text
 from dialogs.schema import Flow
+from konsulta.publishing import organisation_slug, publish
 from review.diagram import DiagramError, flow_svg, inline_svg
 from review.i18n import LANGUAGES, N_
 from review.pages import current_flow, own_consultation
+from review.rendering import flash, render
 from review.security import (
     ADMIN,
     EDIT,
@@ -35,7 +36,6 @@ from review.security import (
     hash_password,
     page,
 )
-from review.web import flash, render
 from storage.models import ConsultationStatus, Organisation, StaffRole
 from storage.repositories import VersionConflict
 

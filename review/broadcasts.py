@@ -1,4 +1,4 @@
-"""Broadcasts and results messages of a consultation, on top of `outreach.broadcasts`.
+"""Broadcasts and results messages of a consultation, on top of `konsulta.broadcasts`.
 
 Staff write a text per language, choose who gets it among the consultation's own
 participants (everyone, or those who finished, optionally only some languages), see
@@ -20,11 +20,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from outreach import broadcasts as outreach
+from konsulta import broadcasts as outreach
 from review.i18n import N_
 from review.pages import current_flow, own_consultation
+from review.rendering import flash, render
 from review.security import EDIT, VIEW, Staff, action, audit, dashboard, page
-from review.web import flash, render
 from storage.models import Broadcast, BroadcastDelivery, BroadcastStatus
 
 LISTED = 50

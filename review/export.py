@@ -24,8 +24,8 @@ from openpyxl import Workbook
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.flow_library import FlowLibrary
 from dialogs.schema import Flow, Step, StepKind
+from konsulta.flow_library import FlowLibrary
 from storage.models import Answer, Citizen, CitizenChannel, Run
 from storage.repositories import RunExport
 from storage.uow import UnitOfWork

@@ -17,7 +17,7 @@ from functools import cache
 
 from babel.support import NullTranslations, Translations
 
-from bot.i18n import LOCALES_DIR, compile_catalogs
+from konsulta.i18n import LOCALES_DIR, compile_catalogs
 
 DOMAIN = "review"
 #: The dashboard's languages; the first is used when nothing else says.

@@ -22,8 +22,8 @@ from review import charts, queries
 from review.export import FORMATS, Format, stream_export
 from review.i18n import N_
 from review.queries import Filters
+from review.rendering import flash, render
 from review.security import EDIT, VIEW, Staff, action, audit, dashboard, page
-from review.web import flash, render
 from storage.models import (
     Answer,
     AnswerCoding,

@@ -33,7 +33,7 @@ from storage.models import StaffRole, StaffUser
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from review.web import Dashboard
+    from review.dashboard import Dashboard
 
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so a wrong e-mail takes as long as a

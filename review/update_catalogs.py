@@ -14,7 +14,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
-from bot.i18n import LOCALES_DIR
+from konsulta.i18n import LOCALES_DIR
 from review.i18n import DOMAIN, LANGUAGES
 
 ROOT = Path(__file__).resolve().parent.parent

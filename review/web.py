@@ -1,6 +1,6 @@
 """The staff dashboard as an ASGI app (Starlette), server-rendered with Jinja2.
 
-`create_web_app(app)` wires the routes to one `bot.app.App` (database, catalogs,
+`create_web_app(app)` wires the routes to one `konsulta.bootstrap.App` (database, catalogs,
 flows), so the dashboard, the bot and the tests share one way of reaching services.
 `konsulta web` serves it with uvicorn; `web_app_from_settings` builds the `App` in the
 ASGI lifespan for that.
@@ -13,34 +13,29 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-from aiogram import Bot
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot.app import App, build_app
-from bot.settings import Settings
-from review import i18n
+from konsulta.bootstrap import App, build_app
+from konsulta.settings import Settings
+from review import admin, broadcasts, i18n, pages
+from review.dashboard import Dashboard
 from review.i18n import N_
+from review.rendering import make_templates, render, safe_next
 from review.security import (
     LoginOutcome,
-    Staff,
     authenticate,
     checked_form,
-    csrf_token,
     current_staff,
     fingerprint,
 )
@@ -49,87 +44,6 @@ from storage.types import utcnow
 
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "konsulta_session"
-
-
-@dataclass
-class Dashboard:
-    """What every request handler reaches through `request.app.state.dashboard`."""
-
-    app: App
-    templates: Environment
-    clock: Callable[[], datetime] = utcnow
-    stats: StatsCache = field(default_factory=lambda: StatsCache(0))
-    _bot: Bot | None = field(default=None, repr=False)
-
-    def bot(self) -> Bot:
-        """The Bot API client (for a report's photo), made on first use."""
-        if self._bot is None:
-            from bot.telegram.runtime import make_bot
-
-            self._bot = make_bot(self.app.settings)
-        return self._bot
-
-    async def close(self) -> None:
-        await self.stats.close()
-        if self._bot is not None:
-            await self._bot.session.close()
-
-
-def make_templates() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(HERE / "templates"),
-        autoescape=select_autoescape(["html"]),
-        extensions=["jinja2.ext.i18n"],
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
-    )
-    env.filters["svg"] = Markup  # charts are built from escaped parts in review.charts
-    env.filters["percent"] = lambda v: "—" if v is None else f"{100 * v:.0f}%"
-    env.filters["when"] = lambda v: v.strftime("%Y-%m-%d %H:%M") if v else "—"
-    return env
-
-
-def language_of(request: Request, staff: Staff | None) -> str:
-    chosen = request.session.get("lang")
-    if isinstance(chosen, str) and chosen in i18n.LANGUAGES:
-        return chosen
-    if staff is not None and staff.language in i18n.LANGUAGES:
-        return staff.language
-    default = request.app.state.dashboard.app.settings.default_language
-    return i18n.pick_language(request.headers.get("accept-language"), default)
-
-
-def flash(request: Request, message: str, **params: Any) -> None:
-    """A note for the next page (`message` is an N_() msgid, translated when shown)."""
-    request.session.setdefault("flash", []).append([message, params])
-
-
-def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    staff: Staff | None = getattr(request.state, "staff", None)
-    language = language_of(request, staff)
-    i18n.use_language(language)
-    notes = request.session.pop("flash", [])
-    html = request.app.state.dashboard.templates.get_template(template).render(
-        request=request,
-        staff=staff,
-        language=language,
-        languages=i18n.LANGUAGES,
-        csrf=csrf_token(request),
-        notes=notes,
-        **context,
-    )
-    return HTMLResponse(html, status_code=status_code)
-
-
-def safe_next(target: str | None) -> str:
-    """Only same-site paths after login (no open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return "/consultations"
-    parsed = urlparse(target)
-    return parsed.path if not parsed.netloc else "/consultations"
 
 
 # --- login, logout, language ------------------------------------------------------------
@@ -213,8 +127,6 @@ async def error_page(request: Request, exc: Exception) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    from review import admin, broadcasts, pages
-
     return [
         Route("/", home),
         Route("/login", login_page, methods=["GET"]),

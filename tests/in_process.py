@@ -16,12 +16,12 @@ from typing import Any
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from bot.app import App, build_app
-from bot.emulator import Emulator, EmulatorConfig, start_emulator
-from bot.publishing import publish
-from bot.settings import Settings
 from bot.telegram.runtime import Runtime
 from dialogs.schema import Flow
+from emulator import Emulator, EmulatorConfig, start_emulator
+from konsulta.bootstrap import App, build_app
+from konsulta.publishing import publish
+from konsulta.settings import Settings
 from storage.models import InboxUpdate, OutboxMessage, OutboxStatus
 
 TIMEOUT = 20.0

@@ -24,12 +24,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from bot.app import App, running_app
-from bot.settings import Settings
-from outreach import broadcasts
-from outreach.broadcasts import BroadcastError
+from konsulta import broadcasts
+from konsulta.bootstrap import App, running_app
+from konsulta.broadcasts import BroadcastError
+from konsulta.segments import SegmentError
+from konsulta.settings import Settings
 from outreach.durations import DurationError, parse_duration
-from outreach.segments import SegmentError
 from storage.models import BroadcastStatus
 
 EXIT_USAGE = 2

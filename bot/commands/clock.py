@@ -10,9 +10,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from bot.app import running_app
-from bot.settings import Settings
-from outreach.clock import ControllableClock
+from konsulta.bootstrap import running_app
+from konsulta.clock import ControllableClock
+from konsulta.settings import Settings
 from outreach.durations import DurationError, format_duration, parse_duration
 
 EXIT_USAGE = 2

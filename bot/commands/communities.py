@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from bot.app import running_app
-from bot.leaders.service import LeaderError, add_community, revoke_link
-from bot.settings import Settings
+from konsulta.bootstrap import running_app
+from konsulta.leaders.service import LeaderError, add_community, revoke_link
+from konsulta.settings import Settings
 
 
 def register(sub: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.settings import Settings
+from konsulta.settings import Settings
 from storage.migrate import upgrade as migrate
 
 

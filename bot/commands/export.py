@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.app import running_app
-from bot.settings import Settings
+from konsulta.bootstrap import running_app
+from konsulta.settings import Settings
 from review.export import Format, export_consultation
 
 

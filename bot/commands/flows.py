@@ -6,13 +6,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.app import running_app
-from bot.catalogs import flow_coverage
 from bot.commands.diagram import register_diagram
-from bot.publishing import publish as publish_flow
-from bot.publishing import read_flow
-from bot.settings import Settings
 from dialogs.loader import FlowError, Problem, check_dir, check_flow_file
+from konsulta.bootstrap import running_app
+from konsulta.catalogs import flow_coverage
+from konsulta.publishing import publish as publish_flow
+from konsulta.publishing import read_flow
+from konsulta.settings import Settings
 from storage.repositories import VersionConflict
 
 EXIT_PROBLEMS = 2

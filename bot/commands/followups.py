@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from bot.app import running_app
-from bot.settings import Settings
+from konsulta.bootstrap import running_app
+from konsulta.settings import Settings
 from outreach.followups import list_followups
 
 

@@ -12,13 +12,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.catalogs import (
+from konsulta.catalogs import (
     ROOT,
     flow_coverage,
     refresh_bot_catalogs,
     refresh_flow_catalogs,
 )
-from bot.settings import Settings
+from konsulta.settings import Settings
 
 DEFAULT_FLOWS = ROOT / "dialogs" / "flows"
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from bot.app import running_app
 from bot.commands.broadcast import _print_preview, parse_segment_argument, parse_texts
-from bot.settings import Settings
-from outreach import broadcasts
-from outreach.broadcasts import BroadcastError
+from konsulta import broadcasts
+from konsulta.bootstrap import running_app
+from konsulta.broadcasts import BroadcastError
+from konsulta.segments import SegmentError
+from konsulta.settings import Settings
 from outreach.results import add_outcome, list_outcomes
-from outreach.segments import SegmentError
 
 EXIT_USAGE = 2
 

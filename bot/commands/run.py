@@ -9,14 +9,14 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from bot.app import App, running_app
-from bot.emulator import Emulator, EmulatorConfig, start_emulator
-from bot.emulator.playground import TimeMachine
-from bot.publishing import publish, read_flow
-from bot.settings import Settings
 from bot.telegram.runtime import Runtime, stop_on_signals
 from dialogs.loader import FlowError
-from outreach.clock import ControllableClock
+from emulator import Emulator, EmulatorConfig, start_emulator
+from emulator.playground import TimeMachine
+from konsulta.bootstrap import App, running_app
+from konsulta.clock import ControllableClock
+from konsulta.publishing import publish, read_flow
+from konsulta.settings import Settings
 from storage.repositories import VersionConflict
 
 log = logging.getLogger(__name__)

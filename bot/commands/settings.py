@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.settings import Settings
+from konsulta.settings import Settings
 
 
 def register(sub: Any) -> None:

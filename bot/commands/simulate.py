@@ -14,10 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.app import App, running_app
-from bot.conversations import Conversations, Outcome, Who
-from bot.publishing import publish, read_flow
-from bot.settings import Settings
 from dialogs.events import (
     ButtonPress,
     CommandInput,
@@ -29,6 +25,10 @@ from dialogs.events import (
     TextInput,
 )
 from dialogs.loader import FlowError
+from konsulta.bootstrap import App, running_app
+from konsulta.conversations import Conversations, Outcome, Who
+from konsulta.publishing import publish, read_flow
+from konsulta.settings import Settings
 from storage.repositories import VersionConflict
 
 CHANNEL = "terminal"

@@ -11,8 +11,8 @@ import getpass
 import sys
 from typing import Any
 
-from bot.app import running_app
-from bot.settings import Settings
+from konsulta.bootstrap import running_app
+from konsulta.settings import Settings
 from review.i18n import LANGUAGES
 from review.security import MIN_PASSWORD_LENGTH, hash_password
 from storage.models import StaffRole

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.settings import Settings
+import uvicorn
+
+from konsulta.settings import Settings
+from review.web import web_app_from_settings
 
 
 def register(sub: Any) -> None:
@@ -15,10 +18,6 @@ def register(sub: Any) -> None:
 
 
 async def serve(settings: Settings, host: str, port: int) -> int:
-    import uvicorn
-
-    from review.web import web_app_from_settings
-
     config = uvicorn.Config(
         web_app_from_settings(settings), host=host, port=port, proxy_headers=True, log_level="info"
     )

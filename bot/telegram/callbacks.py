@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
 
+from konsulta.leaders.actions import LEADER_PREFIX, LeaderAction
+
 
 class Tap(CallbackData, prefix="t"):
     """An answer button: which run, which question, which option."""
@@ -24,3 +26,13 @@ class PickLanguage(CallbackData, prefix="lang"):
 
 class ConfirmErase(CallbackData, prefix="erase"):
     sure: bool
+
+
+class LeaderAct(CallbackData, prefix=LEADER_PREFIX):
+    """A leader's button (see `konsulta.leaders.actions`, which packs the same way).
+    The data comes back from the phone and is not trusted: every handler checks that
+    the leader may act on the community or broadcast named."""
+
+    act: LeaderAction
+    id: int = 0
+    arg: str = ""

@@ -17,9 +17,9 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import Chat, TelegramObject, Update, User
 
-from bot.app import App
-from bot.conversations import Conversations, Delivery, Outcome, Who, queue_messages
 from dialogs.events import Message
+from konsulta.bootstrap import App
+from konsulta.conversations import Conversations, Delivery, Outcome, Who, queue_messages
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 

@@ -21,7 +21,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import Update
 
-from bot.app import App
+from konsulta.bootstrap import App
 
 log = logging.getLogger(__name__)
 

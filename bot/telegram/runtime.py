@@ -27,41 +27,20 @@ from aiogram.methods.base import Response
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, Update
 from aiohttp import web
 
-from bot.app import App
-from bot.conversations import Conversations
-from bot.settings import Settings
 from bot.telegram.context import CitizenContext, FloodControl
-from bot.telegram.handlers import get_routers
 from bot.telegram.inbox import InboxWorker, store_updates
+from bot.telegram.routers import get_routers
 from bot.telegram.sender import Sender
+from konsulta.bootstrap import App
+from konsulta.conversations import Conversations
+from konsulta.menu import COMMANDS
+from konsulta.settings import Settings
 from outreach.scheduler import Outreach
 
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-
-
-def _(message: str) -> str:
-    """Mark a text for extraction; it is translated where it is shown."""
-    return message
-
-
-#: (command, description msgid) in the order the menu shows them.
-COMMANDS = [
-    ("start", _("Start or continue")),
-    ("consultations", _("Open consultations")),
-    ("back", _("Go back one question")),
-    ("skip", _("Skip this question")),
-    ("restart", _("Start this consultation again")),
-    ("language", _("Change language")),
-    ("mydata", _("See my data")),
-    ("delete", _("Delete my data")),
-    ("stop", _("No more messages")),
-    ("help", _("Help")),
-]
-
-COMMAND_TEXTS = [text for _command, text in COMMANDS]
 
 
 #: The Bot API methods the bot calls.

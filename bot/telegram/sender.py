@@ -45,9 +45,9 @@ from aiogram.methods import SendMessage
 from aiohttp import ClientError, ClientTimeout
 from sqlalchemy import and_, false, or_, select, update
 
-from bot.app import App
 from bot.telegram.render import inline_keyboard, message_html, render
 from bot.telegram.throttle import Bucket, Limits
+from konsulta.bootstrap import App
 from storage.models import Citizen, DeliveryStatus, OutboxMessage, OutboxStatus
 from storage.types import utcnow
 from storage.uow import UnitOfWork

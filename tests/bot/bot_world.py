@@ -28,9 +28,9 @@ from typing import Any, TextIO
 from sqlalchemy import MetaData, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.emulator import Emulator, EmulatorConfig
-from bot.emulator.config import RateLimitConfig, WebhookConfig
-from bot.emulator.state import ChatMessage
+from emulator import Emulator, EmulatorConfig
+from emulator.config import RateLimitConfig, WebhookConfig
+from emulator.state import ChatMessage
 from storage.engine import create_sessionmaker
 from storage.models import InboxUpdate, OutboxMessage, OutboxStatus
 from storage.uow import UnitOfWork

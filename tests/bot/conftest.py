@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from bot_world import FLOWS, BotProcess, Konsulta, bot_env, emulator_config, free_port, konsulta
 
-from bot.emulator import Emulator, start_emulator
+from emulator import Emulator, start_emulator
 from storage.engine import create_engine
 
 

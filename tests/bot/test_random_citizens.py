@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from in_process import bot_in_process, settled
 from sqlalchemy import func, select
 
-from bot.app import App
-from bot.emulator import Emulator
-from bot.publishing import read_flow
+from emulator import Emulator
+from konsulta.bootstrap import App
+from konsulta.publishing import read_flow
 from storage.models import InboxUpdate
 
 FLOWS = Path(__file__).resolve().parents[2] / "dialogs" / "flows"

@@ -7,8 +7,8 @@ import gc
 
 from aiogram.methods.base import Response
 
-from bot.emulator import Emulator
 from bot.telegram.runtime import RESPONSE_TYPES, USED_METHODS
+from emulator import Emulator
 
 
 def test_the_answer_type_of_every_method_the_bot_calls_survives_garbage_collection() -> None:

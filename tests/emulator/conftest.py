@@ -8,8 +8,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.emulator import Emulator, EmulatorConfig, start_emulator
-from bot.emulator.config import RateLimitConfig, WebhookConfig
+from emulator import Emulator, EmulatorConfig, start_emulator
+from emulator.config import RateLimitConfig, WebhookConfig
 
 BotCall = Callable[..., Awaitable[tuple[int, dict[str, Any]]]]
 

@@ -17,7 +17,7 @@ from aiogram.types import (
     InlineKeyboardMarkup,
 )
 
-from bot.emulator import Emulator
+from emulator import Emulator
 
 
 @pytest.fixture

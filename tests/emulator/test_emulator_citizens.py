@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.emulator import Emulator
+from emulator import Emulator
 
 BotCall = Callable[..., Awaitable[tuple[int, dict[str, Any]]]]
 KEYBOARD = {"inline_keyboard": [[{"text": "Yes", "callback_data": "q1:yes"}]]}

@@ -1,4 +1,4 @@
-"""``python -m bot.emulator`` serves a usable Bot API; the spec path is configurable."""
+"""``python -m emulator`` serves a usable Bot API; the spec path is configurable."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.emulator.spec import BUNDLED_SPEC, SPEC_ENV_VAR, default_spec_path
+from emulator.spec import BUNDLED_SPEC, SPEC_ENV_VAR, default_spec_path
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,7 +21,7 @@ async def test_cli_serves_get_me() -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.emulator",
+        "emulator",
         "--port",
         "0",
         "--no-rate-limits",

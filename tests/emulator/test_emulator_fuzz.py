@@ -10,10 +10,10 @@ from typing import Any
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from bot.emulator import Emulator, EmulatorConfig
-from bot.emulator.config import RateLimitConfig
-from bot.emulator.errors import BotApiError
-from bot.emulator.formatting import parse_html, utf16_length
+from emulator import Emulator, EmulatorConfig
+from emulator.config import RateLimitConfig
+from emulator.errors import BotApiError
+from emulator.formatting import parse_html, utf16_length
 
 CITIZEN = 42
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from bot.emulator import Emulator, EmulatorConfig
+from emulator import Emulator, EmulatorConfig
 
 BotCall = Callable[..., Awaitable[tuple[int, dict[str, Any]]]]
 

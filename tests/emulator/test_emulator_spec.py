@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot.emulator.errors import BotApiError
-from bot.emulator.server import Emulator
-from bot.emulator.spec import BUNDLED_SPEC, SHARED_SPEC, BotApiSpec, check_message_text
+from emulator.errors import BotApiError
+from emulator.server import Emulator
+from emulator.spec import BUNDLED_SPEC, SHARED_SPEC, BotApiSpec, check_message_text
 
 BotCall = Callable[..., Awaitable[tuple[int, dict[str, Any]]]]
 

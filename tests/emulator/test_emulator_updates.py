@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.emulator import Emulator
-from bot.emulator.webhook import SECRET_HEADER
+from emulator import Emulator
+from emulator.webhook import SECRET_HEADER
 
 BotCall = Callable[..., Awaitable[tuple[int, dict[str, Any]]]]
 
@@ -120,7 +120,7 @@ async def test_delete_webhook_can_drop_pending_updates(emulator: Emulator, call:
 
 
 async def test_close_does_not_wait_for_a_long_poll(config: Any) -> None:
-    from bot.emulator import start_emulator
+    from emulator import start_emulator
 
     emu = await start_emulator("127.0.0.1", 0, config)
 

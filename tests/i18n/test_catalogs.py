@@ -17,7 +17,8 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 
-from bot.catalogs import (
+from dialogs.loader import MAX_LABEL, MAX_TEXT
+from konsulta.catalogs import (
     BOT_TEMPLATE,
     LANGUAGES,
     ROOT,
@@ -28,7 +29,6 @@ from bot.catalogs import (
     msgids,
     read_catalog,
 )
-from dialogs.loader import MAX_LABEL, MAX_TEXT
 
 FLOWS = ROOT / "dialogs" / "flows"
 FLOW_FILES = sorted(FLOWS.glob("*.yaml"))

@@ -13,7 +13,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.catalogs import LANGUAGES
 from dialogs.answers import (
     Accepted,
     Problem,
@@ -23,6 +22,7 @@ from dialogs.answers import (
     parse_number,
     typed_date,
 )
+from konsulta.catalogs import LANGUAGES
 
 DATES = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2099, 12, 31))
 

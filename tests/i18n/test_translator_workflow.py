@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import running_app
-from bot.catalogs import ROOT, extract_flow_template, flow_coverage, msgids, read_catalog
 from bot.commands import flows as flows_command
 from bot.commands import i18n as i18n_command
-from bot.settings import Settings
 from dialogs.loader import check_flow_file
+from konsulta.bootstrap import running_app
+from konsulta.catalogs import ROOT, extract_flow_template, flow_coverage, msgids, read_catalog
+from konsulta.settings import Settings
 
 FLOWS = ROOT / "dialogs" / "flows"
 OLD_URGENCY = "Jak pilne to jest?"

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 import pytest
 from in_process import bot_in_process
 
-from bot.app import App
-from bot.catalogs import LANGUAGES, ROOT, bot_catalog_paths, read_catalog
-from bot.emulator import Emulator
-from bot.emulator.state import ChatMessage
-from bot.publishing import read_flow
 from dialogs.answers import typed_date
 from dialogs.schema import Flow
+from emulator import Emulator
+from emulator.state import ChatMessage
+from konsulta.bootstrap import App
+from konsulta.catalogs import LANGUAGES, ROOT, bot_catalog_paths, read_catalog
+from konsulta.publishing import read_flow
 
 FLOW = ROOT / "dialogs" / "flows" / "service-need.yaml"
 TIMEOUT = 30.0

@@ -8,8 +8,8 @@ import pytest
 from in_process import bot_in_process
 from leader_world import COMMUNITY, FLOWS, ORGANISATION, World, daytime_zone
 
-from bot.leaders.service import add_community
-from bot.publishing import read_flow
+from konsulta.leaders.service import add_community
+from konsulta.publishing import read_flow
 from outreach.scheduler import Outreach
 
 
@@ -28,4 +28,9 @@ async def world(migrated_url: str) -> AsyncIterator[World]:
         async with bot.app.uow() as uow:
             await add_community(uow, ORGANISATION, COMMUNITY, ["pl", "en"])
             await uow.commit()
-        yield World(bot.emu, bot.app, bot.runtime, Outreach(bot.app, wake=bot.runtime.sender.wake))
+        yield World(
+            bot.emu,
+            bot.app,
+            bot.runtime,
+            Outreach(bot.app, wake=bot.runtime.sender.wake),
+        )

@@ -16,12 +16,12 @@ from pathlib import Path
 
 from in_process import settled
 
-from bot.app import App
-from bot.emulator import Emulator
-from bot.emulator.state import ChatMessage
-from bot.leaders.service import add_leader
 from bot.telegram.runtime import Runtime
-from outreach.clock import ControllableClock
+from emulator import Emulator
+from emulator.state import ChatMessage
+from konsulta.bootstrap import App
+from konsulta.clock import ControllableClock
+from konsulta.leaders.service import add_leader
 from outreach.scheduler import Outreach, TickReport
 from storage.models import Consultation
 

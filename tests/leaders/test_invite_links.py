@@ -11,7 +11,7 @@ from leader_world import COMMUNITY, ORGANISATION, World
 from PIL import Image
 from sqlalchemy import select
 
-from bot.leaders.service import remove_leader
+from konsulta.leaders.service import remove_leader
 from storage.models import AuditEntry, Run
 
 

@@ -9,11 +9,11 @@ from datetime import timedelta
 from leader_world import COMMUNITY, ORGANISATION, Phone, World, zone_at
 from sqlalchemy import func, select, update
 
-from bot.conversations import AGREE, CONSENT_STEP, Conversations, Who
-from bot.leaders.broadcasts import decide
-from bot.leaders.service import invite_link
-from bot.privacy import set_stopped
 from dialogs.events import ButtonPress
+from konsulta.conversations import AGREE, CONSENT_STEP, Conversations, Who
+from konsulta.leaders.broadcasts import decide
+from konsulta.leaders.service import invite_link
+from konsulta.privacy import set_stopped
 from storage.models import (
     AuditEntry,
     Broadcast,

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from leader_world import COMMUNITY, ORGANISATION, World
 from sqlalchemy import select
 
-from bot.leaders.stats import SMALLEST_SHOWN, suppress
+from konsulta.leaders.stats import SMALLEST_SHOWN, suppress
 from storage.models import Answer, Citizen, CitizenChannel, Run, RunStatus
 from storage.repositories.leaders import new_payload
 

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from in_process import bot_in_process, settled
 
-from bot.app import App
-from bot.emulator import Emulator
-from bot.emulator.state import ChatMessage
-from bot.publishing import read_flow
 from bot.telegram.runtime import Runtime
-from outreach.clock import ControllableClock
+from emulator import Emulator
+from emulator.state import ChatMessage
+from konsulta.bootstrap import App
+from konsulta.clock import ControllableClock
+from konsulta.publishing import read_flow
 from outreach.scheduler import Outreach, TickReport
 
 FLOWS = Path(__file__).resolve().parent / "flows"
@@ -131,4 +131,9 @@ async def world(migrated_url: str) -> AsyncIterator[World]:
         controllable_clock=True,
         outreach_tick_seconds=3600.0,  # the stories tick themselves
     ) as bot:
-        yield World(bot.emu, bot.app, bot.runtime, Outreach(bot.app, wake=bot.runtime.sender.wake))
+        yield World(
+            bot.emu,
+            bot.app,
+            bot.runtime,
+            Outreach(bot.app, wake=bot.runtime.sender.wake),
+        )

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from outreach import broadcasts
+from konsulta import broadcasts
 from outreach.results import add_outcome
 from storage.models import BroadcastDelivery, Citizen
 from tests.outreach.conftest import World, zone_at

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from konsulta.quiet import QuietHours
+from konsulta.segments import SegmentError, parse_segment
 from outreach.durations import DurationError, format_duration, parse_duration
-from outreach.quiet import QuietHours
-from outreach.segments import SegmentError, parse_segment
 
 
 def test_durations_read_the_way_staff_write_them() -> None:

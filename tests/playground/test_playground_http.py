@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.emulator import Emulator, EmulatorConfig, start_emulator
+from emulator import Emulator, EmulatorConfig, start_emulator
 
 ANNA = 1001
 

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.emulator.formatting import parse_html, utf16_length
-from bot.emulator.playground import entities_to_html, parse_jump
-from bot.emulator.playground.view import reply_keyboard
-from bot.emulator.state import Chat, ChatMessage
+from emulator.formatting import parse_html, utf16_length
+from emulator.playground import entities_to_html, parse_jump
+from emulator.playground.view import reply_keyboard
+from emulator.state import Chat, ChatMessage
 
 ALLOWED_TAGS = {"b", "i", "u", "s", "code", "pre", "span", "blockquote", "a"}
 

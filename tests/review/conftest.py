@@ -19,9 +19,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.app import App, build_app
-from bot.publishing import publish, read_flow
-from bot.settings import Settings
+from konsulta.bootstrap import App, build_app
+from konsulta.publishing import publish, read_flow
+from konsulta.settings import Settings
 from review.security import hash_password
 from review.web import create_web_app
 from storage.models import ConsentPurpose, RunStatus

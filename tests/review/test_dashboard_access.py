@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from sqlalchemy import func, select
 
-from bot.app import App
+from konsulta.bootstrap import App
 from storage.models import AuditEntry
 from tests.review.conftest import Browser, Clock, logged_in
 

@@ -20,10 +20,10 @@ import openpyxl
 import pytest
 from PIL import Image
 
-from bot.app import App, build_app
-from bot.emulator import EmulatorConfig, start_emulator
-from bot.emulator.server import Emulator
 from bot.telegram.runtime import Runtime
+from emulator import EmulatorConfig, start_emulator
+from emulator.server import Emulator
+from konsulta.bootstrap import App, build_app
 from review.web import create_web_app
 from storage.migrate import upgrade
 from tests.review.conftest import password_of, seed_answers, seed_organisations, settings_for

@@ -15,9 +15,9 @@ from collections.abc import Callable
 import openpyxl
 from sqlalchemy import select
 
-from bot.app import App
-from bot.conversations import Conversations, Who
 from dialogs.events import TextInput
+from konsulta.bootstrap import App
+from konsulta.conversations import Conversations, Who
 from storage.models import OutboxMessage, ThreadMessage
 from tests.review.conftest import FLOW_A, Browser, logged_in
 

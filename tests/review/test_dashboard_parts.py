@@ -119,7 +119,7 @@ async def test_konsulta_web_builds_its_app_in_the_lifespan_and_closes_it(tmp_pat
     import httpx
     from pydantic import SecretStr
 
-    from bot.settings import Settings
+    from konsulta.settings import Settings
     from review.web import web_app_from_settings
 
     settings = Settings(

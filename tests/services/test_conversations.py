@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import App, build_app
-from bot.conversations import CONSENT_STEP, Conversations, Delivery, Who
-from bot.publishing import publish, read_flow
-from bot.settings import Settings
 from dialogs.events import ButtonPress, TextInput
+from konsulta.bootstrap import App, build_app
+from konsulta.conversations import CONSENT_STEP, Conversations, Delivery, Who
+from konsulta.publishing import publish, read_flow
+from konsulta.settings import Settings
 from storage.models import Answer, ConsentRecord, OutboxMessage, Run
 from storage.types import utcnow
 

@@ -1,0 +1,78 @@
+"""The one place that wires Konsulta together (the `bootstrap` of cosmicpython).
+
+Commands, the bot runtime and tests all build an `App` from Settings here, so the
+database engine, catalogs and services exist once per process and are passed down,
+never imported as globals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from dialogs.events import Translator
+from konsulta.clock import Clock, ControllableClock, SystemClock
+from konsulta.flow_library import FlowLibrary
+from konsulta.i18n import Catalogs, make_i18n, translator
+from konsulta.settings import Settings
+from storage.engine import create_engine, create_sessionmaker
+from storage.migrate import upgrade
+from storage.uow import Handoff, UnitOfWork, WriterTurns
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    i18n: Catalogs
+    flows: FlowLibrary
+    #: What time it is for outreach: real UTC, or moved by `konsulta clock advance`.
+    clock: Clock = field(default_factory=SystemClock)
+    #: SQLite's writers take turns in asyncio (None on PostgreSQL).
+    writer_turns: WriterTurns | None = None
+    #: The sender of this process, once the bot runs one: replies queued by a unit of
+    #: work go to it straight from memory (see `OutboxRepository.queue`).
+    handoff: Handoff | None = None
+
+    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+        """A unit of work; `read_only` ones never wait for (or hold up) writers."""
+        return UnitOfWork(
+            self.sessionmaker, turns=self.writer_turns, read_only=read_only, handoff=self.handoff
+        )
+
+    def texts(self, language: str) -> Translator:
+        return translator(self.i18n, language)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def build_app(settings: Settings, *, migrate: bool = True) -> App:
+    if migrate:
+        await upgrade(settings.database_url)
+    engine = create_engine(settings.database_url)
+    sessionmaker = create_sessionmaker(engine)
+    clock: Clock = ControllableClock(sessionmaker) if settings.controllable_clock else SystemClock()
+    await clock.refresh()
+    return App(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        i18n=make_i18n(settings.default_language),
+        flows=FlowLibrary(),
+        clock=clock,
+        writer_turns=WriterTurns() if engine.dialect.name == "sqlite" else None,
+    )
+
+
+@asynccontextmanager
+async def running_app(settings: Settings, *, migrate: bool = True) -> AsyncIterator[App]:
+    app = await build_app(settings, migrate=migrate)
+    try:
+        yield app
+    finally:
+        await app.close()

@@ -1,0 +1,403 @@
+"""Broadcasts: one message to every citizen of a segment, exactly once each.
+
+Life of a broadcast: `create` (a draft with texts per language and a segment) ->
+`preview` (the dry run: how many, and the text each language gets) -> `schedule`
+(for a time, or now) -> the scheduler starts it when due, writes one delivery row per
+recipient (INSERT ... SELECT in citizen-id slices, unique on broadcast and citizen),
+and keeps the outbox topped up with a few seconds' worth of its messages ->
+the sender records each delivery as sent, failed, blocked or skipped -> done.
+`cancel` stops whatever has not been handed to Telegram yet.
+
+Each delivery checks, when it is handed to the outbox, that the citizen has not sent
+/stop or blocked the bot, and that it is not night in their timezone (else it waits
+for the morning). Results ("you said, we did") are broadcasts of kind `result`:
+the staff's text framed by the bot's own words, in the citizen's language. A local
+leader's broadcast (kind `leader`, bot/leaders) carries texts already framed exactly as
+the leader previewed them, and is sent as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_
+
+from dialogs.render import fill
+from konsulta.bootstrap import App
+from konsulta.quiet import QuietHours
+from konsulta.segments import (
+    Segment,
+    parse_segment,
+    reachable,
+    segment_sql,
+    spoken_language,
+)
+from storage.models import Broadcast, BroadcastStatus, DeliveryStatus, Priority
+from storage.types import utcnow
+from storage.uow import UnitOfWork
+
+__all__ = [
+    "BroadcastError",
+    "Broadcasts",
+    "Preview",
+    "Progress",
+    "cancel",
+    "create",
+    "create_in",
+    "preview",
+    "progress",
+    "schedule",
+    "schedule_in",
+]
+
+MAX_TEXT = 3500  # leaves room for the framing within Telegram's 4096
+TELEGRAM_TEXT = 4096
+MATERIALIZE_BATCH = 5000
+FEED_BATCH = 1000
+#: Near the end of a broadcast, queued deliveries are checked against the outbox.
+RECONCILE_BELOW = 2000
+
+
+class BroadcastError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Preview:
+    total: int
+    #: language -> (recipients, the exact text they get)
+    languages: dict[str, tuple[int, str]]
+
+
+@dataclass(frozen=True)
+class Progress:
+    broadcast: Broadcast
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def done(self) -> int:
+        return sum(
+            n
+            for status, n in self.counts.items()
+            if status not in {DeliveryStatus.PENDING, DeliveryStatus.QUEUED}
+        )
+
+
+def _check_texts(texts: dict[str, str], default_language: str, limit: int = MAX_TEXT) -> None:
+    if not texts:
+        raise BroadcastError("a broadcast needs a text (e.g. --text pl='...')")
+    if default_language not in texts:
+        raise BroadcastError(f"no text in the default language '{default_language}'")
+    for language, text in texts.items():
+        if not text.strip():
+            raise BroadcastError(f"the {language} text is empty")
+        if len(text) > limit:
+            raise BroadcastError(f"the {language} text is over {limit} characters")
+
+
+async def create(
+    app: App,
+    *,
+    name: str,
+    segment: dict[str, Any] | Segment,
+    texts: dict[str, str],
+    default_language: str | None = None,
+    kind: str = "broadcast",
+    consultation_id: int | None = None,
+) -> Broadcast:
+    async with app.uow() as uow:
+        broadcast = await create_in(
+            app,
+            uow,
+            name=name,
+            segment=segment,
+            texts=texts,
+            default_language=default_language,
+            kind=kind,
+            consultation_id=consultation_id,
+        )
+        await uow.commit()
+        return broadcast
+
+
+async def create_in(
+    app: App,
+    uow: UnitOfWork,
+    *,
+    name: str,
+    segment: dict[str, Any] | Segment,
+    texts: dict[str, str],
+    default_language: str | None = None,
+    kind: str = "broadcast",
+    consultation_id: int | None = None,
+    buttons: dict[str, list[dict[str, Any]]] | None = None,
+) -> Broadcast:
+    """`create` inside the caller's unit of work (which commits it, or not).
+    `buttons`: per language, inline buttons as in outbox payloads (e.g. a link)."""
+    parsed = segment if isinstance(segment, Segment) else parse_segment(segment)
+    default = default_language or app.settings.default_language
+    # A leader's texts come framed already (bot/leaders), so only Telegram's limit holds.
+    _check_texts(texts, default, TELEGRAM_TEXT if kind == "leader" else MAX_TEXT)
+    await segment_sql(uow.session, parsed, default_language=default)  # names exist
+    broadcast = await uow.broadcasts.create(
+        name=name,
+        segment=parsed.to_json(),
+        texts=texts,
+        default_language=default,
+        kind=kind,
+        consultation_id=consultation_id,
+        now=app.clock.now(),
+    )
+    if buttons:
+        broadcast.buttons = buttons
+        await uow.session.flush()
+    return broadcast
+
+
+async def _get(uow: UnitOfWork, broadcast_id: int, *, for_update: bool = False) -> Broadcast:
+    broadcast = await uow.broadcasts.get(broadcast_id, for_update=for_update)
+    if broadcast is None:
+        raise BroadcastError(f"no broadcast {broadcast_id}")
+    return broadcast
+
+
+async def _titles(app: App, uow: UnitOfWork, broadcast: Broadcast) -> dict[str, str]:
+    """The consultation's title per language (for results), else nothing."""
+    if broadcast.consultation_id is None:
+        return {}
+    consultation = await uow.consultations.get(broadcast.consultation_id)
+    if consultation is None:
+        return {}
+    version = await uow.consultations.get_version(consultation)
+    if version is None:
+        return {}
+    flow = app.flows.flow(version)
+    languages = {*flow.languages, *broadcast.texts}
+    return {lang: flow.localize(flow.title, lang) for lang in languages}
+
+
+def language_for(broadcast: Broadcast, citizen_language: str | None) -> str:
+    if citizen_language and citizen_language in broadcast.texts:
+        return citizen_language
+    return broadcast.default_language
+
+
+def message_text(app: App, broadcast: Broadcast, language: str, titles: dict[str, str]) -> str:
+    """What a recipient in `language` reads: the staff's words, framed by the bot's."""
+    texts = app.texts(language)
+    body = broadcast.texts.get(language) or broadcast.texts[broadcast.default_language]
+    if broadcast.kind == "leader":  # framed by bot/leaders, exactly as the leader previewed
+        return body
+    if broadcast.kind == "result":
+        title = titles.get(language) or titles.get(broadcast.default_language) or ""
+        head = fill(
+            texts.gettext("You took part in “{title}”. This is what came of it:"), title=title
+        )
+        return f"{head}\n\n{body}"
+    footer = texts.gettext("Send /stop if you do not want messages like this.")
+    return f"{body}\n\n{footer}"
+
+
+def _buttons(broadcast: Broadcast, language: str) -> dict[str, Any]:
+    found = (broadcast.buttons or {}).get(language)
+    return {"buttons": found} if found else {}
+
+
+async def preview(app: App, broadcast_id: int) -> Preview:
+    """The dry run: recipients per language now, and the exact text each gets."""
+    async with app.uow() as uow:
+        broadcast = await _get(uow, broadcast_id)
+        segment = parse_segment(broadcast.segment)
+        where = await segment_sql(uow.session, segment, default_language=broadcast.default_language)
+        by_language = await uow.broadcasts.languages(
+            and_(reachable(), where), spoken_language(broadcast.default_language)
+        )
+        titles = await _titles(app, uow, broadcast)
+    merged: dict[str, int] = {}
+    for citizen_language, count in by_language.items():
+        language = language_for(broadcast, citizen_language)
+        merged[language] = merged.get(language, 0) + count
+    for language in broadcast.texts:
+        merged.setdefault(language, 0)
+    return Preview(
+        total=sum(merged.values()),
+        languages={
+            lang: (n, message_text(app, broadcast, lang, titles))
+            for lang, n in sorted(merged.items())
+        },
+    )
+
+
+async def schedule(app: App, broadcast_id: int, at: datetime | None = None) -> Broadcast:
+    """Send at `at` (the outreach clock's time), or at the next tick."""
+    async with app.uow() as uow:
+        broadcast = await schedule_in(app, uow, broadcast_id, at)
+        await uow.commit()
+        return broadcast
+
+
+async def schedule_in(
+    app: App, uow: UnitOfWork, broadcast_id: int, at: datetime | None = None
+) -> Broadcast:
+    """`schedule` inside the caller's unit of work (which commits it, or not)."""
+    broadcast = await _get(uow, broadcast_id, for_update=True)
+    if broadcast.status not in {BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED}:
+        raise BroadcastError(f"broadcast {broadcast_id} is already {broadcast.status}")
+    broadcast.status = BroadcastStatus.SCHEDULED
+    broadcast.send_at = at or app.clock.now()
+    await uow.session.flush()
+    return broadcast
+
+
+async def cancel(app: App, broadcast_id: int) -> int:
+    async with app.uow() as uow:
+        broadcast = await _get(uow, broadcast_id, for_update=True)
+        if broadcast.status in {BroadcastStatus.DONE, BroadcastStatus.CANCELLED}:
+            raise BroadcastError(f"broadcast {broadcast_id} is already {broadcast.status}")
+        cancelled = await uow.broadcasts.cancel(broadcast, app.clock.now())
+        await uow.commit()
+        return cancelled
+
+
+async def progress(app: App, broadcast_id: int) -> Progress:
+    async with app.uow() as uow:
+        broadcast = await _get(uow, broadcast_id)
+        return Progress(broadcast, await uow.broadcasts.counts(broadcast_id))
+
+
+class Broadcasts:
+    """The scheduler's part: start, write recipients, feed the outbox, finish."""
+
+    def __init__(self, app: App, quiet: QuietHours) -> None:
+        self.app = app
+        self.quiet = quiet
+        settings = app.settings
+        rate = settings.rate_per_second + (1000.0 if settings.paid_broadcast else 0.0)
+        self.window = max(10, int(rate * settings.broadcast_window_seconds))
+
+    async def start_due(self, now: datetime) -> int:
+        async with self.app.uow() as uow:
+            due = await uow.broadcasts.claim_to_start(now)
+            for broadcast in due:
+                broadcast.status = BroadcastStatus.RUNNING
+                broadcast.started_at = now
+            await uow.commit()
+        return len(due)
+
+    async def materialize(self, now: datetime, *, batch: int = MATERIALIZE_BATCH) -> int:
+        """Write one slice of recipients of one running broadcast."""
+        async with self.app.uow() as uow:
+            broadcast = await uow.broadcasts.claim_unmaterialized()
+            if broadcast is None:
+                return 0
+            segment = parse_segment(broadcast.segment)
+            where = await segment_sql(
+                uow.session, segment, default_language=broadcast.default_language
+            )
+            added = await uow.broadcasts.materialize(
+                broadcast, and_(reachable(), where), now=now, batch=batch
+            )
+            await uow.commit()
+            return added if added else (0 if broadcast.materialized else 1)
+
+    async def feed(self, now: datetime) -> int:
+        """Hand due deliveries to the outbox, keeping about `window` messages queued
+        (so a cancel or a /stop still catches most of a broadcast). Returns how many."""
+        async with self.app.uow() as uow:
+            room = self.window - await uow.broadcasts.queued_in_outbox()
+            if room <= 0:
+                return 0
+            due = await uow.broadcasts.claim_due_deliveries(
+                now,
+                spoken_language(self.app.settings.default_language),
+                limit=min(room, FEED_BATCH),
+            )
+            if not due:
+                return 0
+            broadcasts: dict[int, Broadcast] = {}
+            titles: dict[int, dict[str, str]] = {}
+            texts: dict[tuple[int, str], str] = {}
+            changes: list[dict[str, Any]] = []
+            messages: list[dict[str, Any]] = []
+            real_now = utcnow()
+            paid = self.app.settings.paid_broadcast
+            for item in due:
+                if item.stopped or item.unreachable or item.chat_id is None:
+                    changes.append(
+                        {
+                            "id": item.delivery_id,
+                            "status": DeliveryStatus.SKIPPED,
+                            "updated_at": now,
+                        }
+                    )
+                    continue
+                night_ends = self.quiet.deferred_until(now, item.timezone)
+                if night_ends is not None:
+                    changes.append(
+                        {"id": item.delivery_id, "due_at": night_ends, "updated_at": now}
+                    )
+                    continue
+                if item.broadcast_id not in broadcasts:
+                    broadcast = await _get(uow, item.broadcast_id)
+                    broadcasts[item.broadcast_id] = broadcast
+                    titles[item.broadcast_id] = await _titles(self.app, uow, broadcast)
+                broadcast = broadcasts[item.broadcast_id]
+                language = language_for(broadcast, item.language)
+                key = (broadcast.id, language)
+                if key not in texts:
+                    texts[key] = message_text(self.app, broadcast, language, titles[broadcast.id])
+                messages.append(
+                    {
+                        "chat_id": item.chat_id,
+                        "citizen_id": item.citizen_id,
+                        "kind": "broadcast",
+                        "priority": int(Priority.BROADCAST),
+                        "payload": {
+                            "language": language,
+                            "text": texts[key],
+                            "role": "say",
+                            **_buttons(broadcast, language),
+                            "delivery_id": item.delivery_id,
+                            "broadcast_id": broadcast.id,
+                            "paid": paid,
+                        },
+                        "dedupe_key": f"bc:{broadcast.id}:{item.citizen_id}",
+                        "due_at": real_now,
+                        "created_at": real_now,
+                        "delivery_id": item.delivery_id,
+                    }
+                )
+            queued = await uow.broadcasts.queue_messages(messages)
+            for message in messages:
+                changes.append(
+                    {
+                        "id": message["delivery_id"],
+                        "status": DeliveryStatus.QUEUED,
+                        "outbox_id": queued.get(message["dedupe_key"]),
+                        "updated_at": now,
+                    }
+                )
+            await uow.broadcasts.set_deliveries(changes)
+            await uow.commit()
+            return len(messages)
+
+    async def finish(self, now: datetime) -> int:
+        finished = 0
+        async with self.app.uow() as uow:
+            for broadcast_id in await uow.broadcasts.running_ids():
+                broadcast = await uow.broadcasts.get(broadcast_id, for_update=True)
+                if broadcast is None or not broadcast.materialized:
+                    continue
+                if await uow.broadcasts.unfinished(broadcast_id) < RECONCILE_BELOW:
+                    await uow.broadcasts.reconcile_queued(broadcast_id, now)
+                if (
+                    broadcast.status == BroadcastStatus.RUNNING
+                    and not await uow.broadcasts.unfinished(broadcast_id)
+                ):
+                    broadcast.status = BroadcastStatus.DONE
+                    broadcast.finished_at = now
+                    finished += 1
+            await uow.commit()
+        return finished

@@ -1,0 +1,575 @@
+"""One citizen event, one unit of work: find the run, let the engine decide, persist.
+
+Every adapter (the terminal simulator, the Telegram runtime) hands citizen events to
+`Conversations` and shows what comes back; none of them touches the engine or the
+database directly. Consent is asked here, before the engine's first question, because
+it belongs to the consultation and the deployment rather than to the dialog: without
+a "yes" nothing but the refusal itself is stored.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+
+from dialogs import engine
+from dialogs.events import (
+    Button,
+    ButtonPress,
+    CommandInput,
+    Event,
+    Message,
+    TextInput,
+    Translator,
+    Turn,
+)
+from dialogs.schema import Flow
+from konsulta.bootstrap import App
+from konsulta.catalogs import LANGUAGES
+from konsulta.followup_flow import followup_flow, followup_id_of
+from storage.models import (
+    Citizen,
+    ConsentPurpose,
+    Consultation,
+    ConsultationStatus,
+    InviteLink,
+    Run,
+    ThreadDirection,
+)
+from storage.types import utcnow
+from storage.uow import UnitOfWork
+
+#: Seconds a cached language of the bot's texts is trusted (see Conversations).
+LANGUAGE_TTL = 30.0
+
+#: Pseudo step ids of the questions the service itself asks.
+CONSENT_STEP = "~consent"
+PICK_STEP = "~pick"
+LANGUAGE_STEP = "~language"
+#: The consent question's control button that opens the language picker.
+CHANGE_LANGUAGE = "~language"
+AGREE = "agree"
+DECLINE = "decline"
+
+
+@dataclass(frozen=True)
+class Who:
+    """The person behind an event, as their channel identifies them."""
+
+    channel: str
+    user_id: int
+    chat_id: int
+    language_code: str | None = None
+    name: str | None = None
+    #: A person without a channel of their own (a leader helps them answer on the
+    #: leader's phone): their citizen row; `chat_id` is then the leader's chat.
+    citizen_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where the answer goes when the event came from a chat (not the terminal).
+
+    The outbox rows and the inbox mark of `update_id` commit in the same transaction
+    as the dialog state, so a crash either keeps all of it or none of it. A tapped
+    button's message (`source_message_id`, `source_text`) is closed once answered.
+    """
+
+    chat_id: int
+    update_id: int | None = None
+    source_message_id: int | None = None
+    source_text: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to show the citizen, in which language, for which run."""
+
+    messages: tuple[Message, ...]
+    language: str
+    run_id: int | None = None
+    completed: bool = False
+    #: Answer given in this event, shown under the tapped question when it is closed.
+    answer: str | None = None
+
+
+def message_payload(message: Message, run_id: int | None, language: str) -> dict[str, Any]:
+    """A message as an outbox row keeps it: plain JSON the sender can render."""
+    return {
+        "language": language,
+        "text": message.text,
+        "role": message.role,
+        "step_id": message.step_id,
+        "run_id": run_id,
+        "buttons": [
+            {"key": b.key, "label": b.label, "selected": b.selected} for b in message.buttons
+        ],
+        "expects": message.expects,
+        "progress": list(message.progress) if message.progress else None,
+        "allow_skip": message.allow_skip,
+        "edit": message.edit,
+    }
+
+
+def close_question_payload(delivery: Delivery, answer: str, language: str) -> dict[str, Any]:
+    """Edit the tapped question: drop its buttons and show the answer under it."""
+    return {
+        "language": language,
+        "op": "close_question",
+        "edit_message_id": delivery.source_message_id,
+        "text": delivery.source_text or "",
+        "answer": answer,
+    }
+
+
+class Conversations:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        #: user id -> (stored language, when looked up): a cache, so the language of
+        #: the bot's own texts costs no query on every update. Changes made here
+        #: update it at once; another process's change shows within LANGUAGE_TTL.
+        self._languages: dict[int, tuple[str | None, float]] = {}
+
+    async def stored_language(self, user_id: int, channel: str = "telegram") -> str | None:
+        """The language the citizen chose, if any (cached for a few seconds)."""
+        now = time.monotonic()
+        cached = self._languages.get(user_id)
+        if cached is not None and now - cached[1] < LANGUAGE_TTL:
+            return cached[0]
+        async with self.app.uow(read_only=True) as uow:
+            citizen = await uow.citizens.find(user_id, channel=channel)
+        language = citizen.language if citizen else None
+        if len(self._languages) > 100_000:
+            self._languages.clear()
+        self._languages[user_id] = (language, now)
+        return language
+
+    def _remember_language(self, user_id: int, language: str) -> None:
+        self._languages[user_id] = (language, time.monotonic())
+
+    # --- languages -----------------------------------------------------------------
+
+    def bot_language(self, citizen: Citizen, who: Who) -> str:
+        """The citizen's stored choice, else Telegram's language_code, else the default."""
+        available = set(self.app.i18n.available_locales)
+        for candidate in (citizen.language, _base(who.language_code)):
+            if candidate and candidate in available:
+                return candidate
+        return self.app.settings.default_language
+
+    def flow_language(self, citizen: Citizen, who: Who, flow: Flow) -> str:
+        for candidate in (citizen.language, _base(who.language_code)):
+            if candidate and candidate in flow.languages:
+                return candidate
+        return flow.default_language
+
+    # --- entry points --------------------------------------------------------------
+
+    async def open(
+        self,
+        who: Who,
+        consultation: str | int | None,
+        *,
+        source: str,
+        delivery: Delivery | None,
+        menu: bool = False,
+        community_id: int | None = None,
+    ) -> Outcome:
+        """The citizen asks to take part (/start, a deep link, a menu tap, the simulator).
+
+        An unfinished run of the same consultation resumes where it stopped; otherwise
+        the consent question comes first. A community's invite link (or `community_id`)
+        attributes the new run to that community.
+        """
+        async with self.app.uow() as uow:
+            citizen = await self._citizen(uow, who)
+            language = self.bot_language(citizen, who)
+            texts = self.app.texts(language)
+            invite = await self._invite(uow, consultation)
+            if invite is not None:
+                community_id = invite.community_id
+                consultation = invite.consultation_id
+            target = await self._find(uow, consultation)
+            if menu:
+                outcome = await self._menu(uow, language, texts)
+            elif target is None:
+                if consultation is None and (run := await uow.runs.latest_active(citizen.id)):
+                    outcome = await self._advance(uow, citizen, who, run, CommandInput("repeat"))
+                else:
+                    outcome = await self._menu(uow, language, texts, unknown=consultation)
+            elif target.status != ConsultationStatus.OPEN:
+                outcome = Outcome(
+                    (
+                        _notice(
+                            texts.gettext(
+                                "This consultation is closed. Thank you for your interest!"
+                            )
+                        ),
+                    ),
+                    language,
+                )
+            elif run := await uow.runs.get_active(citizen.id, target.id):
+                outcome = await self._advance(uow, citizen, who, run, CommandInput("repeat"))
+            else:
+                outcome = await self._ask_consent(uow, citizen, who, target, source, community_id)
+                if invite is not None:
+                    await uow.invites.record_open(invite, outcome.language)
+            await self._finish(uow, citizen, outcome, delivery)
+            return outcome
+
+    async def handle(
+        self, who: Who, event: Event, *, delivery: Delivery | None, run_id: int | None = None
+    ) -> Outcome:
+        """Anything the citizen sends or taps while (possibly) in a dialog.
+
+        `run_id` comes with a tapped button: a button of an earlier, finished or
+        restarted run is old and answers nothing.
+        """
+        if isinstance(event, ButtonPress) and event.step_id == PICK_STEP:
+            return await self.open(who, _int(event.key), source=who.channel, delivery=delivery)
+        async with self.app.uow() as uow:
+            citizen = await self._citizen(uow, who)
+            run = await uow.runs.latest_active(citizen.id)
+            language = self.bot_language(citizen, who)
+            texts = self.app.texts(language)
+            if run is None and (passed := await self._pass_on_to_staff(uow, citizen, event, texts)):
+                outcome = Outcome((passed,), language)
+            elif run is None:
+                outcome = await self._menu(uow, language, texts, nothing_active=True)
+            elif run_id is not None and run_id != run.id:
+                old = texts.gettext(
+                    "That button belongs to an earlier question. Here is the current one."
+                )
+                outcome = await self._advance(uow, citizen, who, run, CommandInput("repeat"))
+                outcome = replace(outcome, messages=(_notice(old), *outcome.messages))
+            elif run.consent_record_id is None:
+                outcome = await self._consent_answer(uow, citizen, who, run, event)
+            else:
+                outcome = await self._advance(uow, citizen, who, run, event)
+            await self._finish(uow, citizen, outcome, delivery)
+            return outcome
+
+    async def _pass_on_to_staff(
+        self, uow: UnitOfWork, citizen: Citizen, event: Event, texts: Translator
+    ) -> Message | None:
+        """A citizen with no dialog writes text after staff wrote to them (a reply from
+        the dashboard): the text joins that organisation's thread and is acknowledged.
+        None when the text is not for staff (then the menu is shown as before)."""
+        if not isinstance(event, TextInput) or not event.text.strip():
+            return None
+        since = utcnow() - timedelta(days=self.app.settings.reply_window_days)
+        organisation_id = await uow.threads.open_thread(citizen.id, since)
+        if organisation_id is None:
+            return None
+        await uow.threads.add(citizen.id, organisation_id, ThreadDirection.FROM_CITIZEN, event.text)
+        return _notice(texts.gettext("Thank you. I have passed your message on."))
+
+    async def set_language(self, who: Who, language: str, *, delivery: Delivery | None) -> Outcome:
+        """/language: stored per citizen; a dialog in progress continues in it."""
+        async with self.app.uow() as uow:
+            citizen = await self._citizen(uow, who)
+            await uow.citizens.set_language(citizen, language)
+            self._remember_language(who.user_id, language)
+            run = await uow.runs.latest_active(citizen.id)
+            if run is not None and run.consent_record_id is not None:
+                flow = await self._flow_of(uow, run)
+                if language in flow.languages:
+                    run.language = language
+                    run.state = {**run.state, "language": language}
+                outcome = await self._advance(uow, citizen, who, run, CommandInput("repeat"))
+            elif run is not None:
+                consultation = await uow.consultations.get(run.consultation_id)
+                assert consultation is not None
+                await uow.session.delete(run)
+                outcome = await self._ask_consent(
+                    uow, citizen, who, consultation, run.source, run.community_id
+                )
+            else:
+                texts = self.app.texts(language)
+                outcome = Outcome(
+                    (_notice(texts.gettext("Done. I will speak to you in this language.")),),
+                    language,
+                )
+            await self._finish(uow, citizen, outcome, delivery)
+            return outcome
+
+    # --- steps ---------------------------------------------------------------------
+
+    async def _citizen(self, uow: UnitOfWork, who: Who) -> Citizen:
+        if who.citizen_id is not None:
+            assisted = await uow.citizens.get_for_update(who.citizen_id)
+            if assisted is None:
+                raise LookupError(f"no citizen {who.citizen_id}")
+            return assisted
+        citizen = await uow.citizens.get_or_create(
+            who.user_id,
+            who.chat_id,
+            secret=self.app.settings.pseudonym_secret.get_secret_value(),
+            channel=who.channel,
+            timezone=self.app.settings.default_timezone,
+        )
+        if self.app.writer_turns is not None:
+            return citizen  # SQLite: writers already take turns (see WriterTurns)
+        # On PostgreSQL this row lock keeps two workers from racing on one citizen.
+        locked = await uow.citizens.get_for_update(citizen.id)
+        return locked or citizen
+
+    async def _invite(self, uow: UnitOfWork, key: str | int | None) -> InviteLink | None:
+        """The community invite link behind a /start payload (revoked ones: none)."""
+        if not isinstance(key, str) or not key:
+            return None
+        return await uow.invites.by_payload(key)
+
+    async def _invited_by(self, uow: UnitOfWork, run: Run) -> str | None:
+        if run.community_id is None:
+            return None
+        community = await uow.communities.get(run.community_id)
+        return community.name if community else None
+
+    async def _find(self, uow: UnitOfWork, key: str | int | None) -> Consultation | None:
+        if key is None:
+            return None
+        if isinstance(key, int):
+            return await uow.consultations.get(key)
+        return await uow.consultations.get_by_slug(key)
+
+    async def _flow_of(self, uow: UnitOfWork, run: Run) -> Flow:
+        flow = self.app.flows.cached(run.flow_version_id)
+        if flow is None:
+            version = await uow.consultations.get_version_by_id(run.flow_version_id)
+            assert version is not None
+            flow = self.app.flows.flow(version)
+        followup = followup_id_of(run.source)
+        if followup is not None and run.parent_run_id is not None:
+            # A follow-up dialog (outreach): its own steps, from the pinned version.
+            parent = await uow.runs.get(run.parent_run_id)
+            answers = parent.state.get("answers", {}) if parent is not None else {}
+            return followup_flow(flow, followup, self.app.texts, answers)
+        return flow
+
+    async def _menu(
+        self,
+        uow: UnitOfWork,
+        language: str,
+        texts: Translator,
+        *,
+        unknown: str | int | None = None,
+        nothing_active: bool = False,
+    ) -> Outcome:
+        """The open consultations as buttons (or a kind word when there are none)."""
+        open_ones = await uow.consultations.list_all(status=ConsultationStatus.OPEN)
+        lines: list[str] = []
+        if unknown is not None:
+            lines.append(texts.gettext("I could not find that consultation. It may have ended."))
+        elif nothing_active:
+            lines.append(texts.gettext("You are not answering a consultation right now."))
+        if not open_ones:
+            lines.append(
+                texts.gettext(
+                    "There is no open consultation at the moment. Thank you for your interest!"
+                )
+            )
+            return Outcome((_notice("\n\n".join(lines)),), language)
+        lines.append(texts.gettext("Which consultation would you like to answer? Tap one:"))
+        buttons = []
+        for consultation in open_ones:
+            version = await uow.consultations.get_version(consultation)
+            title = consultation.title
+            if version is not None:
+                flow = self.app.flows.flow(version)
+                title = flow.localize(flow.title, language)
+            buttons.append(Button(str(consultation.id), title))
+        menu = Message("\n\n".join(lines), "question", PICK_STEP, tuple(buttons), expects="pick")
+        return Outcome((menu,), language)
+
+    async def _ask_consent(
+        self,
+        uow: UnitOfWork,
+        citizen: Citizen,
+        who: Who,
+        consultation: Consultation,
+        source: str,
+        community_id: int | None = None,
+    ) -> Outcome:
+        version = await uow.consultations.get_version(consultation)
+        assert version is not None
+        flow = self.app.flows.flow(version)
+        language = self.flow_language(citizen, who, flow)
+        run = await uow.runs.create(
+            citizen_id=citizen.id,
+            consultation_id=consultation.id,
+            flow_version_id=version.id,
+            state={},
+            language=language,
+            source=source,
+            community_id=community_id,
+        )
+        invited_by = await self._invited_by(uow, run)
+        return Outcome((self._consent_message(flow, language, invited_by),), language, run.id)
+
+    def _consent_message(self, flow: Flow, language: str, invited_by: str | None = None) -> Message:
+        texts = self.app.texts(language)
+        parts = [flow.localize(flow.title, language)]
+        if invited_by is not None:
+            parts.append(
+                texts.gettext("You were invited by {community}.").format(community=invited_by)
+            )
+        if flow.description is not None:
+            parts.append(flow.localize(flow.description, language))
+        parts.append(flow.localize(flow.consent, language))
+        parts.append(
+            texts.gettext(
+                "Your answers are kept under a code, not under your name or Telegram account. "
+                "You can see your data with /mydata and erase it with /delete at any time."
+            )
+        )
+        parts.append(texts.gettext("Do you agree to take part?"))
+        # The language is Telegram's guess on first contact: "Yes, I agree" in it
+        # confirms it with one tap (stored then); the 🌐 button opens the picker, and
+        # a different choice asks this again in that language.
+        buttons = (
+            Button(AGREE, texts.gettext("Yes, I agree")),
+            Button(DECLINE, texts.gettext("No, thank you")),
+            Button(CHANGE_LANGUAGE, f"🌐 {language_name(language)}"),
+        )
+        return Message("\n\n".join(parts), "question", CONSENT_STEP, buttons, expects="consent")
+
+    def consent_version(self, flow: Flow) -> str:
+        return f"{flow.id}@{flow.version}/privacy-{self.app.settings.privacy_version}"
+
+    async def _consent_answer(
+        self, uow: UnitOfWork, citizen: Citizen, who: Who, run: Run, event: Event
+    ) -> Outcome:
+        flow = await self._flow_of(uow, run)
+        language = run.language
+        texts = self.app.texts(language)
+        answer = (
+            event.key if isinstance(event, ButtonPress) and event.step_id == CONSENT_STEP else None
+        )
+        if answer == CHANGE_LANGUAGE:
+            picker = language_picker(self.app.i18n.available_locales, language, texts)
+            return Outcome((picker,), language, run.id)
+        if answer is None:
+            hint = _hint(texts.gettext("Please tap one of the buttons to say whether you agree."))
+            again = self._consent_message(flow, language, await self._invited_by(uow, run))
+            return Outcome((hint, again), language, run.id)
+        granted = answer == AGREE
+        record = await uow.consents.record(
+            citizen.id,
+            ConsentPurpose.PARTICIPATION,
+            self.consent_version(flow),
+            granted,
+            consultation_id=run.consultation_id,
+        )
+        if not granted:
+            await uow.session.delete(run)
+            goodbye = texts.gettext(
+                "Thank you. We have kept nothing but your choice. "
+                "If you change your mind, send /start."
+            )
+            return Outcome(
+                (Message(goodbye, "end"),), language, answer=texts.gettext("No, thank you")
+            )
+        run.consent_record_id = record.id
+        if citizen.language is None and language in self.app.i18n.available_locales:
+            await uow.citizens.set_language(citizen, language)  # agreeing confirms it
+            self._remember_language(who.user_id, language)
+        turn = engine.start(flow, language, texts=texts)
+        outcome = await self._persist(uow, run, turn, language)
+        return replace(outcome, answer=texts.gettext("Yes, I agree"))
+
+    async def _advance(
+        self, uow: UnitOfWork, citizen: Citizen, who: Who, run: Run, event: Event
+    ) -> Outcome:
+        flow = await self._flow_of(uow, run)
+        if run.consent_record_id is None:
+            again = self._consent_message(flow, run.language, await self._invited_by(uow, run))
+            return Outcome((again,), run.language, run.id)
+        texts = self.app.texts(run.language)
+        turn = engine.advance(flow, run.state, event, texts=texts)
+        return await self._persist(uow, run, turn, run.language, event)
+
+    async def _persist(
+        self, uow: UnitOfWork, run: Run, turn: Turn, language: str, event: Event | None = None
+    ) -> Outcome:
+        if turn.restarted:
+            await uow.answers.delete_for_run(run.id)
+        elif turn.cleared:
+            await uow.answers.delete_steps(run.id, turn.cleared)
+        for answer in turn.answered:
+            await uow.answers.upsert(
+                run.id,
+                answer.step_id,
+                answer.value,
+                display_text=answer.display,
+                skipped=answer.skipped,
+            )
+        await uow.runs.save(run, state=turn.state, status="completed" if turn.completed else None)
+        tapped = event.step_id if isinstance(event, ButtonPress) else None
+        shown = next((a.display or "—" for a in turn.answered if a.step_id == tapped), None)
+        return Outcome(turn.outputs, language, run.id, turn.completed, shown)
+
+    async def _finish(
+        self, uow: UnitOfWork, citizen: Citizen, outcome: Outcome, delivery: Delivery | None
+    ) -> None:
+        """Queue the messages in the same transaction as the state they belong to."""
+        if delivery is not None:
+            await queue_messages(uow, citizen.id, outcome, delivery)
+        await uow.commit()
+
+
+async def queue_messages(
+    uow: UnitOfWork, citizen_id: int | None, outcome: Outcome, delivery: Delivery
+) -> None:
+    """Outbox rows for `outcome`, and the inbox mark of the update that caused it."""
+    payloads: list[dict[str, Any]] = []
+    if outcome.answer is not None and delivery.source_message_id is not None:
+        payloads.append(close_question_payload(delivery, outcome.answer, outcome.language))
+    for message in outcome.messages:
+        payload = message_payload(message, outcome.run_id, outcome.language)
+        if message.edit and delivery.source_message_id is not None:
+            payload["edit_message_id"] = delivery.source_message_id
+        payloads.append(payload)
+    await uow.outbox.queue(delivery.chat_id, "dialog", payloads, citizen_id=citizen_id)
+    if delivery.update_id is not None:
+        await uow.inbox.mark_handled(delivery.update_id)
+
+
+def language_picker(available: Iterable[str], current: str, texts: Translator) -> Message:
+    """Each language named in itself (Babel's locale data), so anyone finds their own;
+    the one we guessed or use now is ticked, so confirming it is one tap."""
+    order = {code: index for index, code in enumerate(LANGUAGES)}
+    codes = sorted(available, key=lambda code: (order.get(code, len(order)), code))
+    buttons = tuple(Button(code, language_name(code), selected=code == current) for code in codes)
+    return Message(texts.gettext("Choose your language:"), "question", LANGUAGE_STEP, buttons)
+
+
+def language_name(code: str) -> str:
+    """ "uk" -> "Українська", "ar" -> "العربية": the name a speaker would look for."""
+    try:
+        name = Locale.parse(code).get_display_name(code) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+    return name[:1].upper() + name[1:]
+
+
+def _base(language_code: str | None) -> str | None:
+    """Telegram's "pt-br" or "en-GB" as our bare "pt" / "en"."""
+    return language_code.split("-")[0].split("_")[0].lower() if language_code else None
+
+
+def _int(key: str) -> int | None:
+    return int(key) if key.isdigit() else None
+
+
+def _notice(text: str) -> Message:
+    return Message(text, "notice")
+
+
+def _hint(text: str) -> Message:
+    return Message(text, "hint")

@@ -1,0 +1,65 @@
+"""The bot's own texts in the citizen's language, from the gettext catalogs in locales/.
+
+Catalogs are kept as `.po` sources in git; the `.mo` files gettext reads are
+compiled here on start when missing or older than their source, so a fresh clone and
+an installed package both work without a separate build step.
+"""
+
+from __future__ import annotations
+
+import gettext
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from dialogs.events import Translator
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+DOMAIN = "konsulta"
+
+
+def compile_catalogs(locales_dir: Path = LOCALES_DIR, domain: str = DOMAIN) -> list[Path]:
+    """Compile every stale `<lang>/LC_MESSAGES/<domain>.po`; returns the `.mo` written."""
+    written: list[Path] = []
+    for po_path in sorted(locales_dir.glob(f"*/LC_MESSAGES/{domain}.po")):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file, locale=po_path.parent.parent.name)
+        with mo_path.open("wb") as mo_file:
+            write_mo(mo_file, catalog)
+        written.append(mo_path)
+    return written
+
+
+class Catalogs:
+    """The bot's catalogs, one gettext translation per language that has a `.mo`.
+
+    Plain `gettext` rather than a framework's i18n helper, so the services stay free of
+    any bot framework; adapters translate through `App.texts(language)`.
+    """
+
+    def __init__(self, locales_dir: Path, default_locale: str, domain: str = DOMAIN) -> None:
+        self.default_locale = default_locale
+        self.locales: dict[str, gettext.GNUTranslations] = {}
+        for mo_path in sorted(locales_dir.glob(f"*/LC_MESSAGES/{domain}.mo")):
+            with mo_path.open("rb") as mo_file:
+                self.locales[mo_path.parent.parent.name] = gettext.GNUTranslations(mo_file)
+        self.available_locales: tuple[str, ...] = tuple(self.locales)
+
+
+def make_i18n(default_language: str, locales_dir: Path = LOCALES_DIR) -> Catalogs:
+    locales_dir.mkdir(parents=True, exist_ok=True)  # no catalogs yet: English source texts
+    compile_catalogs(locales_dir)
+    return Catalogs(locales_dir, default_language)
+
+
+def available_languages(i18n: Catalogs) -> tuple[str, ...]:
+    return tuple(sorted(i18n.available_locales))
+
+
+def translator(i18n: Catalogs, language: str) -> Translator:
+    """The catalog for `language`; the English source texts when there is none."""
+    return i18n.locales.get(language) or gettext.NullTranslations()

@@ -1,0 +1,87 @@
+"""The citizen's GDPR rights from the chat: see everything stored (/mydata), erase it
+(/delete), and stop or resume messages from the bot (/stop, /start).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from dialogs.events import Message
+from konsulta.bootstrap import App
+from konsulta.conversations import Delivery, Outcome, Who, queue_messages
+from storage.citizen_data import citizen_data
+
+
+async def _citizen_id(app: App, who: Who) -> int | None:
+    async with app.uow() as uow:
+        citizen = await uow.citizens.find(who.user_id, channel=who.channel)
+        return citizen.id if citizen else None
+
+
+async def my_data(app: App, who: Who, language: str, delivery: Delivery) -> None:
+    """Send the citizen a JSON file of exactly their own data."""
+    texts = app.texts(language)
+    async with app.uow() as uow:
+        citizen = await uow.citizens.find(who.user_id, channel=who.channel)
+        if citizen is None:
+            outcome = Outcome(
+                (Message(texts.gettext("We have no data about you."), "notice"),), language
+            )
+            await queue_messages(uow, None, outcome, delivery)
+        else:
+            data = await citizen_data(uow.session, citizen.id)
+            content = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
+            caption = texts.gettext("This is everything we keep about you.")
+            payload = {
+                "language": language,
+                "text": caption,
+                "document": {
+                    "filename": "my-data.json",
+                    "content_base64": base64.b64encode(content).decode(),
+                },
+                # The file holds personal data: the sent row is deleted, not kept.
+                "forget": True,
+            }
+            await uow.outbox.enqueue(delivery.chat_id, "notice", payload, citizen_id=citizen.id)
+            if delivery.update_id is not None:
+                await uow.inbox.mark_handled(delivery.update_id)
+        await uow.commit()
+
+
+async def erase(app: App, who: Who, language: str, delivery: Delivery) -> None:
+    """Delete everything about the citizen; the goodbye leaves no trace once sent."""
+    texts = app.texts(language)
+    async with app.uow() as uow:
+        citizen = await uow.citizens.find(who.user_id, channel=who.channel)
+        if citizen is not None:
+            await uow.citizens.erase(citizen)
+        goodbye = texts.gettext(
+            "All your answers and your data are deleted. Thank you for your time. "
+            "If you ever want to take part again, send /start."
+        )
+        payload = {"language": language, "text": goodbye, "role": "end", "forget": True}
+        if delivery.source_message_id is not None:
+            payload["edit_message_id"] = delivery.source_message_id
+            payload["edit"] = True
+        await uow.outbox.enqueue(delivery.chat_id, "notice", payload)
+        if delivery.update_id is not None:
+            await uow.inbox.mark_handled(delivery.update_id)
+        await uow.commit()
+
+
+async def set_stopped(app: App, who: Who, stopped: bool) -> bool:
+    """/stop: no broadcasts, reminders or follow-ups until /start. Returns whether a
+    citizen exists to stop. Every /start passes here: nothing is written unless the
+    flag changes."""
+    async with app.uow(read_only=True) as uow:
+        citizen = await uow.citizens.find(who.user_id, channel=who.channel)
+    if citizen is None or citizen.stopped == stopped:
+        return citizen is not None
+    async with app.uow() as uow:
+        citizen = await uow.citizens.find(who.user_id, channel=who.channel)
+        if citizen is None:
+            return False
+        await uow.citizens.set_flags(citizen, stopped=stopped)
+        await uow.commit()
+        return True

@@ -1,0 +1,135 @@
+"""The dependency rule of DESIGN.md, checked on the source rather than hoped for.
+
+dialogs <- storage <- konsulta (the services) <- {outreach, review} <- bot, with the
+emulator a tool on its own; nothing imports bot; the services know no bot or web
+framework; and no module takes part in an import cycle, counting every import: those
+inside functions and under TYPE_CHECKING too, so a cycle cannot hide behind a lazy
+import.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: Which of the project's packages each package may import.
+ALLOWED: dict[str, set[str]] = {
+    "dialogs": set(),
+    "storage": {"dialogs"},
+    "konsulta": {"dialogs", "storage"},
+    "outreach": {"konsulta", "dialogs", "storage"},
+    "review": {"konsulta", "dialogs", "storage"},
+    "emulator": set(),
+    "bot": {"konsulta", "dialogs", "storage", "outreach", "review", "emulator"},
+}
+
+#: Outside libraries a package must not import (the frameworks stay at the edge).
+FORBIDDEN_LIBRARIES: dict[str, set[str]] = {
+    "dialogs": {"aiogram", "telegram", "sqlalchemy", "starlette", "aiohttp", "apscheduler"},
+    "storage": {"aiogram", "telegram", "starlette", "aiohttp", "apscheduler"},
+    "konsulta": {"aiogram", "telegram", "starlette", "aiohttp", "apscheduler", "uvicorn"},
+    "outreach": {"aiogram", "telegram", "starlette"},
+    "review": {"telegram", "apscheduler"},
+}
+
+
+def modules() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for package in ALLOWED:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            found[".".join(parts)] = path
+    return found
+
+
+def imported(module: str, path: Path, known: frozenset[str] = frozenset()) -> Iterator[str]:
+    """Every module name `module` imports, wherever in the file the import stands.
+    `from package import module` names the module, not the package's `__init__`."""
+    is_package = path.name == "__init__.py"
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = module.split(".")
+                anchor = anchor if is_package else anchor[:-1]
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            submodules = [f"{base}.{alias.name}" for alias in node.names]
+            if not any(name in known for name in submodules):
+                yield base
+            yield from submodules
+
+
+def project_graph() -> dict[str, set[str]]:
+    known = modules()
+    names = frozenset(known)
+    graph: dict[str, set[str]] = {}
+    for module, path in known.items():
+        graph[module] = {name for name in imported(module, path, names) if name in known}
+        graph[module].discard(module)
+    return graph
+
+
+def test_every_package_imports_only_the_layers_beneath_it() -> None:
+    broken = []
+    for module, path in modules().items():
+        package = module.split(".")[0]
+        for name in set(imported(module, path)):
+            target = name.split(".")[0]
+            if target in ALLOWED and target != package and target not in ALLOWED[package]:
+                broken.append(f"{module} imports {name}")
+            if target in FORBIDDEN_LIBRARIES.get(package, set()):
+                broken.append(f"{module} imports the library {name}")
+    assert broken == []
+
+
+def test_no_module_takes_part_in_an_import_cycle() -> None:
+    graph = project_graph()
+    # Tarjan's strongly connected components: any component of two or more is a cycle.
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph[node]):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    assert cycles == []
+
+
+def test_the_rule_would_catch_a_service_that_imports_the_adapter(tmp_path: Path) -> None:
+    """The checker itself works: an import upward is reported."""
+    path = tmp_path / "conversations.py"
+    path.write_text("def f():\n    from bot.telegram import runtime\n")
+    assert "bot.telegram.runtime" in set(imported("konsulta.conversations", path))
