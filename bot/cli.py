@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "results",
     "followups",
     "clock",
+    "secrets",
 ]
 
 

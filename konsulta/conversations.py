@@ -564,7 +564,7 @@ def _base(language_code: str | None) -> str | None:
 
 
 def _int(key: str) -> int | None:
-    return int(key) if key.isdigit() else None
+    return int(key) if key.isdecimal() else None
 
 
 def _notice(text: str) -> Message:

@@ -254,10 +254,10 @@ async def texts(request: Request, staff: Staff) -> Response:
     params = request.query_params
     search = (params.get("q") or "").strip()[:200]
     step_id = params.get("step") or None
-    tag_id = int(params["tag"]) if (params.get("tag") or "").isdigit() else None
+    tag_id = int(params["tag"]) if (params.get("tag") or "").isdecimal() else None
     mark = params.get("mark") if params.get("mark") in set(AnswerMark) else None
     flagged = params.get("flagged") == "1"
-    offset = int(params["offset"]) if (params.get("offset") or "").isdigit() else 0
+    offset = int(params["offset"]) if (params.get("offset") or "").isdecimal() else 0
     async with dashboard(request).app.uow() as uow:
         found = await own_consultation(uow, staff, slug)
         flow = await current_flow(request, uow, found)
@@ -359,7 +359,7 @@ async def code_answer(request: Request, staff: Staff, form: FormData) -> Respons
         if owner.scalar_one_or_none() != found.id:
             raise HTTPException(404)
         allowed = {t.id for t in await uow.codings.tags(found.id)}
-        chosen = {int(str(v)) for v in form.getlist("tags") if str(v).isdigit()} & allowed
+        chosen = {int(str(v)) for v in form.getlist("tags") if str(v).isdecimal()} & allowed
         mark_value = str(form.get("mark") or "")
         mark = mark_value if mark_value in set(AnswerMark) else None
         follow_up = form.get("follow_up") == "1"

@@ -100,7 +100,7 @@ class Filters:
             return value or None
 
         community = text("community")
-        if community is not None and community != NO_COMMUNITY and not community.isdigit():
+        if community is not None and community != NO_COMMUNITY and not community.isdecimal():
             community = None
         return cls(
             language=text("language", 16),

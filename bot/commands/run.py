@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from bot.commands.secrets import refused
 from bot.telegram.runtime import Runtime, stop_on_signals
 from dialogs.loader import FlowError
 from emulator import Emulator, EmulatorConfig, start_emulator
@@ -96,6 +97,10 @@ def time_machine_for(app: App) -> TimeMachine | None:
 
 
 async def run(settings: Settings, *, webhook: bool, emulator: bool, port: int) -> int:
+    if not emulator:  # the sandbox makes its own token and keeps its data to itself
+        needed = ["bot_token", "pseudonym_secret", *(["webhook_secret"] if webhook else [])]
+        if (code := refused(settings, needed)) is not None:
+            return code
     stop = stop_on_signals()
     emu = None
     if emulator:

@@ -67,13 +67,13 @@ def parse_line(line: str, question: Message | None) -> Event | Quit:
     if command in {"/photo", "/voice", "/sticker"}:
         kind = command[1:]
         duration = (
-            int(words[1]) if kind == "voice" and len(words) > 1 and words[1].isdigit() else None
+            int(words[1]) if kind == "voice" and len(words) > 1 and words[1].isdecimal() else None
         )
         digest = hashlib.sha1(text.encode()).hexdigest()[:10]
         return MediaInput(kind, f"terminal-{kind}-{digest}", duration)  # type: ignore[arg-type]
     if command == "/contact" and len(words) >= 2:
         return ContactInput("".join(words[1:]))
-    if question is not None and question.buttons and text.isdigit():
+    if question is not None and question.buttons and text.isdecimal():
         number = int(text)
         if 1 <= number <= len(question.buttons) and question.step_id is not None:
             return ButtonPress(question.step_id, question.buttons[number - 1].key)

@@ -6,6 +6,7 @@ from typing import Any
 
 import uvicorn
 
+from bot.commands.secrets import refused
 from konsulta.settings import Settings
 from review.web import web_app_from_settings
 
@@ -18,6 +19,8 @@ def register(sub: Any) -> None:
 
 
 async def serve(settings: Settings, host: str, port: int) -> int:
+    if (code := refused(settings, ["pseudonym_secret", "web_session_secret"])) is not None:
+        return code
     config = uvicorn.Config(
         web_app_from_settings(settings), host=host, port=port, proxy_headers=True, log_level="info"
     )

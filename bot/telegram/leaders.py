@@ -131,7 +131,7 @@ async def _own_community(uow: UnitOfWork, leader: Leader, community_id: int) -> 
 
 
 async def _open_consultation(uow: UnitOfWork, key: str) -> Consultation | None:
-    consultation = await uow.consultations.get(int(key)) if key.isdigit() else None
+    consultation = await uow.consultations.get(int(key)) if key.isdecimal() else None
     if consultation is None or consultation.status != ConsultationStatus.OPEN:
         return None
     return consultation
@@ -496,7 +496,7 @@ async def _stats(
     communities = await uow.leaders.communities(leader)
     ids = [c.id for c in communities if community_id in (0, c.id)]
     consultation = (
-        await uow.consultations.get(int(consultation_key)) if consultation_key.isdigit() else None
+        await uow.consultations.get(int(consultation_key)) if consultation_key.isdecimal() else None
     )
     if not ids or consultation is None:
         return None

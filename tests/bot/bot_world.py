@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parents[2]
 #: another engineer is still translating cannot stop these stories.
 FLOWS = REPO / "dialogs" / "flows" / "senior-housing.yaml"
 TOKEN = "7000000001:konsulta-e2e-token"
-WEBHOOK_SECRET = "e2e-webhook-secret"
+WEBHOOK_SECRET = "e2e-webhook-secret-that-is-32-bytes-or-more"
 #: Bot process start, a dialog turn, a shutdown: generous for a loaded 2-core CI box.
 TIMEOUT = 30.0
 
@@ -72,7 +72,7 @@ def bot_env(emulator_url: str, database_url: str, **settings: str) -> dict[str, 
         KONSULTA_API_BASE_URL=emulator_url,
         KONSULTA_DATABASE_URL=database_url,
         KONSULTA_BOT_TOKEN=TOKEN,
-        KONSULTA_PSEUDONYM_SECRET="e2e-pseudonym-secret",
+        KONSULTA_PSEUDONYM_SECRET="e2e-pseudonym-secret-of-the-bot-world-stories",
         KONSULTA_WEBHOOK_SECRET=WEBHOOK_SECRET,
         # The emulator's own limits are off in most stories (see `emulator`); the
         # sender's and flood control's are raised so a fast test is not throttled.
