@@ -4,8 +4,9 @@ Passwords are argon2id hashes (argon2-cffi). A login is refused without checking
 password once an e-mail has `login_max_failures` failures in a row within
 `login_lockout_minutes`; the attempts are rows, so the lockout survives restarts and
 holds across processes. The session is Starlette's signed cookie (itsdangerous); it
-carries the user id and a fingerprint of the password hash, so changing a password
-ends every other session.
+carries only a random session token, whose hash is a row on the server
+(`staff_sessions`): logging out revokes it, and a password change revokes all of the
+user's, so a copied cookie stops working. No password material is in the cookie.
 
 Every page handler is wrapped by `page(...)` (GET, login and role) or `action(...)`
 (POST: login, role and the CSRF token), so no form can be posted without the token
@@ -89,10 +90,6 @@ async def authenticate(
     return LoginOutcome.OK, user
 
 
-def fingerprint(user: StaffUser) -> str:
-    return user.password_hash[-16:]
-
-
 @dataclass(frozen=True)
 class Staff:
     """The logged-in staff member, as every handler sees them."""
@@ -144,16 +141,18 @@ def dashboard(request: Request) -> Dashboard:
 
 
 async def current_staff(request: Request) -> Staff | None:
-    uid = request.session.get("uid")
-    if not isinstance(uid, int):
+    token = request.session.get("sid")
+    if not isinstance(token, str):
         return None
-    async with dashboard(request).app.uow() as uow:
-        found = await uow.staff.get_with_organisation(uid)
+    board = dashboard(request)
+    async with board.app.uow(read_only=True) as uow:
+        uid = await uow.staff_sessions.user_of(token, now=board.clock())
+        found = None if uid is None else await uow.staff.get_with_organisation(uid)
     if found is None:
         request.session.clear()
         return None
     user, organisation = found
-    if not user.active or request.session.get("fp") != fingerprint(user):
+    if not user.active:
         request.session.clear()
         return None
     language = request.session.get("lang")

@@ -11,6 +11,7 @@ No front-end build and no CDN: the pages are HTML forms, charts are inline SVG f
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -37,7 +38,6 @@ from review.security import (
     authenticate,
     checked_form,
     current_staff,
-    fingerprint,
 )
 from review.stats_cache import StatsCache
 from storage.types import utcnow
@@ -75,6 +75,11 @@ async def login(request: Request) -> Response:
             max_failures=settings.login_max_failures,
             lockout=timedelta(minutes=settings.login_lockout_minutes),
         )
+        token = secrets.token_urlsafe(32)
+        if outcome is LoginOutcome.OK and user is not None:
+            now = dashboard.clock()
+            until = now + timedelta(hours=settings.web_session_hours)
+            await uow.staff_sessions.open(user.id, token, now=now, until=until)
         if user is not None:
             await uow.audit.add(
                 "login",
@@ -87,8 +92,7 @@ async def login(request: Request) -> Response:
         keep = {"lang": request.session.get("lang")}
         request.session.clear()  # a fresh session (and CSRF token) on every login
         request.session.update({k: v for k, v in keep.items() if v})
-        request.session["uid"] = user.id
-        request.session["fp"] = fingerprint(user)
+        request.session["sid"] = token
         return RedirectResponse(target, status_code=303)
     error = (
         N_("Too many failed attempts. This account is locked for a while; try again later.")
@@ -100,6 +104,12 @@ async def login(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     await checked_form(request)
+    token = request.session.get("sid")
+    if isinstance(token, str):  # the server forgets it: a copied cookie stops working too
+        dashboard: Dashboard = request.app.state.dashboard
+        async with dashboard.app.uow() as uow:
+            await uow.staff_sessions.revoke(token, now=dashboard.clock())
+            await uow.commit()
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 

@@ -376,6 +376,23 @@ class LoginAttempt(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class StaffSession(Base):
+    """One signed-in dashboard session. The cookie carries only a random token; this
+    row (its SHA-256) is what makes it valid, so logging out or changing the password
+    ends it on the server, and the cookie holds no password material at all."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class AuditEntry(Base):
     __tablename__ = "audit_log"
     __table_args__ = (

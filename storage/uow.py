@@ -47,6 +47,7 @@ from storage.repositories.review import (
     StaffRepository,
     ThreadRepository,
 )
+from storage.repositories.sessions import StaffSessionRepository
 
 __all__ = ["Handoff", "UnitOfWork", "WriterTurns"]
 
@@ -112,6 +113,7 @@ class UnitOfWork:
     leader_broadcasts: LeaderBroadcastRepository
     # staff dashboard
     staff: StaffRepository
+    staff_sessions: StaffSessionRepository
     audit: AuditRepository
     codings: CodingRepository
     reports: ReportRepository
@@ -156,6 +158,7 @@ class UnitOfWork:
         self.invites = InviteRepository(session)
         self.leader_broadcasts = LeaderBroadcastRepository(session)
         self.staff = StaffRepository(session)
+        self.staff_sessions = StaffSessionRepository(session)
         self.audit = AuditRepository(session)
         self.codings = CodingRepository(session)
         self.reports = ReportRepository(session)

@@ -1,4 +1,4 @@
-"""`konsulta users add EMAIL --role admin --organisation SLUG` and `users list`.
+"""`konsulta users add EMAIL --role admin --organisation SLUG`, `users passwd EMAIL`, `users list`.
 
 The password is asked twice on a terminal, or read from the first line of standard
 input when it is not a terminal (for scripts: `echo "$PW" | konsulta users add ...`).
@@ -16,6 +16,7 @@ from konsulta.settings import Settings
 from review.i18n import LANGUAGES
 from review.security import MIN_PASSWORD_LENGTH, hash_password
 from storage.models import StaffRole
+from storage.types import utcnow
 
 
 def register(sub: Any) -> None:
@@ -28,6 +29,11 @@ def register(sub: Any) -> None:
     add.add_argument("--name", help="organisation name when it is created")
     add.add_argument("--language", choices=LANGUAGES, default=LANGUAGES[0])
     add.set_defaults(handler=lambda args, settings: add_user(settings, args))
+    passwd = actions.add_parser(
+        "passwd", help="set a new password (ends every session of the account)"
+    )
+    passwd.add_argument("email")
+    passwd.set_defaults(handler=lambda args, settings: set_password(settings, args.email))
     listing = actions.add_parser("list", help="list staff accounts")
     listing.set_defaults(handler=lambda args, settings: list_users(settings))
 
@@ -42,16 +48,22 @@ def read_password() -> str | None:
     return first
 
 
+def new_password() -> str | None:
+    """A password read as `read_password` does, or None (said why) if too short."""
+    password = read_password()
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        print(f"the password needs at least {MIN_PASSWORD_LENGTH} characters", file=sys.stderr)
+        return None
+    return password
+
+
 async def add_user(settings: Settings, args: Any) -> int:
     email = args.email.strip().lower()
     if "@" not in email:
         print(f"not an e-mail address: {email}", file=sys.stderr)
         return 2
-    password = read_password()
+    password = new_password()
     if password is None:
-        return 2
-    if len(password) < MIN_PASSWORD_LENGTH:
-        print(f"the password needs at least {MIN_PASSWORD_LENGTH} characters", file=sys.stderr)
         return 2
     async with running_app(settings) as app, app.uow() as uow:
         if await uow.staff.get_by_email(email) is not None:
@@ -71,6 +83,29 @@ async def add_user(settings: Settings, args: Any) -> int:
         )
         await uow.commit()
     print(f"{email} is {args.role} of {organisation.slug}")
+    return 0
+
+
+async def set_password(settings: Settings, email: str) -> int:
+    password = new_password()
+    if password is None:
+        return 2
+    async with running_app(settings) as app, app.uow() as uow:
+        user = await uow.staff.get_by_email(email)
+        if user is None:
+            print(f"no account {email.strip().lower()}", file=sys.stderr)
+            return 1
+        user.password_hash = hash_password(password)
+        await uow.staff_sessions.revoke_all(user.id, now=utcnow())
+        await uow.audit.add(
+            "passwd",
+            email="cli",
+            staff_user_id=None,
+            organisation_id=user.organisation_id,
+            target=user.email,
+        )
+        await uow.commit()
+    print(f"new password set for {user.email}; every session of the account has ended")
     return 0
 
 
