@@ -11,9 +11,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import Browser, logged_in
-
 from konsulta.bootstrap import App
+from tests.review.conftest import Browser, logged_in
 
 
 def cookie_payload(browser: Browser) -> dict[str, object]:
