@@ -170,9 +170,61 @@ def check_flow(flow: Flow, source_name: str) -> list[Problem]:
 # --- YAML and schema errors ---------------------------------------------------------
 
 
+#: Limits on what a flow's YAML may expand to: a few hundred bytes of nested aliases
+#: (a "billion laughs") would otherwise take seconds and gigabytes to read and check.
+MAX_YAML_NODES = 50_000
+MAX_YAML_DEPTH = 40
+
+
+class YamlTooLarge(ValueError):
+    pass
+
+
+def _expanded_size(node: yaml.Node, depth: int, memo: dict[int, int]) -> int:
+    """How many nodes `node` stands for once every alias is expanded (memoised per node,
+    so this is linear in the file even when the expansion is exponential)."""
+    if depth > MAX_YAML_DEPTH:
+        raise YamlTooLarge(f"the file is nested more than {MAX_YAML_DEPTH} levels deep")
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    memo[id(node)] = MAX_YAML_NODES + 1  # an alias of itself (a cycle) is too large
+    children: list[yaml.Node] = []
+    if isinstance(node, yaml.SequenceNode):
+        children = list(node.value)
+    elif isinstance(node, yaml.MappingNode):
+        children = [part for pair in node.value for part in pair]
+    size = 1
+    for child in children:
+        size += _expanded_size(child, depth + 1, memo)
+        if size > MAX_YAML_NODES:
+            break
+    memo[id(node)] = size
+    return size
+
+
+def _safe_load(text: str) -> Any:
+    """`yaml.safe_load`, refusing documents that expand beyond the limits above."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, 0, {}) > MAX_YAML_NODES:
+            raise YamlTooLarge(
+                f"the file expands to more than {MAX_YAML_NODES} values "
+                "(too many nested &anchors and *aliases?)"
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def _parse_yaml(text: str, source: str) -> tuple[Any, list[Problem]]:
     try:
-        data = yaml.safe_load(text)
+        data = _safe_load(text)
+    except YamlTooLarge as error:
+        return None, [Problem(source, None, str(error))]
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = f" on line {mark.line + 1}" if mark else ""

@@ -232,3 +232,37 @@ def test_a_fuzzy_translation_does_not_count(tmp_path: Path) -> None:
     assert flow is not None
     assert flow.localize(flow.steps[0].text, "en") == "Would you like a visit?"
     assert flow.localize(flow.ends[0].text, "en") == "Dziękujemy!"
+
+
+def billion_laughs(levels: int) -> str:
+    """A few hundred bytes that expand to 9**levels strings if aliases are followed."""
+    lines = ['l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for level in range(1, levels + 1):
+        lines.append(f"l{level}: &l{level} [" + ",".join([f"*l{level - 1}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_pasted_on_the_dashboard_is_refused_before_it_expands() -> None:
+    bomb = billion_laughs(9)
+    assert len(bomb) < 1000
+    flow, problems = check_flow_text(bomb, "bomb.yaml")
+    assert flow is None
+    assert [str(p) for p in problems] == [
+        "bomb.yaml: the file expands to more than 50000 values "
+        "(too many nested &anchors and *aliases?)"
+    ]
+
+
+def test_yaml_nested_past_forty_levels_or_aliasing_itself_is_refused() -> None:
+    deep = "id: " + "[" * 60 + "]" * 60
+    assert [str(p) for p in check_flow_text(deep, "deep.yaml")[1]] == [
+        "deep.yaml: the file is nested more than 40 levels deep"
+    ]
+    assert check_flow_text("steps: &s [*s]", "loop.yaml")[0] is None
+
+
+def test_an_anchor_used_for_a_repeated_text_still_works() -> None:
+    text = VALID.replace("title: Wizyta", "title: &title Wizyta\ndescription: *title")
+    flow, problems = check_flow_text(text, "anchors.yaml")
+    assert problems == []
+    assert flow is not None and flow.description == flow.title
