@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import tempfile
+import unicodedata
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -80,9 +81,26 @@ META_COLUMNS: tuple[Column, ...] = (
 )
 
 
+#: Characters a spreadsheet may skip before it looks for a formula: control and
+#: format characters (tab, line feed, zero-width space) and every kind of space.
+_SKIPPED = {"Cc", "Cf", "Zs", "Zl", "Zp"}
+
+
 def neutralise(value: Any) -> Any:
-    """Make a text cell safe to open in a spreadsheet (CSV/formula injection)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+    """Make a text cell safe to open in a spreadsheet (CSV/formula injection).
+
+    A formula can hide behind leading spaces, a line feed or a zero-width character,
+    and start with the full-width ＝＋－＠ that some spreadsheets read as = + - @; so
+    the first visible character is compared in its NFKC form."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    start = 0
+    while start < len(value) and unicodedata.category(value[start]) in _SKIPPED:
+        start += 1
+    first = unicodedata.normalize("NFKC", value[start : start + 1])
+    if first and first[0] in _FORMULA_STARTS[:4]:
         return "'" + value
     return value
 
