@@ -163,21 +163,36 @@ SECURITY_HEADERS = [
 ]
 
 
+#: Over HTTPS, browsers are told to use nothing else for a year.
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+
+
 class SecurityHeaders:
     """Adds `SECURITY_HEADERS` to every response (a plain ASGI wrapper, so streamed
-    exports stream unchanged)."""
+    exports stream unchanged). Every page but the static files holds personal data,
+    so none may be kept by a browser or a proxy: `cache-control: no-store`."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, https: bool = False) -> None:
         self.app = app
+        self.https = https
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        static = str(scope.get("path", "")).startswith("/static/")
+        extra = [*SECURITY_HEADERS, *([HSTS] if self.https else [])]
+        if not static:
+            extra.append((b"cache-control", b"no-store"))
 
         async def with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *SECURITY_HEADERS]}
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if static or name.lower() != b"cache-control"
+                ]
+                message = {**message, "headers": [*headers, *extra]}
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -187,7 +202,7 @@ def _starlette(settings: Settings, lifespan: Callable[[Starlette], Any] | None) 
     return Starlette(
         routes=routes(),
         middleware=[
-            Middleware(SecurityHeaders),
+            Middleware(SecurityHeaders, https=settings.web_secure_cookies),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.web_session_secret.get_secret_value(),
