@@ -11,6 +11,7 @@ from dialogs.events import Message
 from konsulta.bootstrap import App
 from konsulta.conversations import Delivery, Outcome, Who, queue_messages
 from storage.citizen_data import citizen_data
+from storage.engine import fold_in_erasures
 
 
 async def _citizen_id(app: App, who: Who) -> int | None:
@@ -68,6 +69,7 @@ async def erase(app: App, who: Who, language: str, delivery: Delivery) -> None:
         if delivery.update_id is not None:
             await uow.inbox.mark_handled(delivery.update_id)
         await uow.commit()
+    await fold_in_erasures(app.engine)
 
 
 async def set_stopped(app: App, who: Who, stopped: bool) -> bool:

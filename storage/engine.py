@@ -13,6 +13,9 @@ busy timeout makes a writer wait for the lock instead of failing at once.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import sqlite3
 from functools import partial
 from typing import Any
 
@@ -95,6 +98,8 @@ def _configure_sqlite(engine: AsyncEngine, *, for_migrations: bool, wal: bool) -
         try:
             cursor.execute(f"PRAGMA foreign_keys={'OFF' if for_migrations else 'ON'}")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            # Erased data is overwritten with zeros, not left in free pages (GDPR erasure).
+            cursor.execute("PRAGMA secure_delete=ON")
             if wal:
                 cursor.execute("PRAGMA journal_mode=WAL")
                 # Safe with WAL (no corruption on power loss, at most the last commit).
@@ -113,6 +118,28 @@ def _configure_sqlite(engine: AsyncEngine, *, for_migrations: bool, wal: bool) -
         # so a long export never holds the write lock.
         read_only = connection.get_execution_options().get(READ_ONLY_OPTION)
         connection.exec_driver_sql("BEGIN" if read_only or for_migrations else "BEGIN IMMEDIATE")
+
+
+async def fold_in_erasures(engine: AsyncEngine) -> None:
+    """After an erasure, leave no copy of the erased rows in SQLite's write-ahead log.
+
+    With `secure_delete` the database file's pages hold zeros where the rows were, but
+    the WAL still holds the pages as they were before; a TRUNCATE checkpoint copies the
+    new pages into the database and empties the log. If a reader holds the log open the
+    checkpoint is partial and the next one finishes it. PostgreSQL reuses dead tuples
+    through VACUUM (see docs/security.md); nothing to do here.
+    """
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        return
+
+    def checkpoint() -> None:
+        # A connection of its own, outside any transaction (a checkpoint cannot run in
+        # one); it waits for writers as long as the pool's connections do.
+        with contextlib.closing(sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)) as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    await asyncio.to_thread(checkpoint)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -48,6 +48,7 @@ from sqlalchemy import and_, false, or_, select, update
 from bot.telegram.render import inline_keyboard, message_html, render
 from bot.telegram.throttle import Bucket, Limits
 from konsulta.bootstrap import App
+from storage.engine import fold_in_erasures
 from storage.models import Citizen, DeliveryStatus, OutboxMessage, OutboxStatus
 from storage.types import utcnow
 from storage.uow import UnitOfWork
@@ -523,6 +524,9 @@ class Sender:
         except BaseException:
             self._unrecorded[:0] = taken
             raise
+        if any(r.forget and r.status == "sent" for r in taken):
+            # The goodbye after /delete is gone too: leave no copy of it in SQLite's WAL.
+            await fold_in_erasures(self.app.engine)
 
     async def _record(self, uow: UnitOfWork, results: list[Result]) -> None:
         now = utcnow()

@@ -277,6 +277,13 @@ class Konsulta:
         phone.seen += len(new)
         return new
 
+    def database_files(self) -> list[Path]:
+        """The SQLite database and its write-ahead log (none on PostgreSQL)."""
+        if not self.database_url.startswith("sqlite"):
+            return []
+        database = Path(self.database_url.split(":///", 1)[1])
+        return [p for p in (database, database.with_name(database.name + "-wal")) if p.exists()]
+
     async def rows(self) -> dict[str, list[dict[str, Any]]]:
         """Every row of every table, reflected from the database (nothing assumed)."""
         metadata = MetaData()

@@ -92,6 +92,13 @@ async def test_mydata_shows_only_mine_and_delete_leaves_no_trace(world: Konsulta
     assert sorted(a["step_id"] for a in rows["answers"]) == ["age", "lives_with"]
     assert mentions(rows, str(BOGDAN))
 
+    # Nor do the SQLite files keep a copy: no free page, no write-ahead log frame holds
+    # her participant id, her name or her Telegram id (as SQLite stores an integer).
+    for path in world.database_files():
+        content = path.read_bytes()
+        for needle in (anna_pid.encode(), b"Anna", ANNA.to_bytes(6, "big")):
+            assert needle not in content, f"{needle!r} still in {path.name}"
+
     # Anna may come back as a new person; the bot does not remember her.
     await anna.send("/start senior-housing")
     [consent] = await anna.expect(1)
