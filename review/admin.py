@@ -5,6 +5,7 @@ and the audit log of everything staff did.
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -23,7 +24,7 @@ from konsulta.publishing import organisation_slug, publish
 from review.diagram import DiagramError, flow_svg, inline_svg
 from review.i18n import LANGUAGES, N_
 from review.pages import current_flow, own_consultation
-from review.rendering import flash, render
+from review.rendering import flash, render, safe_next
 from review.security import (
     ADMIN,
     EDIT,
@@ -62,11 +63,21 @@ AUDIT_ACTIONS = (
 # --- publishing ------------------------------------------------------------------------
 
 
-def problems_by_step(problems: list[Problem]) -> list[tuple[str | None, list[str]]]:
-    grouped: dict[str | None, list[str]] = {}
+#: A problem's text and whether it is one of the dashboard's own msgids (translated
+#: when shown) rather than the loader's words, which quote the staff member's YAML and
+#: so are shown as plain, escaped text: never through gettext's %-formatting or Markup.
+ProblemText = tuple[str, bool]
+
+
+def problems_by_step(problems: list[Problem]) -> list[tuple[str | None, list[ProblemText]]]:
+    grouped: dict[str | None, list[ProblemText]] = {}
     for problem in problems:
-        grouped.setdefault(problem.step, []).append(problem.message)
+        grouped.setdefault(problem.step, []).append((problem.message, False))
     return list(grouped.items())
+
+
+def own_problem(msgid: str) -> list[tuple[str | None, list[ProblemText]]]:
+    return [(None, [(msgid, True)])]
 
 
 @page(VIEW)
@@ -101,14 +112,35 @@ def flow_diagram(flow: Flow | None, problems: list[Problem]) -> str | None:
         return None
 
 
+#: Seconds the flow check and its diagram may take before the staff member is told so.
+FLOW_CHECK_SECONDS = 10.0
+
+
+async def checked_off_the_loop(
+    yaml_text: str, name: str
+) -> tuple[Flow | None, list[Problem], str | None]:
+    """The flow check and its diagram in a worker thread, so one large paste never
+    holds up every other request, and with a time limit the staff member hears about."""
+
+    def check() -> tuple[Flow | None, list[Problem], str | None]:
+        flow, problems = check_flow_text(yaml_text, name)
+        return flow, problems, flow_diagram(flow, problems)
+
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(check), FLOW_CHECK_SECONDS)
+    except TimeoutError:
+        took = f"the check took longer than {FLOW_CHECK_SECONDS:.0f} s: is the file very large?"
+        return None, [Problem(name, None, took)], None
+
+
 @action(EDIT)
 async def publish_flow(request: Request, staff: Staff, form: FormData) -> Response:
     yaml_text, name = await _flow_text(form)
-    flow, problems = check_flow_text(yaml_text, name)
+    flow, problems, diagram = await checked_off_the_loop(yaml_text, name)
     result: dict[str, object] = {
         "name": name,
         "problems": problems_by_step(problems),
-        "diagram": flow_diagram(flow, problems),
+        "diagram": diagram,
     }
     app = dashboard(request).app
     async with app.uow() as uow:
@@ -119,14 +151,14 @@ async def publish_flow(request: Request, staff: Staff, form: FormData) -> Respon
             if organisation_slug(flow.organisation) != staff.organisation_slug or (
                 existing is not None and existing.organisation_id != staff.organisation_id
             ):
-                result["problems"] = [(None, [N_("This flow belongs to another organisation.")])]
+                result["problems"] = own_problem(N_("This flow belongs to another organisation."))
             elif form.get("do") == "publish":
                 try:
                     done = await publish(uow, flow, yaml_text, open_now=form.get("open") == "1")
                 except VersionConflict:
-                    result["problems"] = [
-                        (None, [N_("This version is already published with other content.")])
-                    ]
+                    result["problems"] = own_problem(
+                        N_("This version is already published with other content.")
+                    )
                 else:
                     await audit(uow, staff, "publish", flow.id, version=flow.version)
                     await uow.commit()
@@ -155,7 +187,7 @@ async def set_status(request: Request, staff: Staff, form: FormData) -> Response
         await uow.consultations.set_status(found, wanted)
         await audit(uow, staff, "open" if wanted == ConsultationStatus.OPEN else "close", slug)
         await uow.commit()
-    return RedirectResponse(str(form.get("back") or "/publish"), status_code=303)
+    return RedirectResponse(safe_next(str(form.get("back") or "/publish")), status_code=303)
 
 
 def translation_template(flow: Flow) -> bytes:

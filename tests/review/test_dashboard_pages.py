@@ -317,3 +317,31 @@ async def test_a_citizen_who_deletes_their_data_leaves_no_thread_coding_or_repor
             count = await uow.session.scalar(select(func.count()).select_from(model))
             assert count == 0, model
     assert (await browser.get(f"/citizens/{people['anna']}")).status_code == 404
+
+
+async def test_a_hostile_step_id_is_shown_as_text_and_never_breaks_the_page(
+    browser_factory: Callable[[], Browser],
+) -> None:
+    browser = await logged_in(browser_factory, "staff-a@example.org")
+    good = FLOW_A.read_text()
+    for hostile in ("<meta http-equiv=refresh content=0;url=//evil.example>", "%(x)s"):
+        pasted = good.replace("id: district", f'id: "{hostile}"', 1)
+        checked = await browser.post("/publish", {"yaml": pasted, "do": "check"})
+        assert checked.status_code == 422, hostile
+        assert "<meta http-equiv" not in checked.text
+        assert "is not a valid id" in checked.text
+
+
+async def test_the_status_form_sends_staff_back_only_within_the_dashboard(
+    browser_factory: Callable[[], Browser],
+) -> None:
+    browser = await logged_in(browser_factory, "staff-a@example.org")
+    for back, expected in (
+        ("https://evil.example/login", "/consultations"),
+        ("//evil.example", "/consultations"),
+        ("/consultations/park-survey", "/consultations/park-survey"),
+    ):
+        moved = await browser.post(
+            "/consultations/park-survey/status", {"status": "open", "back": back}
+        )
+        assert moved.status_code == 303 and moved.headers["location"] == expected
