@@ -172,7 +172,7 @@ class Runtime:
 
         async def receive(request: web.Request) -> web.Response:
             given = request.headers.get(SECRET_HEADER, "")
-            if not hmac.compare_digest(given.encode(), secret.encode()):
+            if not hmac.compare_digest(given.encode(errors="replace"), secret.encode()):
                 return web.Response(status=401, text="wrong secret token")
             try:
                 update = Update.model_validate(await request.json(), context={"bot": self.bot})

@@ -39,9 +39,20 @@ async def test_webhook_refuses_a_wrong_secret_and_handles_a_replayed_update_once
     assert world.emu.webhook.delivered == 3
 
     async with aiohttp.ClientSession() as http:
-        for headers in ({SECRET_HEADER: "guess"}, {}):
+        for headers in ({SECRET_HEADER: "guess"}, {SECRET_HEADER: "zażółć-🔑"}, {}):
             async with http.post(url, json={"update_id": 1}, headers=headers) as response:
                 assert response.status == 401
+        # A header that is not even UTF-8 is a wrong secret too, not a crash.
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            b"POST /telegram/webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+            + SECRET_HEADER.encode()
+            + b": \xff\xfe\r\nConnection: close\r\n\r\n{}"
+        )
+        await writer.drain()
+        assert (await reader.readline()).startswith(b"HTTP/1.1 401")
+        writer.close()
+        await writer.wait_closed()
 
         # The same update, five times at once (Telegram retrying a slow answer).
         await world.said(citizen)
