@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(
         default=5, description="Failed logins in a row before an account is locked"
     )
+    login_max_failures_per_address: int = Field(
+        default=20,
+        description="Failed logins from one address (any e-mail) before it must wait",
+    )
     login_lockout_minutes: float = Field(
         default=15.0, description="How long a locked dashboard account waits"
     )

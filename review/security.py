@@ -75,15 +75,22 @@ async def authenticate(
     now: datetime,
     max_failures: int,
     lockout: timedelta,
+    address: str | None = None,
+    max_address_failures: int = 0,
 ) -> tuple[LoginOutcome, StaffUser | None]:
-    """Check a login and record the attempt (the caller commits)."""
+    """Check a login and record the attempt (the caller commits). Refused unchecked
+    while the e-mail, or the address it comes from, has failed too often lately."""
     failures, _newest = await uow.staff.recent_failures(email, now - lockout)
     if failures >= max_failures:
         return LoginOutcome.LOCKED, None
+    if address is not None and max_address_failures > 0:
+        from_address = await uow.staff.failures_from(address, now - lockout)
+        if from_address >= max_address_failures:
+            return LoginOutcome.LOCKED, None
     user = await uow.staff.get_by_email(email)
     valid = verify_password(user.password_hash if user else _DUMMY_HASH, password)
     ok = valid and user is not None and user.active
-    await uow.staff.record_attempt(email, ok, at=now)
+    await uow.staff.record_attempt(email, ok, at=now, address=address)
     if not ok or user is None:
         return LoginOutcome.WRONG, None
     user.last_login_at = now

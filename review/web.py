@@ -74,6 +74,8 @@ async def login(request: Request) -> Response:
             now=dashboard.clock(),
             max_failures=settings.login_max_failures,
             lockout=timedelta(minutes=settings.login_lockout_minutes),
+            address=request.client.host if request.client else None,
+            max_address_failures=settings.login_max_failures_per_address,
         )
         token = secrets.token_urlsafe(32)
         if outcome is LoginOutcome.OK and user is not None:

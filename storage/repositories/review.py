@@ -81,13 +81,30 @@ class StaffRepository:
         result = await self._session.execute(select(StaffUser).order_by(StaffUser.email))
         return list(result.scalars())
 
-    async def record_attempt(self, email: str, succeeded: bool, at: datetime | None = None) -> None:
+    async def record_attempt(
+        self, email: str, succeeded: bool, at: datetime | None = None, address: str | None = None
+    ) -> None:
         self._session.add(
             LoginAttempt(
-                email=email.strip().lower(), succeeded=succeeded, created_at=at or utcnow()
+                email=email.strip().lower(),
+                succeeded=succeeded,
+                created_at=at or utcnow(),
+                address=address,
             )
         )
         await self._session.flush()
+
+    async def failures_from(self, address: str, since: datetime) -> int:
+        """Failed logins from one network address after `since`, whatever the e-mail
+        (someone trying many accounts slowly stays under every per-e-mail lockout)."""
+        result = await self._session.execute(
+            select(func.count()).where(
+                LoginAttempt.address == address,
+                LoginAttempt.succeeded.is_(False),
+                LoginAttempt.created_at > since,
+            )
+        )
+        return int(result.scalar_one())
 
     async def recent_failures(self, email: str, since: datetime) -> tuple[int, datetime | None]:
         """Failures after `since` and after the last success: (count, newest failure)."""

@@ -91,6 +91,25 @@ async def test_five_wrong_passwords_lock_the_account_for_a_while(
     assert opened.status_code == 303
 
 
+async def test_one_address_trying_many_accounts_is_slowed_down_too(
+    browser_factory: Callable[[], Browser], clock: Clock
+) -> None:
+    """Four guesses each at many e-mails stay under every per-e-mail lockout; twenty
+    failures from one address make that address wait, while others still log in."""
+    attacker = browser_factory()
+    for n in range(20):
+        await attacker.post("/login", {"email": f"guess{n // 4}@example.org", "password": "x" * 12})
+    refused = await attacker.post(
+        "/login", {"email": "staff-a@example.org", "password": "staff-astaff-a"}
+    )
+    assert refused.status_code == 401 and "locked" in refused.text
+    clock.advance(minutes=16)
+    later = await attacker.post(
+        "/login", {"email": "staff-a@example.org", "password": "staff-astaff-a"}
+    )
+    assert later.status_code == 303
+
+
 async def test_a_form_without_the_csrf_token_is_refused(
     browser_factory: Callable[[], Browser], people: dict[str, str], app: App
 ) -> None:

@@ -1,4 +1,5 @@
-"""Dashboard sessions held on the server: logout and a password change end them.
+"""Dashboard sessions held on the server: logout and a password change end them; the
+address of each login attempt, for throttling per address.
 
 Revision ID: 0007_staff_sessions
 Revises: 0006_leader_broadcasts_outreach
@@ -37,8 +38,16 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_staff_sessions_staff_user_id"), "staff_sessions", ["staff_user_id"], unique=False
     )
+    with op.batch_alter_table("login_attempts") as batch:
+        batch.add_column(sa.Column("address", sa.String(length=64), nullable=True))
+        batch.create_index(
+            "ix_login_attempts_address_created_at", ["address", "created_at"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("login_attempts") as batch:
+        batch.drop_index("ix_login_attempts_address_created_at")
+        batch.drop_column("address")
     op.drop_index(op.f("ix_staff_sessions_staff_user_id"), table_name="staff_sessions")
     op.drop_table("staff_sessions")
