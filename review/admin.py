@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import write_po
-from sqlalchemy import select
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -29,6 +28,7 @@ from review.security import (
     ADMIN,
     EDIT,
     MIN_PASSWORD_LENGTH,
+    PLATFORM,
     VIEW,
     Staff,
     action,
@@ -37,7 +37,7 @@ from review.security import (
     hash_password,
     page,
 )
-from storage.models import ConsultationStatus, Organisation, StaffRole
+from storage.models import ConsultationStatus, StaffRole, StaffUser
 from storage.repositories import VersionConflict
 
 MAX_FLOW_BYTES = 512 * 1024
@@ -219,13 +219,31 @@ async def template(request: Request, staff: Staff) -> Response:
 # --- users and organisations ------------------------------------------------------------
 
 
+def _roles_for(staff: Staff) -> list[StaffRole]:
+    """The roles `staff` may hand out: only the platform operator makes another."""
+    return [r for r in StaffRole if staff.is_platform or r != StaffRole.PLATFORM]
+
+
+def _manages(staff: Staff, user: StaffUser) -> bool:
+    """Whether `staff` may change `user`'s account: the platform operator any, an
+    organisation's admin those of their own organisation but the operator's."""
+    if staff.is_platform:
+        return True
+    return user.organisation_id == staff.organisation_id and user.role != StaffRole.PLATFORM
+
+
 @page(ADMIN)
 async def users(request: Request, staff: Staff) -> Response:
+    """An organisation's admin sees their own organisation's accounts; the platform
+    operator sees every organisation's."""
     async with dashboard(request).app.uow() as uow:
-        everyone = await uow.staff.list_all()
-        organisations = list(
-            (await uow.session.execute(select(Organisation).order_by(Organisation.slug))).scalars()
-        )
+        if staff.is_platform:
+            everyone = await uow.staff.list_all()
+            organisations = await uow.organisations.list_all()
+        else:
+            everyone = await uow.staff.list_all(organisation_id=staff.organisation_id)
+            own = await uow.organisations.get(staff.organisation_id)
+            organisations = [own] if own is not None else []
     names = {o.id: o.slug for o in organisations}
     return render(
         request,
@@ -233,8 +251,9 @@ async def users(request: Request, staff: Staff) -> Response:
         users=everyone,
         organisations=organisations,
         names=names,
-        roles=list(StaffRole),
+        roles=_roles_for(staff),
         min_password=MIN_PASSWORD_LENGTH,
+        platform=staff.is_platform,
     )
 
 
@@ -245,15 +264,19 @@ async def add_user(request: Request, staff: Staff, form: FormData) -> Response:
     password = str(form.get("password") or "")
     language = str(form.get("language") or LANGUAGES[0])
     organisation_id = str(form.get("organisation") or "")
+    if not staff.is_platform:
+        # An organisation's admin adds accounts to their own organisation, whatever
+        # the form says.
+        organisation_id = str(staff.organisation_id)
     async with dashboard(request).app.uow() as uow:
         organisation = (
-            await uow.session.get(Organisation, int(organisation_id))
-            if organisation_id.isdigit()
+            await uow.organisations.get(int(organisation_id))
+            if organisation_id.isdecimal()
             else None
         )
         if (
             "@" not in email
-            or role not in set(StaffRole)
+            or role not in _roles_for(staff)
             or organisation is None
             or len(password) < MIN_PASSWORD_LENGTH
             or language not in LANGUAGES
@@ -275,7 +298,7 @@ async def user_active(request: Request, staff: Staff, form: FormData) -> Respons
     active = form.get("active") == "1"
     async with dashboard(request).app.uow() as uow:
         user = await uow.staff.get(user_id)
-        if user is None:
+        if user is None or not _manages(staff, user):
             raise HTTPException(404)
         if user.id == staff.id and not active:
             flash(request, N_("You cannot disable your own account."))
@@ -286,7 +309,7 @@ async def user_active(request: Request, staff: Staff, form: FormData) -> Respons
     return RedirectResponse("/admin/users", status_code=303)
 
 
-@action(ADMIN)
+@action(PLATFORM)
 async def add_organisation(request: Request, staff: Staff, form: FormData) -> Response:
     name = " ".join(str(form.get("name") or "").split())[:200]
     if name:
@@ -319,7 +342,7 @@ async def audit_log(request: Request, staff: Staff) -> Response:
     offset = int(params["offset"]) if (params.get("offset") or "").isdigit() else 0
     async with dashboard(request).app.uow() as uow:
         entries = await uow.audit.search(
-            organisation_id=None if staff.is_admin else staff.organisation_id,
+            organisation_id=None if staff.is_platform else staff.organisation_id,
             action=action_name,
             email=email,
             since=since,

@@ -67,6 +67,7 @@ DATA_TEXTS = (
     N_("draft"),
     N_("open"),
     N_("closed"),
+    N_("platform"),
     N_("admin"),
     N_("staff"),
     N_("viewer"),

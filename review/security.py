@@ -41,9 +41,10 @@ _hasher = PasswordHasher()
 # wrong password and timing does not tell which accounts exist.
 _DUMMY_HASH = _hasher.hash("not a real password")
 
-VIEW = (StaffRole.ADMIN, StaffRole.STAFF, StaffRole.VIEWER)
-EDIT = (StaffRole.ADMIN, StaffRole.STAFF)
-ADMIN = (StaffRole.ADMIN,)
+VIEW = (StaffRole.PLATFORM, StaffRole.ADMIN, StaffRole.STAFF, StaffRole.VIEWER)
+EDIT = (StaffRole.PLATFORM, StaffRole.ADMIN, StaffRole.STAFF)
+ADMIN = (StaffRole.PLATFORM, StaffRole.ADMIN)
+PLATFORM = (StaffRole.PLATFORM,)
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -115,7 +116,12 @@ class Staff:
 
     @property
     def is_admin(self) -> bool:
-        return self.role == StaffRole.ADMIN
+        return self.role in ADMIN
+
+    @property
+    def is_platform(self) -> bool:
+        """Administers every organisation; an `admin` only their own."""
+        return self.role == StaffRole.PLATFORM
 
 
 def csrf_token(request: Request) -> str:

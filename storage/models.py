@@ -328,6 +328,11 @@ class InboxUpdate(Base):
 
 
 class StaffRole(StrEnum):
+    """What a staff account may do. An `admin` administers their own organisation only
+    (its users and audit log); `platform` is the deployment's operator, who alone adds
+    organisations and manages accounts across them (created with the CLI)."""
+
+    PLATFORM = "platform"
     ADMIN = "admin"
     STAFF = "staff"
     VIEWER = "viewer"

@@ -32,6 +32,13 @@ class OrganisationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
+    async def get(self, organisation_id: int) -> Organisation | None:
+        return await self._session.get(Organisation, organisation_id)
+
+    async def list_all(self) -> list[Organisation]:
+        result = await self._session.execute(select(Organisation).order_by(Organisation.slug))
+        return list(result.scalars())
+
     async def get_by_slug(self, slug: str) -> Organisation | None:
         result = await self._session.execute(select(Organisation).where(Organisation.slug == slug))
         return result.scalar_one_or_none()

@@ -77,8 +77,12 @@ class StaffRepository:
         await self._session.flush()
         return user
 
-    async def list_all(self) -> list[StaffUser]:
-        result = await self._session.execute(select(StaffUser).order_by(StaffUser.email))
+    async def list_all(self, organisation_id: int | None = None) -> list[StaffUser]:
+        """Every account, or those of one organisation (what its own admin may see)."""
+        query = select(StaffUser).order_by(StaffUser.email)
+        if organisation_id is not None:
+            query = query.where(StaffUser.organisation_id == organisation_id)
+        result = await self._session.execute(query)
         return list(result.scalars())
 
     async def record_attempt(

@@ -71,6 +71,7 @@ async def seed_organisations(app: App) -> None:
             await uow.commit()
     async with app.uow() as uow:
         for email, role, org in (
+            ("platform@example.org", "platform", "org-a"),
             ("admin-a@example.org", "admin", "org-a"),
             ("staff-a@example.org", "staff", "org-a"),
             ("viewer-a@example.org", "viewer", "org-a"),

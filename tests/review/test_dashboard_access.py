@@ -182,19 +182,72 @@ async def test_a_viewer_reads_everything_but_cannot_change_anything(
     assert count == 0
 
 
-async def test_only_an_admin_manages_users_and_organisations(
+async def test_an_organisations_admin_manages_their_own_organisation_only(
     browser_factory: Callable[[], Browser], app: App
 ) -> None:
     staff = await logged_in(browser_factory, "staff-a@example.org")
     assert (await staff.get("/admin/users")).status_code == 403
     admin = await logged_in(browser_factory, "admin-a@example.org")
     page = await admin.get("/admin/users")
+    assert "staff-a@example.org" in page.text
+    assert "staff-b@example.org" not in page.text
+    assert "org-b" not in page.text and "Add organisation" not in page.text
+    assert (await admin.post("/admin/organisations", {"name": "Mine Now"})).status_code == 403
+    async with app.uow() as uow:
+        org_b = await uow.organisations.get_by_slug("org-b")
+        staff_b = await uow.staff.get_by_email("staff-b@example.org")
+        operator = await uow.staff.get_by_email("platform@example.org")
+    assert org_b is not None and staff_b is not None and operator is not None
+    # An account asked for in Org B lands in the admin's own organisation.
+    await admin.post(
+        "/admin/users",
+        {
+            "email": "spy@example.org",
+            "role": "admin",
+            "organisation": str(org_b.id),
+            "language": "en",
+            "password": "a long enough password",
+        },
+    )
+    # Nor can an organisation's admin make a platform operator.
+    await admin.post(
+        "/admin/users",
+        {
+            "email": "king@example.org",
+            "role": "platform",
+            "language": "en",
+            "password": "a long enough password",
+        },
+    )
+    async with app.uow() as uow:
+        spy = await uow.staff.get_by_email("spy@example.org")
+        assert await uow.staff.get_by_email("king@example.org") is None
+    assert spy is not None and spy.organisation_id != org_b.id
+    for user in (staff_b, operator):
+        response = await admin.post(f"/admin/users/{user.id}/active", {"active": "0"})
+        assert response.status_code == 404
+    async with app.uow() as uow:
+        assert (await uow.staff.get(staff_b.id)).active  # type: ignore[union-attr]
+        assert (await uow.staff.get(operator.id)).active  # type: ignore[union-attr]
+    # Org B's audit rows stay Org B's.
+    other = await logged_in(browser_factory, "staff-b@example.org")
+    await other.get("/consultations/harbour-survey/export.csv")
+    audit = await admin.get("/audit")
+    assert "staff-b@example.org" not in audit.text
+    assert "admin-a@example.org" in audit.text
+
+
+async def test_the_platform_operator_adds_organisations_and_their_accounts(
+    browser_factory: Callable[[], Browser], app: App
+) -> None:
+    operator = await logged_in(browser_factory, "platform@example.org")
+    page = await operator.get("/admin/users")
     assert "staff-b@example.org" in page.text
-    await admin.post("/admin/organisations", {"name": "Fundacja Razem"})
+    await operator.post("/admin/organisations", {"name": "Fundacja Razem"})
     async with app.uow() as uow:
         organisation = await uow.organisations.get_by_slug("fundacja-razem")
     assert organisation is not None
-    added = await admin.post(
+    added = await operator.post(
         "/admin/users",
         {
             "email": "New@Example.org",
@@ -209,6 +262,6 @@ async def test_only_an_admin_manages_users_and_organisations(
     assert (await newcomer.login("new@example.org", "a long enough password")).status_code == 303
     async with app.uow() as uow:
         user = await uow.staff.get_by_email("new@example.org")
-    assert user is not None
-    await admin.post(f"/admin/users/{user.id}/active", {"active": "0"})
+    assert user is not None and user.organisation_id == organisation.id
+    await operator.post(f"/admin/users/{user.id}/active", {"active": "0"})
     assert (await newcomer.get("/consultations")).status_code == 303  # session ended
