@@ -57,6 +57,7 @@ AUDIT_ACTIONS = (
     "user_active",
     "add_organisation",
     "broadcast",
+    "passwd",
 )
 
 

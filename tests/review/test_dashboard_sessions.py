@@ -77,3 +77,34 @@ async def test_a_password_reset_from_the_cli_ends_every_session_of_the_account(
     async with app.uow() as uow:
         resets = await uow.audit.search(organisation_id=None, action="passwd")
     assert [entry.target for entry in resets] == ["staff-a@example.org"]
+
+
+async def test_staff_change_their_own_password_on_the_dashboard(
+    browser_factory: Callable[[], Browser], app: App
+) -> None:
+    laptop = await logged_in(browser_factory, "viewer-a@example.org")
+    phone = await logged_in(browser_factory, "viewer-a@example.org")
+    assert "Change your password" in (await laptop.get("/account")).text
+    wrong = await laptop.post(
+        "/account/password",
+        {"current": "a guess", "new": "a brand new password", "again": "a brand new password"},
+    )
+    assert wrong.status_code == 303
+    assert "The current password is not right." in (await laptop.get("/account")).text
+    changed = await laptop.post(
+        "/account/password",
+        {
+            "current": "viewer-aviewer-a",
+            "new": "a brand new password",
+            "again": "a brand new password",
+        },
+    )
+    assert changed.status_code == 303
+    assert (await laptop.get("/consultations")).status_code == 200  # this session stays
+    assert (await phone.get("/consultations")).status_code == 303  # the other one ended
+    assert (await browser_factory().login("viewer-a@example.org")).status_code == 401
+    fresh = browser_factory()
+    assert (await fresh.login("viewer-a@example.org", "a brand new password")).status_code == 303
+    async with app.uow() as uow:
+        entries = await uow.audit.search(organisation_id=None, action="passwd", limit=5)
+    assert [e.email for e in entries] == ["viewer-a@example.org"]
