@@ -118,6 +118,7 @@ def bot_env(emulator_url: str, database_url: str, **settings: Any) -> dict[str, 
         KONSULTA_DATABASE_URL=database_url,
         KONSULTA_BOT_TOKEN=TOKEN,
         KONSULTA_PSEUDONYM_SECRET="bench-pseudonym-secret-at-least-32-bytes-long",
+        KONSULTA_WEBHOOK_SECRET="bench-webhook-secret-at-least-32-bytes-long",
         KONSULTA_SEND_LEASE_SECONDS="3",
         KONSULTA_OUTREACH_TICK_SECONDS="1",
         PYTHONUNBUFFERED="1",
@@ -245,7 +246,11 @@ async def schedule_to_everyone(settings: Settings) -> int:
         return draft.id
 
 
-async def wait_done(settings: Settings, broadcast_id: int, *, timeout: float) -> str:
+async def wait_done(
+    settings: Settings, broadcast_id: int, bots: list[BotProcess], *, timeout: float
+) -> str:
+    """Wait for the broadcast to end; a bot that exits meanwhile fails at once with its
+    log (rather than after `timeout`)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     async with running_app(settings, migrate=False) as app:
@@ -253,6 +258,9 @@ async def wait_done(settings: Settings, broadcast_id: int, *, timeout: float) ->
             shown = await broadcasts.progress(app, broadcast_id)
             if shown.broadcast.status in {"done", "cancelled"}:
                 return shown.broadcast.status
+            for bot in bots:
+                if bot.process is not None and bot.process.poll() is not None:
+                    raise RuntimeError(f"a bot exited early:\n{bot.log()[-4000:]}")
             if loop.time() > deadline:
                 raise TimeoutError(f"broadcast not done: {shown.broadcast.status} {shown.counts}")
             await asyncio.sleep(0.2)
@@ -320,7 +328,7 @@ async def run_broadcast(
                     bot.start("--webhook", webhook_port=_free_port())
                 else:
                     bot.start()
-        status = await wait_done(settings, broadcast_id, timeout=timeout)
+        status = await wait_done(settings, broadcast_id, bots, timeout=timeout)
         figures.notes.append(f"broadcast {status}")
         figures.peak_memory_mib = max(
             figures.peak_memory_mib, *(b.peak_memory_kib() / 1024 for b in bots)
