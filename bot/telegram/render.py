@@ -1,13 +1,16 @@
-"""Outbox payloads as Bot API calls: one place decides how a message looks in Telegram.
+"""Outbound messages as Bot API calls: one place decides how a message looks in Telegram.
 
-Texts are plain in the engine and escaped here, so nothing a staff member writes in a
-flow or a citizen types in an answer can break Telegram's HTML parsing.
+Services hand over a typed `OutboundMessage` (konsulta/outbound.py); the outbox keeps
+its JSON, and every function here takes either the message or that stored JSON, so a
+row queued before the type existed still renders. Texts are plain in the services and
+escaped here, so nothing a staff member writes in a flow or a citizen types in an
+answer can break Telegram's HTML parsing.
 """
 
 from __future__ import annotations
 
-import base64
 import html
+from collections.abc import Mapping
 from typing import Any
 
 from aiogram.methods import (
@@ -31,114 +34,114 @@ from aiogram.types import (
 
 from bot.telegram.callbacks import ConfirmErase, PickLanguage, Tap
 from dialogs.events import Translator
+from konsulta.outbound import Op, OutboundButton, OutboundMessage, ReplyKeyboard
 
-#: Kinds whose options fit side by side on a phone screen.
-ROW_KINDS = {"scale", "yes_no", "consent"}
-ROW_WIDTH = 5
+__all__ = ["inline_keyboard", "message_html", "render", "reply_keyboard"]
+
+Renderable = OutboundMessage | Mapping[str, Any]
+
 MARKS = {"hint": "💡 ", "notice": "ℹ️ "}
 #: Languages written right to left (of those Konsulta speaks).
 RTL_LANGUAGES = {"ar", "fa", "he", "ur"}
 
 
-def _callback(payload: dict[str, Any], key: str) -> str:
-    step = payload.get("step_id") or ""
+def _callback(message: OutboundMessage, key: str) -> str:
+    step = message.step_id or ""
     if step == "~language":
         return PickLanguage(code=key).pack()
     if step == "~erase":
         return ConfirmErase(sure=key == "yes").pack()
-    return Tap(run=payload.get("run_id") or 0, step=step, key=key).pack()
+    return Tap(run=message.run_id or 0, step=step, key=key).pack()
 
 
-def inline_keyboard(payload: dict[str, Any]) -> InlineKeyboardMarkup | None:
-    buttons = payload.get("buttons") or []
-    if not buttons:
+def inline_keyboard(message: Renderable) -> InlineKeyboardMarkup | None:
+    message = OutboundMessage.of(message)
+    if not message.buttons:
         return None
-    options = [b for b in buttons if not b["key"].startswith("~")]
-    controls = [b for b in buttons if b["key"].startswith("~")]
 
-    def button(b: dict[str, Any]) -> InlineKeyboardButton:
-        label = ("✅ " if b.get("selected") else "") + b["label"]
-        if b.get("url"):
-            return InlineKeyboardButton(text=label, url=b["url"])
-        # Leader dialogs pack their own CallbackData (bot/leaders/callbacks.py).
-        data = b.get("callback") or _callback(payload, b["key"])
+    def button(b: OutboundButton) -> InlineKeyboardButton:
+        label = ("✅ " if b.selected else "") + b.label
+        if b.url:
+            return InlineKeyboardButton(text=label, url=b.url)
+        # Leader dialogs pack their own CallbackData (bot/telegram/callbacks.py).
+        data = b.callback or _callback(message, b.key)
         return InlineKeyboardButton(text=label, callback_data=data)
 
-    if payload.get("expects") in ROW_KINDS:
-        rows = [
-            [button(b) for b in options[i : i + ROW_WIDTH]]
-            for i in range(0, len(options), ROW_WIDTH)
-        ]
-    else:
-        rows = [[button(b)] for b in options]
-    if controls:
-        rows.append([button(b) for b in controls])
+    rows = [[button(b) for b in row] for row in message.button_rows()]
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def reply_keyboard(payload: dict[str, Any], texts: Translator) -> ReplyKeyboardMarkup | None:
+def reply_keyboard(
+    message: Renderable, texts: Translator
+) -> ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
     """Location and contact are shared through Telegram's own request buttons."""
-    expects = payload.get("expects")
-    if expects == "location":
+    wanted = OutboundMessage.of(message).reply_keyboard
+    if wanted is ReplyKeyboard.LOCATION:
         label = texts.gettext("📍 Send my location")
         button = KeyboardButton(text=label, request_location=True)
-    elif expects == "contact":
+    elif wanted is ReplyKeyboard.CONTACT:
         label = texts.gettext("📞 Send my phone number")
         button = KeyboardButton(text=label, request_contact=True)
+    elif wanted is ReplyKeyboard.REMOVE:
+        return ReplyKeyboardRemove()
     else:
         return None
     return ReplyKeyboardMarkup(keyboard=[[button]], resize_keyboard=True, one_time_keyboard=True)
 
 
-def message_html(payload: dict[str, Any]) -> str:
-    text = html.escape(payload.get("text") or "", quote=False)
-    progress = payload.get("progress")
-    if progress:
-        counter = f"{progress[0]}/{progress[1]}"
-        if payload.get("language") in RTL_LANGUAGES:
+def message_html(message: Renderable) -> str:
+    message = OutboundMessage.of(message)
+    text = html.escape(message.text, quote=False)
+    if message.progress:
+        counter = f"{message.progress[0]}/{message.progress[1]}"
+        if message.language in RTL_LANGUAGES:
             # A line of only digits has no direction of its own: a RIGHT-TO-LEFT MARK
             # keeps it on the right like the Arabic question below it, and an isolate
             # keeps "3/10" reading as three of ten.
             counter = f"\u200f\u2066{counter}\u2069"
         text = f"<i>{counter}</i>\n{text}"
-    return MARKS.get(payload.get("role") or "", "") + text
+    return MARKS.get(message.role or "", "") + text
 
 
-def render(chat_id: int, payload: dict[str, Any], texts: Translator) -> TelegramMethod[Any]:
-    """The Bot API call that shows `payload` in `chat_id`."""
-    if payload.get("op") == "set_commands":
+def render(chat_id: int, message: Renderable, texts: Translator) -> TelegramMethod[Any]:
+    """The Bot API call that shows `message` in `chat_id`."""
+    message = OutboundMessage.of(message)
+    if message.op is Op.SET_COMMANDS:
         # A per-chat command menu (a local leader's); an empty list removes it.
         scope = BotCommandScopeChat(chat_id=chat_id)
-        commands = [BotCommand(**c) for c in payload.get("commands") or []]
-        if not commands:
+        if not message.commands:
             return DeleteMyCommands(scope=scope)
+        commands = [
+            BotCommand(command=c.command, description=c.description) for c in message.commands
+        ]
         return SetMyCommands(commands=commands, scope=scope)
-    document = payload.get("document")
-    if document:
-        content = base64.b64decode(document["content_base64"])
+    if message.document is not None:
         return SendDocument(
             chat_id=chat_id,
-            document=BufferedInputFile(content, filename=document["filename"]),
-            caption=payload.get("text") or None,
+            document=BufferedInputFile(
+                message.document.content, filename=message.document.filename
+            ),
+            caption=message.text or None,
         )
-    if payload.get("op") == "close_question":
+    if message.op is Op.CLOSE_QUESTION and message.edit_message_id is not None:
         # The tapped question keeps its text, loses its buttons, and shows the answer.
-        closed = html.escape(payload.get("text") or "", quote=False)
-        answer = html.escape(payload.get("answer") or "", quote=False)
+        closed = html.escape(message.text, quote=False)
+        answer = html.escape(message.answer or "", quote=False)
         return EditMessageText(
             chat_id=chat_id,
-            message_id=payload["edit_message_id"],
+            message_id=message.edit_message_id,
             text=f"{closed}\n\n✓ <b>{answer}</b>",
             parse_mode="HTML",
         )
-    text = message_html(payload)
-    inline = inline_keyboard(payload)
-    edit_id = payload.get("edit_message_id")
-    if payload.get("edit") and edit_id:
+    text = message_html(message)
+    inline = inline_keyboard(message)
+    if message.edits:
         return EditMessageText(
-            chat_id=chat_id, message_id=edit_id, text=text, parse_mode="HTML", reply_markup=inline
+            chat_id=chat_id,
+            message_id=message.edit_message_id,
+            text=text,
+            parse_mode="HTML",
+            reply_markup=inline,
         )
-    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = inline
-    if markup is None:
-        markup = reply_keyboard(payload, texts) or ReplyKeyboardRemove()
+    markup = inline or reply_keyboard(message, texts)
     return SendMessage(chat_id=chat_id, text=text, parse_mode="HTML", reply_markup=markup)

@@ -1,0 +1,330 @@
+"""What a service wants shown in a chat: one typed message, whatever produced it.
+
+The conversation service, the leaders' services, the dashboard's replies and the
+broadcasts all used to build free `dict`s for the outbox, each with its own shape.
+They now build an `OutboundMessage`; the outbox stores `to_payload()` (plain JSON, the
+shape rows had before, so rows queued by an older version still render) and the
+adapter turns `from_payload(row.payload)` into Bot API calls in one place
+(`bot/telegram/render.py`). Nothing here knows Telegram: how buttons are laid out and
+which reply keyboard a message wants are decided here, so every adapter shows a
+message the same way.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any, Literal, cast, get_args
+
+from dialogs.events import Message
+
+__all__ = [
+    "CONTROL_PREFIX",
+    "ROW_KINDS",
+    "ROW_WIDTH",
+    "Document",
+    "MenuCommand",
+    "Op",
+    "OutboundButton",
+    "OutboundMessage",
+    "OutboundRole",
+    "ReplyKeyboard",
+]
+
+#: What the message is, as far as its look goes: the engine's roles, a staff reply,
+#: a broadcast. Only "hint" and "notice" get a mark in front of the text.
+OutboundRole = Literal["question", "say", "hint", "notice", "end", "reply", "broadcast"]
+_ROLES: frozenset[str] = frozenset(get_args(OutboundRole))
+
+#: Question kinds whose options fit side by side on a phone screen.
+ROW_KINDS = frozenset({"scale", "yes_no", "consent"})
+ROW_WIDTH = 5
+#: Buttons whose key starts with this are controls (back, skip, change language):
+#: they go on a row of their own under the options.
+CONTROL_PREFIX = "~"
+
+
+class Op(StrEnum):
+    """Messages that are not a new text in the chat."""
+
+    #: Replace the chat's command menu (a local leader's); no commands removes it.
+    SET_COMMANDS = "set_commands"
+    #: Edit the tapped question: keep its text, drop its buttons, show the answer.
+    CLOSE_QUESTION = "close_question"
+
+
+_OPS: frozenset[str] = frozenset(op.value for op in Op)
+
+
+class ReplyKeyboard(StrEnum):
+    """The keyboard under the input field that goes with a message."""
+
+    LOCATION = "location"  # one button that shares the location
+    CONTACT = "contact"  # one button that shares the phone number
+    REMOVE = "remove"  # take away whatever keyboard an earlier question left
+
+
+@dataclass(frozen=True)
+class OutboundButton:
+    """An inline button: an answer option (`key`), a link (`url`), or a button that
+    carries its own packed callback data (`callback`, the leaders' dialogs)."""
+
+    key: str
+    label: str
+    selected: bool = False
+    url: str | None = None
+    callback: str | None = None
+
+    @property
+    def is_control(self) -> bool:
+        return self.key.startswith(CONTROL_PREFIX)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"key": self.key, "label": self.label, "selected": self.selected}
+        if self.url is not None:
+            data["url"] = self.url
+        if self.callback is not None:
+            data["callback"] = self.callback
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> OutboundButton:
+        return cls(
+            key=str(data["key"]),
+            label=str(data["label"]),
+            selected=bool(data.get("selected")),
+            url=data.get("url") or None,
+            callback=data.get("callback") or None,
+        )
+
+
+@dataclass(frozen=True)
+class MenuCommand:
+    command: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file sent with the message's text as its caption."""
+
+    filename: str
+    content: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """One message to one chat (the chat and the outbox kind travel with the row).
+
+    Rendering reads only these fields. `forget` asks the sender to delete the row once
+    sent (it holds personal data or a large file); `delivery_id`, `broadcast_id` and
+    `paid` tie a broadcast's message to its delivery row.
+    """
+
+    text: str = ""
+    language: str | None = None
+    role: OutboundRole | None = None
+    buttons: tuple[OutboundButton, ...] = ()
+    #: The question this message asks, and the run it belongs to (they go into the
+    #: buttons' callback data).
+    step_id: str | None = None
+    run_id: int | None = None
+    #: The step kind being asked (picks the button layout and the reply keyboard).
+    expects: str | None = None
+    progress: tuple[int, int] | None = None
+    allow_skip: bool = False
+    #: Update the message `edit_message_id` instead of sending a new one (when both
+    #: are set; without an id to edit, a new message is sent).
+    edit: bool = False
+    edit_message_id: int | None = None
+    op: Op | None = None
+    #: For `Op.SET_COMMANDS`: the menu; empty removes it.
+    commands: tuple[MenuCommand, ...] = ()
+    #: For `Op.CLOSE_QUESTION`: the answer shown under the closed question.
+    answer: str | None = None
+    document: Document | None = None
+    forget: bool = False
+    delivery_id: int | None = None
+    broadcast_id: int | None = None
+    paid: bool = False
+
+    # --- made from what services have ----------------------------------------------
+
+    @classmethod
+    def from_engine(
+        cls, message: Message, *, run_id: int | None, language: str, edit_message_id: int | None
+    ) -> OutboundMessage:
+        """The dialog engine's message; an `edit` one edits `edit_message_id` if any."""
+        return cls(
+            text=message.text,
+            language=language,
+            role=message.role,
+            buttons=tuple(OutboundButton(b.key, b.label, b.selected) for b in message.buttons),
+            step_id=message.step_id,
+            run_id=run_id,
+            expects=message.expects,
+            progress=message.progress,
+            allow_skip=message.allow_skip,
+            edit=message.edit,
+            edit_message_id=edit_message_id if message.edit else None,
+        )
+
+    @classmethod
+    def close_question(
+        cls, message_id: int, text: str, answer: str, *, language: str
+    ) -> OutboundMessage:
+        return cls(
+            text=text,
+            language=language,
+            op=Op.CLOSE_QUESTION,
+            edit_message_id=message_id,
+            answer=answer,
+        )
+
+    @classmethod
+    def set_commands(
+        cls, commands: Iterable[MenuCommand], *, language: str | None
+    ) -> OutboundMessage:
+        return cls(language=language, op=Op.SET_COMMANDS, commands=tuple(commands))
+
+    @classmethod
+    def file(cls, filename: str, content: bytes, caption: str, *, language: str) -> OutboundMessage:
+        """A file, forgotten once sent so the outbox stays small."""
+        return cls(
+            text=caption, language=language, document=Document(filename, content), forget=True
+        )
+
+    def editing(self, message_id: int | None) -> OutboundMessage:
+        """This message as an edit of `message_id` (None: sent as a new message)."""
+        if message_id is None:
+            return replace(self, edit=False, edit_message_id=None)
+        return replace(self, edit=True, edit_message_id=message_id)
+
+    # --- how it looks, for every adapter -------------------------------------------
+
+    @property
+    def options(self) -> tuple[OutboundButton, ...]:
+        return tuple(b for b in self.buttons if not b.is_control)
+
+    @property
+    def controls(self) -> tuple[OutboundButton, ...]:
+        return tuple(b for b in self.buttons if b.is_control)
+
+    def button_rows(self) -> list[list[OutboundButton]]:
+        """Options side by side for short scales, else one per row; controls last."""
+        options, controls = self.options, self.controls
+        if self.expects in ROW_KINDS:
+            rows = [list(options[i : i + ROW_WIDTH]) for i in range(0, len(options), ROW_WIDTH)]
+        else:
+            rows = [[b] for b in options]
+        if controls:
+            rows.append(list(controls))
+        return rows
+
+    @property
+    def reply_keyboard(self) -> ReplyKeyboard | None:
+        """The keyboard under the input field; None when inline buttons come instead.
+
+        Location and contact are asked with Telegram's own request buttons; any other
+        new message takes away a keyboard an earlier question left behind.
+        """
+        if self.buttons:
+            return None
+        if self.expects == "location":
+            return ReplyKeyboard.LOCATION
+        if self.expects == "contact":
+            return ReplyKeyboard.CONTACT
+        return ReplyKeyboard.REMOVE
+
+    @property
+    def edits(self) -> bool:
+        return self.edit and self.edit_message_id is not None
+
+    # --- the outbox row's JSON ------------------------------------------------------
+
+    def to_payload(self) -> dict[str, Any]:
+        """Plain JSON for the outbox row; fields left at their default are left out."""
+        data: dict[str, Any] = {"text": self.text}
+        if self.language is not None:
+            data["language"] = self.language
+        if self.role is not None:
+            data["role"] = self.role
+        if self.buttons:
+            data["buttons"] = [b.to_json() for b in self.buttons]
+        for name in ("step_id", "run_id", "expects", "edit_message_id", "answer"):
+            value = getattr(self, name)
+            if value is not None:
+                data[name] = value
+        if self.progress is not None:
+            data["progress"] = list(self.progress)
+        for name in ("allow_skip", "edit", "forget", "paid"):
+            if getattr(self, name):
+                data[name] = True
+        if self.op is not None:
+            data["op"] = str(self.op)
+        if self.op is Op.SET_COMMANDS:
+            data["commands"] = [
+                {"command": c.command, "description": c.description} for c in self.commands
+            ]
+        if self.document is not None:
+            data["document"] = {
+                "filename": self.document.filename,
+                "content_base64": base64.b64encode(self.document.content).decode(),
+            }
+        if self.delivery_id is not None:
+            data["delivery_id"] = self.delivery_id
+        if self.broadcast_id is not None:
+            data["broadcast_id"] = self.broadcast_id
+        return data
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> OutboundMessage:
+        """A stored row's JSON, including rows written before this type existed (which
+        carried every key, many of them null, and roles outside `OutboundRole`)."""
+        role = payload.get("role")
+        progress: Any = payload.get("progress")
+        op: Any = payload.get("op")
+        document = payload.get("document")
+        return cls(
+            text=payload.get("text") or "",
+            language=payload.get("language") or None,
+            role=cast(OutboundRole, role) if role in _ROLES else None,
+            buttons=tuple(OutboundButton.from_json(b) for b in payload.get("buttons") or ()),
+            step_id=payload.get("step_id") or None,
+            run_id=_int(payload.get("run_id")),
+            expects=payload.get("expects") or None,
+            progress=(int(progress[0]), int(progress[1])) if _pair(progress) else None,
+            allow_skip=bool(payload.get("allow_skip")),
+            edit=bool(payload.get("edit")),
+            edit_message_id=_int(payload.get("edit_message_id")),
+            op=Op(op) if isinstance(op, str) and op in _OPS else None,
+            commands=tuple(
+                MenuCommand(str(c["command"]), str(c["description"]))
+                for c in payload.get("commands") or ()
+            ),
+            answer=payload.get("answer"),
+            document=(
+                Document(str(document["filename"]), base64.b64decode(document["content_base64"]))
+                if document
+                else None
+            ),
+            forget=bool(payload.get("forget")),
+            delivery_id=_int(payload.get("delivery_id")),
+            broadcast_id=_int(payload.get("broadcast_id")),
+            paid=bool(payload.get("paid")),
+        )
+
+    @classmethod
+    def of(cls, message: OutboundMessage | Mapping[str, Any]) -> OutboundMessage:
+        """The typed message, whether given one or a stored row's JSON."""
+        return message if isinstance(message, OutboundMessage) else cls.from_payload(message)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _pair(value: Any) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2
