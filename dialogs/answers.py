@@ -210,10 +210,15 @@ def parse_number(
     integer: bool = True,
     language: str | None = None,
 ) -> Parsed:
-    """Accept "12", "-3", "1,5", "1.5", "1 000"; respect bounds and whole numbers."""
+    """Accept "12", "-3", "1,5", "1.5", "1 000"; respect bounds and whole numbers.
+
+    A number inside a short phrase ("30 lat", "about 30", "٣٠ سنة") is taken when it is
+    the phrase's only number and the rest is words."""
     problem = Problem("number", {"min": minimum, "max": maximum, "integer": integer})
     cleaned = _ascii_digits(text.strip().replace("\u2212", "-"))
     cleaned = _localized_number(_THOUSANDS.sub("", cleaned), language)
+    if not _NUMBER.fullmatch(cleaned):
+        cleaned = _number_in_phrase(cleaned) or cleaned
     if len(cleaned) > 30 or not _NUMBER.fullmatch(cleaned):
         return problem
     number: int | float
@@ -230,6 +235,25 @@ def parse_number(
     if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
         return problem
     return Accepted(number, format_number(number, language))
+
+
+#: At most this many words around a number in a phrase ("mam 30 lat" is three).
+_PHRASE_WORDS = 5
+
+
+def _number_in_phrase(text: str) -> str | None:
+    """The one number in a short phrase of words, or None when there are several
+    numbers, other digits, or too many words to be sure."""
+    words = text.split()
+    if len(words) > _PHRASE_WORDS:
+        return None
+    numbers = [w.strip(".,!?;:()") for w in words if any(c.isdigit() for c in w)]
+    if len(numbers) != 1 or not _NUMBER.fullmatch(numbers[0]):
+        return None
+    others = [w for w in words if not any(c.isdigit() for c in w)]
+    if not all(any(c.isalpha() for c in w) for w in others):
+        return None
+    return numbers[0]
 
 
 def parse_date(
@@ -325,8 +349,22 @@ def contact_answer(phone: str, *, own: bool) -> Parsed:
 # --- choices -------------------------------------------------------------------------
 
 
+#: Every dash a keyboard or a label may hold, typed as a plain hyphen.
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"), "-")
+#: Letters that Unicode does not decompose but people type without their stroke.
+_PLAIN = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ı": "i", "ŀ": "l"})
+
+
 def _fold(text: str) -> str:
-    return " ".join(text.casefold().split())
+    """Text as compared with a label: case, diacritics, dashes, spacing and closing
+    punctuation folded, so "z rodzina", "75-84" and "Tak!" match "Z rodziną",
+    "75–84" and "tak". Both sides are folded alike, so any script works."""
+    text = text.translate(_MARKS).translate(_DASHES).casefold().translate(_PLAIN)
+    text = "".join(
+        c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+    )
+    text = re.sub(r"\s*-\s*", "-", text)
+    return " ".join(text.split()).strip(".!?¡¿;:،؟。 ")
 
 
 def match_option(text: str, choices: Sequence[Choice]) -> str | None:
@@ -429,7 +467,7 @@ def yes_no_answer(flag: bool, texts: Translator) -> Accepted:
 
 def parse_yes_no(text: str, texts: Translator) -> Parsed:
     """Yes/no typed in the citizen's language, in English, or as 1/2 (button order)."""
-    word = _fold(text).strip(".!")
+    word = _fold(text)
     if word in {_fold(texts.gettext("yes")), "yes", "y", "1"}:
         return yes_no_answer(True, texts)
     if word in {_fold(texts.gettext("no")), "no", "n", "2"}:

@@ -59,7 +59,8 @@ def test_decimal_comma_and_point_both_work(typed):
 
 
 @pytest.mark.parametrize(
-    "typed", ["", "abc", "1,5", "1e5", "nan", "inf", "1,2,3", "12 kg", "1" * 40, "--1"]
+    "typed",
+    ["", "abc", "1,5", "1e5", "nan", "inf", "1,2,3", "1" * 40, "--1", "30 or 40 years", "x30"],
 )
 def test_things_that_are_not_whole_numbers_are_refused(typed):
     assert isinstance(parse_number(typed), Problem)
@@ -247,3 +248,75 @@ def test_placeholders_show_earlier_answers_and_nothing_else():
     echo = {"why": {"display": "{{age}} {0.__class__}"}, **answers}
     assert render("{{why}}", echo) == "{{age}} {0.__class__}"
     assert fill("Between {min} and {max}.", min=1, max=5) == "Between 1 and 5."
+
+
+# --- typed as people type -------------------------------------------------------------
+
+AGES = [Choice("a", "65–74"), Choice("b", "75–84"), Choice("c", "85 i więcej")]
+HOUSEHOLD = [Choice("alone", "Sam/sama"), Choice("family", "Z rodziną"), Choice("other", "Inaczej")]
+
+
+@pytest.mark.parametrize(
+    ("typed", "choices", "key"),
+    [
+        ("75-84", AGES, "b"),  # a hyphen where the button has an en dash
+        ("75 - 84", AGES, "b"),
+        ("85 i wiecej", AGES, "c"),  # Polish without its letters
+        ("z rodzina", HOUSEHOLD, "family"),
+        ("Z RODZINĄ!", HOUSEHOLD, "family"),
+        ("inaczej.", HOUSEHOLD, "other"),
+    ],
+)
+def test_a_typed_option_matches_without_diacritics_dashes_or_case(typed, choices, key):
+    assert match_option(typed, choices) == key
+
+
+@pytest.mark.parametrize(
+    ("language", "label", "typed"),
+    [
+        ("uk", "Перший поверх", "перший поверх"),
+        ("ru", "Ещё нет", "еще нет"),
+        ("ar", "نَعَم", "نعم"),  # Arabic without its short vowels
+        ("es", "Más tarde", "mas tarde"),
+        ("hu", "Időnként", "idonkent"),
+        ("fi", "Ei tiedä", "ei tieda"),
+        ("et", "Õhtul", "ohtul"),
+        ("it", "Più tardi", "piu tardi"),
+        ("nl", "Één keer", "een keer"),
+        ("pl", "Łódź", "lodz"),
+    ],
+)
+def test_labels_in_every_script_match_as_typed_on_a_plain_keyboard(language, label, typed):
+    assert match_option(typed, [Choice("x", "Other"), Choice("k", label)]) == "k", language
+
+
+@pytest.mark.parametrize(
+    ("typed", "language"),
+    [
+        ("30 lat", "pl"),
+        ("od 30 lat", "pl"),
+        ("about 30", "en"),
+        ("٣٠ سنة", "ar"),
+        ("30 років", "uk"),
+    ],
+)
+def test_a_number_inside_a_short_phrase_is_taken(typed, language):
+    assert parse_number(typed, language=language) == Accepted(30, "30")
+
+
+def test_a_phrase_with_two_numbers_is_not_guessed():
+    assert isinstance(parse_number("30 lat i 2 koty"), Problem)
+
+
+@given(st.text(max_size=40))
+def test_folding_is_stable_and_never_fails(text):
+    from dialogs.answers import _fold
+
+    once = _fold(text)
+    assert _fold(once) == once
+
+
+@given(st.sampled_from(["Z rodziną", "75–84", "Ещё нет", "Más tarde"]), st.booleans())
+def test_a_label_matches_itself_in_any_case(label, upper):
+    typed = label.upper() if upper else label.lower()
+    assert match_option(typed, [Choice("k", label)]) == "k"
