@@ -42,7 +42,7 @@ LANGUAGES = ("pl", "en", "uk", "ru", "et", "es", "hu", "nl", "it", "sv", "fi", "
 ROOT = LOCALES_DIR.parent
 BOT_MAPPING = ROOT / "babel.cfg"
 BOT_TEMPLATE = LOCALES_DIR / f"{DOMAIN}.pot"
-#: What `pybabel extract` is told (README: Languages); keep the two in step.
+#: What `pybabel extract` is told (docs/languages.md); keep the two in step.
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
 COMMENT_TAGS = ("TRANSLATORS:",)
 PROJECT = "Konsulta"

@@ -113,7 +113,7 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
     BLOCKED = "blocked"
     # The Bot API call is (or was) under way; a row left here by a dead process is
-    # taken as sent, never sent again (see "Outreach" in the README).
+    # taken as sent, never sent again (see docs/outreach.md).
     SENDING = "sending"
 
 

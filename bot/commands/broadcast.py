@@ -44,7 +44,7 @@ def register(sub: Any) -> None:
     create_cmd.add_argument(
         "--segment",
         default='{"everyone": true}',
-        help="who gets it, as JSON or @file.json (see the README)",
+        help="who gets it, as JSON or @file.json (see docs/outreach.md)",
     )
     create_cmd.add_argument(
         "--text", action="append", default=[], metavar="LANG=TEXT", help="text in a language"

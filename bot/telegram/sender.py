@@ -15,7 +15,7 @@ recorded at the end of the round. A row a dead process left in `sending` is take
 sent and never sent again (`recover_in_doubt`). So a crash between the Bot API call
 and recording it never duplicates a message; the price is that a crash in the short
 gap between the `sending` commit and the request leaving the process loses those
-few messages (they are recorded "in doubt", see the README). Rows of kinds that
+few messages (they are recorded "in doubt", see docs/outreach.md). Rows of kinds that
 citizens can opt out of (broadcasts, follow-ups, reminders) are dropped right before
 sending if the citizen sent /stop or blocked the bot meanwhile.
 """

@@ -53,7 +53,7 @@ def test_echoes_an_earlier_answer(flow: Flow) -> None:
 
 def test_speaks_polish_and_english_everywhere(flow: Flow) -> None:
     """Texts are written in Polish in the YAML; every other language comes from the
-    flow's gettext catalogs (`<flow>.locales/<lang>.po`, see the README's Languages)."""
+    flow's gettext catalogs (`<flow>.locales/<lang>.po`, see docs/languages.md)."""
     assert {"pl", "en"} <= set(flow.languages)
     assert flow.default_language == "pl"
     for where, text in flow.flow_texts():
