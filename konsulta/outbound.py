@@ -8,22 +8,32 @@ adapter turns `from_payload(row.payload)` into Bot API calls in one place
 (`bot/telegram/render.py`). Nothing here knows Telegram: how buttons are laid out and
 which reply keyboard a message wants are decided here, so every adapter shows a
 message the same way.
+
+`deliver` is the one way a service's answer to an update reaches the outbox: it
+queues the messages and marks the update handled in the caller's transaction, so a
+crash keeps both or neither. The inbox worker marks whatever update a handler left
+unmarked (see bot/telegram/inbox.py), so no update stays pending.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Literal, cast, get_args
 
 from dialogs.events import Message
+from storage.models import OutboxKind
+from storage.uow import UnitOfWork
 
 __all__ = [
     "CONTROL_PREFIX",
     "ROW_KINDS",
     "ROW_WIDTH",
+    "Delivery",
     "Document",
     "MenuCommand",
     "Op",
@@ -31,6 +41,8 @@ __all__ = [
     "OutboundMessage",
     "OutboundRole",
     "ReplyKeyboard",
+    "deliver",
+    "noting_marks",
 ]
 
 #: What the message is, as far as its look goes: the engine's roles, a staff reply,
@@ -328,3 +340,55 @@ def _int(value: Any) -> int | None:
 
 def _pair(value: Any) -> bool:
     return isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where the answer goes when the event came from a chat (not the terminal).
+
+    The outbox rows and the inbox mark of `update_id` commit in the same transaction
+    as the state they belong to, so a crash either keeps all of it or none of it. A
+    tapped button's message (`source_message_id`, `source_text`) is closed once
+    answered.
+    """
+
+    chat_id: int
+    update_id: int | None = None
+    source_message_id: int | None = None
+    source_text: str | None = None
+
+
+#: Updates whose mark `deliver` wrote while the inbox worker handles one update (see
+#: `noting_marks`); None outside the worker (the terminal, the dashboard, tests).
+_MARKED: ContextVar[set[int] | None] = ContextVar("konsulta_marked_updates", default=None)
+
+
+@contextmanager
+def noting_marks() -> Iterator[set[int]]:
+    """While handling one update: the ids `deliver` marked handled, so the worker
+    knows which it need not mark itself (a write transaction saved per update)."""
+    marked: set[int] = set()
+    token = _MARKED.set(marked)
+    try:
+        yield marked
+    finally:
+        _MARKED.reset(token)
+
+
+async def deliver(
+    uow: UnitOfWork,
+    delivery: Delivery,
+    messages: Iterable[OutboundMessage],
+    *,
+    kind: OutboxKind = OutboxKind.DIALOG,
+    citizen_id: int | None = None,
+) -> None:
+    """Queue what a service answers to an update, in order, and mark the update
+    handled, in the caller's unit of work (which commits both, or neither)."""
+    payloads = [message.to_payload() for message in messages]
+    await uow.outbox.queue(delivery.chat_id, kind, payloads, citizen_id=citizen_id)
+    if delivery.update_id is not None:
+        await uow.inbox.mark_handled(delivery.update_id)
+        marked = _MARKED.get()
+        if marked is not None:
+            marked.add(delivery.update_id)
