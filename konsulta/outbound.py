@@ -295,43 +295,48 @@ class OutboundMessage:
     def from_payload(cls, payload: Mapping[str, Any]) -> OutboundMessage:
         """A stored row's JSON, including rows written before this type existed (which
         carried every key, many of them null, and roles outside `OutboundRole`)."""
-        role = payload.get("role")
-        progress: Any = payload.get("progress")
-        op: Any = payload.get("op")
-        document = payload.get("document")
-        return cls(
-            text=payload.get("text") or "",
-            language=payload.get("language") or None,
-            role=cast(OutboundRole, role) if role in _ROLES else None,
-            buttons=tuple(OutboundButton.from_json(b) for b in payload.get("buttons") or ()),
-            step_id=payload.get("step_id") or None,
-            run_id=_int(payload.get("run_id")),
-            expects=payload.get("expects") or None,
-            progress=(int(progress[0]), int(progress[1])) if _pair(progress) else None,
-            allow_skip=bool(payload.get("allow_skip")),
-            edit=bool(payload.get("edit")),
-            edit_message_id=_int(payload.get("edit_message_id")),
-            op=Op(op) if isinstance(op, str) and op in _OPS else None,
-            commands=tuple(
-                MenuCommand(str(c["command"]), str(c["description"]))
-                for c in payload.get("commands") or ()
-            ),
-            answer=payload.get("answer"),
-            document=(
-                Document(str(document["filename"]), base64.b64decode(document["content_base64"]))
-                if document
-                else None
-            ),
-            forget=bool(payload.get("forget")),
-            delivery_id=_int(payload.get("delivery_id")),
-            broadcast_id=_int(payload.get("broadcast_id")),
-            paid=bool(payload.get("paid")),
-        )
+        # Only the keys present are looked at (the sender renders every broadcast
+        # message from its JSON, a thousand a second).
+        fields: dict[str, Any] = {}
+        for key, value in payload.items():
+            if value is None or value == "":
+                continue
+            if key in _TEXTS:
+                fields[key] = str(value)
+            elif key in _INTS:
+                fields[key] = _int(value)
+            elif key in _FLAGS:
+                fields[key] = bool(value)
+            elif key == "role":
+                if value in _ROLES:
+                    fields["role"] = cast(OutboundRole, value)
+            elif key == "buttons":
+                fields["buttons"] = tuple(map(OutboundButton.from_json, value))
+            elif key == "progress":
+                if _pair(value):
+                    fields["progress"] = (int(value[0]), int(value[1]))
+            elif key == "op":
+                if value in _OPS:
+                    fields["op"] = Op(value)
+            elif key == "commands":
+                fields["commands"] = tuple(
+                    MenuCommand(str(c["command"]), str(c["description"])) for c in value
+                )
+            elif key == "document":
+                content = base64.b64decode(value["content_base64"])
+                fields["document"] = Document(str(value["filename"]), content)
+        return cls(**fields)
 
     @classmethod
     def of(cls, message: OutboundMessage | Mapping[str, Any]) -> OutboundMessage:
         """The typed message, whether given one or a stored row's JSON."""
         return message if isinstance(message, OutboundMessage) else cls.from_payload(message)
+
+
+#: Keys of the stored JSON read as they are, by type (see `from_payload`).
+_TEXTS = frozenset({"text", "language", "step_id", "expects", "answer"})
+_INTS = frozenset({"run_id", "edit_message_id", "delivery_id", "broadcast_id"})
+_FLAGS = frozenset({"allow_skip", "edit", "forget", "paid"})
 
 
 def _int(value: Any) -> int | None:
