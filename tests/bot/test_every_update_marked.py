@@ -19,13 +19,14 @@ from aiogram.types import Message, Update
 from in_process import bot_in_process, settled
 from sqlalchemy import select
 
-from bot.telegram.callbacks import LeaderAct, Tap
+from bot.telegram.callbacks import ConfirmErase, LeaderAct, PickLanguage, Tap
 from bot.telegram.inbox import InboxWorker, store_updates
 from emulator import Emulator
 from konsulta.bootstrap import App
 from konsulta.leaders.actions import LeaderAction
 from konsulta.leaders.service import add_community, add_leader
 from konsulta.publishing import read_flow
+from outreach.reminders import NO_REMINDERS, REMINDER_STEP
 from storage.models import InboxUpdate
 
 FLOW = Path(__file__).resolve().parents[1] / "leaders" / "flows" / "co-op-homes.yaml"
@@ -118,11 +119,16 @@ async def test_every_kind_of_update_ends_marked_with_no_raw_update_kept(
         dice = {"emoji": "🎲", "value": 3}
         emu.state.enqueue_update("message", message(CITIZEN, CITIZEN, dice=dice))
 
-        # Buttons: stale, foreign, garbled, and a leader's button tapped by a citizen.
+        # Buttons: stale, foreign, garbled, reminders' for a run that is gone, a language
+        # nobody speaks, and a leader's buttons tapped by a citizen.
         for data in (
             Tap(run=999_999, step="age", key="70_74").pack(),
             Tap(run=0, step="nowhere", key="x").pack(),
             "garbage that no factory packs",
+            Tap(run=999_999, step=REMINDER_STEP, key="continue").pack(),
+            Tap(run=999_999, step=REMINDER_STEP, key=NO_REMINDERS).pack(),
+            PickLanguage(code="xx").pack(),
+            ConfirmErase(sure=False).pack(),
             LeaderAct(act=LeaderAction.APPROVE, id=1, arg="y").pack(),
             LeaderAct(act=LeaderAction.BROADCAST_SEND, id=1).pack(),
         ):
@@ -174,7 +180,7 @@ async def test_every_kind_of_update_ends_marked_with_no_raw_update_kept(
         emu.state.enqueue_update("message", message(LEADER, LEADER, document=document))
         await settled(app, emu)
 
-        await assert_all_marked_and_forgotten(app, at_least=33)
+        await assert_all_marked_and_forgotten(app, at_least=37)
 
 
 async def test_a_handler_that_stores_nothing_leaves_no_update_pending(migrated_url: str) -> None:
