@@ -2,8 +2,9 @@
 
 The conversation service, the leaders' services, the dashboard's replies and the
 broadcasts all used to build free `dict`s for the outbox, each with its own shape.
-They now build an `OutboundMessage`; the outbox stores `to_payload()` (plain JSON, the
-shape rows had before, so rows queued by an older version still render) and the
+They now build an `OutboundMessage`; the outbox stores `to_payload()` (plain JSON with
+the keys rows had before, defaults left out; `from_payload` also reads rows queued by
+an older version, nulls and all, so they still render) and the
 adapter turns `from_payload(row.payload)` into Bot API calls in one place
 (`bot/telegram/render.py`). Nothing here knows Telegram: how buttons are laid out and
 which reply keyboard a message wants are decided here, so every adapter shows a
@@ -371,7 +372,12 @@ _MARKED: ContextVar[set[int] | None] = ContextVar("konsulta_marked_updates", def
 @contextmanager
 def noting_marks() -> Iterator[set[int]]:
     """While handling one update: the ids `deliver` marked handled, so the worker
-    knows which it need not mark itself (a write transaction saved per update)."""
+    knows which it need not mark itself (a write transaction saved per update).
+
+    A mark counts once `deliver` wrote it: a unit of work that then fails raises, and
+    the worker marks the update with the error. Leaving a unit of work without commit
+    and without an exception (which rolls back silently) is the one way around this.
+    """
     marked: set[int] = set()
     token = _MARKED.set(marked)
     try:
