@@ -20,6 +20,7 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.types import Update
+from aiogram.types.update import UpdateTypeLookupError
 
 from konsulta.bootstrap import App
 from konsulta.outbound import noting_marks
@@ -60,6 +61,18 @@ async def store_updates(app: App, updates: Sequence[Update]) -> list[Update]:
             new.discard(update.update_id)
             fresh.append(update)
     return fresh
+
+
+def _known(update: Update) -> bool:
+    """Whether aiogram knows the update's kind. Telegram adds kinds every year; one
+    newer than this aiogram is no failure, just nothing any router can want (aiogram
+    itself would only warn and skip it)."""
+    try:
+        kind = update.event_type
+    except UpdateTypeLookupError:
+        log.info("update %s is of a kind this bot does not know", update.update_id)
+        return False
+    return bool(kind)
 
 
 class InboxWorker:
@@ -103,7 +116,8 @@ class InboxWorker:
         error: str | None = None
         with noting_marks() as marked:
             try:
-                await self.dispatcher.feed_update(self.bot, update)
+                if _known(update):
+                    await self.dispatcher.feed_update(self.bot, update)
             except Exception as exc:  # never let one bad update stop the citizen's queue
                 log.exception("update %s failed", update.update_id)
                 error = f"{type(exc).__name__}: {exc}"[:500]
