@@ -26,6 +26,7 @@ from sqlalchemy import and_
 
 from dialogs.render import fill
 from konsulta.bootstrap import App
+from konsulta.outbound import OutboundButton, OutboundMessage
 from konsulta.quiet import QuietHours
 from konsulta.segments import (
     Segment,
@@ -34,7 +35,7 @@ from konsulta.segments import (
     segment_sql,
     spoken_language,
 )
-from storage.models import Broadcast, BroadcastStatus, DeliveryStatus, Priority
+from storage.models import Broadcast, BroadcastStatus, DeliveryStatus, OutboxKind, Priority
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
@@ -200,9 +201,8 @@ def message_text(app: App, broadcast: Broadcast, language: str, titles: dict[str
     return f"{body}\n\n{footer}"
 
 
-def _buttons(broadcast: Broadcast, language: str) -> dict[str, Any]:
-    found = (broadcast.buttons or {}).get(language)
-    return {"buttons": found} if found else {}
+def _buttons(broadcast: Broadcast, language: str) -> tuple[OutboundButton, ...]:
+    return tuple(map(OutboundButton.from_json, (broadcast.buttons or {}).get(language) or ()))
 
 
 async def preview(app: App, broadcast_id: int) -> Preview:
@@ -319,6 +319,7 @@ class Broadcasts:
             broadcasts: dict[int, Broadcast] = {}
             titles: dict[int, dict[str, str]] = {}
             texts: dict[tuple[int, str], str] = {}
+            buttons: dict[tuple[int, str], tuple[OutboundButton, ...]] = {}
             changes: list[dict[str, Any]] = []
             messages: list[dict[str, Any]] = []
             real_now = utcnow()
@@ -348,21 +349,22 @@ class Broadcasts:
                 key = (broadcast.id, language)
                 if key not in texts:
                     texts[key] = message_text(self.app, broadcast, language, titles[broadcast.id])
+                    buttons[key] = _buttons(broadcast, language)
                 messages.append(
                     {
                         "chat_id": item.chat_id,
                         "citizen_id": item.citizen_id,
-                        "kind": "broadcast",
+                        "kind": OutboxKind.BROADCAST,
                         "priority": int(Priority.BROADCAST),
-                        "payload": {
-                            "language": language,
-                            "text": texts[key],
-                            "role": "say",
-                            **_buttons(broadcast, language),
-                            "delivery_id": item.delivery_id,
-                            "broadcast_id": broadcast.id,
-                            "paid": paid,
-                        },
+                        "payload": OutboundMessage(
+                            texts[key],
+                            language,
+                            role="say",
+                            buttons=buttons[key],
+                            delivery_id=item.delivery_id,
+                            broadcast_id=broadcast.id,
+                            paid=paid,
+                        ).to_payload(),
                         "dedupe_key": f"bc:{broadcast.id}:{item.citizen_id}",
                         "due_at": real_now,
                         "created_at": real_now,

@@ -32,12 +32,15 @@ from dialogs.schema import Flow
 from konsulta.bootstrap import App
 from konsulta.catalogs import LANGUAGES
 from konsulta.followup_flow import followup_flow, followup_id_of
+from konsulta.outbound import Delivery as Delivery
+from konsulta.outbound import OutboundMessage, deliver
 from storage.models import (
     Citizen,
     ConsentPurpose,
     Consultation,
     ConsultationStatus,
     InviteLink,
+    OutboxKind,
     Run,
     ThreadDirection,
 )
@@ -72,21 +75,6 @@ class Who:
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """Where the answer goes when the event came from a chat (not the terminal).
-
-    The outbox rows and the inbox mark of `update_id` commit in the same transaction
-    as the dialog state, so a crash either keeps all of it or none of it. A tapped
-    button's message (`source_message_id`, `source_text`) is closed once answered.
-    """
-
-    chat_id: int
-    update_id: int | None = None
-    source_message_id: int | None = None
-    source_text: str | None = None
-
-
-@dataclass(frozen=True)
 class Outcome:
     """What to show the citizen, in which language, for which run."""
 
@@ -99,32 +87,30 @@ class Outcome:
 
 
 def message_payload(message: Message, run_id: int | None, language: str) -> dict[str, Any]:
-    """A message as an outbox row keeps it: plain JSON the sender can render."""
-    return {
-        "language": language,
-        "text": message.text,
-        "role": message.role,
-        "step_id": message.step_id,
-        "run_id": run_id,
-        "buttons": [
-            {"key": b.key, "label": b.label, "selected": b.selected} for b in message.buttons
-        ],
-        "expects": message.expects,
-        "progress": list(message.progress) if message.progress else None,
-        "allow_skip": message.allow_skip,
-        "edit": message.edit,
-    }
+    """An engine message as an outbox row keeps it (for outreach's own queueing)."""
+    return OutboundMessage.from_engine(
+        message, run_id=run_id, language=language, edit_message_id=None
+    ).to_payload()
 
 
-def close_question_payload(delivery: Delivery, answer: str, language: str) -> dict[str, Any]:
-    """Edit the tapped question: drop its buttons and show the answer under it."""
-    return {
-        "language": language,
-        "op": "close_question",
-        "edit_message_id": delivery.source_message_id,
-        "text": delivery.source_text or "",
-        "answer": answer,
-    }
+def outbound_messages(outcome: Outcome, delivery: Delivery) -> list[OutboundMessage]:
+    """What `outcome` shows in the chat: first the tapped question closed with the
+    answer under it, then the new messages (a toggle edits the tapped message)."""
+    shown: list[OutboundMessage] = []
+    source = delivery.source_message_id
+    if outcome.answer is not None and source is not None:
+        shown.append(
+            OutboundMessage.close_question(
+                source, delivery.source_text or "", outcome.answer, language=outcome.language
+            )
+        )
+    for message in outcome.messages:
+        shown.append(
+            OutboundMessage.from_engine(
+                message, run_id=outcome.run_id, language=outcome.language, edit_message_id=source
+            )
+        )
+    return shown
 
 
 class Conversations:
@@ -527,17 +513,8 @@ async def queue_messages(
     uow: UnitOfWork, citizen_id: int | None, outcome: Outcome, delivery: Delivery
 ) -> None:
     """Outbox rows for `outcome`, and the inbox mark of the update that caused it."""
-    payloads: list[dict[str, Any]] = []
-    if outcome.answer is not None and delivery.source_message_id is not None:
-        payloads.append(close_question_payload(delivery, outcome.answer, outcome.language))
-    for message in outcome.messages:
-        payload = message_payload(message, outcome.run_id, outcome.language)
-        if message.edit and delivery.source_message_id is not None:
-            payload["edit_message_id"] = delivery.source_message_id
-        payloads.append(payload)
-    await uow.outbox.queue(delivery.chat_id, "dialog", payloads, citizen_id=citizen_id)
-    if delivery.update_id is not None:
-        await uow.inbox.mark_handled(delivery.update_id)
+    messages = outbound_messages(outcome, delivery)
+    await deliver(uow, delivery, messages, kind=OutboxKind.DIALOG, citizen_id=citizen_id)
 
 
 def language_picker(available: Iterable[str], current: str, texts: Translator) -> Message:

@@ -2,28 +2,39 @@
 
 The conversation service, the leaders' services, the dashboard's replies and the
 broadcasts all used to build free `dict`s for the outbox, each with its own shape.
-They now build an `OutboundMessage`; the outbox stores `to_payload()` (plain JSON, the
-shape rows had before, so rows queued by an older version still render) and the
+They now build an `OutboundMessage`; the outbox stores `to_payload()` (plain JSON with
+the keys rows had before, defaults left out; `from_payload` also reads rows queued by
+an older version, nulls and all, so they still render) and the
 adapter turns `from_payload(row.payload)` into Bot API calls in one place
 (`bot/telegram/render.py`). Nothing here knows Telegram: how buttons are laid out and
 which reply keyboard a message wants are decided here, so every adapter shows a
 message the same way.
+
+`deliver` is the one way a service's answer to an update reaches the outbox: it
+queues the messages and marks the update handled in the caller's transaction, so a
+crash keeps both or neither. The inbox worker marks whatever update a handler left
+unmarked (see bot/telegram/inbox.py), so no update stays pending.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Literal, cast, get_args
 
 from dialogs.events import Message
+from storage.models import OutboxKind
+from storage.uow import UnitOfWork
 
 __all__ = [
     "CONTROL_PREFIX",
     "ROW_KINDS",
     "ROW_WIDTH",
+    "Delivery",
     "Document",
     "MenuCommand",
     "Op",
@@ -31,6 +42,8 @@ __all__ = [
     "OutboundMessage",
     "OutboundRole",
     "ReplyKeyboard",
+    "deliver",
+    "noting_marks",
 ]
 
 #: What the message is, as far as its look goes: the engine's roles, a staff reply,
@@ -283,43 +296,48 @@ class OutboundMessage:
     def from_payload(cls, payload: Mapping[str, Any]) -> OutboundMessage:
         """A stored row's JSON, including rows written before this type existed (which
         carried every key, many of them null, and roles outside `OutboundRole`)."""
-        role = payload.get("role")
-        progress: Any = payload.get("progress")
-        op: Any = payload.get("op")
-        document = payload.get("document")
-        return cls(
-            text=payload.get("text") or "",
-            language=payload.get("language") or None,
-            role=cast(OutboundRole, role) if role in _ROLES else None,
-            buttons=tuple(OutboundButton.from_json(b) for b in payload.get("buttons") or ()),
-            step_id=payload.get("step_id") or None,
-            run_id=_int(payload.get("run_id")),
-            expects=payload.get("expects") or None,
-            progress=(int(progress[0]), int(progress[1])) if _pair(progress) else None,
-            allow_skip=bool(payload.get("allow_skip")),
-            edit=bool(payload.get("edit")),
-            edit_message_id=_int(payload.get("edit_message_id")),
-            op=Op(op) if isinstance(op, str) and op in _OPS else None,
-            commands=tuple(
-                MenuCommand(str(c["command"]), str(c["description"]))
-                for c in payload.get("commands") or ()
-            ),
-            answer=payload.get("answer"),
-            document=(
-                Document(str(document["filename"]), base64.b64decode(document["content_base64"]))
-                if document
-                else None
-            ),
-            forget=bool(payload.get("forget")),
-            delivery_id=_int(payload.get("delivery_id")),
-            broadcast_id=_int(payload.get("broadcast_id")),
-            paid=bool(payload.get("paid")),
-        )
+        # Only the keys present are looked at (the sender renders every broadcast
+        # message from its JSON, a thousand a second).
+        fields: dict[str, Any] = {}
+        for key, value in payload.items():
+            if value is None or value == "":
+                continue
+            if key in _TEXTS:
+                fields[key] = str(value)
+            elif key in _INTS:
+                fields[key] = _int(value)
+            elif key in _FLAGS:
+                fields[key] = bool(value)
+            elif key == "role":
+                if value in _ROLES:
+                    fields["role"] = cast(OutboundRole, value)
+            elif key == "buttons":
+                fields["buttons"] = tuple(map(OutboundButton.from_json, value))
+            elif key == "progress":
+                if _pair(value):
+                    fields["progress"] = (int(value[0]), int(value[1]))
+            elif key == "op":
+                if value in _OPS:
+                    fields["op"] = Op(value)
+            elif key == "commands":
+                fields["commands"] = tuple(
+                    MenuCommand(str(c["command"]), str(c["description"])) for c in value
+                )
+            elif key == "document":
+                content = base64.b64decode(value["content_base64"])
+                fields["document"] = Document(str(value["filename"]), content)
+        return cls(**fields)
 
     @classmethod
     def of(cls, message: OutboundMessage | Mapping[str, Any]) -> OutboundMessage:
         """The typed message, whether given one or a stored row's JSON."""
         return message if isinstance(message, OutboundMessage) else cls.from_payload(message)
+
+
+#: Keys of the stored JSON read as they are, by type (see `from_payload`).
+_TEXTS = frozenset({"text", "language", "step_id", "expects", "answer"})
+_INTS = frozenset({"run_id", "edit_message_id", "delivery_id", "broadcast_id"})
+_FLAGS = frozenset({"allow_skip", "edit", "forget", "paid"})
 
 
 def _int(value: Any) -> int | None:
@@ -328,3 +346,60 @@ def _int(value: Any) -> int | None:
 
 def _pair(value: Any) -> bool:
     return isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where the answer goes when the event came from a chat (not the terminal).
+
+    The outbox rows and the inbox mark of `update_id` commit in the same transaction
+    as the state they belong to, so a crash either keeps all of it or none of it. A
+    tapped button's message (`source_message_id`, `source_text`) is closed once
+    answered.
+    """
+
+    chat_id: int
+    update_id: int | None = None
+    source_message_id: int | None = None
+    source_text: str | None = None
+
+
+#: Updates whose mark `deliver` wrote while the inbox worker handles one update (see
+#: `noting_marks`); None outside the worker (the terminal, the dashboard, tests).
+_MARKED: ContextVar[set[int] | None] = ContextVar("konsulta_marked_updates", default=None)
+
+
+@contextmanager
+def noting_marks() -> Iterator[set[int]]:
+    """While handling one update: the ids `deliver` marked handled, so the worker
+    knows which it need not mark itself (a write transaction saved per update).
+
+    A mark counts once `deliver` wrote it: a unit of work that then fails raises, and
+    the worker marks the update with the error. Leaving a unit of work without commit
+    and without an exception (which rolls back silently) is the one way around this.
+    """
+    marked: set[int] = set()
+    token = _MARKED.set(marked)
+    try:
+        yield marked
+    finally:
+        _MARKED.reset(token)
+
+
+async def deliver(
+    uow: UnitOfWork,
+    delivery: Delivery,
+    messages: Iterable[OutboundMessage],
+    *,
+    kind: OutboxKind = OutboxKind.DIALOG,
+    citizen_id: int | None = None,
+) -> None:
+    """Queue what a service answers to an update, in order, and mark the update
+    handled, in the caller's unit of work (which commits both, or neither)."""
+    payloads = [message.to_payload() for message in messages]
+    await uow.outbox.queue(delivery.chat_id, kind, payloads, citizen_id=citizen_id)
+    if delivery.update_id is not None:
+        await uow.inbox.mark_handled(delivery.update_id)
+        marked = _MARKED.get()
+        if marked is not None:
+            marked.add(delivery.update_id)

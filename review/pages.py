@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from dialogs.schema import Flow, StepKind
+from konsulta.outbound import OutboundMessage
 from review import charts, queries
 from review.export import FORMATS, Format, stream_export
 from review.i18n import N_
@@ -31,6 +32,7 @@ from storage.models import (
     AnswerTag,
     Citizen,
     Consultation,
+    OutboxKind,
     ReportState,
     Run,
     ThreadDirection,
@@ -470,7 +472,7 @@ async def report_status(request: Request, staff: Staff, form: FormData) -> Respo
                     staff,
                     citizen,
                     lambda texts: _followup_text(texts, summary),
-                    kind="followup",
+                    kind=OutboxKind.FOLLOWUP,
                 )
                 if sent:
                     flash(request, N_("The citizen is asked whether it has been fixed."))
@@ -582,7 +584,7 @@ async def queue_to_citizen(
     citizen: Citizen,
     text_for: Any,
     *,
-    kind: str = "reply",
+    kind: OutboxKind = OutboxKind.REPLY,
 ) -> bool:
     """Queue a message to the citizen through the outbox, framed in their language as
     coming from the organisation, and keep it in the thread. False if unreachable."""
@@ -596,12 +598,8 @@ async def queue_to_citizen(
     frame = texts.gettext("A message from {organisation}:").replace(
         "{organisation}", staff.organisation_name
     )
-    await uow.outbox.enqueue(
-        chat_id,
-        kind,
-        {"language": language, "text": f"{frame}\n\n{body}", "role": "reply"},
-        citizen_id=citizen.id,
-    )
+    message = OutboundMessage(f"{frame}\n\n{body}", language, role="reply")
+    await uow.outbox.enqueue(chat_id, kind, message.to_payload(), citizen_id=citizen.id)
     await uow.threads.add(
         citizen.id,
         staff.organisation_id,

@@ -1,5 +1,8 @@
 """Telegram handlers: parse the update, hand it to a service, never decide or store.
 
+A handler that has nothing to say just returns: the inbox worker marks every update
+it leaves unmarked (bot/telegram/inbox.py).
+
 Routers come back from `get_routers()` in an explicit order: commands, buttons,
 private messages, then the catch-all that gives anything unexpected a kind answer.
 """
@@ -20,8 +23,9 @@ from dialogs.events import (
 )
 from dialogs.events import Message as Say
 from konsulta.bootstrap import App
-from konsulta.conversations import Conversations, Delivery, Outcome, Who, queue_messages
+from konsulta.conversations import Conversations, Outcome, Who, queue_messages
 from konsulta.conversations import language_picker as conversation_language_picker
+from konsulta.outbound import Delivery
 from konsulta.privacy import erase, my_data, set_stopped
 
 private = F.chat.type == "private"
@@ -165,8 +169,7 @@ async def on_pick_language(
 ) -> None:
     await query.answer()
     if callback_data.code not in app.i18n.available_locales:
-        await reply(app, delivery, app.settings.default_language)  # nothing to say
-        return
+        return  # nothing to say
     await conversations.set_language(who, callback_data.code, delivery=delivery)
 
 
@@ -187,11 +190,8 @@ async def on_confirm_erase(
         await reply(app, delivery, language, kept)
 
 
-async def on_unknown_button(
-    query: CallbackQuery, app: App, delivery: Delivery, language: str, texts: Translator
-) -> None:
+async def on_unknown_button(query: CallbackQuery, texts: Translator) -> None:
     await query.answer(texts.gettext("This button no longer works. Send /start to continue."))
-    await reply(app, delivery, language)  # marks the update handled; nothing to send
 
 
 # --- what citizens send in a private chat --------------------------------------------

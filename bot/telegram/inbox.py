@@ -5,8 +5,9 @@ a crash loses it. Here every update is first committed to the inbox table (polli
 the whole batch, then the offset moves on; webhook: the 200 is answered after the
 commit); a replayed `update_id` is recognised and dropped. Handling happens from the
 inbox: one citizen's updates strictly one after another in update_id order, different
-citizens in parallel. After a crash, whatever was stored but not handled is handled
-on start.
+citizens in parallel. Every update handled ends marked (`InboxWorker._handle`), and
+marking drops its raw JSON. After a crash, whatever was stored but not handled is
+handled on start.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiogram import Bot, Dispatcher
-from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import Update
+from aiogram.types.update import UpdateTypeLookupError
 
 from konsulta.bootstrap import App
+from konsulta.outbound import noting_marks
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,18 @@ async def store_updates(app: App, updates: Sequence[Update]) -> list[Update]:
     return fresh
 
 
+def _known(update: Update) -> bool:
+    """Whether aiogram knows the update's kind. Telegram adds kinds every year; one
+    newer than this aiogram is no failure, just nothing any router can want (aiogram
+    itself would only warn and skip it)."""
+    try:
+        kind = update.event_type
+    except UpdateTypeLookupError:
+        log.info("update %s is of a kind this bot does not know", update.update_id)
+        return False
+    return bool(kind)
+
+
 class InboxWorker:
     """Feeds stored updates to the dispatcher, one chat at a time per chat."""
 
@@ -89,18 +103,25 @@ class InboxWorker:
             del self.queues[key]
 
     async def _handle(self, update: Update) -> None:
+        """Handle one update; afterwards it is marked handled, whatever happened.
+
+        The rule that every update ends marked lives here, not in each handler: a
+        handler that answers marks its update in the transaction that stores what it
+        did (`konsulta.outbound.deliver`), and this marks every other one (no handler
+        wanted it, a handler returned without answering, or failed), so no update is
+        handled again at every restart or keeps the person's name and text in the
+        inbox. Updates `deliver` marked are skipped, which saves a write transaction
+        per update on the busy path.
+        """
         error: str | None = None
-        result: Any = UNHANDLED
-        try:
-            result = await self.dispatcher.feed_update(self.bot, update)
-        except Exception as exc:  # never let one bad update stop the citizen's queue
-            log.exception("update %s failed", update.update_id)
-            error = f"{type(exc).__name__}: {exc}"[:500]
-        if result is UNHANDLED or error is not None:
-            # A handler marks its update in the transaction that stores what it did
-            # (every handler does, even one that only answers a tap); this catches the
-            # updates no handler wanted, and failures, so they are not retried forever.
-            # Skipping it for handled updates saves a write transaction per update.
+        with noting_marks() as marked:
+            try:
+                if _known(update):
+                    await self.dispatcher.feed_update(self.bot, update)
+            except Exception as exc:  # never let one bad update stop the citizen's queue
+                log.exception("update %s failed", update.update_id)
+                error = f"{type(exc).__name__}: {exc}"[:500]
+        if update.update_id not in marked or error is not None:
             try:
                 async with self.app.uow() as uow:
                     await uow.inbox.mark_handled_if_pending(update.update_id, error=error)

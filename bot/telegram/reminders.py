@@ -13,7 +13,8 @@ from aiogram.types import CallbackQuery
 from bot.telegram.callbacks import Tap
 from dialogs.events import Message, Translator
 from konsulta.bootstrap import App
-from konsulta.conversations import Conversations, Delivery, Outcome, Who, queue_messages
+from konsulta.conversations import Conversations, Outcome, Who, queue_messages
+from konsulta.outbound import Delivery
 from outreach.reminders import NO_REMINDERS, REMINDER_STEP
 from storage.models import RunStatus
 

@@ -29,6 +29,7 @@ from konsulta.bootstrap import App
 from konsulta.leaders.actions import LeaderAction as Act
 from konsulta.leaders.actions import leader_callback
 from konsulta.leaders.service import LeaderError, actor, flow_of
+from konsulta.outbound import OutboundButton, OutboundMessage
 from konsulta.segments import parse_segment, reachable, segment_sql, spoken_language
 from storage.models import (
     Community,
@@ -37,6 +38,7 @@ from storage.models import (
     Leader,
     LeaderBroadcast,
     LeaderBroadcastStatus,
+    OutboxKind,
 )
 from storage.types import utcnow
 from storage.uow import UnitOfWork
@@ -151,6 +153,10 @@ def _button(label: str, act: Act, item: int, arg: str = "") -> dict[str, Any]:
     return {"key": act, "label": label, "callback": leader_callback(act, item, arg)}
 
 
+def _typed_button(label: str, act: Act, item: int, arg: str = "") -> OutboundButton:
+    return OutboundButton(act, label, callback=leader_callback(act, item, arg))
+
+
 def draft_panel(
     app: App, broadcast: LeaderBroadcast, community: Community, language: str
 ) -> dict[str, Any]:
@@ -255,19 +261,24 @@ async def _ask_approvers(app: App, uow: UnitOfWork, broadcast: LeaderBroadcast) 
             "A leader of {community} asks to send this to {count} people:",
             people,
         ).format(community=community.name, count=people)
-        await uow.outbox.enqueue(chat_id, "notice", {"language": language, "text": intro})
-        for payload in await preview(app, uow, broadcast, community, language):
-            await uow.outbox.enqueue(chat_id, "notice", payload)
-        question = {
-            "language": language,
-            "text": texts.gettext("Send it?"),
-            "role": "question",
-            "buttons": [
-                _button(texts.gettext("✅ Approve"), Act.APPROVE, broadcast.id, "y"),
-                _button(texts.gettext("✖ Reject"), Act.APPROVE, broadcast.id, "n"),
-            ],
-        }
-        await uow.outbox.enqueue(chat_id, "notice", question)
+        shown = [
+            OutboundMessage(intro, language),
+            *map(
+                OutboundMessage.from_payload,
+                await preview(app, uow, broadcast, community, language),
+            ),
+            OutboundMessage(
+                texts.gettext("Send it?"),
+                language,
+                role="question",
+                buttons=(
+                    _typed_button(texts.gettext("✅ Approve"), Act.APPROVE, broadcast.id, "y"),
+                    _typed_button(texts.gettext("✖ Reject"), Act.APPROVE, broadcast.id, "n"),
+                ),
+            ),
+        ]
+        for message in shown:
+            await uow.outbox.enqueue(chat_id, OutboxKind.NOTICE, message.to_payload())
     return [chat for _citizen, chat in approvers]
 
 
@@ -322,9 +333,8 @@ async def decide(
         else:
             text = texts.gettext("Your message was not approved, so it was not sent.")
         if chat is not None:
-            await uow.outbox.enqueue(
-                chat, "notice", {"language": language, "text": text, "role": "notice"}
-            )
+            notice = OutboundMessage(text, language, role="notice")
+            await uow.outbox.enqueue(chat, OutboxKind.NOTICE, notice.to_payload())
     return Decision("sent" if approved else "rejected", count, chat)
 
 

@@ -8,14 +8,21 @@ the per-chat command menu included, are outbox rows like every other message.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from typing import Any
 
 from konsulta.bootstrap import App
 from konsulta.leaders.poster import PosterBlock, PosterText, poster_pdf, poster_png
 from konsulta.menu import COMMANDS, LEADER_COMMANDS
-from storage.models import Community, Consultation, InviteLink, Leader, Organisation
+from konsulta.outbound import MenuCommand, OutboundMessage
+from storage.models import (
+    Community,
+    Consultation,
+    InviteLink,
+    Leader,
+    Organisation,
+    OutboxKind,
+)
 from storage.uow import UnitOfWork
 
 __all__ = [
@@ -24,10 +31,11 @@ __all__ = [
     "add_community",
     "add_leader",
     "deep_link",
+    "document_message",
     "document_payload",
     "flow_of",
     "invite_link",
-    "menu_payload",
+    "menu_message",
     "poster_text",
     "remove_leader",
     "revoke_link",
@@ -126,24 +134,24 @@ async def remove_leader(
     return left
 
 
-def menu_payload(app: App, language: str | None) -> dict[str, Any]:
+def menu_message(app: App, language: str | None) -> OutboundMessage:
     """The outbox row that sets a leader's command menu (citizen commands, then the
     leader's) for their chat only; `language` None removes it (back to the citizens')."""
     if language is None:
-        return {"op": "set_commands", "commands": []}
+        return OutboundMessage.set_commands((), language=None)
     texts = app.texts(language)
     commands = [
-        {"command": command, "description": texts.gettext(description)}
+        MenuCommand(command, texts.gettext(description))
         for command, description in [*COMMANDS, *LEADER_COMMANDS]
     ]
-    return {"op": "set_commands", "commands": commands, "language": language}
+    return OutboundMessage.set_commands(commands, language=language)
 
 
 async def set_menu(
     app: App, uow: UnitOfWork, leader: Leader, chat_id: int, language: str | None
 ) -> None:
     """Queue the menu for the leader's chat in `language` (None: remove it)."""
-    await uow.outbox.enqueue(chat_id, "notice", menu_payload(app, language))
+    await uow.outbox.enqueue(chat_id, OutboxKind.NOTICE, menu_message(app, language).to_payload())
     leader.menu_language = language
     await uow.session.flush()
 
@@ -221,14 +229,11 @@ async def poster(
     return Poster(poster_pdf(text), poster_png(text), link)
 
 
-def document_payload(filename: str, content: bytes, caption: str, language: str) -> dict[str, Any]:
+def document_message(filename: str, content: bytes, caption: str, language: str) -> OutboundMessage:
     """A file for the outbox; forgotten once sent so the outbox stays small."""
-    return {
-        "language": language,
-        "text": caption,
-        "document": {
-            "filename": filename,
-            "content_base64": base64.b64encode(content).decode(),
-        },
-        "forget": True,
-    }
+    return OutboundMessage.file(filename, content, caption, language=language)
+
+
+def document_payload(filename: str, content: bytes, caption: str, language: str) -> dict[str, Any]:
+    """`document_message` as stored JSON, for callers still queueing dicts."""
+    return document_message(filename, content, caption, language).to_payload()
