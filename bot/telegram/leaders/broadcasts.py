@@ -35,7 +35,8 @@ from konsulta.leaders import broadcasts
 from konsulta.leaders.actions import BroadcastKind, Verdict
 from konsulta.leaders.actions import LeaderAction as Act
 from konsulta.leaders.service import open_consultation, own_community
-from storage.models import Community, Leader
+from storage.models import Community, Leader, LeaderBroadcast
+from storage.uow import UnitOfWork
 
 __all__ = ["approvals_router", "router"]
 
@@ -76,8 +77,17 @@ def kinds(community: Community, texts: Translator, language: str) -> Payload:
     )
 
 
-def already_gone(texts: Translator, language: str) -> Payload:
-    return say(texts.gettext("This message was already sent or cancelled."), language)
+async def _draft(
+    uow: UnitOfWork, leader: Leader, broadcast_id: int, texts: Translator, language: str
+) -> tuple[LeaderBroadcast, Community] | Payload:
+    """The leader's broadcast a button names if it can still change; else what to tell
+    the leader."""
+    found = await broadcasts.own_broadcast(uow, leader, broadcast_id)
+    if found is None:
+        return gone(texts, language)
+    if not broadcasts.editable(found[0]):
+        return say(texts.gettext("This message was already sent or cancelled."), language)
+    return found
 
 
 async def on_broadcast(
@@ -165,18 +175,16 @@ async def on_broadcast_consultation(
 ) -> None:
     await query.answer()
     async with app.uow() as uow:
-        found = await broadcasts.own_broadcast(uow, leader, callback_data.id)
-        answer = gone(texts, language)
-        if found is not None and not broadcasts.editable(found[0]):
-            answer = already_gone(texts, language)
-        elif found is not None:
+        found = await _draft(uow, leader, callback_data.id, texts, language)
+        if isinstance(found, tuple):
             broadcast, community = found
             consultation = await open_consultation(uow, callback_data.arg)
+            found = gone(texts, language)
             if consultation is not None and await broadcasts.choose_consultation(
                 uow, leader, broadcast, community, consultation, await bot_username(bot)
             ):
-                answer = broadcasts.draft_panel(app, broadcast, community, language)
-        await send(uow, delivery, answer)
+                found = broadcasts.draft_panel(app, broadcast, community, language)
+        await send(uow, delivery, found)
         await uow.commit()
 
 
@@ -191,16 +199,12 @@ async def on_broadcast_language(
 ) -> None:
     await query.answer()
     async with app.uow() as uow:
-        found = await broadcasts.own_broadcast(uow, leader, callback_data.id)
-        answer = gone(texts, language)
-        if found is not None and not broadcasts.editable(found[0]):
-            answer = already_gone(texts, language)
-        elif found is not None:
+        found = await _draft(uow, leader, callback_data.id, texts, language)
+        if isinstance(found, tuple):
             broadcast, community = found
             await broadcasts.toggle_language(uow, broadcast, community, callback_data.arg)
-            panel = broadcasts.draft_panel(app, broadcast, community, language)
-            answer = {**panel, "edit": True}
-        await send(uow, delivery, answer)
+            found = {**broadcasts.draft_panel(app, broadcast, community, language), "edit": True}
+        await send(uow, delivery, found)
         await uow.commit()
 
 
@@ -215,13 +219,11 @@ async def on_broadcast_preview(
 ) -> None:
     await query.answer()
     async with app.uow() as uow:
-        found = await broadcasts.own_broadcast(uow, leader, callback_data.id)
-        answers = [gone(texts, language)]
-        if found is not None and not broadcasts.editable(found[0]):
-            answers = [already_gone(texts, language)]
-        elif found is not None and not found[0].languages:
+        found = await _draft(uow, leader, callback_data.id, texts, language)
+        answers = [found] if isinstance(found, dict) else []
+        if isinstance(found, tuple) and not found[0].languages:
             answers = [say(texts.gettext("Pick at least one language first."), language)]
-        elif found is not None:
+        elif isinstance(found, tuple):
             broadcast, community = found
             answers = await broadcasts.leader_preview(
                 app, uow, leader, broadcast, community, language
@@ -241,14 +243,11 @@ async def on_broadcast_send(
 ) -> None:
     await query.answer()
     async with app.uow() as uow:
-        found = await broadcasts.own_broadcast(uow, leader, callback_data.id)
-        answer = gone(texts, language)
-        if found is not None and not broadcasts.editable(found[0]):
-            answer = already_gone(texts, language)
-        elif found is not None:
+        found = await _draft(uow, leader, callback_data.id, texts, language)
+        if isinstance(found, tuple):
             result = await broadcasts.request(app, uow, found[0], leader)
-            answer = _requested(result, app, texts, language)
-        await send(uow, delivery, answer)
+            found = _requested(result, app, texts, language)
+        await send(uow, delivery, found)
         await uow.commit()
 
 
