@@ -1,6 +1,7 @@
-"""Every leader's button reaches exactly one handler, fits in Telegram's callback data
-with the largest ids the database can give, and no leader's update stays pending in
-the inbox, whatever the leader sends."""
+"""How the leaders' routers take an update: every leader's button reaches exactly one
+handler and fits Telegram's callback data with the largest ids the database can give;
+no leader's update stays pending in the inbox, whatever they send; and their command
+menu follows the language they pick, whichever router answers them."""
 
 from __future__ import annotations
 
@@ -138,3 +139,22 @@ async def test_a_text_when_no_broadcast_is_being_written_is_marked_handled(
     message = Message.model_validate(raw["message"])
     await on_broadcast_text(message, world.app, leader, Delivery(1001, update_id), "en")
     assert update_id not in await pending_updates(world)
+
+
+async def test_a_leaders_menu_follows_the_language_they_pick(world: World) -> None:
+    leader = await world.make_leader(1001)
+
+    def invite_description() -> str:
+        menu = world.emu.commands_for_chat(1001)
+        return next((c["description"] for c in menu if c["command"] == "invite"), "")
+
+    assert invite_description() == "Invite link and poster"
+    await leader.send("/language")
+    [picker] = await leader.expect()
+    await leader.tap(picker, "Polski")
+    await leader.expect()
+    await leader.send("/help")  # the next update sees the new language and sets the menu
+    await leader.expect()
+    await world.settled()
+    assert invite_description() == "Link z zaproszeniem i plakat"
+    assert await pending_updates(world) == []
