@@ -30,8 +30,12 @@ class ConfirmErase(CallbackData, prefix="erase"):
 
 class LeaderAct(CallbackData, prefix=LEADER_PREFIX):
     """A leader's button (see `konsulta.leaders.actions`, which packs the same way).
-    The data comes back from the phone and is not trusted: every handler checks that
-    the leader may act on the community or broadcast named."""
+
+    `act` picks the one handler (`LeaderAct.filter(F.act == LeaderAction.X)`); `arg`
+    stays text because its kind depends on the action (a consultation id, a language,
+    a `BroadcastKind` or a `Verdict`), and the handler parses it as that. The data
+    comes back from the phone and is not trusted: every handler checks that the
+    leader may act on the community or broadcast named."""
 
     act: LeaderAction
     id: int = 0

@@ -3,15 +3,19 @@
 The service builds the buttons of the messages it queues (a broadcast's preview, an
 approval request), so it needs the packed callback data; the Telegram adapter parses
 the same data with its aiogram `CallbackData` factory (`bot.telegram.callbacks.LeaderAct`),
-which packs exactly as `leader_callback` does (a test holds the two together). Packed,
-it stays far below Telegram's 64 bytes ("ld:bl:123456:uk").
+which packs exactly as `leader_callback` does (tests/leaders/test_leader_buttons.py holds
+the two together and checks every action against Telegram's 64 bytes with the largest
+ids a database can give: "ld:bo:2147483647:2147483647" is 27).
+
+An action's `arg` is one of a few kinds, each named here: a consultation id, a language
+code, a `BroadcastKind` or a `Verdict`.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["LEADER_PREFIX", "LeaderAction", "leader_callback"]
+__all__ = ["LEADER_PREFIX", "BroadcastKind", "LeaderAction", "Verdict", "leader_callback"]
 
 LEADER_PREFIX = "ld"
 
@@ -23,18 +27,32 @@ class LeaderAction(StrEnum):
     INVITE = "iv"  # id: community, arg: consultation
     REVOKE = "rv"  # id: invite link
     BROADCAST_COMMUNITY = "bc"  # id: community
-    BROADCAST_KIND = "bk"  # id: community, arg: message|invite
+    BROADCAST_KIND = "bk"  # id: community, arg: BroadcastKind
     BROADCAST_CONSULTATION = "bo"  # id: broadcast, arg: consultation
     BROADCAST_LANGUAGE = "bl"  # id: broadcast, arg: language
     BROADCAST_PREVIEW = "bp"  # id: broadcast
     BROADCAST_SEND = "bs"  # id: broadcast
     BROADCAST_CANCEL = "bx"  # id: broadcast
-    APPROVE = "ap"  # id: broadcast, arg: y|n
+    APPROVE = "ap"  # id: broadcast, arg: Verdict
     ASSIST_COMMUNITY = "ac"  # id: community
     ASSIST = "as"  # id: community, arg: consultation
     ASSIST_STOP = "ax"
     STATS_COMMUNITY = "sc"  # id: community (0: all of the leader's)
     STATS = "st"  # id: community (0: all), arg: consultation
+
+
+class BroadcastKind(StrEnum):
+    """What a leader sends their community: their own words, or an invitation."""
+
+    MESSAGE = "message"
+    INVITE = "invite"
+
+
+class Verdict(StrEnum):
+    """An approver's answer to a leader's broadcast."""
+
+    APPROVE = "y"
+    REJECT = "n"
 
 
 def leader_callback(act: LeaderAction, item: int = 0, arg: str = "") -> str:

@@ -21,7 +21,7 @@ from storage.models import Citizen, Community, Consultation, Leader
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
-__all__ = ["assisted_who", "begin", "end"]
+__all__ = ["assisted_who", "begin", "end", "stop", "switch_to"]
 
 
 def _participant_id() -> str:
@@ -88,3 +88,23 @@ async def end(uow: UnitOfWork, leader: Leader, *, completed: bool) -> None:
         person.participant_id if person else None,
         completed=completed,
     )
+
+
+async def switch_to(
+    app: App, uow: UnitOfWork, leader_id: int, community: Community, consultation: Consultation
+) -> Citizen | None:
+    """The leader starts helping a new person (whoever they helped before is let go);
+    None if they are no longer a leader."""
+    leader = await uow.leaders.get(leader_id)
+    if leader is None:
+        return None
+    if leader.assisting_citizen_id is not None:
+        await end(uow, leader, completed=False)
+    return await begin(app, uow, leader, community, consultation)
+
+
+async def stop(uow: UnitOfWork, leader_id: int, *, completed: bool) -> None:
+    """`end` for the leader as stored now (the handler's copy may be stale)."""
+    leader = await uow.leaders.get(leader_id)
+    assert leader is not None
+    await end(uow, leader, completed=completed)

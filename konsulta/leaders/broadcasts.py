@@ -28,7 +28,14 @@ from konsulta import broadcasts as outreach
 from konsulta.bootstrap import App
 from konsulta.leaders.actions import LeaderAction as Act
 from konsulta.leaders.actions import leader_callback
-from konsulta.leaders.service import LeaderError, actor, flow_of
+from konsulta.leaders.service import (
+    LeaderError,
+    actor,
+    deep_link,
+    flow_of,
+    invite_link,
+    own_community,
+)
 from konsulta.outbound import OutboundButton, OutboundMessage
 from konsulta.segments import parse_segment, reachable, segment_sql, spoken_language
 from storage.models import (
@@ -46,10 +53,16 @@ from storage.uow import UnitOfWork
 __all__ = [
     "Decision",
     "Request",
+    "cancel",
+    "choose_consultation",
     "citizen_payload",
     "decide",
+    "editable",
+    "leader_preview",
+    "own_broadcast",
     "request",
     "start",
+    "write_text",
 ]
 
 MAX_TEXT = 3000  # leaves room for the header and footer under Telegram's 4096
@@ -82,6 +95,67 @@ async def set_text(uow: UnitOfWork, broadcast: LeaderBroadcast, text: str) -> No
     broadcast.text = text.strip()[:MAX_TEXT]
     broadcast.status = S.DRAFT
     await uow.session.flush()
+
+
+async def write_text(
+    uow: UnitOfWork, leader: Leader, text: str
+) -> tuple[LeaderBroadcast, Community] | None:
+    """The text the leader typed becomes their composing message's; None if they are
+    composing none (any more)."""
+    broadcast = await uow.leader_broadcasts.composing(leader.id)
+    community = await uow.communities.get(broadcast.community_id) if broadcast else None
+    if broadcast is None or community is None:
+        return None
+    await set_text(uow, broadcast, text)
+    return broadcast, community
+
+
+async def own_broadcast(
+    uow: UnitOfWork, leader: Leader, broadcast_id: int
+) -> tuple[LeaderBroadcast, Community] | None:
+    """The leader's broadcast a button names, with its community, if the leader still
+    leads it (a button's data comes from the phone and is not trusted)."""
+    broadcast = await uow.leader_broadcasts.get(broadcast_id)
+    if broadcast is None or broadcast.leader_id != leader.id:
+        return None
+    community = await own_community(uow, leader, broadcast.community_id)
+    if community is None:
+        return None
+    return broadcast, community
+
+
+def editable(broadcast: LeaderBroadcast) -> bool:
+    """Still being written or reviewed by the leader (not sent, awaiting or cancelled)."""
+    return broadcast.status in {S.DRAFT, S.COMPOSING}
+
+
+async def cancel(uow: UnitOfWork, leader: Leader, broadcast: LeaderBroadcast) -> bool:
+    """Drop an unsent broadcast; False if it was already sent, awaiting or cancelled."""
+    if not await uow.leader_broadcasts.transition(
+        broadcast.id, [S.DRAFT, S.COMPOSING], S.CANCELLED
+    ):
+        return False
+    await uow.leaders.audit(
+        actor(leader), broadcast.organisation_id, "broadcast.cancel", f"broadcast:{broadcast.id}"
+    )
+    return True
+
+
+async def choose_consultation(
+    uow: UnitOfWork,
+    leader: Leader,
+    broadcast: LeaderBroadcast,
+    community: Community,
+    consultation: Consultation,
+    bot_username: str,
+) -> bool:
+    """An invitation gets its consultation and the community's link; False if the
+    broadcast is the leader's own words, not an invitation."""
+    if broadcast.kind != "invite":
+        return False
+    link = await invite_link(uow, consultation, community, leader)
+    await set_invitation(uow, broadcast, consultation, deep_link(bot_username, link.payload))
+    return True
 
 
 async def set_invitation(
@@ -192,6 +266,27 @@ async def preview(
         payloads.append({"language": language, "text": heading, "role": "notice"})
         payloads.append(await citizen_payload(app, uow, broadcast, community, lang))
     return payloads
+
+
+async def leader_preview(
+    app: App,
+    uow: UnitOfWork,
+    leader: Leader,
+    broadcast: LeaderBroadcast,
+    community: Community,
+    language: str,
+) -> list[dict[str, Any]]:
+    """What the leader sees on Preview: each chosen language's message, then the draft
+    panel again (audited: the log shows what the leader looked at before sending)."""
+    shown = await preview(app, uow, broadcast, community, language)
+    await uow.leaders.audit(
+        actor(leader),
+        broadcast.organisation_id,
+        "broadcast.preview",
+        f"broadcast:{broadcast.id}",
+        languages=broadcast.languages,
+    )
+    return [*shown, draft_panel(app, broadcast, community, language)]
 
 
 @dataclass(frozen=True)

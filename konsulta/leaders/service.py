@@ -18,6 +18,7 @@ from konsulta.outbound import MenuCommand, OutboundMessage
 from storage.models import (
     Community,
     Consultation,
+    ConsultationStatus,
     InviteLink,
     Leader,
     Organisation,
@@ -26,19 +27,26 @@ from storage.models import (
 from storage.uow import UnitOfWork
 
 __all__ = [
+    "Invitation",
     "LeaderError",
     "actor",
     "add_community",
     "add_leader",
+    "consultation_choices",
     "deep_link",
     "document_message",
     "document_payload",
     "flow_of",
+    "invitation",
     "invite_link",
+    "keep_menu",
     "menu_message",
+    "open_consultation",
+    "own_community",
     "poster_text",
     "remove_leader",
     "revoke_link",
+    "revoke_own_link",
     "set_menu",
 ]
 
@@ -156,6 +164,53 @@ async def set_menu(
     await uow.session.flush()
 
 
+async def keep_menu(
+    app: App, uow: UnitOfWork, telegram_user_id: int, chat_id: int, language: str
+) -> Leader | None:
+    """The active leader behind `telegram_user_id`, their menu set again in `language`
+    if it was in another one (after /language); None if they lead nothing now."""
+    leader = await uow.leaders.find_active(telegram_user_id)
+    if leader is not None and leader.menu_language != language:
+        await set_menu(app, uow, leader, chat_id, language)
+    return leader
+
+
+# --- what a leader's button names (its data comes from the phone and is not trusted) -----
+
+
+async def own_community(uow: UnitOfWork, leader: Leader, community_id: int) -> Community | None:
+    """The community if this leader leads it."""
+    for community in await uow.leaders.communities(leader):
+        if community.id == community_id:
+            return community
+    return None
+
+
+async def open_consultation(uow: UnitOfWork, key: str) -> Consultation | None:
+    """The consultation a button names (its id as text), if it is still open."""
+    consultation = await uow.consultations.get(int(key)) if key.isdecimal() else None
+    if consultation is None or consultation.status != ConsultationStatus.OPEN:
+        return None
+    return consultation
+
+
+async def consultation_choices(
+    app: App, uow: UnitOfWork, language: str, *, open_only: bool = True
+) -> list[tuple[int, str]]:
+    """The consultations a leader can pick (the open ones, or all for statistics), as
+    (id, title in `language`)."""
+    status = ConsultationStatus.OPEN if open_only else None
+    choices = []
+    for consultation in await uow.consultations.list_all(status=status):
+        title = consultation.title
+        version = await uow.consultations.get_version(consultation)
+        if version is not None:
+            flow = app.flows.flow(version)
+            title = flow.localize(flow.title, language)
+        choices.append((consultation.id, title))
+    return choices
+
+
 # --- invite links and posters ------------------------------------------------------------
 
 
@@ -183,6 +238,15 @@ async def revoke_link(uow: UnitOfWork, payload: str, by: str) -> InviteLink | No
             community_id=link.community_id,
         )
     return link
+
+
+async def revoke_own_link(uow: UnitOfWork, leader: Leader, link_id: int) -> bool:
+    """A leader stops one of their communities' links; False if it is not theirs."""
+    link = await uow.session.get(InviteLink, link_id)
+    if link is None or await own_community(uow, leader, link.community_id) is None:
+        return False
+    await revoke_link(uow, link.payload, actor(leader))
+    return True
 
 
 def deep_link(bot_username: str, payload: str) -> str:
@@ -227,6 +291,38 @@ async def poster(
 ) -> Poster:
     text = await poster_text(app, uow, consultation, community, link)
     return Poster(poster_pdf(text), poster_png(text), link)
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """A community's invite link to a consultation, with its poster."""
+
+    link: InviteLink
+    url: str
+    poster: Poster
+
+
+async def invitation(
+    app: App,
+    uow: UnitOfWork,
+    leader: Leader,
+    community: Community,
+    consultation: Consultation,
+    bot_username: str,
+) -> Invitation:
+    """The leader's invite link and poster (the link made on first request)."""
+    link = await invite_link(uow, consultation, community, leader)
+    url = deep_link(bot_username, link.payload)
+    made = await poster(app, uow, consultation, community, url)
+    await uow.leaders.audit(
+        actor(leader),
+        community.organisation_id,
+        "link.poster",
+        f"link:{link.id}",
+        consultation=consultation.slug,
+        community=community.name,
+    )
+    return Invitation(link, url, made)
 
 
 def document_message(filename: str, content: bytes, caption: str, language: str) -> OutboundMessage:

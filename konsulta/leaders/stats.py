@@ -10,9 +10,13 @@ from __future__ import annotations
 from collections import defaultdict
 
 from dialogs.events import Translator
+from konsulta.bootstrap import App
+from konsulta.leaders.service import actor
+from storage.models import Leader
 from storage.repositories import FunnelRow
+from storage.uow import UnitOfWork
 
-__all__ = ["SMALLEST_SHOWN", "STAGES", "stats_report", "suppress"]
+__all__ = ["SMALLEST_SHOWN", "STAGES", "leader_stats", "stats_report", "suppress"]
 
 SMALLEST_SHOWN = 5
 STAGES = ("invited", "consented", "started", "completed")
@@ -80,3 +84,34 @@ def stats_report(title: str, rows: list[FunnelRow], texts: Translator) -> str:
         texts.gettext("Numbers under 5 are not shown, so that nobody can be recognised."),
     ]
     return "\n".join(lines)
+
+
+async def leader_stats(
+    app: App,
+    uow: UnitOfWork,
+    leader: Leader,
+    community_id: int,
+    consultation_key: str,
+    language: str,
+) -> str | None:
+    """The report of one consultation for one of the leader's communities (0: all of
+    them), audited; None if the leader leads none of them or there is no such
+    consultation (a stale or forged button)."""
+    communities = await uow.leaders.communities(leader)
+    ids = [c.id for c in communities if community_id in (0, c.id)]
+    consultation = (
+        await uow.consultations.get(int(consultation_key)) if consultation_key.isdecimal() else None
+    )
+    if not ids or consultation is None:
+        return None
+    rows = await uow.communities.funnel(ids, consultation.id)
+    names = ", ".join(c.name for c in communities if c.id in ids)
+    title = f"{consultation.title} – {names}"
+    version = await uow.consultations.get_version(consultation)
+    if version is not None:
+        flow = app.flows.flow(version)
+        title = f"{flow.localize(flow.title, language)} – {names}"
+    await uow.leaders.audit(
+        actor(leader), leader.organisation_id, "stats.view", consultation.slug, communities=ids
+    )
+    return stats_report(title, rows, app.texts(language))

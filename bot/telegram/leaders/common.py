@@ -1,0 +1,166 @@
+"""What every leaders' handler shares: who the leader is, how a reply is queued, and
+the two questions most of their commands start with (which community, which
+consultation).
+
+`LeaderContext` finds the active leader behind an update with one read; the routers'
+filter `is_leader` only looks at what it found. The one write it may do (the leader's
+command menu set again in the language they now use, after /language) is the
+`keep_menu` service's, in its own transaction, because it must happen whichever router
+then takes the update: a leader is also an ordinary citizen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.types import Message, TelegramObject, User
+
+from bot.telegram.callbacks import LeaderAct
+from dialogs.events import Translator
+from konsulta.bootstrap import App
+from konsulta.conversations import Delivery
+from konsulta.leaders.actions import LeaderAction as Act
+from konsulta.leaders.service import LeaderError, consultation_choices, keep_menu
+from storage.models import Community, Leader
+from storage.uow import UnitOfWork
+
+__all__ = [
+    "LeaderContext",
+    "Payload",
+    "bot_username",
+    "button",
+    "gone",
+    "is_leader",
+    "not_a_command",
+    "pick_community",
+    "pick_consultation",
+    "queue",
+    "reply",
+    "say",
+    "send",
+]
+
+Payload = dict[str, Any]
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class LeaderContext(BaseMiddleware):
+    """Hands the active `leader` row (or None) to the leaders' filters and handlers.
+
+    Every update passes here and almost nobody is a leader: a read, no write turn,
+    unless the leader's menu is in another language than the one they use now. Group
+    messages are not looked at (leaders act in their private chat)."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("event_from_user")
+        if user is None or (isinstance(event, Message) and event.chat.type != "private"):
+            data["leader"] = None
+            return await handler(event, data)
+        app: App = data["app"]
+        language: str = data["language"]
+        delivery: Delivery | None = data.get("delivery")
+        async with app.uow(read_only=True) as uow:
+            leader = await uow.leaders.find_active(user.id)
+        if leader is not None and leader.menu_language != language and delivery is not None:
+            async with app.uow() as uow:
+                leader = await keep_menu(app, uow, user.id, delivery.chat_id, language)
+                await uow.commit()
+        data["leader"] = leader
+        return await handler(event, data)
+
+
+def is_leader(event: TelegramObject, leader: Leader | None = None) -> bool:
+    return leader is not None
+
+
+def not_a_command(message: Message) -> bool:
+    return not (message.text or "").startswith("/")
+
+
+def button(label: str, act: Act, item: int = 0, arg: str = "") -> Payload:
+    return {"key": act, "label": label, "callback": LeaderAct(act=act, id=item, arg=arg).pack()}
+
+
+def say(text: str, language: str, *buttons: Payload, edit: bool = False) -> Payload:
+    role = "question" if buttons else "notice"
+    return {"language": language, "text": text, "role": role, "buttons": list(buttons)} | (
+        {"edit": True} if edit else {}
+    )
+
+
+def gone(texts: Translator, language: str) -> Payload:
+    """The answer to a button whose community, consultation or message is not (or no
+    longer) the leader's to act on."""
+    return say(texts.gettext("This button no longer works."), language)
+
+
+async def queue(uow: UnitOfWork, delivery: Delivery, *payloads: Payload) -> None:
+    """Queue the leader's messages, in the caller's transaction, without marking the
+    update: for a handler whose update the conversation service marks."""
+    for payload in payloads:
+        if payload.get("edit"):
+            if delivery.source_message_id is None:
+                payload = {k: v for k, v in payload.items() if k != "edit"}
+            else:
+                payload = {**payload, "edit_message_id": delivery.source_message_id}
+        await uow.outbox.enqueue(delivery.chat_id, "dialog", payload)
+
+
+async def send(uow: UnitOfWork, delivery: Delivery, *payloads: Payload) -> None:
+    """Queue the leader's messages and mark the update handled, in the caller's
+    transaction. Every leaders' handler ends here (with nothing to say if need be) or
+    in the conversation service, which marks it too, so no update stays pending."""
+    await queue(uow, delivery, *payloads)
+    if delivery.update_id is not None:
+        await uow.inbox.mark_handled(delivery.update_id)
+
+
+async def reply(app: App, delivery: Delivery, *payloads: Payload) -> None:
+    """`send` in a transaction of its own."""
+    async with app.uow() as uow:
+        await send(uow, delivery, *payloads)
+        await uow.commit()
+
+
+async def pick_community(
+    uow: UnitOfWork, leader: Leader, act: Act, texts: Translator, language: str
+) -> Payload | Community:
+    """The leader's only community, or a question to pick one (buttons `act`)."""
+    communities = await uow.leaders.communities(leader)
+    if len(communities) == 1:
+        return communities[0]
+    if not communities:
+        return say(texts.gettext("You do not lead any community at the moment."), language)
+    return say(
+        texts.gettext("Which community?"),
+        language,
+        *(button(c.name, act, c.id) for c in communities),
+    )
+
+
+async def pick_consultation(
+    app: App,
+    uow: UnitOfWork,
+    act: Act,
+    item: int,
+    texts: Translator,
+    language: str,
+    *,
+    open_only: bool = True,
+) -> Payload:
+    """A question to pick a consultation (buttons `act`, `item`, the consultation)."""
+    choices = await consultation_choices(app, uow, language, open_only=open_only)
+    if not choices:
+        return say(texts.gettext("There is no open consultation at the moment."), language)
+    buttons = [button(title[:60], act, item, str(key)) for key, title in choices]
+    return say(texts.gettext("Which consultation?"), language, *buttons)
+
+
+async def bot_username(bot: Bot) -> str:
+    """The bot's @name, which its invite links need."""
+    me = await bot.me()
+    if not me.username:
+        raise LeaderError("the bot has no username, so it cannot make links")
+    return me.username
