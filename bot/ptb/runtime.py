@@ -82,6 +82,7 @@ class PtbRuntime:
     def build(cls, app: App) -> PtbRuntime:
         # ptb 23 reads durations as timedelta; opt in now rather than warn on each read.
         os.environ.setdefault("PTB_TIMEDELTA", "1")
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request else
         sender = Sender(app, make_bot(app.settings))
         app.handoff = sender  # as `Runtime.build`: replies reach the sender on commit
         return cls(app, sender)
