@@ -5,7 +5,8 @@ ptb receives and parses every update, the same services decide, the same inbox a
 outbox carry them. The senior gives consent, answers a choice, goes /back and answers
 it again, types a number, taps yes/no, multiple-choice, ranking and scale questions,
 switches to English with /language halfway, /skips an optional text question and
-finishes; then asks for their data with /mydata and erases it with /delete.
+finishes. A neighbour who stopped half-way gets a reminder and taps "Continue". Then
+the senior asks for their data with /mydata and erases it with /delete.
 """
 
 from __future__ import annotations
@@ -19,6 +20,15 @@ from sqlalchemy import func, select
 from storage.models import Answer, Citizen, InboxUpdate, Run
 
 SENIOR = 4242701
+NEIGHBOUR = 4242702
+#: A reminder 6 s after a citizen stops answering (the senior never pauses that long),
+#: looked for twice a second, at any hour.
+FAST_REMINDERS = {
+    "reminder_delay_hours": str(6 / 3600),
+    "outreach_tick_seconds": "0.5",
+    "quiet_hours_start": "00:00",
+    "quiet_hours_end": "00:00",
+}
 
 
 async def test_a_senior_answers_through_the_ptb_adapter_and_then_erases_it(
@@ -26,7 +36,7 @@ async def test_a_senior_answers_through_the_ptb_adapter_and_then_erases_it(
 ) -> None:
     world = ptb_world
     senior = world.phone(SENIOR, "pl", "Halina")
-    world.bot.start("--framework", "ptb")
+    world.bot.start("--framework", "ptb", **FAST_REMINDERS)
 
     # Consent, in the senior's language, before anything is stored.
     await senior.send("/start senior-housing")
@@ -100,6 +110,20 @@ async def test_a_senior_answers_through_the_ptb_adapter_and_then_erases_it(
     assert {step: a.value for step, a in answers.items()} == expected
     assert answers["anything_else"].skipped
 
+    # The neighbour stops after one answer; the reminder's "Continue" brings the
+    # question she stopped at back.
+    neighbour = world.phone(NEIGHBOUR, "pl", "Olga")
+    await neighbour.send("/start senior-housing")
+    [consent] = await neighbour.expect(1)
+    await neighbour.tap(consent, "agree")
+    await neighbour.expect(2)
+    await neighbour.answer("age", ["65_74"])
+    [reminder] = await neighbour.expect(1, timeout=60)
+    assert ":~remind:" in reminder.callback_data()[0]
+    await neighbour.tap(reminder, "continue")
+    [again] = await neighbour.expect(1)
+    assert "Z kim" in (again.text or "")
+
     # /mydata: the senior's own data as a JSON document.
     await senior.send("/mydata")
     [document] = await senior.expect(1)
@@ -114,10 +138,12 @@ async def test_a_senior_answers_through_the_ptb_adapter_and_then_erases_it(
     await senior.tap(question, "1")
     await senior.until(lambda: not question.callback_data())
     await world.settled()
-    async with world.engine.connect() as connection:
-        assert await connection.scalar(select(func.count()).select_from(Citizen)) == 0
-        assert await connection.scalar(select(func.count()).select_from(Run)) == 0
-        assert await connection.scalar(select(func.count()).select_from(Answer)) == 0
+    async with world.uow() as uow:
+        assert await uow.citizens.find(SENIOR) is None
+    async with world.engine.connect() as connection:  # only the neighbour's remain
+        assert await connection.scalar(select(func.count()).select_from(Citizen)) == 1
+        assert await connection.scalar(select(func.count()).select_from(Run)) == 1
+        assert await connection.scalar(select(func.count()).select_from(Answer)) == 1
         # Every update went through the inbox, and each ended handled.
         handled = await connection.scalar(select(func.count()).select_from(InboxUpdate))
         assert handled and handled >= 20
