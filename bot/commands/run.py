@@ -1,4 +1,4 @@
-"""`konsulta run [--webhook] [--emulator]` and `konsulta emulator`."""
+"""`konsulta run [--framework aiogram|ptb] [--webhook] [--emulator]` and `konsulta emulator`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from bot.commands.secrets import refused
+from bot.ptb.runtime import PtbRuntime
 from bot.telegram.runtime import Runtime, stop_on_signals
 from dialogs.loader import FlowError
 from emulator import Emulator, EmulatorConfig, start_emulator
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 
 #: The emulator's Bot API and the playground page share this port.
 DEFAULT_PORT = 8081
+#: `konsulta run --framework`: aiogram runs everything; ptb the citizens' journey.
+FRAMEWORKS = ("aiogram", "ptb")
 
 
 def register(sub: Any) -> None:
@@ -38,9 +41,20 @@ def register(sub: Any) -> None:
         default=DEFAULT_PORT,
         help="port of the emulator and its playground page (0: any free port)",
     )
+    run_cmd.add_argument(
+        "--framework",
+        choices=FRAMEWORKS,
+        default="aiogram",
+        help="the Telegram library: aiogram (everything) or ptb (the citizens' journey, "
+        "polling only; see docs/adapters.md)",
+    )
     run_cmd.set_defaults(
         handler=lambda args, settings: run(
-            settings, webhook=args.webhook, emulator=args.emulator, port=args.port
+            settings,
+            webhook=args.webhook,
+            emulator=args.emulator,
+            port=args.port,
+            framework=args.framework,
         )
     )
     emulator = sub.add_parser("emulator", help="run only the Bot API emulator")
@@ -96,7 +110,12 @@ def time_machine_for(app: App) -> TimeMachine | None:
     return None
 
 
-async def run(settings: Settings, *, webhook: bool, emulator: bool, port: int) -> int:
+async def run(
+    settings: Settings, *, webhook: bool, emulator: bool, port: int, framework: str = "aiogram"
+) -> int:
+    if framework == "ptb" and webhook:
+        print("the ptb adapter receives by long polling only; drop --webhook", file=sys.stderr)
+        return 2
     if not emulator:  # the sandbox makes its own token and keeps its data to itself
         needed = ["bot_token", "pseudonym_secret", *(["webhook_secret"] if webhook else [])]
         if (code := refused(settings, needed)) is not None:
@@ -125,7 +144,10 @@ async def run(settings: Settings, *, webhook: bool, emulator: bool, port: int) -
                     "(Ctrl+C stops)",
                     flush=True,
                 )
-            await Runtime.build(app).run(stop, webhook=webhook)
+            if framework == "ptb":
+                await PtbRuntime.build(app).run(stop)
+            else:
+                await Runtime.build(app).run(stop, webhook=webhook)
     finally:
         if emu is not None:
             await emu.close()

@@ -27,12 +27,10 @@ from aiogram.methods.base import Response
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, Update
 from aiohttp import web
 
-from bot.telegram.context import CitizenContext, FloodControl
 from bot.telegram.inbox import InboxWorker, store_updates
-from bot.telegram.routers import get_routers
+from bot.telegram.routers import include_konsulta
 from bot.telegram.sender import Sender
 from konsulta.bootstrap import App
-from konsulta.conversations import Conversations
 from konsulta.menu import COMMANDS
 from konsulta.settings import Settings
 from outreach.scheduler import Outreach
@@ -64,14 +62,7 @@ def make_bot(settings: Settings) -> Bot:
 
 
 def make_dispatcher(app: App) -> Dispatcher:
-    conversations = Conversations(app)
-    dispatcher = Dispatcher(app=app, conversations=conversations)
-    dispatcher.update.outer_middleware(CitizenContext(app, conversations))
-    dispatcher.update.outer_middleware(
-        FloodControl(app, app.settings.flood_messages, app.settings.flood_window_seconds)
-    )
-    dispatcher.include_routers(*get_routers())
-    return dispatcher
+    return include_konsulta(Dispatcher(), app)
 
 
 async def register_commands(app: App, bot: Bot) -> None:
@@ -92,9 +83,12 @@ class Runtime:
     worker: InboxWorker
 
     @classmethod
-    def build(cls, app: App, bot: Bot | None = None) -> Runtime:
+    def build(
+        cls, app: App, bot: Bot | None = None, dispatcher: Dispatcher | None = None
+    ) -> Runtime:
+        """`dispatcher`: an embedding bot's own, with `include_konsulta` applied."""
         bot = bot or make_bot(app.settings)
-        dispatcher = make_dispatcher(app)
+        dispatcher = make_dispatcher(app) if dispatcher is None else dispatcher
         sender = Sender(app, bot)
         # What a unit of work queues reaches the sender on commit: replies from memory
         # (no claiming round), anything else as a wake-up to claim it.

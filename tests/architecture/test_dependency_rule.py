@@ -2,9 +2,9 @@
 
 dialogs <- storage <- konsulta (the services) <- {outreach, review} <- bot, with the
 emulator a tool on its own; nothing imports bot; the services know no bot or web
-framework; and no module takes part in an import cycle, counting every import: those
-inside functions and under TYPE_CHECKING too, so a cycle cannot hide behind a lazy
-import.
+framework; python-telegram-bot stays in its adapter (bot/ptb/); and no module takes
+part in an import cycle, counting every import: those inside functions and under
+TYPE_CHECKING too, so a cycle cannot hide behind a lazy import.
 """
 
 from __future__ import annotations
@@ -34,6 +34,15 @@ FORBIDDEN_LIBRARIES: dict[str, set[str]] = {
     "outreach": {"aiogram", "telegram", "starlette"},
     "review": {"telegram", "apscheduler"},
 }
+
+#: Outside libraries only one part of the project may import (each adapter keeps its
+#: framework to itself): python-telegram-bot lives in bot/ptb/ and nowhere else.
+LIBRARY_HOMES: dict[str, str] = {"telegram": "bot.ptb"}
+
+
+def outside_its_home(module: str, library: str) -> bool:
+    home = LIBRARY_HOMES.get(library)
+    return home is not None and module != home and not module.startswith(home + ".")
 
 
 def modules() -> dict[str, Path]:
@@ -89,6 +98,8 @@ def test_every_package_imports_only_the_layers_beneath_it() -> None:
                 broken.append(f"{module} imports {name}")
             if target in FORBIDDEN_LIBRARIES.get(package, set()):
                 broken.append(f"{module} imports the library {name}")
+            elif outside_its_home(module, target):
+                broken.append(f"{module} imports {name}, which belongs in {LIBRARY_HOMES[target]}")
     assert broken == []
 
 
@@ -133,3 +144,10 @@ def test_the_rule_would_catch_a_service_that_imports_the_adapter(tmp_path: Path)
     path = tmp_path / "conversations.py"
     path.write_text("def f():\n    from bot.telegram import runtime\n")
     assert "bot.telegram.runtime" in set(imported("konsulta.conversations", path))
+
+
+def test_python_telegram_bot_stays_in_its_adapter() -> None:
+    assert not outside_its_home("bot.ptb.citizens", "telegram")
+    assert outside_its_home("bot.telegram.runtime", "telegram")
+    assert outside_its_home("bot.ptbx", "telegram")
+    assert not outside_its_home("bot.telegram.runtime", "aiogram")
