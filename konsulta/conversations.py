@@ -18,6 +18,7 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 
 from dialogs import engine
+from dialogs.answers import Accepted, parse_yes_no
 from dialogs.events import (
     Button,
     ButtonPress,
@@ -437,6 +438,11 @@ class Conversations:
         answer = (
             event.key if isinstance(event, ButtonPress) and event.step_id == CONSENT_STEP else None
         )
+        if isinstance(event, TextInput):
+            # "tak", "Yes!" or "nie" typed instead of tapped counts as the tap.
+            typed = parse_yes_no(event.text, texts)
+            if isinstance(typed, Accepted):
+                answer = AGREE if typed.value else DECLINE
         if answer == CHANGE_LANGUAGE:
             picker = language_picker(self.app.i18n.available_locales, language, texts)
             return Outcome((picker,), language, run.id)

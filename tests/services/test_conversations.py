@@ -73,6 +73,21 @@ async def test_answers_wait_for_consent_and_are_stored_with_the_state(app: App) 
     assert run.state["current"] == "lives_with"
 
 
+@pytest.mark.parametrize(("typed", "granted"), [("tak", True), ("Tak!", True), ("nie", False)])
+async def test_yes_or_no_typed_at_the_consent_counts_as_the_tap(
+    app: App, typed: str, granted: bool
+) -> None:
+    conversations = Conversations(app)
+    await conversations.open(ANNA, "senior-housing", source="telegram", delivery=None)
+    shown = await conversations.handle(ANNA, TextInput(typed), delivery=None)
+    assert all(m.step_id != CONSENT_STEP for m in shown.messages)  # not asked again
+    async with app.uow() as uow:
+        [record] = (await uow.session.execute(select(ConsentRecord))).scalars().all()
+    assert record.granted is granted
+    if granted:
+        assert shown.messages[-1].step_id == "age"
+
+
 async def test_a_telegram_event_queues_its_replies_and_marks_its_update_in_one_go(
     app: App,
 ) -> None:
