@@ -7,9 +7,6 @@ the account (a copied cookie stops working) and keeps this one.
 
 from __future__ import annotations
 
-import secrets
-from datetime import timedelta
-
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -25,6 +22,7 @@ from review.security import (
     audit,
     dashboard,
     hash_password,
+    open_session,
     page,
     verify_password,
 )
@@ -47,12 +45,9 @@ async def change_password(request: Request, staff: Staff, form: FormData) -> Res
         elif len(new) < MIN_PASSWORD_LENGTH or new != str(form.get("again") or ""):
             flash(request, N_("The new password is too short, or the two copies differ."))
         else:
-            now = board.clock()
             user.password_hash = hash_password(new)
-            await uow.staff_sessions.revoke_all(user.id, now=now)
-            token = secrets.token_urlsafe(32)
-            hours = timedelta(hours=board.app.settings.web_session_hours)
-            await uow.staff_sessions.open(user.id, token, now=now, until=now + hours)
+            await uow.staff_sessions.revoke_all(user.id, now=board.clock())
+            token = await open_session(uow, board, user.id)
             await audit(uow, staff, "passwd", staff.email)
             await uow.commit()
             request.session["sid"] = token

@@ -148,6 +148,16 @@ async def checked_form(request: Request) -> FormData:
     return form
 
 
+async def open_session(uow: UnitOfWork, board: Dashboard, user_id: int) -> str:
+    """A new server-side session for `user_id` (in the caller's unit of work); the
+    token goes in the cookie, the server keeps only its hash."""
+    token = secrets.token_urlsafe(32)
+    now = board.clock()
+    until = now + timedelta(hours=board.app.settings.web_session_hours)
+    await uow.staff_sessions.open(user_id, token, now=now, until=until)
+    return token
+
+
 def dashboard(request: Request) -> Dashboard:
     found: Dashboard = request.app.state.dashboard
     return found

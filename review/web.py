@@ -11,7 +11,6 @@ No front-end build and no CDN: the pages are HTML forms, charts are inline SVG f
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -38,6 +37,7 @@ from review.security import (
     authenticate,
     checked_form,
     current_staff,
+    open_session,
 )
 from review.stats_cache import StatsCache
 from storage.types import utcnow
@@ -77,11 +77,9 @@ async def login(request: Request) -> Response:
             address=request.client.host if request.client else None,
             max_address_failures=settings.login_max_failures_per_address,
         )
-        token = secrets.token_urlsafe(32)
+        token = ""
         if outcome is LoginOutcome.OK and user is not None:
-            now = dashboard.clock()
-            until = now + timedelta(hours=settings.web_session_hours)
-            await uow.staff_sessions.open(user.id, token, now=now, until=until)
+            token = await open_session(uow, dashboard, user.id)
         if user is not None:
             await uow.audit.add(
                 "login",
