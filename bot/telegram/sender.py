@@ -189,68 +189,74 @@ class Sender:
         in_flight: set[asyncio.Task[list[Result]]] = set()
         busy: set[int] = set()
         intake_until = self._intake_until(claimed)
-        while by_chat or in_flight:
-            if self._handed and self.clock() < intake_until:
-                taken += len(self._handed)
-                self._line_up(by_chat, self._handed)
-                self._handed = []
-            if self._claim_wanted and len(by_chat) < self.batch / 4 and not self._halting():
-                # A broadcast under way: claim the next rows before these run out, so
-                # sending never stops between rounds. A quarter batch at a time: the
-                # claim holds up the sending a little, and the token buckets' burst
-                # makes up for a short hold, not for a long one.
-                more = await self._claim(self.batch // 4)
-                taken += len(more)
-                self._line_up(by_chat, await self._drop_opted_out(more))
-                intake_until = max(intake_until, self._intake_until(more))
-            if not in_flight:
-                await self._maybe_halt()
-            pause = self.paused_until - self.clock()
-            if pause > self.lease.total_seconds() / 2 and not in_flight:
-                # A long 429: hand the rest back, due when the pause ends.
-                for chat_rows in by_chat.values():
-                    self._unrecorded += [self._later(row, "429", pause) for row in chat_rows]
-                by_chat.clear()
-                break
-            wave: list[OutboxMessage] = []
-            shortest = 0.05
-            if pause <= 0 and not self._halting() and len(in_flight) < MAX_WAVES:
-                wave, shortest = self._next_wave(by_chat, self._unrecorded, busy)
-            if wave:
-                busy.update(row.chat_id for row in wave)
-                in_flight.add(asyncio.create_task(self._send_wave(wave)))
-                continue
-            if not in_flight:
-                if by_chat:
-                    await asyncio.sleep(max(pause, shortest, 0.001))
-                continue
-            self._wake.clear()
-            arrival = asyncio.ensure_future(self._wake.wait())  # a reply handed over
-            done, _ = await asyncio.wait(
-                {*in_flight, arrival},
-                timeout=max(pause, shortest, 0.001) if by_chat else None,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            arrival.cancel()
-            for task in in_flight & done:
-                in_flight.discard(task)
-                for result in task.result():
-                    busy.discard(result.chat_id)
-                    self._unrecorded.append(result)
-                    if result.status in {"blocked", "retry"}:
-                        # Keep the chat's order: what follows waits for the same retry.
-                        for later in by_chat.pop(result.chat_id, deque()):
-                            status = "blocked" if result.status == "blocked" else "retry"
-                            self._unrecorded.append(
-                                Result(
-                                    later.id,
-                                    status,
-                                    result.error,
-                                    result.retry_in,
-                                    later.chat_id,
-                                    delivery_id=_delivery_id(later),
+        try:
+            while by_chat or in_flight:
+                if self._handed and self.clock() < intake_until:
+                    taken += len(self._handed)
+                    self._line_up(by_chat, self._handed)
+                    self._handed = []
+                if self._claim_wanted and len(by_chat) < self.batch / 4 and not self._halting():
+                    # A broadcast under way: claim the next rows before these run out, so
+                    # sending never stops between rounds. A quarter batch at a time: the
+                    # claim holds up the sending a little, and the token buckets' burst
+                    # makes up for a short hold, not for a long one.
+                    more = await self._claim(self.batch // 4)
+                    taken += len(more)
+                    self._line_up(by_chat, await self._drop_opted_out(more))
+                    intake_until = max(intake_until, self._intake_until(more))
+                if not in_flight:
+                    await self._maybe_halt()
+                pause = self.paused_until - self.clock()
+                if pause > self.lease.total_seconds() / 2 and not in_flight:
+                    # A long 429: hand the rest back, due when the pause ends.
+                    for chat_rows in by_chat.values():
+                        self._unrecorded += [self._later(row, "429", pause) for row in chat_rows]
+                    by_chat.clear()
+                    break
+                wave: list[OutboxMessage] = []
+                shortest = 0.05
+                if pause <= 0 and not self._halting() and len(in_flight) < MAX_WAVES:
+                    wave, shortest = self._next_wave(by_chat, self._unrecorded, busy)
+                if wave:
+                    busy.update(row.chat_id for row in wave)
+                    in_flight.add(asyncio.create_task(self._send_wave(wave)))
+                    continue
+                if not in_flight:
+                    if by_chat:
+                        await asyncio.sleep(max(pause, shortest, 0.001))
+                    continue
+                self._wake.clear()
+                arrival = asyncio.ensure_future(self._wake.wait())  # a reply handed over
+                done, _ = await asyncio.wait(
+                    {*in_flight, arrival},
+                    timeout=max(pause, shortest, 0.001) if by_chat else None,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                arrival.cancel()
+                for task in in_flight & done:
+                    in_flight.discard(task)
+                    for result in task.result():
+                        busy.discard(result.chat_id)
+                        self._unrecorded.append(result)
+                        if result.status in {"blocked", "retry"}:
+                            # Keep the chat's order: what follows waits for the same retry.
+                            for later in by_chat.pop(result.chat_id, deque()):
+                                status = "blocked" if result.status == "blocked" else "retry"
+                                self._unrecorded.append(
+                                    Result(
+                                        later.id,
+                                        status,
+                                        result.error,
+                                        result.retry_in,
+                                        later.chat_id,
+                                        delivery_id=_delivery_id(later),
+                                    )
                                 )
-                            )
+        finally:
+            # Stopped (cancelled) mid-round: a wave left running would call the Bot API
+            # after the runtime closed its session, and aiogram would open a new one.
+            for task in in_flight:
+                task.cancel()
         await self._maybe_halt()
         if self._unrecorded:
             async with self._recording() as uow:
