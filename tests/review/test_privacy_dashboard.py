@@ -16,10 +16,20 @@ from sqlalchemy import select
 from konsulta import privacy
 from konsulta.bootstrap import App
 from konsulta.conversations import Delivery, Who
-from storage.models import AuditEntry, BroadcastDelivery, OutboxMessage
+from konsulta.leaders import assist
+from review.security import hash_password
+from storage.models import (
+    Answer,
+    AuditEntry,
+    BroadcastDelivery,
+    ConsentPurpose,
+    Leader,
+    OutboxMessage,
+)
 from storage.repositories.review import ERASED_PARTICIPANT
 from storage.types import utcnow
-from tests.review.conftest import Browser, logged_in
+from tests.conftest import TEST_PSEUDONYM_SECRET
+from tests.review.conftest import Browser, logged_in, password_of
 
 
 async def _audit_rows(app: App) -> list[AuditEntry]:
@@ -174,3 +184,102 @@ async def test_mydata_names_broadcasts_received_and_leaves_out_files_already_sen
     second = await _mydata(app, 1001)
     [waiting] = [m for m in second["messages_to_you"] if m.get("file")]
     assert waiting["file"] == "my-data.json" and "content_base64" not in json.dumps(second)
+
+
+async def _assisted_participant(app: App) -> str:
+    """A leader of Org A helps a person without a phone answer the park survey, as
+    konsulta.leaders.assist does it; returns the person's participant id (`a-...`)."""
+    async with app.uow() as uow:
+        organisation = await uow.organisations.get_by_slug("org-a")
+        consultation = await uow.consultations.get_by_slug("park-survey")
+        assert organisation is not None and consultation is not None
+        version = await uow.consultations.get_version(consultation)
+        assert version is not None
+        leader_citizen = await uow.citizens.get_or_create(9001, 9001, secret=TEST_PSEUDONYM_SECRET)
+        leader = Leader(citizen_id=leader_citizen.id, organisation_id=organisation.id)
+        uow.session.add(leader)
+        community = await uow.communities.create(organisation.id, "Seniors' club", ["en"])
+        person = await assist.begin(app, uow, leader, community, consultation)
+        consent = await uow.consents.record(
+            person.id, ConsentPurpose.PARTICIPATION, "v1", True, consultation_id=consultation.id
+        )
+        run = await uow.runs.create(
+            citizen_id=person.id,
+            consultation_id=consultation.id,
+            flow_version_id=version.id,
+            state={},
+            language="en",
+            source="assisted",
+            consent_record_id=consent.id,
+        )
+        await uow.answers.upsert(run.id, "idea", "A bench by the bus stop", display_text="x")
+        await assist.end(uow, leader, completed=True)
+        await uow.commit()
+        return person.participant_id
+
+
+async def test_an_admin_erases_a_participant_a_leader_helped_after_a_confirmation(
+    browser_factory: Callable[[], Browser], people: dict[str, str], app: App
+) -> None:
+    pid = await _assisted_participant(app)
+    admin = await logged_in(browser_factory, "admin-a@example.org")
+    thread = await admin.get(f"/citizens/{pid}")
+    assert f'href="/citizens/{pid}/erase"' in thread.text
+    # A citizen with Telegram erases themselves with /delete: no erase link or page.
+    anna = people["anna"]
+    assert "/erase" not in (await admin.get(f"/citizens/{anna}")).text
+    assert (await admin.get(f"/citizens/{anna}/erase")).status_code == 404
+    assert (await admin.post(f"/citizens/{anna}/erase", {"confirm": "1"})).status_code == 404
+
+    confirm = await admin.get(f"/citizens/{pid}/erase")
+    assert confirm.status_code == 200 and "This cannot be undone." in confirm.text
+    # Without the confirmation field the post only leads back to the question.
+    unconfirmed = await admin.post(f"/citizens/{pid}/erase")
+    assert unconfirmed.status_code == 303
+    assert unconfirmed.headers["location"] == f"/citizens/{pid}/erase"
+    async with app.uow() as uow:
+        assert await uow.citizens.get_by_participant_id(pid) is not None
+
+    done = await admin.post(f"/citizens/{pid}/erase", {"confirm": "1"})
+    assert done.status_code == 303 and done.headers["location"] == "/consultations"
+    async with app.uow() as uow:
+        assert await uow.citizens.get_by_participant_id(pid) is None
+        answers = (await uow.session.execute(select(Answer.value))).scalars().all()
+    assert "A bench by the bus stop" not in answers
+    assert (await admin.get(f"/citizens/{pid}")).status_code == 404
+    rows = await _audit_rows(app)
+    [erased] = [row for row in rows if row.action == "erase"]
+    assert erased.email == "admin-a@example.org" and erased.target == ERASED_PARTICIPANT
+    assert _mentions(rows, pid) == []  # the leader's assist.start/end rows too
+    assert "erased participant" in (await admin.get("/audit?action=erase")).text
+
+
+async def test_only_the_organisations_admin_may_erase(
+    browser_factory: Callable[[], Browser], people: dict[str, str], app: App
+) -> None:
+    pid = await _assisted_participant(app)
+    async with app.uow() as uow:
+        org_b = await uow.organisations.get_by_slug("org-b")
+        assert org_b is not None
+        await uow.staff.create(
+            "admin-b@example.org",
+            hash_password(password_of("admin-b@example.org")),
+            "admin",
+            org_b.id,
+            "en",
+        )
+        await uow.commit()
+    for email, status in (
+        ("viewer-a@example.org", 403),
+        ("staff-a@example.org", 403),
+        ("admin-b@example.org", 404),
+    ):
+        browser = await logged_in(browser_factory, email)
+        await browser.get("/consultations")  # a page with the CSRF token
+        assert (await browser.get(f"/citizens/{pid}/erase")).status_code == status, email
+        posted = await browser.post(f"/citizens/{pid}/erase", {"confirm": "1"})
+        assert posted.status_code == status, email
+        assert "/erase" not in (await browser.get(f"/citizens/{pid}")).text
+    async with app.uow() as uow:
+        assert await uow.citizens.get_by_participant_id(pid) is not None
+    assert [row.action for row in await _audit_rows(app) if row.action == "erase"] == []
