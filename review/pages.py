@@ -304,6 +304,23 @@ async def texts(request: Request, staff: Staff) -> Response:
         tagged = await uow.codings.tags_of(ids)
         tags = await uow.codings.tags(found.id)
         tag_counts = await uow.codings.tag_counts(found.id)
+        # What was looked at, never what it said: the filters, not the search words
+        # (they may be a name), and how many answers were shown.
+        await audit(
+            uow,
+            staff,
+            "view",
+            slug,
+            page="texts",
+            shown=len(rows),
+            offset=offset,
+            step=step_id,
+            tag=tag_id,
+            mark=mark,
+            flagged=flagged,
+            search=bool(search),
+        )
+        await uow.commit()
     questions = {s.id: flow.localize(s.text, flow.default_language) for s in flow.questions}
     return render(
         request,
@@ -416,6 +433,8 @@ async def reports(request: Request, staff: Staff) -> Response:
             ).scalars():
                 answers.setdefault(answer.run_id, {})[answer.step_id] = answer
         statuses = await uow.reports.statuses(run_ids)
+        await audit(uow, staff, "view", slug, page="reports", shown=len(runs), status=wanted)
+        await uow.commit()
     items = []
     for run, pid in runs:
         status = statuses.get(run.id, ReportState.NEW)
@@ -493,10 +512,15 @@ async def photo(request: Request, staff: Staff) -> Response:
         if consultation_row is None or consultation_row.organisation_id != staff.organisation_id:
             raise HTTPException(404)
         answers = {a.step_id: a for a in await uow.answers.list_for_run(run_id)}
-    value = answers[step_id].value if step_id in answers else None
-    file_id = value.get("photo") if isinstance(value, dict) else None
-    if not isinstance(file_id, str):
-        raise HTTPException(404)
+        value = answers[step_id].value if step_id in answers else None
+        file_id = value.get("photo") if isinstance(value, dict) else None
+        if not isinstance(file_id, str):
+            raise HTTPException(404)
+        # Named like a report's status change, so /mydata and erasure find it.
+        await audit(
+            uow, staff, "view", f"{consultation_row.slug}/run/{run_id}", page="photo", step=step_id
+        )
+        await uow.commit()
     try:
         bot = board.bot()
         file = await bot.get_file(file_id)

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import pwd
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
+from bot.cli import build_parser
 from konsulta import privacy
 from konsulta.bootstrap import App
 from konsulta.conversations import Delivery, Who
@@ -283,3 +287,86 @@ async def test_only_the_organisations_admin_may_erase(
     async with app.uow() as uow:
         assert await uow.citizens.get_by_participant_id(pid) is not None
     assert [row.action for row in await _audit_rows(app) if row.action == "erase"] == []
+
+
+async def test_looking_at_free_texts_reports_and_photos_is_audited_without_the_content(
+    browser_factory: Callable[[], Browser], people: dict[str, str], app: App
+) -> None:
+    viewer = await logged_in(browser_factory, "viewer-a@example.org")
+    await viewer.get("/consultations/park-survey/texts?q=pond")
+    await viewer.get("/consultations/park-survey/reports?status=new")
+    await viewer.get("/photos/1/photo")  # Anna's photo (the Bot API has no such file)
+    views = [row for row in await _audit_rows(app) if row.action == "view"]
+    assert [(row.target, row.detail["page"]) for row in views] == [
+        ("park-survey", "texts"),
+        ("park-survey", "reports"),
+        ("park-survey/run/1", "photo"),
+    ]
+    assert {row.email for row in views} == {"viewer-a@example.org"}
+    texts, reports, photo = views
+    assert texts.detail["search"] is True and texts.detail["flagged"] is False
+    assert texts.detail["shown"] == 1 and reports.detail["status"] == "new"
+    assert photo.detail["step"] == "photo"
+    # What the pages showed is not copied: no words, answers or participant ids.
+    logged = json.dumps([[row.target, row.detail] for row in views])
+    for said in ("pond", "benches", "54.46", *people.values()):
+        assert said not in logged
+    # A photo of another organisation is a 404 and logs nothing.
+    other = await logged_in(browser_factory, "staff-b@example.org")
+    assert (await other.get("/photos/1/photo")).status_code == 404
+    assert len([row for row in await _audit_rows(app) if row.action == "view"]) == 3
+    # Anna sees that her photo was looked at; after /delete the row no longer names her.
+    data = await _mydata(app, 1001)
+    assert [e["detail"]["page"] for e in data["audit"] if e["action"] == "view"] == ["photo"]
+    await privacy.erase(app, Who("telegram", 1001, 1001), "en", Delivery(1001))
+    [after] = [row for row in await _audit_rows(app) if row.id == photo.id]
+    assert after.target == ERASED_PARTICIPANT and after.detail == photo.detail
+
+
+async def test_cli_export_broadcast_and_results_are_audited_with_the_os_account(
+    app: App, people: dict[str, str], tmp_path: Path
+) -> None:
+    async def konsulta(*argv: str) -> int:
+        args = build_parser().parse_args(argv)
+        code: int = await args.handler(args, app.settings)
+        return code
+
+    out = tmp_path / "park.csv"
+    assert await konsulta("export", "park-survey", "--format", "csv", "--out", str(out)) == 0
+    assert await konsulta("export", "no-such-survey") == 1  # nothing exported, nothing logged
+    assert (
+        await konsulta(
+            "broadcast",
+            "create",
+            "--name",
+            "Park news",
+            "--segment",
+            '{"consultation": "park-survey"}',
+            "--text",
+            "en=The park opens.",
+        )
+        == 0
+    )
+    async with app.uow() as uow:
+        [created] = await uow.broadcasts.recent()
+    assert await konsulta("broadcast", "send", str(created.id)) == 0
+    assert await konsulta("broadcast", "cancel", str(created.id)) == 0
+    assert await konsulta("results", "add", "park-survey", "--text", "en=Benches come.") == 0
+
+    rows = [row for row in await _audit_rows(app) if row.email == "cli"]
+    assert [(row.action, row.detail.get("action")) for row in rows] == [
+        ("export", None),
+        ("broadcast", "create"),
+        ("broadcast", "schedule"),
+        ("broadcast", "cancel"),
+        ("results", None),
+    ]
+    me = pwd.getpwuid(os.getuid()).pw_name
+    assert {row.detail["os_user"] for row in rows} == {me}
+    async with app.uow() as uow:
+        org_a = await uow.organisations.get_by_slug("org-a")
+    assert org_a is not None
+    assert rows[0].organisation_id == org_a.id and rows[0].target == "park-survey"
+    assert rows[0].detail["format"] == "csv" and rows[0].detail["to"] == str(out)
+    assert rows[-1].organisation_id == org_a.id  # the results' consultation's organisation
+    assert rows[1].target == f"broadcast:{created.id}"
