@@ -286,12 +286,12 @@ def _message(message: OutboxMessage) -> dict[str, Any]:
 
 
 def _actor_kind(entry: AuditEntry) -> str:
-    """Who acted, as a kind: "staff", "leader", "cli" (never the staff e-mail)."""
-    if entry.email.startswith("leader:"):
-        return "leader"
-    if entry.email.startswith("cli"):
-        return "cli"
-    return "staff"
+    """Who acted, as a kind: "staff", "leader", "approver" or "cli" (never the staff
+    member's e-mail)."""
+    if "@" in entry.email:
+        return "staff"
+    kind = entry.email.split(":", 1)[0]
+    return kind if kind in {"leader", "approver"} else "cli"
 
 
 async def _leader(session: AsyncSession, citizen_id: int) -> dict[str, Any] | None:
