@@ -370,3 +370,28 @@ async def test_cli_export_broadcast_and_results_are_audited_with_the_os_account(
     assert rows[0].detail["format"] == "csv" and rows[0].detail["to"] == str(out)
     assert rows[-1].organisation_id == org_a.id  # the results' consultation's organisation
     assert rows[1].target == f"broadcast:{created.id}"
+
+
+async def test_a_person_who_never_agreed_to_a_leaders_help_leaves_no_id_in_the_audit(
+    app: App,
+) -> None:
+    async with app.uow() as uow:
+        organisation = await uow.organisations.get_by_slug("org-a")
+        consultation = await uow.consultations.get_by_slug("park-survey")
+        assert organisation is not None and consultation is not None
+        leader_citizen = await uow.citizens.get_or_create(9002, 9002, secret=TEST_PSEUDONYM_SECRET)
+        leader = Leader(citizen_id=leader_citizen.id, organisation_id=organisation.id)
+        uow.session.add(leader)
+        community = await uow.communities.create(organisation.id, "Youth club", ["en"])
+        person = await assist.begin(app, uow, leader, community, consultation)
+        pid = person.participant_id
+        await assist.end(uow, leader, completed=False)  # no consent: erased at once
+        await uow.commit()
+    async with app.uow() as uow:
+        assert await uow.citizens.get_by_participant_id(pid) is None
+    rows = [row for row in await _audit_rows(app) if row.action.startswith("assist.")]
+    assert [(row.action, row.target) for row in rows] == [
+        ("assist.start", ERASED_PARTICIPANT),
+        ("assist.end", ERASED_PARTICIPANT),
+    ]
+    assert _mentions(rows, pid) == []
