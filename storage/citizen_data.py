@@ -56,8 +56,8 @@ def _iso(value: datetime | None) -> str | None:
 
 
 async def citizen_data(session: AsyncSession, citizen_id: int) -> dict[str, Any]:
-    """A JSON-serialisable dict of the citizen's profile, channels, consents and runs
-    with answers. Raises LookupError if there is no such citizen."""
+    """A JSON-serialisable dict of everything the module docstring lists, for this
+    citizen. Raises LookupError if there is no such citizen."""
     citizen = await session.get(Citizen, citizen_id)
     if citizen is None:
         raise LookupError(f"no citizen {citizen_id}")
@@ -154,7 +154,16 @@ async def citizen_data(session: AsyncSession, citizen_id: int) -> dict[str, Any]
         )
     ).all()
     audit = await AuditRepository(session).about(citizen_id, citizen.participant_id)
-    organisations = dict((await session.execute(select(Organisation.id, Organisation.name))).all())
+    organisation_ids = {entry.organisation_id for entry in audit} - {None}
+    organisations = dict(
+        (
+            await session.execute(
+                select(Organisation.id, Organisation.name).where(
+                    Organisation.id.in_(organisation_ids)
+                )
+            )
+        ).all()
+    )
     waiting = await session.scalar(
         select(func.count())
         .select_from(OutboxMessage)
