@@ -18,13 +18,14 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from dialogs.schema import Flow, StepKind
+from konsulta import privacy
 from konsulta.outbound import OutboundMessage
 from review import charts, queries
 from review.export import FORMATS, Format, stream_export
 from review.i18n import N_
 from review.queries import Filters
 from review.rendering import flash, render
-from review.security import EDIT, VIEW, Staff, action, audit, dashboard, page
+from review.security import ADMIN, EDIT, VIEW, Staff, action, audit, dashboard, page
 from storage.models import (
     Answer,
     AnswerCoding,
@@ -303,6 +304,23 @@ async def texts(request: Request, staff: Staff) -> Response:
         tagged = await uow.codings.tags_of(ids)
         tags = await uow.codings.tags(found.id)
         tag_counts = await uow.codings.tag_counts(found.id)
+        # What was looked at, never what it said: the filters, not the search words
+        # (they may be a name), and how many answers were shown.
+        await audit(
+            uow,
+            staff,
+            "view",
+            slug,
+            page="texts",
+            shown=len(rows),
+            offset=offset,
+            step=step_id,
+            tag=tag_id,
+            mark=mark,
+            flagged=flagged,
+            search=bool(search),
+        )
+        await uow.commit()
     questions = {s.id: flow.localize(s.text, flow.default_language) for s in flow.questions}
     return render(
         request,
@@ -415,6 +433,8 @@ async def reports(request: Request, staff: Staff) -> Response:
             ).scalars():
                 answers.setdefault(answer.run_id, {})[answer.step_id] = answer
         statuses = await uow.reports.statuses(run_ids)
+        await audit(uow, staff, "view", slug, page="reports", shown=len(runs), status=wanted)
+        await uow.commit()
     items = []
     for run, pid in runs:
         status = statuses.get(run.id, ReportState.NEW)
@@ -492,10 +512,15 @@ async def photo(request: Request, staff: Staff) -> Response:
         if consultation_row is None or consultation_row.organisation_id != staff.organisation_id:
             raise HTTPException(404)
         answers = {a.step_id: a for a in await uow.answers.list_for_run(run_id)}
-    value = answers[step_id].value if step_id in answers else None
-    file_id = value.get("photo") if isinstance(value, dict) else None
-    if not isinstance(file_id, str):
-        raise HTTPException(404)
+        value = answers[step_id].value if step_id in answers else None
+        file_id = value.get("photo") if isinstance(value, dict) else None
+        if not isinstance(file_id, str):
+            raise HTTPException(404)
+        # Named like a report's status change, so /mydata and erasure find it.
+        await audit(
+            uow, staff, "view", f"{consultation_row.slug}/run/{run_id}", page="photo", step=step_id
+        )
+        await uow.commit()
     try:
         bot = board.bot()
         file = await bot.get_file(file_id)
@@ -630,6 +655,46 @@ async def reply(request: Request, staff: Staff, form: FormData) -> Response:
     return RedirectResponse(f"/citizens/{pid}", status_code=303)
 
 
+# --- erasing a participant a leader helped ----------------------------------------------
+
+
+async def own_assisted(uow: UnitOfWork, staff: Staff, pid: str) -> Citizen:
+    """An assisted participant of the organisation (no Telegram account, so no
+    /delete of their own); anyone else is a 404 here."""
+    citizen = await own_citizen(uow, staff, pid)
+    if citizen.assisted_by is None:
+        raise HTTPException(404)
+    return citizen
+
+
+@page(ADMIN)
+async def confirm_erase(request: Request, staff: Staff) -> Response:
+    """The confirmation step: what will be erased, and the button that does it."""
+    pid = request.path_params["pid"]
+    async with dashboard(request).app.uow(read_only=True) as uow:
+        citizen = await own_assisted(uow, staff, pid)
+        runs = await uow.runs.list_for_citizen(citizen.id)
+    return render(request, "erase.html", citizen=citizen, runs=len(runs))
+
+
+@action(ADMIN)
+async def erase(request: Request, staff: Staff, form: FormData) -> Response:
+    pid = request.path_params["pid"]
+    if form.get("confirm") != "1":
+        return RedirectResponse(f"/citizens/{pid}/erase", status_code=303)
+    app = dashboard(request).app
+    async with app.uow(read_only=True) as uow:
+        citizen = await own_assisted(uow, staff, pid)
+    erased = await privacy.erase_assisted(
+        app, citizen.id, staff.organisation_id, by_email=staff.email, by_id=staff.id
+    )
+    if not erased:
+        # Gone meanwhile, or took part with another organisation too: not ours to erase.
+        raise HTTPException(404)
+    flash(request, N_("Everything about this participant is erased."))
+    return RedirectResponse("/consultations", status_code=303)
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/consultations", consultations),
@@ -645,4 +710,6 @@ def routes() -> list[BaseRoute]:
         Route("/photos/{run_id:int}/{step_id}", photo),
         Route("/citizens/{pid}", thread),
         Route("/citizens/{pid}/reply", reply, methods=["POST"]),
+        Route("/citizens/{pid}/erase", confirm_erase),
+        Route("/citizens/{pid}/erase", erase, methods=["POST"]),
     ]

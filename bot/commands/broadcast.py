@@ -2,7 +2,8 @@
 
 The CLI only writes rows: the running bot (`konsulta run`) sends them, at the pace
 Telegram allows. `send --follow` and `status --follow` show a progress bar with an
-ETA until the broadcast is done.
+ETA until the broadcast is done. Creating, scheduling and cancelling are audited as
+"broadcast" by "cli" (bot/commands/operator.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from bot.commands.operator import record
 from konsulta import broadcasts
 from konsulta.bootstrap import App, running_app
 from konsulta.broadcasts import BroadcastError
@@ -115,6 +117,15 @@ async def create(args: Any, settings: Settings) -> int:
                 texts=texts,
                 default_language=args.default_language,
             )
+            await record(
+                app,
+                "broadcast",
+                f"broadcast:{broadcast.id}",
+                consultation_id=broadcast.consultation_id,
+                action="create",
+                segment=broadcast.segment,
+                languages=sorted(texts),
+            )
             print(f"broadcast {broadcast.id} created (draft)")
             await _print_preview(app, broadcast.id)
     except (BroadcastError, SegmentError, OSError) as error:
@@ -157,6 +168,14 @@ async def send(args: Any, settings: Settings) -> int:
             print(error, file=sys.stderr)
             return EXIT_USAGE
         assert broadcast.send_at is not None
+        await record(
+            app,
+            "broadcast",
+            f"broadcast:{broadcast.id}",
+            consultation_id=broadcast.consultation_id,
+            action="schedule",
+            at=broadcast.send_at.isoformat(),
+        )
         print(
             f"broadcast {broadcast.id} scheduled for "
             f"{broadcast.send_at.isoformat(timespec='seconds')}; the running bot sends it"
@@ -219,8 +238,17 @@ async def cancel(settings: Settings, broadcast_id: int) -> int:
         except BroadcastError as error:
             print(error, file=sys.stderr)
             return 1
+        shown = await broadcasts.progress(app, broadcast_id)
+        await record(
+            app,
+            "broadcast",
+            f"broadcast:{broadcast_id}",
+            consultation_id=shown.broadcast.consultation_id,
+            action="cancel",
+            cancelled=cancelled,
+        )
         print(f"broadcast {broadcast_id} cancelled; {cancelled} recipient(s) will not get it")
-        print(_summary(await broadcasts.progress(app, broadcast_id)))
+        print(_summary(shown))
     return 0
 
 

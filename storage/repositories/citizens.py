@@ -24,6 +24,7 @@ from storage.models import (
 from storage.pseudonym import participant_id
 from storage.repositories._dialect import upsert_insert
 from storage.repositories._session import attached
+from storage.repositories.review import AuditRepository
 from storage.types import utcnow
 
 __all__ = ["DEFAULT_TIMEZONE", "TELEGRAM", "CitizenRepository", "ConsentRepository"]
@@ -171,13 +172,17 @@ class CitizenRepository:
 
     async def erase(self, citizen: Citizen) -> None:
         """Delete everything about this citizen: answers, runs, consent, queued messages,
-        the Telegram mapping and the citizen row.
+        the Telegram mapping and the citizen row (with them, by cascade: staff coding,
+        report statuses, threads, follow-ups, deliveries, a leader's role). Audit
+        entries that named them keep the action, time and actor, and name
+        `ERASED_PARTICIPANT` instead.
 
         Inbox rows from their chat keep only the bare `update_id` (raw update emptied,
         chat id cleared), so a replay of an old update is still recognised as a replay
         and cannot re-create the person.
         """
         session = self._session
+        await AuditRepository(session).forget(citizen.id, citizen.participant_id)
         chat_ids = select(CitizenChannel.chat_id).where(CitizenChannel.citizen_id == citizen.id)
         run_ids = select(Run.id).where(Run.citizen_id == citizen.id)
         await session.execute(delete(Answer).where(Answer.run_id.in_(run_ids)))
