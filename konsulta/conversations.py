@@ -159,12 +159,6 @@ class Conversations:
                 return candidate
         return self.app.settings.default_language
 
-    def flow_language(self, citizen: Citizen, who: Who, flow: Flow) -> str:
-        for candidate in (citizen.language, _base(who.language_code)):
-            if candidate and candidate in flow.languages:
-                return candidate
-        return flow.default_language
-
     # --- entry points --------------------------------------------------------------
 
     async def open(
