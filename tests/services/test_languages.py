@@ -5,12 +5,15 @@ typed mid-question ("pomocy", "wstecz", "stop") are the commands they name."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from dialogs.events import ButtonPress, CommandInput, MediaInput, TextInput
 from dialogs.schema import Flow
+from konsulta import broadcasts
 from konsulta.bootstrap import App, build_app
 from konsulta.conversations import (
     AGREE,
@@ -21,7 +24,9 @@ from konsulta.conversations import (
     Who,
 )
 from konsulta.publishing import publish, read_flow
+from konsulta.quiet import QuietHours
 from konsulta.settings import Settings
+from storage.models import OutboxMessage
 
 FLOWS = Path(__file__).resolve().parents[2] / "dialogs" / "flows"
 #: Telegram says Arabic; senior-housing is offered in pl, en and uk only.
@@ -183,3 +188,52 @@ async def test_a_photo_sent_to_a_question_answered_by_typing_gets_a_short_hint(a
     [hint] = shown.messages
     assert hint.role == "hint" and hint.step_id == "years_here"
     assert len(hint.text) < 100
+
+
+RUSLAN = Who("telegram", 2004, 2004, "ru")
+
+
+async def take_part(conversations: Conversations, who: Who, language: str | None) -> None:
+    """Open senior-housing, pick `language` if asked for one, and agree."""
+    await conversations.open(who, "senior-housing", source="telegram", delivery=None)
+    if language is not None:
+        picked = ButtonPress(CONSULTATION_LANGUAGE_STEP, language)
+        await conversations.handle(who, picked, delivery=None)
+    await conversations.handle(who, ButtonPress(CONSENT_STEP, AGREE), delivery=None)
+
+
+async def test_results_in_polish_and_english_warn_who_gets_another_language(app: App) -> None:
+    conversations = Conversations(app)
+    await take_part(conversations, ANNA, None)  # reads Polish
+    await take_part(conversations, OKSANA, None)  # reads Ukrainian: no text, gets Polish
+    await take_part(conversations, AMAL, "en")  # reads Arabic, answered in English
+    await take_part(conversations, RUSLAN, "uk")  # reads Russian, answered in Ukrainian
+    draft = await broadcasts.create(
+        app,
+        name="results",
+        segment={"consultation": "senior-housing"},
+        texts={"pl": "Winda będzie naprawiona w maju.", "en": "The lift will be fixed in May."},
+        default_language="pl",
+        kind="result",
+    )
+    shown = await broadcasts.preview(app, draft.id)
+    assert shown.total == 4
+    assert {lang: n for lang, (n, _text) in shown.languages.items()} == {"pl": 3, "en": 1}
+    assert set(shown.fallbacks) == {
+        broadcasts.Fallback("ar", "en", 1),  # the language she answered in
+        broadcasts.Fallback("uk", "pl", 1),  # no text in either: the default
+        broadcasts.Fallback("ru", "pl", 1),
+    }
+    # what is sent follows the same rule
+    now = app.clock.now()
+    await broadcasts.schedule(app, draft.id, now)
+    sending = broadcasts.Broadcasts(app, QuietHours(time(0, 0), time(0, 0)))
+    await sending.start_due(now)
+    while await sending.materialize(now):
+        pass
+    assert await sending.feed(now) == 4
+    async with app.uow() as uow:
+        rows = (await uow.session.execute(select(OutboxMessage))).scalars().all()
+    sent = {row.chat_id: row.payload["language"] for row in rows if row.payload.get("broadcast_id")}
+    expected = {ANNA: "pl", OKSANA: "pl", AMAL: "en", RUSLAN: "pl"}
+    assert sent == {who.chat_id: language for who, language in expected.items()}
