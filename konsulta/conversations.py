@@ -65,8 +65,8 @@ CHANGE_LANGUAGE = "~language"
 CHOOSING_LANGUAGE = "choosing_language"
 #: Telegram shows longer button labels cut off (and the catalog checks keep ours below).
 MAX_BUTTON_LABEL = 64
-#: Language codes named after a title the citizen cannot read, at most this many.
-MENU_CODES = 3
+#: Languages named after a title the citizen cannot read, at most this many.
+MENU_LANGUAGES = 3
 AGREE = "agree"
 DECLINE = "decline"
 
@@ -651,14 +651,17 @@ def typed_language(text: str, languages: Iterable[str]) -> str | None:
 
 def menu_title(flow: Flow, language: str) -> str:
     """A consultation's title in the menu: in `language` when the consultation is
-    offered in it, else in its own default language with its languages' codes after
-    it ("Dobry dom na starsze lata (PL, EN, UK)"), never silently another language."""
+    offered in it, else in its own default language with its languages after it, each
+    named in itself ("Dobry dom na starsze lata (Polski, English, Українська)"); never
+    silently another language. Codes ("PL, EN, UK") only when the names do not fit."""
     if language in flow.languages:
         return flow.localize(flow.title, language)
-    codes = [code.upper() for code in flow.languages[:MENU_CODES]]
-    if len(flow.languages) > MENU_CODES:
-        codes.append("…")
-    suffix = f" ({', '.join(codes)})"
+    shown, more = flow.languages[:MENU_LANGUAGES], len(flow.languages) > MENU_LANGUAGES
+    names = [language_name(code) for code in shown] + (["…"] if more else [])
+    suffix = f" ({', '.join(names)})"
+    if len(suffix) > MAX_BUTTON_LABEL // 2:
+        codes = [code.upper() for code in shown] + (["…"] if more else [])
+        suffix = f" ({', '.join(codes)})"
     title = flow.localize(flow.title, flow.default_language)
     room = MAX_BUTTON_LABEL - len(suffix)
     if len(title) > room:

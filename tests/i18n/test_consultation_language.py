@@ -84,7 +84,7 @@ async def test_an_arabic_citizen_on_a_pl_en_uk_consultation_never_gets_the_polis
     await emu.citizens.send_text(AMAL, "/start")
     menu = await shown(lambda m: bool(m.callback_data()))
     title = flow.localize(flow.title, "pl")
-    assert labels(menu) == [f"{title} (PL, EN, UK)"]
+    assert labels(menu) == [f"{title} (Polski, English, Українська)"]
     assert is_arabic(menu.text or "")
     note = arabic.gettext(
         "A consultation that is not available in your language shows its "

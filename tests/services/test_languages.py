@@ -22,6 +22,7 @@ from konsulta.conversations import (
     PICK_STEP,
     Conversations,
     Who,
+    menu_title,
 )
 from konsulta.publishing import publish, read_flow
 from konsulta.quiet import QuietHours
@@ -117,7 +118,9 @@ async def test_the_menu_names_the_languages_of_a_consultation_not_in_yours(
     arabic = await conversations.open(AMAL, None, source="telegram", delivery=None, menu=True)
     [menu] = arabic.messages
     assert menu.step_id == PICK_STEP
-    assert [b.label for b in menu.buttons] == [f"{flow.localize(flow.title, 'pl')} (PL, EN, UK)"]
+    assert [b.label for b in menu.buttons] == [
+        f"{flow.localize(flow.title, 'pl')} (Polski, English, Українська)"
+    ]
     assert (
         app.texts("ar").gettext(
             "A consultation that is not available in your language shows its "
@@ -129,6 +132,34 @@ async def test_the_menu_names_the_languages_of_a_consultation_not_in_yours(
     [menu] = ukrainian.messages
     assert [b.label for b in menu.buttons] == [flow.localize(flow.title, "uk")]
     assert "(" not in menu.text
+
+
+@pytest.mark.parametrize(
+    ("title", "languages", "shown"),
+    [
+        ("Park", ["pl", "en", "uk"], "Park (Polski, English, Українська)"),
+        ("Park", ["pl", "en", "uk", "ru"], "Park (PL, EN, UK, …)"),
+        ("Park " * 20, ["pl", "en"], ("Park " * 20)[:45].rstrip() + "… (Polski, English)"),
+    ],
+)
+def test_a_title_in_the_menu_names_its_languages_within_a_button(
+    title: str, languages: list[str], shown: str
+) -> None:
+    flow = Flow.model_validate(
+        {
+            "id": "park",
+            "version": 1,
+            "title": title,
+            "organisation": "Town",
+            "languages": languages,
+            "default_language": "pl",
+            "consent": "ok",
+            "steps": [{"id": "q", "kind": "text", "text": "Why?"}],
+            "ends": [{"text": "Thanks"}],
+        }
+    )
+    assert menu_title(flow, "ar") == shown and len(shown) <= 64
+    assert menu_title(flow, "en") == title
 
 
 async def agreed(conversations: Conversations, who: Who) -> None:
