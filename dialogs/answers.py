@@ -525,9 +525,10 @@ def word_command(
     """The command a typed message means, if it is one of the catalogs' words.
 
     Only the whole message counts ("stop", "Pomocy!", "go back"), never a word inside
-    a longer answer. On a free-text question only a single word does, so a one-word
-    answer is still possible in any other phrasing; and an option whose label is
-    such a word ("Skip" as a choice) stays an answer.
+    a longer answer. On a free-text question only a single word does: a phrase there
+    ("stop kradzieżom", even "wypisz mnie") is the answer. An option whose label is
+    such a word (an option "Pomoc") stays an answer. A message of only question marks
+    ("?", "؟") asks for help everywhere.
     """
     stripped = "".join(text.split())
     if stripped and set(stripped) <= _QUESTION_MARKS:
