@@ -18,7 +18,7 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 
 from dialogs import engine
-from dialogs.answers import Accepted, parse_yes_no
+from dialogs.answers import Accepted, Choice, WordCommand, fold, parse_yes_no, word_command
 from dialogs.events import (
     Button,
     ButtonPress,
@@ -29,10 +29,11 @@ from dialogs.events import (
     Translator,
     Turn,
 )
-from dialogs.schema import Flow
+from dialogs.schema import Flow, Step
 from konsulta.bootstrap import App
 from konsulta.catalogs import LANGUAGES
 from konsulta.followup_flow import followup_flow, followup_id_of
+from konsulta.menu import help_text, stopped_text
 from konsulta.outbound import Delivery as Delivery
 from konsulta.outbound import OutboundMessage, deliver
 from storage.models import (
@@ -55,8 +56,17 @@ LANGUAGE_TTL = 30.0
 CONSENT_STEP = "~consent"
 PICK_STEP = "~pick"
 LANGUAGE_STEP = "~language"
+#: The question asked before consent when the consultation is not offered in the
+#: citizen's language: which of its languages? (Its buttons carry the run, like answers.)
+CONSULTATION_LANGUAGE_STEP = "~in-language"
 #: The consent question's control button that opens the language picker.
 CHANGE_LANGUAGE = "~language"
+#: A run's state before consent while that question waits for an answer.
+CHOOSING_LANGUAGE = "choosing_language"
+#: Telegram shows longer button labels cut off (and the catalog checks keep ours below).
+MAX_BUTTON_LABEL = 64
+#: Languages named after a title the citizen cannot read, at most this many.
+MENU_LANGUAGES = 3
 AGREE = "agree"
 DECLINE = "decline"
 
@@ -149,12 +159,6 @@ class Conversations:
                 return candidate
         return self.app.settings.default_language
 
-    def flow_language(self, citizen: Citizen, who: Who, flow: Flow) -> str:
-        for candidate in (citizen.language, _base(who.language_code)):
-            if candidate and candidate in flow.languages:
-                return candidate
-        return flow.default_language
-
     # --- entry points --------------------------------------------------------------
 
     async def open(
@@ -236,6 +240,8 @@ class Conversations:
                 outcome = replace(outcome, messages=(_notice(old), *outcome.messages))
             elif run.consent_record_id is None:
                 outcome = await self._consent_answer(uow, citizen, who, run, event)
+            elif said := await self._typed_command(uow, citizen, who, run, event):
+                outcome = said
             else:
                 outcome = await self._advance(uow, citizen, who, run, event)
             await self._finish(uow, citizen, outcome, delivery)
@@ -364,13 +370,22 @@ class Conversations:
             return Outcome((_notice("\n\n".join(lines)),), language)
         lines.append(texts.gettext("Which consultation would you like to answer? Tap one:"))
         buttons = []
+        foreign = False
         for consultation in open_ones:
             version = await uow.consultations.get_version(consultation)
             title = consultation.title
             if version is not None:
                 flow = self.app.flows.flow(version)
-                title = flow.localize(flow.title, language)
+                title = menu_title(flow, language)
+                foreign = foreign or language not in flow.languages
             buttons.append(Button(str(consultation.id), title))
+        if foreign:
+            lines.append(
+                texts.gettext(
+                    "A consultation that is not available in your language shows its "
+                    "languages in brackets. If you tap it, you can choose one of them."
+                )
+            )
         menu = Message("\n\n".join(lines), "question", PICK_STEP, tuple(buttons), expects="pick")
         return Outcome((menu,), language)
 
@@ -386,18 +401,61 @@ class Conversations:
         version = await uow.consultations.get_version(consultation)
         assert version is not None
         flow = self.app.flows.flow(version)
-        language = self.flow_language(citizen, who, flow)
+        own = self.bot_language(citizen, who)
+        # Consent in a language the citizen cannot read is not informed consent: when
+        # the consultation is not offered in theirs, they pick one of its languages
+        # first (asked in their own), and the run waits in CHOOSING_LANGUAGE.
+        choosing = own not in flow.languages
         run = await uow.runs.create(
             citizen_id=citizen.id,
             consultation_id=consultation.id,
             flow_version_id=version.id,
-            state={},
-            language=language,
+            state={CHOOSING_LANGUAGE: True} if choosing else {},
+            language=flow.default_language if choosing else own,
             source=source,
             community_id=community_id,
         )
-        invited_by = await self._invited_by(uow, run)
-        return Outcome((self._consent_message(flow, language, invited_by),), language, run.id)
+        return await self._before_consent(uow, citizen, who, run, flow)
+
+    async def _before_consent(
+        self, uow: UnitOfWork, citizen: Citizen, who: Who, run: Run, flow: Flow
+    ) -> Outcome:
+        """What a run without consent asks: the language question, else the consent."""
+        if run.state.get(CHOOSING_LANGUAGE):
+            own = self.bot_language(citizen, who)
+            return Outcome((self._language_question(flow, own),), own, run.id)
+        consent = self._consent_message(flow, run.language, await self._invited_by(uow, run))
+        return Outcome((consent,), run.language, run.id)
+
+    def _language_question(self, flow: Flow, own: str) -> Message:
+        """In the citizen's own language: this consultation is not in it; each of its
+        languages named in itself ("Polski", "English", "Українська")."""
+        texts = self.app.texts(own)
+        text = texts.gettext(
+            "This consultation is not available in your language. "
+            "Which of its languages would you like to read it in?"
+        )
+        buttons = tuple(Button(code, language_name(code)) for code in flow.languages)
+        return Message(text, "question", CONSULTATION_LANGUAGE_STEP, buttons)
+
+    async def _choose_language(
+        self, uow: UnitOfWork, citizen: Citizen, who: Who, run: Run, flow: Flow, event: Event
+    ) -> Outcome:
+        """The answer to the language question: a tap, or the language's name typed."""
+        own = self.bot_language(citizen, who)
+        picked: str | None = None
+        if isinstance(event, ButtonPress) and event.step_id == CONSULTATION_LANGUAGE_STEP:
+            picked = event.key
+        elif isinstance(event, TextInput):
+            picked = typed_language(event.text, flow.languages)
+        if picked not in flow.languages:
+            hint = _hint(self.app.texts(own).gettext("Please tap one of the languages below."))
+            return Outcome((hint, self._language_question(flow, own)), own, run.id)
+        assert picked is not None
+        run.language = picked
+        run.state = {}
+        outcome = await self._before_consent(uow, citizen, who, run, flow)
+        return replace(outcome, answer=language_name(picked))
 
     def _consent_message(self, flow: Flow, language: str, invited_by: str | None = None) -> Message:
         texts = self.app.texts(language)
@@ -433,6 +491,8 @@ class Conversations:
         self, uow: UnitOfWork, citizen: Citizen, who: Who, run: Run, event: Event
     ) -> Outcome:
         flow = await self._flow_of(uow, run)
+        if run.state.get(CHOOSING_LANGUAGE):
+            return await self._choose_language(uow, citizen, who, run, flow, event)
         language = run.language
         texts = self.app.texts(language)
         answer = (
@@ -468,9 +528,13 @@ class Conversations:
                 (Message(goodbye, "end"),), language, answer=texts.gettext("No, thank you")
             )
         run.consent_record_id = record.id
-        if citizen.language is None and language in self.app.i18n.available_locales:
-            await uow.citizens.set_language(citizen, language)  # agreeing confirms it
-            self._remember_language(who.user_id, language)
+        own = self.bot_language(citizen, who)
+        if citizen.language is None and own in self.app.i18n.available_locales:
+            # Agreeing confirms the language the bot spoke to them in (Telegram's
+            # guess); a consultation language picked because theirs was missing is
+            # the run's, not theirs.
+            await uow.citizens.set_language(citizen, own)
+            self._remember_language(who.user_id, own)
         turn = engine.start(flow, language, texts=texts)
         outcome = await self._persist(uow, run, turn, language)
         return replace(outcome, answer=texts.gettext("Yes, I agree"))
@@ -480,11 +544,46 @@ class Conversations:
     ) -> Outcome:
         flow = await self._flow_of(uow, run)
         if run.consent_record_id is None:
-            again = self._consent_message(flow, run.language, await self._invited_by(uow, run))
-            return Outcome((again,), run.language, run.id)
+            return await self._before_consent(uow, citizen, who, run, flow)
         texts = self.app.texts(run.language)
         turn = engine.advance(flow, run.state, event, texts=texts)
         return await self._persist(uow, run, turn, run.language, event)
+
+    async def _typed_command(
+        self, uow: UnitOfWork, citizen: Citizen, who: Who, run: Run, event: Event
+    ) -> Outcome | None:
+        """ "pomocy", "stop", "wstecz" or "?" typed mid-question: the command itself, as
+        if sent with its slash (see `dialogs.answers.word_command`); None: an answer."""
+        if not isinstance(event, TextInput):
+            return None
+        flow = await self._flow_of(uow, run)
+        step: Step | None = None
+        current = run.state.get("current")
+        if isinstance(current, str):
+            try:
+                step = flow.step(current)
+            except KeyError:
+                step = None
+        choices = [
+            Choice(o.key, flow.localize(o.label, run.language), o.emoji)
+            for o in (step.options if step is not None else [])
+        ]
+        own = self.bot_language(citizen, who)
+        # The words of the dialog's language, the citizen's own and English.
+        languages = dict.fromkeys((run.language, own, "en"))
+        catalogs = [self.app.texts(language) for language in languages]
+        command = word_command(event.text, step, choices, catalogs)
+        if command is None:
+            return None
+        if command is WordCommand.BACK:
+            return await self._advance(uow, citizen, who, run, CommandInput("back"))
+        if command is WordCommand.SKIP:
+            return await self._advance(uow, citizen, who, run, CommandInput("skip"))
+        texts = self.app.texts(own)
+        if command is WordCommand.STOP:
+            await uow.citizens.set_flags(citizen, stopped=True)
+            return Outcome((_notice(stopped_text(texts)),), own)
+        return Outcome((_notice(help_text(texts)),), own)
 
     async def _persist(
         self, uow: UnitOfWork, run: Run, turn: Turn, language: str, event: Event | None = None
@@ -539,6 +638,35 @@ def language_name(code: str) -> str:
     except (ValueError, UnknownLocaleError):
         return code
     return name[:1].upper() + name[1:]
+
+
+def typed_language(text: str, languages: Iterable[str]) -> str | None:
+    """The language whose name ("english", "Українська") or code ("en") was typed."""
+    wanted = fold(text)
+    for code in languages:
+        if wanted in {fold(code), fold(language_name(code))}:
+            return code
+    return None
+
+
+def menu_title(flow: Flow, language: str) -> str:
+    """A consultation's title in the menu: in `language` when the consultation is
+    offered in it, else in its own default language with its languages after it, each
+    named in itself ("Dobry dom na starsze lata (Polski, English, Українська)"); never
+    silently another language. Codes ("PL, EN, UK") only when the names do not fit."""
+    if language in flow.languages:
+        return flow.localize(flow.title, language)
+    shown, more = flow.languages[:MENU_LANGUAGES], len(flow.languages) > MENU_LANGUAGES
+    names = [language_name(code) for code in shown] + (["…"] if more else [])
+    suffix = f" ({', '.join(names)})"
+    if len(suffix) > MAX_BUTTON_LABEL // 2:
+        codes = [code.upper() for code in shown] + (["…"] if more else [])
+        suffix = f" ({', '.join(codes)})"
+    title = flow.localize(flow.title, flow.default_language)
+    room = MAX_BUTTON_LABEL - len(suffix)
+    if len(title) > room:
+        title = title[: room - 1].rstrip() + "…"
+    return title + suffix
 
 
 def _base(language_code: str | None) -> str | None:

@@ -141,6 +141,11 @@ async def _print_preview(app: App, broadcast_id: int) -> None:
     for language, (count, text) in shown.languages.items():
         print(f"--- {language}: {count} recipient(s) ---")
         print(text)
+    for fallback in shown.fallbacks:
+        print(
+            f"warning: {fallback.recipients} recipient(s) read {fallback.language}, "
+            f"which has no text: they will get the {fallback.instead} text"
+        )
 
 
 async def preview(settings: Settings, broadcast_id: int) -> int:
