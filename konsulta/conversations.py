@@ -34,7 +34,7 @@ from konsulta.bootstrap import App
 from konsulta.catalogs import LANGUAGES
 from konsulta.followup_flow import followup_flow, followup_id_of
 from konsulta.outbound import Delivery as Delivery
-from konsulta.outbound import OutboundMessage, deliver
+from konsulta.outbound import OutboundMessage, deliver, read_aloud
 from storage.models import (
     Citizen,
     ConsentPurpose,
@@ -59,6 +59,9 @@ LANGUAGE_STEP = "~language"
 CHANGE_LANGUAGE = "~language"
 AGREE = "agree"
 DECLINE = "decline"
+#: The control button that asks for voice messages ("🔊 Listen"), on the consent and
+#: on the list of consultations: wherever it is tapped, it means the same.
+LISTEN = "~listen"
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,8 @@ class Outcome:
     completed: bool = False
     #: Answer given in this event, shown under the tapped question when it is closed.
     answer: str | None = None
+    #: Messages already on screen, now only read aloud (after "🔊 Listen").
+    heard: tuple[Message, ...] = ()
 
 
 def message_payload(message: Message, run_id: int | None, language: str) -> dict[str, Any]:
@@ -94,9 +99,12 @@ def message_payload(message: Message, run_id: int | None, language: str) -> dict
     ).to_payload()
 
 
-def outbound_messages(outcome: Outcome, delivery: Delivery) -> list[OutboundMessage]:
+def outbound_messages(
+    outcome: Outcome, delivery: Delivery, *, listen: bool = False
+) -> list[OutboundMessage]:
     """What `outcome` shows in the chat: first the tapped question closed with the
-    answer under it, then the new messages (a toggle edits the tapped message)."""
+    answer under it, then the new messages (a toggle edits the tapped message); for a
+    citizen who listens (`listen`), each new text followed by a voice message."""
     shown: list[OutboundMessage] = []
     source = delivery.source_message_id
     if outcome.answer is not None and source is not None:
@@ -111,7 +119,18 @@ def outbound_messages(outcome: Outcome, delivery: Delivery) -> list[OutboundMess
                 message, run_id=outcome.run_id, language=outcome.language, edit_message_id=source
             )
         )
-    return shown
+    if not listen:
+        return shown
+    heard = [
+        OutboundMessage.from_engine(
+            m, run_id=outcome.run_id, language=outcome.language, edit_message_id=None
+        )
+        for m in outcome.heard
+    ]
+    return [
+        *read_aloud(shown),
+        *(OutboundMessage.spoken(m.heard_text, language=m.language) for m in heard),
+    ]
 
 
 class Conversations:
@@ -183,12 +202,12 @@ class Conversations:
                 consultation = invite.consultation_id
             target = await self._find(uow, consultation)
             if menu:
-                outcome = await self._menu(uow, language, texts)
+                outcome = await self._menu(uow, citizen, language, texts)
             elif target is None:
                 if consultation is None and (run := await uow.runs.latest_active(citizen.id)):
                     outcome = await self._advance(uow, citizen, who, run, CommandInput("repeat"))
                 else:
-                    outcome = await self._menu(uow, language, texts, unknown=consultation)
+                    outcome = await self._menu(uow, citizen, language, texts, unknown=consultation)
             elif target.status != ConsultationStatus.OPEN:
                 outcome = Outcome(
                     (
@@ -217,6 +236,8 @@ class Conversations:
         `run_id` comes with a tapped button: a button of an earlier, finished or
         restarted run is old and answers nothing.
         """
+        if isinstance(event, ButtonPress) and event.key == LISTEN:
+            return await self.set_read_aloud(who, True, delivery=delivery)
         if isinstance(event, ButtonPress) and event.step_id == PICK_STEP:
             return await self.open(who, _int(event.key), source=who.channel, delivery=delivery)
         async with self.app.uow() as uow:
@@ -227,7 +248,7 @@ class Conversations:
             if run is None and (passed := await self._pass_on_to_staff(uow, citizen, event, texts)):
                 outcome = Outcome((passed,), language)
             elif run is None:
-                outcome = await self._menu(uow, language, texts, nothing_active=True)
+                outcome = await self._menu(uow, citizen, language, texts, nothing_active=True)
             elif run_id is not None and run_id != run.id:
                 old = texts.gettext(
                     "That button belongs to an earlier question. Here is the current one."
@@ -255,6 +276,50 @@ class Conversations:
             return None
         await uow.threads.add(citizen.id, organisation_id, ThreadDirection.FROM_CITIZEN, event.text)
         return _notice(texts.gettext("Thank you. I have passed your message on."))
+
+    async def voice_command(
+        self, who: Who, argument: str | None, *, delivery: Delivery | None
+    ) -> Outcome:
+        """/voice on, /voice off; /voice alone (as the command menu sends it) switches."""
+        wanted = (argument or "").strip().lower()
+        if wanted in {"on", "off"}:
+            return await self.set_read_aloud(who, wanted == "on", delivery=delivery)
+        async with self.app.uow(read_only=True) as uow:
+            citizen = await uow.citizens.find(who.user_id, channel=who.channel)
+        listening = citizen is not None and citizen.read_aloud
+        return await self.set_read_aloud(who, not listening, delivery=delivery)
+
+    async def set_read_aloud(self, who: Who, on: bool, *, delivery: Delivery | None) -> Outcome:
+        """ "🔊 Listen" or /voice on|off: remembered for the citizen. Turned on, what is
+        on screen now (the consent, the question, the list) is read aloud at once."""
+        async with self.app.uow() as uow:
+            citizen = await self._citizen(uow, who)
+            run = await uow.runs.latest_active(citizen.id)
+            language = run.language if run is not None else self.bot_language(citizen, who)
+            texts = self.app.texts(language)
+            if on and not self.app.speech.available:
+                sorry = texts.gettext("Sorry, I cannot send voice messages here yet.")
+                outcome = Outcome((_notice(sorry),), language)
+                await self._finish(uow, citizen, outcome, delivery)
+                return outcome
+            await uow.citizens.set_flags(citizen, read_aloud=on)
+            if not on:
+                off = texts.gettext(
+                    "I will no longer read my messages aloud. To hear them again, send /voice on."
+                )
+                outcome = Outcome((_notice(off),), language)
+                await self._finish(uow, citizen, outcome, delivery)
+                return outcome
+            now = texts.gettext(
+                "Good. From now on I will also read my messages aloud. To stop, send /voice off."
+            )
+            if run is not None:
+                current = await self._advance(uow, citizen, who, run, CommandInput("repeat"))
+            else:
+                current = await self._menu(uow, citizen, language, texts)
+            outcome = Outcome((_notice(now),), language, current.run_id, heard=current.messages)
+            await self._finish(uow, citizen, outcome, delivery)
+            return outcome
 
     async def set_language(self, who: Who, language: str, *, delivery: Delivery | None) -> Outcome:
         """/language: stored per citizen; a dialog in progress continues in it."""
@@ -342,6 +407,7 @@ class Conversations:
     async def _menu(
         self,
         uow: UnitOfWork,
+        citizen: Citizen,
         language: str,
         texts: Translator,
         *,
@@ -371,6 +437,8 @@ class Conversations:
                 flow = self.app.flows.flow(version)
                 title = flow.localize(flow.title, language)
             buttons.append(Button(str(consultation.id), title))
+        if self._offer_listen(citizen, language):
+            buttons.append(self._listen_button(language))
         menu = Message("\n\n".join(lines), "question", PICK_STEP, tuple(buttons), expects="pick")
         return Outcome((menu,), language)
 
@@ -397,9 +465,22 @@ class Conversations:
             community_id=community_id,
         )
         invited_by = await self._invited_by(uow, run)
-        return Outcome((self._consent_message(flow, language, invited_by),), language, run.id)
+        listen = self._offer_listen(citizen, language)
+        return Outcome(
+            (self._consent_message(flow, language, invited_by, listen=listen),), language, run.id
+        )
 
-    def _consent_message(self, flow: Flow, language: str, invited_by: str | None = None) -> Message:
+    def _offer_listen(self, citizen: Citizen, language: str) -> bool:
+        """The "🔊 Listen" button goes where a newcomer looks first (the consent, the
+        list of consultations) while the citizen does not listen yet."""
+        return not citizen.read_aloud and self.app.speech.speaks(language)
+
+    def _listen_button(self, language: str) -> Button:
+        return Button(LISTEN, self.app.texts(language).gettext("🔊 Listen"))
+
+    def _consent_message(
+        self, flow: Flow, language: str, invited_by: str | None = None, *, listen: bool = False
+    ) -> Message:
         texts = self.app.texts(language)
         parts = [flow.localize(flow.title, language)]
         if invited_by is not None:
@@ -419,11 +500,13 @@ class Conversations:
         # The language is Telegram's guess on first contact: "Yes, I agree" in it
         # confirms it with one tap (stored then); the 🌐 button opens the picker, and
         # a different choice asks this again in that language.
-        buttons = (
+        buttons: tuple[Button, ...] = (
             Button(AGREE, texts.gettext("Yes, I agree")),
             Button(DECLINE, texts.gettext("No, thank you")),
             Button(CHANGE_LANGUAGE, f"🌐 {language_name(language)}"),
         )
+        if listen:
+            buttons = (*buttons, self._listen_button(language))
         return Message("\n\n".join(parts), "question", CONSENT_STEP, buttons, expects="consent")
 
     def consent_version(self, flow: Flow) -> str:
@@ -448,7 +531,9 @@ class Conversations:
             return Outcome((picker,), language, run.id)
         if answer is None:
             hint = _hint(texts.gettext("Please tap one of the buttons to say whether you agree."))
-            again = self._consent_message(flow, language, await self._invited_by(uow, run))
+            invited_by = await self._invited_by(uow, run)
+            listen = self._offer_listen(citizen, language)
+            again = self._consent_message(flow, language, invited_by, listen=listen)
             return Outcome((hint, again), language, run.id)
         granted = answer == AGREE
         record = await uow.consents.record(
@@ -480,7 +565,9 @@ class Conversations:
     ) -> Outcome:
         flow = await self._flow_of(uow, run)
         if run.consent_record_id is None:
-            again = self._consent_message(flow, run.language, await self._invited_by(uow, run))
+            invited_by = await self._invited_by(uow, run)
+            listen = self._offer_listen(citizen, run.language)
+            again = self._consent_message(flow, run.language, invited_by, listen=listen)
             return Outcome((again,), run.language, run.id)
         texts = self.app.texts(run.language)
         turn = engine.advance(flow, run.state, event, texts=texts)
@@ -511,15 +598,22 @@ class Conversations:
     ) -> None:
         """Queue the messages in the same transaction as the state they belong to."""
         if delivery is not None:
-            await queue_messages(uow, citizen.id, outcome, delivery)
+            listen = citizen.read_aloud and self.app.speech.available
+            await queue_messages(uow, citizen.id, outcome, delivery, listen=listen)
         await uow.commit()
 
 
 async def queue_messages(
-    uow: UnitOfWork, citizen_id: int | None, outcome: Outcome, delivery: Delivery
+    uow: UnitOfWork,
+    citizen_id: int | None,
+    outcome: Outcome,
+    delivery: Delivery,
+    *,
+    listen: bool = False,
 ) -> None:
-    """Outbox rows for `outcome`, and the inbox mark of the update that caused it."""
-    messages = outbound_messages(outcome, delivery)
+    """Outbox rows for `outcome`, and the inbox mark of the update that caused it;
+    `listen`: each new text is followed by a voice message reading it."""
+    messages = outbound_messages(outcome, delivery, listen=listen)
     await deliver(uow, delivery, messages, kind=OutboxKind.DIALOG, citizen_id=citizen_id)
 
 

@@ -20,6 +20,7 @@ COMMANDS = [
     ("skip", _("Skip this question")),
     ("restart", _("Start this consultation again")),
     ("language", _("Change language")),
+    ("voice", _("Read messages aloud (on or off)")),
     ("mydata", _("See my data")),
     ("delete", _("Delete my data")),
     ("stop", _("No more messages")),

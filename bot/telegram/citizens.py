@@ -39,16 +39,20 @@ async def reply(app: App, delivery: Delivery, language: str, *messages: Say) -> 
 
 
 def help_text(texts: Translator) -> str:
-    return texts.gettext(
-        "I ask short questions for your town or organisation. Most answers are one tap.\n\n"
-        "/consultations – see what you can answer\n"
-        "/back – go back one question\n"
-        "/skip – skip a question that is not required\n"
-        "/restart – start this consultation again\n"
-        "/language – change the language\n"
-        "/mydata – see everything we keep about you\n"
-        "/delete – delete all your data\n"
-        "/stop – no more messages from us (/start to come back)"
+    return (
+        texts.gettext(
+            "I ask short questions for your town or organisation. Most answers are one tap.\n\n"
+            "/consultations – see what you can answer\n"
+            "/back – go back one question\n"
+            "/skip – skip a question that is not required\n"
+            "/restart – start this consultation again\n"
+            "/language – change the language\n"
+            "/mydata – see everything we keep about you\n"
+            "/delete – delete all your data\n"
+            "/stop – no more messages from us (/start to come back)"
+        )
+        + "\n"
+        + texts.gettext("/voice – read my messages aloud (/voice on, /voice off)")
     )
 
 
@@ -101,6 +105,16 @@ async def on_stop(
         "Send /start if you want to come back."
     )
     await reply(app, delivery, language, Say(text, "notice"))
+
+
+async def on_voice(
+    message: Message,
+    command: CommandObject,
+    conversations: Conversations,
+    who: Who,
+    delivery: Delivery,
+) -> None:
+    await conversations.voice_command(who, command.args, delivery=delivery)
 
 
 async def on_mydata(
@@ -254,6 +268,7 @@ def get_routers() -> list[Router]:
     commands.message.register(on_language, Command("language"))
     commands.message.register(on_stop, Command("stop"))
     commands.message.register(on_mydata, Command("mydata"))
+    commands.message.register(on_voice, Command("voice"))
     commands.message.register(on_delete, Command("delete"))
     commands.message.register(on_dialog_command, Command("back", "skip", "restart"))
     commands.message.register(on_unknown_command, F.text.startswith("/"))
