@@ -99,6 +99,17 @@ def message_payload(message: Message, run_id: int | None, language: str) -> dict
     ).to_payload()
 
 
+def message_payloads(
+    message: Message, run_id: int | None, language: str, *, listen: bool
+) -> list[dict[str, Any]]:
+    """`message_payload`, and for a citizen who listens the same text read aloud (the
+    rows outreach queues itself: reminders, follow-ups)."""
+    shown = OutboundMessage.from_engine(
+        message, run_id=run_id, language=language, edit_message_id=None
+    )
+    return [m.to_payload() for m in (read_aloud([shown]) if listen else [shown])]
+
+
 def outbound_messages(
     outcome: Outcome, delivery: Delivery, *, listen: bool = False
 ) -> list[OutboundMessage]:
@@ -237,7 +248,9 @@ class Conversations:
         restarted run is old and answers nothing.
         """
         if isinstance(event, ButtonPress) and event.key == LISTEN:
-            return await self.set_read_aloud(who, True, delivery=delivery)
+            return await self.set_read_aloud(
+                who, True, delivery=delivery, tapped_step=event.step_id
+            )
         if isinstance(event, ButtonPress) and event.step_id == PICK_STEP:
             return await self.open(who, _int(event.key), source=who.channel, delivery=delivery)
         async with self.app.uow() as uow:
@@ -289,9 +302,12 @@ class Conversations:
         listening = citizen is not None and citizen.read_aloud
         return await self.set_read_aloud(who, not listening, delivery=delivery)
 
-    async def set_read_aloud(self, who: Who, on: bool, *, delivery: Delivery | None) -> Outcome:
+    async def set_read_aloud(
+        self, who: Who, on: bool, *, delivery: Delivery | None, tapped_step: str | None = None
+    ) -> Outcome:
         """ "🔊 Listen" or /voice on|off: remembered for the citizen. Turned on, what is
-        on screen now (the consent, the question, the list) is read aloud at once."""
+        on screen now (the consent, the question, the list) is read aloud at once, and
+        the message whose "🔊 Listen" was tapped (`tapped_step`) loses that button."""
         async with self.app.uow() as uow:
             citizen = await self._citizen(uow, who)
             run = await uow.runs.latest_active(citizen.id)
@@ -317,7 +333,11 @@ class Conversations:
                 current = await self._advance(uow, citizen, who, run, CommandInput("repeat"))
             else:
                 current = await self._menu(uow, citizen, language, texts)
-            outcome = Outcome((_notice(now),), language, current.run_id, heard=current.messages)
+            shown: tuple[Message, ...] = (_notice(now),)
+            screen = current.messages[-1] if current.messages else None
+            if screen is not None and tapped_step is not None and screen.step_id == tapped_step:
+                shown = (replace(screen, edit=True), *shown)
+            outcome = Outcome(shown, language, current.run_id, heard=current.messages)
             await self._finish(uow, citizen, outcome, delivery)
             return outcome
 

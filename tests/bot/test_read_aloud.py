@@ -66,6 +66,9 @@ async def test_a_senior_who_taps_listen_hears_the_consent_and_every_question(
     heard(world, notice_voice, len((turned_on.text or "").split()))
     consent_words = len((consent.text or "").split())
     heard(world, consent_voice, consent_words)
+    # The consent keeps its text and buttons, all but "🔊 Listen".
+    await senior.until(lambda: "~listen" not in str(consent.reply_markup))
+    assert consent.callback_data()[0].endswith(":agree")
 
     await senior.tap(consent, "agree")
     welcome, welcome_voice, age, age_voice = await senior.expect(4)

@@ -9,16 +9,18 @@ import io
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import soundfile as sf
 from sqlalchemy import func, select
 
-from dialogs.events import ButtonPress
+from dialogs.events import Button, ButtonPress, Message
 from konsulta.bootstrap import App, build_app, speech_engine
 from konsulta.catalogs import LANGUAGES
-from konsulta.conversations import CONSENT_STEP, LISTEN, Conversations, Who
+from konsulta.conversations import CONSENT_STEP, LISTEN, Conversations, Who, message_payloads
+from konsulta.outbound import OutboundMessage, read_aloud
 from konsulta.publishing import publish, read_flow
 from konsulta.settings import Settings
 from konsulta.speech import ReadAloud, SpeechUnavailable, speakable
@@ -147,4 +149,34 @@ async def test_a_citizen_who_listens_hears_the_consent_then_every_question(
     listening = await conversations.handle(ANNA, ButtonPress(CONSENT_STEP, LISTEN), delivery=None)
     [heard] = listening.heard
     assert heard.step_id == CONSENT_STEP and LISTEN not in [b.key for b in heard.buttons]
-    assert "/voice off" in listening.messages[0].text
+    # The tapped consent loses its "🔊 Listen" (an edit), then the notice says how to stop.
+    edited, notice = listening.messages
+    assert edited.edit and edited.step_id == CONSENT_STEP
+    assert LISTEN not in [b.key for b in edited.buttons]
+    assert "/voice off" in notice.text
+
+
+def test_a_question_read_aloud_also_reads_its_options_but_not_the_controls() -> None:
+    question = Message(
+        "💡 Which floor do you live on?",
+        "question",
+        "floor",
+        (Button("low", "Ground floor"), Button("high", "3rd or higher"), Button("~skip", "Skip")),
+        expects="choice",
+    )
+    text, voice = message_payloads(question, 7, "en", listen=True)
+    assert text["text"] == question.text and "voice" not in text
+    assert voice == {
+        "text": "💡 Which floor do you live on?\nGround floor\n3rd or higher",
+        "language": "en",
+        "voice": True,
+    }
+    assert OutboundMessage.from_payload(voice) == OutboundMessage.spoken(
+        voice["text"], language="en"
+    )
+    assert message_payloads(question, 7, "en", listen=False) == [text]
+    # A ticked option edits the question in place: nothing new to hear.
+    ticked = OutboundMessage.from_engine(
+        replace(question, edit=True), run_id=7, language="en", edit_message_id=12
+    )
+    assert read_aloud([ticked]) == [ticked]
