@@ -37,6 +37,8 @@ def heard(world: Konsulta, message: ChatMessage, words: int) -> str:
     assert message.kind == "voice", message
     voice = message.content["voice"]
     audio = world.emu.file_bytes(voice["file_id"])
+    assert voice["mime_type"] == "audio/ogg"
+    assert world.emu.state.files[voice["file_id"]].mime_type == "audio/ogg"
     info = sf.info(io.BytesIO(audio))
     assert (info.format, info.subtype, info.channels) == ("OGG", "OPUS", 1)
     samples, rate = sf.read(io.BytesIO(audio))
