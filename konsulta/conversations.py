@@ -298,7 +298,10 @@ class Conversations:
         if wanted in {"on", "off"}:
             return await self.set_read_aloud(who, wanted == "on", delivery=delivery)
         async with self.app.uow(read_only=True) as uow:
-            citizen = await uow.citizens.find(who.user_id, channel=who.channel)
+            if who.citizen_id is not None:  # a person a leader helps
+                citizen = await uow.citizens.get(who.citizen_id)
+            else:
+                citizen = await uow.citizens.find(who.user_id, channel=who.channel)
         listening = citizen is not None and citizen.read_aloud
         return await self.set_read_aloud(who, not listening, delivery=delivery)
 
