@@ -507,6 +507,35 @@ async def photo(request: Request, staff: Staff) -> Response:
     return Response(content, media_type=media, headers={"cache-control": "private, max-age=3600"})
 
 
+@page(VIEW)
+async def voice_note(request: Request, staff: Staff) -> Response:
+    """A citizen's voice note, fetched from the Bot API (getFile) on demand, for the
+    organisation's staff only. Each listen is audited, and nothing is cached on the
+    way (a voice is personal data: the browser keeps no copy)."""
+    answer_id = int(request.path_params["answer_id"])
+    board = dashboard(request)
+    async with board.app.uow() as uow:
+        answer = await uow.answers.get(answer_id)
+        run = await uow.runs.get(answer.run_id) if answer is not None else None
+        consultation_row = await uow.consultations.get(run.consultation_id) if run else None
+        if consultation_row is None or consultation_row.organisation_id != staff.organisation_id:
+            raise HTTPException(404)
+        value = answer.value if answer is not None else None
+        file_id = value.get("voice") if isinstance(value, dict) else None
+        if not isinstance(file_id, str):
+            raise HTTPException(404)
+        await audit(uow, staff, "listen", f"{consultation_row.slug}/answer/{answer_id}")
+        await uow.commit()
+    try:
+        bot = board.bot()
+        file = await bot.get_file(file_id)
+        data = await bot.download_file(file.file_path or "")
+    except Exception as error:  # the Bot API is outside: any failure is "no voice note"
+        raise HTTPException(404) from error
+    content = data.read() if data is not None else b""
+    return Response(content, media_type="audio/ogg", headers={"cache-control": "no-store"})
+
+
 # --- a citizen's thread ------------------------------------------------------------------
 
 
@@ -643,6 +672,7 @@ def routes() -> list[BaseRoute]:
         Route("/consultations/{slug}/reports", reports),
         Route("/consultations/{slug}/reports/{run_id:int}/status", report_status, methods=["POST"]),
         Route("/photos/{run_id:int}/{step_id}", photo),
+        Route("/answers/{answer_id:int}/voice", voice_note),
         Route("/citizens/{pid}", thread),
         Route("/citizens/{pid}/reply", reply, methods=["POST"]),
     ]
