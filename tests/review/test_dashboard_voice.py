@@ -77,6 +77,15 @@ async def test_staff_hear_a_voice_note_and_the_listen_is_audited(
         [listen] = await uow.audit.search(organisation_id=None, action="listen")
     assert listen.target is not None and listen.target.startswith("park-survey/answer/")
 
+    # A player reading the end of the file (to learn its length) gets that part, and
+    # that is not another listen.
+    tail = await staff.get(url, headers={"range": "bytes=100-"})
+    assert tail.status_code == 206 and tail.content == note[100:]
+    assert tail.headers["content-range"] == f"bytes 100-{len(note) - 1}/{len(note)}"
+    assert tail.headers["cache-control"] == "no-store"
+    beyond = await staff.get(url, headers={"range": f"bytes={len(note)}-"})
+    assert beyond.status_code == 416
+
     # Another organisation's staff cannot even tell that the note exists.
     other = await logged_in(browser_factory, "staff-b@example.org")
     assert (await other.get(url)).status_code == 404
