@@ -316,7 +316,7 @@ class Conversations:
             run = await uow.runs.latest_active(citizen.id)
             language = run.language if run is not None else self.bot_language(citizen, who)
             texts = self.app.texts(language)
-            if on and not self.app.speech.available:
+            if on and not self.app.speech.speaks(language):
                 sorry = texts.gettext("Sorry, I cannot send voice messages here yet.")
                 outcome = Outcome((_notice(sorry),), language)
                 await self._finish(uow, citizen, outcome, delivery)
@@ -621,7 +621,7 @@ class Conversations:
     ) -> None:
         """Queue the messages in the same transaction as the state they belong to."""
         if delivery is not None:
-            listen = citizen.read_aloud and self.app.speech.available
+            listen = citizen.read_aloud and self.app.speech.speaks(outcome.language)
             await queue_messages(uow, citizen.id, outcome, delivery, listen=listen)
         await uow.commit()
 

@@ -157,7 +157,10 @@ class ReadAloud:
         return self.engine is not None and self._units is not None
 
     def speaks(self, language: str) -> bool:
-        return self.engine is not None and self.engine.voice(language) is not None
+        """Whether a text in `language` can be read aloud here."""
+        return (
+            self.available and self.engine is not None and self.engine.voice(language) is not None
+        )
 
     @staticmethod
     def key(engine: str, voice: str, language: str, text: str) -> str:

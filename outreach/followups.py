@@ -139,7 +139,7 @@ class FollowUps:
         intro = Message(
             fill(texts.gettext("A short follow-up to “{title}”."), title=title), "notice"
         )
-        listen = citizen.read_aloud and self.app.speech.available
+        listen = citizen.read_aloud and self.app.speech.speaks(language)
         for index, message in enumerate((intro, *turn.outputs)):
             payloads = message_payloads(message, followup_run.id, language, listen=listen)
             for part, payload in enumerate(payloads):

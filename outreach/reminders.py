@@ -71,7 +71,7 @@ class Reminders:
                     ),
                     expects="reminder",
                 )
-                listen = citizen.read_aloud and self.app.speech.available
+                listen = citizen.read_aloud and self.app.speech.speaks(run.language)
                 payloads = message_payloads(message, run.id, run.language, listen=listen)
                 for part, payload in enumerate(payloads):
                     await uow.outbox.enqueue(
