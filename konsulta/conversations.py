@@ -316,9 +316,12 @@ class Conversations:
             run = await uow.runs.latest_active(citizen.id)
             language = run.language if run is not None else self.bot_language(citizen, who)
             texts = self.app.texts(language)
+            # The run goes with every outcome: a leader helping someone reads a missing
+            # run as the end of that person's dialog.
+            run_id = run.id if run is not None else None
             if on and not self.app.speech.speaks(language):
                 sorry = texts.gettext("Sorry, I cannot send voice messages here yet.")
-                outcome = Outcome((_notice(sorry),), language)
+                outcome = Outcome((_notice(sorry),), language, run_id)
                 await self._finish(uow, citizen, outcome, delivery)
                 return outcome
             await uow.citizens.set_flags(citizen, read_aloud=on)
@@ -326,7 +329,7 @@ class Conversations:
                 off = texts.gettext(
                     "I will no longer read my messages aloud. To hear them again, send /voice on."
                 )
-                outcome = Outcome((_notice(off),), language)
+                outcome = Outcome((_notice(off),), language, run_id)
                 await self._finish(uow, citizen, outcome, delivery)
                 return outcome
             now = texts.gettext(
