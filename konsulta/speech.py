@@ -200,7 +200,7 @@ class ReadAloud:
             await uow.voice_clips.add(
                 key,
                 engine=engine.name,
-                voice=voice,
+                voice=voice[:64],
                 language=language,
                 audio=made.audio,
                 duration=made.duration,

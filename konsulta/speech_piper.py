@@ -32,6 +32,7 @@ class PiperEngine:
             )
         if not models.is_dir():
             raise SpeechUnavailable(f"the Piper voices folder {models} does not exist")
+        self.models = models
         self.voices = _voices(models)
         if not self.voices:
             raise SpeechUnavailable(
@@ -47,14 +48,19 @@ class PiperEngine:
         self.binary = path
 
     def voice(self, language: str) -> str | None:
+        """The voice's name ("pl_PL-gosia-medium"), not its path: moving the folder
+        keeps the clips already made."""
         model = self.voices.get(language)
-        return str(model) if model is not None else None
+        return model.stem if model is not None else None
 
     def synthesise(self, text: str, voice: str) -> Clip:
+        model = next((m for m in self.voices.values() if m.stem == voice), None)
+        if model is None:
+            raise SpeechUnavailable(f"no Piper voice {voice} in {self.models}")
         with tempfile.TemporaryDirectory(prefix="konsulta-piper-") as folder:
             wav = Path(folder) / "speech.wav"
             done = subprocess.run(
-                [self.binary, "--model", voice, "--output_file", str(wav)],
+                [self.binary, "--model", str(model), "--output_file", str(wav)],
                 input=text.encode("utf-8"),
                 capture_output=True,
                 timeout=TIMEOUT_SECONDS,

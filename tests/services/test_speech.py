@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -180,3 +181,35 @@ def test_a_question_read_aloud_also_reads_its_options_but_not_the_controls() -> 
         replace(question, edit=True), run_id=7, language="en", edit_message_id=12
     )
     assert read_aloud([ticked]) == [ticked]
+
+
+FAKE_PIPER = """#!{python}
+# Stands in for Piper's command line: --model M --output_file F, text on stdin.
+import math, struct, sys, wave
+args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
+assert args["--model"].endswith(".onnx"), args
+words = len(sys.stdin.read().split())
+rate = 22050
+frames = b"".join(
+    struct.pack("<h", int(8000 * math.sin(i / 10))) for i in range(rate * words // 3)
+)
+with wave.open(args["--output_file"], "wb") as out:
+    out.setnchannels(1); out.setsampwidth(2); out.setframerate(rate); out.writeframes(frames)
+"""
+
+
+def test_piper_reads_with_the_voice_from_the_folder(tmp_path: Path) -> None:
+    voices = tmp_path / "voices"
+    voices.mkdir()
+    for name in ("pl_PL-gosia-medium", "uk_UA-ukrainian_tts-medium"):
+        (voices / f"{name}.onnx").write_bytes(b"")
+        (voices / f"{name}.onnx.json").write_text("{}")
+    piper = tmp_path / "piper"
+    piper.write_text(FAKE_PIPER.format(python=sys.executable))
+    piper.chmod(0o755)
+    engine = PiperEngine(voices, binary=str(piper))
+    assert engine.voice("pl") == "pl_PL-gosia-medium" and engine.voice("ar") is None
+    clip = engine.synthesise("Jedno dwa trzy", "pl_PL-gosia-medium")
+    info = sf.info(io.BytesIO(clip.audio))
+    assert (info.format, info.subtype, info.samplerate) == ("OGG", "OPUS", 48000)
+    assert clip.duration == pytest.approx(1.0, abs=0.05)
