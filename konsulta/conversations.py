@@ -94,9 +94,7 @@ class Outcome:
 
 def message_payload(message: Message, run_id: int | None, language: str) -> dict[str, Any]:
     """An engine message as an outbox row keeps it (for outreach's own queueing)."""
-    return OutboundMessage.from_engine(
-        message, run_id=run_id, language=language, edit_message_id=None
-    ).to_payload()
+    return message_payloads(message, run_id, language, listen=False)[0]
 
 
 def message_payloads(
