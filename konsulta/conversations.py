@@ -35,7 +35,7 @@ from konsulta.catalogs import LANGUAGES
 from konsulta.followup_flow import followup_flow, followup_id_of
 from konsulta.menu import help_text, stopped_text
 from konsulta.outbound import Delivery as Delivery
-from konsulta.outbound import OutboundMessage, deliver
+from konsulta.outbound import OutboundMessage, deliver, read_aloud
 from storage.models import (
     Citizen,
     ConsentPurpose,
@@ -69,6 +69,9 @@ MAX_BUTTON_LABEL = 64
 MENU_LANGUAGES = 3
 AGREE = "agree"
 DECLINE = "decline"
+#: The control button that asks for voice messages ("🔊 Listen"), on the consent and
+#: on the list of consultations: wherever it is tapped, it means the same.
+LISTEN = "~listen"
 
 
 @dataclass(frozen=True)
@@ -95,18 +98,32 @@ class Outcome:
     completed: bool = False
     #: Answer given in this event, shown under the tapped question when it is closed.
     answer: str | None = None
+    #: Messages already on screen, now only read aloud (after "🔊 Listen").
+    heard: tuple[Message, ...] = ()
 
 
 def message_payload(message: Message, run_id: int | None, language: str) -> dict[str, Any]:
     """An engine message as an outbox row keeps it (for outreach's own queueing)."""
-    return OutboundMessage.from_engine(
+    return message_payloads(message, run_id, language, listen=False)[0]
+
+
+def message_payloads(
+    message: Message, run_id: int | None, language: str, *, listen: bool
+) -> list[dict[str, Any]]:
+    """`message_payload`, and for a citizen who listens the same text read aloud (the
+    rows outreach queues itself: reminders, follow-ups)."""
+    shown = OutboundMessage.from_engine(
         message, run_id=run_id, language=language, edit_message_id=None
-    ).to_payload()
+    )
+    return [m.to_payload() for m in (read_aloud([shown]) if listen else [shown])]
 
 
-def outbound_messages(outcome: Outcome, delivery: Delivery) -> list[OutboundMessage]:
+def outbound_messages(
+    outcome: Outcome, delivery: Delivery, *, listen: bool = False
+) -> list[OutboundMessage]:
     """What `outcome` shows in the chat: first the tapped question closed with the
-    answer under it, then the new messages (a toggle edits the tapped message)."""
+    answer under it, then the new messages (a toggle edits the tapped message); for a
+    citizen who listens (`listen`), each new text followed by a voice message."""
     shown: list[OutboundMessage] = []
     source = delivery.source_message_id
     if outcome.answer is not None and source is not None:
@@ -121,7 +138,18 @@ def outbound_messages(outcome: Outcome, delivery: Delivery) -> list[OutboundMess
                 message, run_id=outcome.run_id, language=outcome.language, edit_message_id=source
             )
         )
-    return shown
+    if not listen:
+        return shown
+    heard = [
+        OutboundMessage.from_engine(
+            m, run_id=outcome.run_id, language=outcome.language, edit_message_id=None
+        )
+        for m in outcome.heard
+    ]
+    return [
+        *read_aloud(shown),
+        *(OutboundMessage.spoken(m.heard_text, language=m.language) for m in heard),
+    ]
 
 
 class Conversations:
@@ -187,12 +215,12 @@ class Conversations:
                 consultation = invite.consultation_id
             target = await self._find(uow, consultation)
             if menu:
-                outcome = await self._menu(uow, language, texts)
+                outcome = await self._menu(uow, citizen, language, texts)
             elif target is None:
                 if consultation is None and (run := await uow.runs.latest_active(citizen.id)):
                     outcome = await self._advance(uow, citizen, who, run, CommandInput("repeat"))
                 else:
-                    outcome = await self._menu(uow, language, texts, unknown=consultation)
+                    outcome = await self._menu(uow, citizen, language, texts, unknown=consultation)
             elif target.status != ConsultationStatus.OPEN:
                 outcome = Outcome(
                     (
@@ -221,6 +249,10 @@ class Conversations:
         `run_id` comes with a tapped button: a button of an earlier, finished or
         restarted run is old and answers nothing.
         """
+        if isinstance(event, ButtonPress) and event.key == LISTEN:
+            return await self.set_read_aloud(
+                who, True, delivery=delivery, tapped_step=event.step_id
+            )
         if isinstance(event, ButtonPress) and event.step_id == PICK_STEP:
             return await self.open(who, _int(event.key), source=who.channel, delivery=delivery)
         async with self.app.uow() as uow:
@@ -231,7 +263,7 @@ class Conversations:
             if run is None and (passed := await self._pass_on_to_staff(uow, citizen, event, texts)):
                 outcome = Outcome((passed,), language)
             elif run is None:
-                outcome = await self._menu(uow, language, texts, nothing_active=True)
+                outcome = await self._menu(uow, citizen, language, texts, nothing_active=True)
             elif run_id is not None and run_id != run.id:
                 old = texts.gettext(
                     "That button belongs to an earlier question. Here is the current one."
@@ -261,6 +293,63 @@ class Conversations:
             return None
         await uow.threads.add(citizen.id, organisation_id, ThreadDirection.FROM_CITIZEN, event.text)
         return _notice(texts.gettext("Thank you. I have passed your message on."))
+
+    async def voice_command(
+        self, who: Who, argument: str | None, *, delivery: Delivery | None
+    ) -> Outcome:
+        """/voice on, /voice off; /voice alone (as the command menu sends it) switches."""
+        wanted = (argument or "").strip().lower()
+        if wanted in {"on", "off"}:
+            return await self.set_read_aloud(who, wanted == "on", delivery=delivery)
+        async with self.app.uow(read_only=True) as uow:
+            if who.citizen_id is not None:  # a person a leader helps
+                citizen = await uow.citizens.get(who.citizen_id)
+            else:
+                citizen = await uow.citizens.find(who.user_id, channel=who.channel)
+        listening = citizen is not None and citizen.read_aloud
+        return await self.set_read_aloud(who, not listening, delivery=delivery)
+
+    async def set_read_aloud(
+        self, who: Who, on: bool, *, delivery: Delivery | None, tapped_step: str | None = None
+    ) -> Outcome:
+        """ "🔊 Listen" or /voice on|off: remembered for the citizen. Turned on, what is
+        on screen now (the consent, the question, the list) is read aloud at once, and
+        the message whose "🔊 Listen" was tapped (`tapped_step`) loses that button."""
+        async with self.app.uow() as uow:
+            citizen = await self._citizen(uow, who)
+            run = await uow.runs.latest_active(citizen.id)
+            language = run.language if run is not None else self.bot_language(citizen, who)
+            texts = self.app.texts(language)
+            # The run goes with every outcome: a leader helping someone reads a missing
+            # run as the end of that person's dialog.
+            run_id = run.id if run is not None else None
+            if on and not self.app.speech.speaks(language):
+                sorry = texts.gettext("Sorry, I cannot send voice messages here yet.")
+                outcome = Outcome((_notice(sorry),), language, run_id)
+                await self._finish(uow, citizen, outcome, delivery)
+                return outcome
+            await uow.citizens.set_flags(citizen, read_aloud=on)
+            if not on:
+                off = texts.gettext(
+                    "I will no longer read my messages aloud. To hear them again, send /voice on."
+                )
+                outcome = Outcome((_notice(off),), language, run_id)
+                await self._finish(uow, citizen, outcome, delivery)
+                return outcome
+            now = texts.gettext(
+                "Good. From now on I will also read my messages aloud. To stop, send /voice off."
+            )
+            if run is not None:
+                current = await self._advance(uow, citizen, who, run, CommandInput("repeat"))
+            else:
+                current = await self._menu(uow, citizen, language, texts)
+            shown: tuple[Message, ...] = (_notice(now),)
+            screen = current.messages[-1] if current.messages else None
+            if screen is not None and tapped_step is not None and screen.step_id == tapped_step:
+                shown = (replace(screen, edit=True), *shown)
+            outcome = Outcome(shown, language, current.run_id, heard=current.messages)
+            await self._finish(uow, citizen, outcome, delivery)
+            return outcome
 
     async def set_language(self, who: Who, language: str, *, delivery: Delivery | None) -> Outcome:
         """/language: stored per citizen; a dialog in progress continues in it."""
@@ -348,6 +437,7 @@ class Conversations:
     async def _menu(
         self,
         uow: UnitOfWork,
+        citizen: Citizen,
         language: str,
         texts: Translator,
         *,
@@ -386,6 +476,8 @@ class Conversations:
                     "languages in brackets. If you tap it, you can choose one of them."
                 )
             )
+        if self._offer_listen(citizen, language):
+            buttons.append(self._listen_button(language))
         menu = Message("\n\n".join(lines), "question", PICK_STEP, tuple(buttons), expects="pick")
         return Outcome((menu,), language)
 
@@ -424,7 +516,9 @@ class Conversations:
         if run.state.get(CHOOSING_LANGUAGE):
             own = self.bot_language(citizen, who)
             return Outcome((self._language_question(flow, own),), own, run.id)
-        consent = self._consent_message(flow, run.language, await self._invited_by(uow, run))
+        invited_by = await self._invited_by(uow, run)
+        listen = self._offer_listen(citizen, run.language)
+        consent = self._consent_message(flow, run.language, invited_by, listen=listen)
         return Outcome((consent,), run.language, run.id)
 
     def _language_question(self, flow: Flow, own: str) -> Message:
@@ -457,7 +551,17 @@ class Conversations:
         outcome = await self._before_consent(uow, citizen, who, run, flow)
         return replace(outcome, answer=language_name(picked))
 
-    def _consent_message(self, flow: Flow, language: str, invited_by: str | None = None) -> Message:
+    def _offer_listen(self, citizen: Citizen, language: str) -> bool:
+        """The "🔊 Listen" button goes where a newcomer looks first (the consent, the
+        list of consultations) while the citizen does not listen yet."""
+        return not citizen.read_aloud and self.app.speech.speaks(language)
+
+    def _listen_button(self, language: str) -> Button:
+        return Button(LISTEN, self.app.texts(language).gettext("🔊 Listen"))
+
+    def _consent_message(
+        self, flow: Flow, language: str, invited_by: str | None = None, *, listen: bool = False
+    ) -> Message:
         texts = self.app.texts(language)
         parts = [flow.localize(flow.title, language)]
         if invited_by is not None:
@@ -477,11 +581,13 @@ class Conversations:
         # The language is Telegram's guess on first contact: "Yes, I agree" in it
         # confirms it with one tap (stored then); the 🌐 button opens the picker, and
         # a different choice asks this again in that language.
-        buttons = (
+        buttons: tuple[Button, ...] = (
             Button(AGREE, texts.gettext("Yes, I agree")),
             Button(DECLINE, texts.gettext("No, thank you")),
             Button(CHANGE_LANGUAGE, f"🌐 {language_name(language)}"),
         )
+        if listen:
+            buttons = (*buttons, self._listen_button(language))
         return Message("\n\n".join(parts), "question", CONSENT_STEP, buttons, expects="consent")
 
     def consent_version(self, flow: Flow) -> str:
@@ -508,7 +614,9 @@ class Conversations:
             return Outcome((picker,), language, run.id)
         if answer is None:
             hint = _hint(texts.gettext("Please tap one of the buttons to say whether you agree."))
-            again = self._consent_message(flow, language, await self._invited_by(uow, run))
+            invited_by = await self._invited_by(uow, run)
+            listen = self._offer_listen(citizen, language)
+            again = self._consent_message(flow, language, invited_by, listen=listen)
             return Outcome((hint, again), language, run.id)
         granted = answer == AGREE
         record = await uow.consents.record(
@@ -610,15 +718,22 @@ class Conversations:
     ) -> None:
         """Queue the messages in the same transaction as the state they belong to."""
         if delivery is not None:
-            await queue_messages(uow, citizen.id, outcome, delivery)
+            listen = citizen.read_aloud and self.app.speech.speaks(outcome.language)
+            await queue_messages(uow, citizen.id, outcome, delivery, listen=listen)
         await uow.commit()
 
 
 async def queue_messages(
-    uow: UnitOfWork, citizen_id: int | None, outcome: Outcome, delivery: Delivery
+    uow: UnitOfWork,
+    citizen_id: int | None,
+    outcome: Outcome,
+    delivery: Delivery,
+    *,
+    listen: bool = False,
 ) -> None:
-    """Outbox rows for `outcome`, and the inbox mark of the update that caused it."""
-    messages = outbound_messages(outcome, delivery)
+    """Outbox rows for `outcome`, and the inbox mark of the update that caused it;
+    `listen`: each new text is followed by a voice message reading it."""
+    messages = outbound_messages(outcome, delivery, listen=listen)
     await deliver(uow, delivery, messages, kind=OutboxKind.DIALOG, citizen_id=citizen_id)
 
 

@@ -24,6 +24,7 @@ COMMANDS = [
     ("skip", _("Skip this question")),
     ("restart", _("Start this consultation again")),
     ("language", _("Change language")),
+    ("voice", _("Read messages aloud (on or off)")),
     ("mydata", _("See my data")),
     ("delete", _("Delete my data")),
     ("stop", _("No more messages")),
@@ -43,16 +44,20 @@ LEADER_COMMANDS = [
 
 def help_text(texts: Translator) -> str:
     """What /help (or a help word typed mid-question) says."""
-    return texts.gettext(
-        "I ask short questions for your town or organisation. Most answers are one tap.\n\n"
-        "/consultations – see what you can answer\n"
-        "/back – go back one question\n"
-        "/skip – skip a question that is not required\n"
-        "/restart – start this consultation again\n"
-        "/language – change the language\n"
-        "/mydata – see everything we keep about you\n"
-        "/delete – delete all your data\n"
-        "/stop – no more messages from us (/start to come back)"
+    return (
+        texts.gettext(
+            "I ask short questions for your town or organisation. Most answers are one tap.\n\n"
+            "/consultations – see what you can answer\n"
+            "/back – go back one question\n"
+            "/skip – skip a question that is not required\n"
+            "/restart – start this consultation again\n"
+            "/language – change the language\n"
+            "/mydata – see everything we keep about you\n"
+            "/delete – delete all your data\n"
+            "/stop – no more messages from us (/start to come back)"
+        )
+        + "\n"
+        + texts.gettext("/voice – read my messages aloud (/voice on, /voice off)")
     )
 
 

@@ -8,6 +8,7 @@ so an address never reveals what another organisation has.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -532,6 +533,54 @@ async def photo(request: Request, staff: Staff) -> Response:
     return Response(content, media_type=media, headers={"cache-control": "private, max-age=3600"})
 
 
+#: A player's request for part of a note ("bytes=START-" or "bytes=START-END").
+BYTE_RANGE = re.compile(r"bytes=(\d+)-(\d*)")
+
+
+@page(VIEW)
+async def voice_note(request: Request, staff: Staff) -> Response:
+    """A citizen's voice note, fetched from the Bot API (getFile) on demand, for the
+    organisation's staff only. Each listen is audited, and nothing is cached on the
+    way (a voice is personal data: the browser keeps no copy).
+
+    Parts are served too (HTTP ranges): a browser reads the end of an OGG file to learn
+    how long it plays. Only a request from the start counts as a listen."""
+    answer_id = int(request.path_params["answer_id"])
+    wanted = BYTE_RANGE.fullmatch(request.headers.get("range", "").strip())
+    start = int(wanted.group(1)) if wanted else 0
+    board = dashboard(request)
+    async with board.app.uow() as uow:
+        answer = await uow.answers.get(answer_id)
+        run = await uow.runs.get(answer.run_id) if answer is not None else None
+        consultation_row = await uow.consultations.get(run.consultation_id) if run else None
+        if consultation_row is None or consultation_row.organisation_id != staff.organisation_id:
+            raise HTTPException(404)
+        value = answer.value if answer is not None else None
+        file_id = value.get("voice") if isinstance(value, dict) else None
+        if not isinstance(file_id, str):
+            raise HTTPException(404)
+        if start == 0:
+            await audit(uow, staff, "listen", f"{consultation_row.slug}/answer/{answer_id}")
+            await uow.commit()
+    try:
+        bot = board.bot()
+        file = await bot.get_file(file_id)
+        data = await bot.download_file(file.file_path or "")
+    except Exception as error:  # the Bot API is outside: any failure is "no voice note"
+        raise HTTPException(404) from error
+    content = data.read() if data is not None else b""
+    headers = {"cache-control": "no-store", "accept-ranges": "bytes"}
+    if wanted is None or (start == 0 and not wanted.group(2)):
+        return Response(content, media_type="audio/ogg", headers=headers)
+    if start >= len(content):
+        return Response(
+            status_code=416, headers={**headers, "content-range": f"bytes */{len(content)}"}
+        )
+    end = min(int(wanted.group(2) or len(content) - 1), len(content) - 1)
+    headers["content-range"] = f"bytes {start}-{end}/{len(content)}"
+    return Response(content[start : end + 1], 206, headers, media_type="audio/ogg")
+
+
 # --- a citizen's thread ------------------------------------------------------------------
 
 
@@ -708,6 +757,7 @@ def routes() -> list[BaseRoute]:
         Route("/consultations/{slug}/reports", reports),
         Route("/consultations/{slug}/reports/{run_id:int}/status", report_status, methods=["POST"]),
         Route("/photos/{run_id:int}/{step_id}", photo),
+        Route("/answers/{answer_id:int}/voice", voice_note),
         Route("/citizens/{pid}", thread),
         Route("/citizens/{pid}/reply", reply, methods=["POST"]),
         Route("/citizens/{pid}/erase", confirm_erase),

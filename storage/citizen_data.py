@@ -177,6 +177,7 @@ async def citizen_data(session: AsyncSession, citizen_id: int) -> dict[str, Any]
         "unreachable": citizen.unreachable,
         "no_reminders": citizen.no_reminders,
         "named_consent": citizen.named_consent,
+        "read_aloud": citizen.read_aloud,
         "created_at": _iso(citizen.created_at),
         "last_seen_at": _iso(citizen.last_seen_at),
         "channels": [

@@ -48,6 +48,7 @@ from storage.repositories.review import (
     ThreadRepository,
 )
 from storage.repositories.sessions import StaffSessionRepository
+from storage.repositories.speech import VoiceClipRepository
 
 __all__ = ["Handoff", "UnitOfWork", "WriterTurns"]
 
@@ -122,6 +123,8 @@ class UnitOfWork:
     followups: FollowUpRepository
     reminders: ReminderRepository
     broadcasts: BroadcastRepository
+    # reading aloud
+    voice_clips: VoiceClipRepository
 
     def __init__(
         self,
@@ -166,6 +169,7 @@ class UnitOfWork:
         self.followups = FollowUpRepository(session)
         self.reminders = ReminderRepository(session)
         self.broadcasts = BroadcastRepository(session)
+        self.voice_clips = VoiceClipRepository(session)
         return self
 
     async def __aexit__(

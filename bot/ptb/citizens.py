@@ -170,6 +170,12 @@ class Citizens:
         got = await self.incoming(update)
         await my_data(self.app, got.who, got.language, got.delivery)
 
+    async def on_voice(self, update: Update, context: Context) -> None:
+        got = await self.incoming(update)
+        text = update.message.text if update.message and update.message.text else ""
+        argument = text.partition(" ")[2]
+        await self.conversations.voice_command(got.who, argument, delivery=got.delivery)
+
     async def on_delete(self, update: Update, context: Context) -> None:
         got = await self.incoming(update)
         texts = got.texts
@@ -325,6 +331,7 @@ class Citizens:
             command("language", self.on_language),
             command("stop", self.on_stop),
             command("mydata", self.on_mydata),
+            command("voice", self.on_voice),
             command("delete", self.on_delete),
             command(["back", "skip", "restart"], self.on_dialog_command),
             MessageHandler(PRIVATE & filters.Regex(r"^/"), self.on_unknown_command),

@@ -86,6 +86,16 @@ async def on_stop(
     await reply(app, delivery, language, Say(stopped_text(texts), "notice"))
 
 
+async def on_voice(
+    message: Message,
+    command: CommandObject,
+    conversations: Conversations,
+    who: Who,
+    delivery: Delivery,
+) -> None:
+    await conversations.voice_command(who, command.args, delivery=delivery)
+
+
 async def on_mydata(
     message: Message, app: App, who: Who, delivery: Delivery, language: str
 ) -> None:
@@ -237,6 +247,7 @@ def get_routers() -> list[Router]:
     commands.message.register(on_language, Command("language"))
     commands.message.register(on_stop, Command("stop"))
     commands.message.register(on_mydata, Command("mydata"))
+    commands.message.register(on_voice, Command("voice"))
     commands.message.register(on_delete, Command("delete"))
     commands.message.register(on_dialog_command, Command("back", "skip", "restart"))
     commands.message.register(on_unknown_command, F.text.startswith("/"))

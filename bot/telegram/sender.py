@@ -42,12 +42,14 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.methods import SendMessage
+from aiogram.types import Message
 from aiohttp import ClientError, ClientTimeout
 from sqlalchemy import and_, false, or_, select, update
 
 from bot.telegram.render import inline_keyboard, message_html, render
 from bot.telegram.throttle import Bucket, Limits
 from konsulta.bootstrap import App
+from konsulta.speech import VoiceNote
 from storage.engine import fold_in_erasures
 from storage.models import Citizen, DeliveryStatus, OutboxMessage, OutboxStatus
 from storage.types import utcnow
@@ -65,6 +67,7 @@ MAX_WAVES = 4
 #: How often leftovers of dead senders are looked for.
 RECOVER_EVERY = 10.0
 IN_DOUBT = "in doubt: the sending process died during the Bot API call"
+NO_VOICE = "not read aloud: no voice for this text or language (KONSULTA_TTS)"
 
 
 @dataclass(frozen=True)
@@ -439,14 +442,23 @@ class Sender:
 
     async def _send_one(self, row: OutboxMessage) -> Result:
         payload: dict[str, Any] = row.payload
-        texts = self.app.texts(payload.get("language") or self.app.settings.default_language)
+        language = payload.get("language") or self.app.settings.default_language
+        texts = self.app.texts(language)
         forget = bool(payload.get("forget"))
         delivery = _delivery_id(row)
+        voice: VoiceNote | None = None
+        if payload.get("voice"):
+            # A text read aloud: synthesised now (once per text, konsulta/speech.py).
+            voice = await self._voice_note(str(payload.get("text") or ""), language)
+            if voice is None:
+                return Result(row.id, "failed", NO_VOICE, 0, row.chat_id, delivery_id=delivery)
         try:
             if row.kind == "broadcast" and isinstance(self.bot.session, AiohttpSession):
                 await self._send_broadcast(row, payload)
             else:
-                await self.bot(render(row.chat_id, payload, texts))
+                shown = await self.bot(render(row.chat_id, payload, texts, voice=voice))
+                if voice is not None and voice.file_id is None:
+                    await self._remember_upload(voice, shown)
         except TelegramRetryAfter as error:
             self.too_many_requests += 1
             self.paused_until = max(self.paused_until, self.clock() + error.retry_after)
@@ -479,6 +491,23 @@ class Sender:
             )
         self.sent += 1
         return Result(row.id, "sent", None, 0, row.chat_id, forget=forget, delivery_id=delivery)
+
+    async def _voice_note(self, text: str, language: str) -> VoiceNote | None:
+        try:
+            return await self.app.speech.note(text, language)
+        except Exception:  # a voice that fails must not stop the sender; the text was sent
+            log.warning("could not read a text aloud in %s", language, exc_info=True)
+            return None
+
+    async def _remember_upload(self, voice: VoiceNote, shown: object) -> None:
+        """Keep Telegram's file_id of the clip just uploaded: the audio goes once."""
+        file_id = shown.voice.file_id if isinstance(shown, Message) and shown.voice else None
+        if file_id is None:
+            return
+        try:
+            await self.app.speech.uploaded(voice.key, file_id)
+        except Exception:  # the clip is simply uploaded again next time
+            log.warning("could not keep the file_id of a voice clip", exc_info=True)
 
     async def _send_broadcast(self, row: OutboxMessage, payload: dict[str, Any]) -> None:
         """A broadcast text as a JSON body: the same Bot API call `render` makes, minus

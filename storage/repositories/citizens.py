@@ -33,6 +33,8 @@ TELEGRAM = "telegram"
 DEFAULT_TIMEZONE = "Europe/Warsaw"
 
 
+CITIZEN_FLAGS = frozenset({"stopped", "no_reminders", "named_consent", "unreachable", "read_aloud"})
+
 #: How stale `last_seen_at` may get before a message refreshes it.
 LAST_SEEN_RESOLUTION = timedelta(minutes=5)
 
@@ -139,9 +141,9 @@ class CitizenRepository:
         )
 
     async def set_flags(self, citizen: Citizen, **flags: bool) -> None:
-        """Set `stopped`, `no_reminders`, `named_consent` or `unreachable`."""
+        """Set `stopped`, `no_reminders`, `named_consent`, `unreachable` or `read_aloud`."""
         for name, value in flags.items():
-            if name not in {"stopped", "no_reminders", "named_consent", "unreachable"}:
+            if name not in CITIZEN_FLAGS:
                 raise ValueError(f"not a citizen flag: {name}")
             setattr(citizen, name, value)
             setattr(attached(self._session, citizen), name, value)

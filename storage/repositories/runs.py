@@ -214,6 +214,9 @@ class AnswerRepository:
             )
         )
 
+    async def get(self, answer_id: int) -> Answer | None:
+        return await self._session.get(Answer, answer_id)
+
     async def list_for_run(self, run_id: int) -> list[Answer]:
         result = await self._session.execute(
             select(Answer)
