@@ -222,6 +222,9 @@ class EmulatorState:
         self.webhook: WebhookSettings | None = None
         self.commands: dict[CommandScopeKey, list[dict[str, Any]]] = {}
         self.callback_queries: dict[str, CallbackQueryRecord] = {}
+        #: Every call the emulator refused, as (method, description), in order: a test
+        #: can check that the bot never made one ("message is not modified").
+        self.refused: list[tuple[str, str]] = []
         self._changed = asyncio.Event()
         #: Set on shutdown so long polls and waiters return instead of holding it up.
         self.closed = False
