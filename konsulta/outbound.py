@@ -427,9 +427,17 @@ async def deliver(
     citizen_id: int | None = None,
 ) -> None:
     """Queue what a service answers to an update, in order, and mark the update
-    handled, in the caller's unit of work (which commits both, or neither)."""
+    handled, in the caller's unit of work (which commits both, or neither).
+
+    A question closed with its answer no longer counts as an open keyboard from now
+    on (bot/telegram/keyboards.py): a tap on it again is stale, and a close of it
+    queued earlier is not sent (its buttons go with this edit)."""
+    messages = list(messages)
     payloads = [message.to_payload() for message in messages]
     await uow.outbox.queue(delivery.chat_id, kind, payloads, citizen_id=citizen_id)
+    for message in messages:
+        if message.op is Op.CLOSE_QUESTION and message.edit_message_id is not None:
+            await uow.keyboards.closed(delivery.chat_id, message.edit_message_id)
     if delivery.update_id is not None:
         await uow.inbox.mark_handled(delivery.update_id)
         marked = _MARKED.get()

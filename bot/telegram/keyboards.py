@@ -11,10 +11,13 @@ of the sender passes through.
   chat's newest open keyboard, and every older open one gets an `Op.CLOSE_KEYBOARD`
   row in the outbox (an `editMessageReplyMarkup` without buttons), queued in the same
   transaction, so it keeps the chat's order and the sender's limits like any message.
-- An edit that leaves a message without answer buttons (a tapped question closed
-  with its answer, or that close row): the message is no longer open.
+- A close row sent: the message is no longer open. A tapped question closed with its
+  answer is no longer open from the moment that edit is queued (`deliver`, in the
+  conversation's own transaction, so no extra one here).
 - A close row for a message that is no longer open (closed with its answer while
   the row waited) is not sent: Telegram would answer "message is not modified".
+
+So the common path costs one transaction per question sent (the note), none per tap.
 
 The conversation service reads the same table (`uow.keyboards.newest`) to answer a
 tap on a stale copy with a short note and nothing else. A crash between the Bot API
@@ -33,7 +36,7 @@ from aiogram.client.session.middlewares.base import (
     NextRequestMiddlewareType,
 )
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage, TelegramMethod
+from aiogram.methods import EditMessageReplyMarkup, SendMessage, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import InlineKeyboardMarkup, Message
 
@@ -77,10 +80,6 @@ class KeyboardTracker(BaseRequestMiddleware):
             sent = cast(Any, result)
             if isinstance(sent, Message):
                 await self._opened(sent.chat.id, sent.message_id)
-        elif isinstance(method, EditMessageText) and not has_answer_buttons(method.reply_markup):
-            chat_id, message_id = method.chat_id, method.message_id
-            if isinstance(chat_id, int) and message_id is not None:
-                await self._closed(chat_id, message_id)
         return result
 
     async def _close(
@@ -115,9 +114,6 @@ class KeyboardTracker(BaseRequestMiddleware):
             await uow.commit()
 
     async def _closed(self, chat_id: int, message_id: int) -> None:
-        async with self.app.uow(read_only=True) as uow:
-            if not await uow.keyboards.is_open(chat_id, message_id):
-                return
         async with self.app.uow() as uow:
             await uow.keyboards.closed(chat_id, message_id)
             await uow.commit()
