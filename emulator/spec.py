@@ -321,7 +321,7 @@ _KEYBOARD_REQUESTS = frozenset(
 
 def check_reply_markup(markup: Mapping[str, Any] | None) -> None:
     """Inline buttons: exactly one action each, callback data of 1-64 bytes. Reply
-    keyboard buttons: a text each, and at most one request (contact, location...)."""
+    keyboard buttons: at most one request (contact, location, ...) each."""
     if markup and "keyboard" in markup:
         _check_keyboard(cast(list[list[Any]], markup["keyboard"]))
     if not markup or "inline_keyboard" not in markup:
@@ -348,14 +348,10 @@ def check_reply_markup(markup: Mapping[str, Any] | None) -> None:
 
 
 def _check_keyboard(rows: list[list[Any]]) -> None:
-    if not rows or not any(rows):
-        raise bad_request("keyboard must be non-empty")
     for row in rows:
         for button in row:
-            if isinstance(button, str):
-                button = {"text": button}
-            if not str(button.get("text") or "").strip():
-                raise bad_request("keyboard button text must be non-empty")
+            if not isinstance(button, dict):
+                continue  # a plain string is a text button
             requests = [key for key in _KEYBOARD_REQUESTS if button.get(key)]
             if len(requests) > 1 or (requests and button.get("web_app")):
                 raise bad_request(

@@ -144,7 +144,7 @@ class Chat:
                     current = None
             elif current is not None:
                 used = True
-        return current, used
+        return current, used and current is not None
 
 
 @dataclass
