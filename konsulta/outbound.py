@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Literal, cast, get_args
 
+from dialogs import engine
 from dialogs.events import Message
 from storage.models import OutboxKind
 from storage.uow import UnitOfWork
@@ -60,7 +61,7 @@ CONTROL_PREFIX = "~"
 #: The engine's skip button (dialogs.events.SKIP).
 SKIP_KEY = "~skip"
 #: Question kinds answered through Telegram's request buttons under the input field.
-REQUEST_KINDS = frozenset({"location", "contact"})
+REQUEST_KINDS = frozenset(kind.value for kind in engine.REQUEST_KINDS)
 
 
 class Op(StrEnum):
