@@ -106,12 +106,18 @@ class KeyboardTracker(BaseRequestMiddleware):
         return result
 
     async def _opened(self, chat_id: int, message_id: int) -> None:
-        async with self.app.uow() as uow:
-            older = await uow.keyboards.opened(chat_id, message_id)
-            if older:
-                closes = [OutboundMessage.close_keyboard(m).to_payload() for m in older]
-                await uow.outbox.queue(chat_id, OutboxKind.DIALOG, closes, citizen_id=None)
-            await uow.commit()
+        try:
+            async with self.app.uow() as uow:
+                older = await uow.keyboards.opened(chat_id, message_id)
+                if older:
+                    closes = [OutboundMessage.close_keyboard(m).to_payload() for m in older]
+                    await uow.outbox.queue(chat_id, OutboxKind.DIALOG, closes, citizen_id=None)
+                await uow.commit()
+        except Exception:
+            # The message is out: failing here must not make the sender think it was
+            # not. Unnoted, its older copies keep their buttons until the next
+            # question; a tap there that names another question is still stale.
+            log.exception("could not note a question's open keyboard (message %s)", message_id)
 
     async def _closed(self, chat_id: int, message_id: int) -> None:
         async with self.app.uow() as uow:
