@@ -411,6 +411,7 @@ def _fold(text: str) -> str:
     "75–84" and "tak". Both sides are folded alike, so any script works."""
     text = text.translate(_MARKS).translate(_DASHES).casefold().translate(_PLAIN)
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = text.casefold()  # NFKD may bring back capitals: "ᴬ" decomposes to "A"
     text = re.sub(r"\s*-\s*", "-", text)
     return " ".join(text.split()).strip(".!?¡¿;:،؟。 ")
 
