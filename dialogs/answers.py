@@ -22,7 +22,7 @@ date               ISO date str: ``"2026-12-07"``
 location           ``{"lat": float, "lon": float}``, or ``{"place": str}`` typed
 photo              ``{"photo": file_id}``
 voice              ``{"voice": file_id, "duration": int|None}``
-contact            ``{"phone": str}``
+contact            ``{"phone": str}``, E.164 (``"+48600123456"``) when it is a valid number
 (skipped)          None, with ``skipped=True`` and display ``""``
 =================  ==========================================================
 
@@ -42,6 +42,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any, NamedTuple
 
+import phonenumbers
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as babel_format_date
 from babel.dates import get_month_names
@@ -341,12 +342,61 @@ def parse_place(text: str) -> Parsed:
     return Accepted({"place": cleaned}, cleaned)
 
 
+#: Where a number typed without a country code is dialled when the flow says nothing.
+DEFAULT_PHONE_REGION = "PL"
+#: Longer than any phone number, however it is spaced (E.164 has at most 15 digits).
+_MAX_PHONE_TEXT = 40
+
+
+def _e164(text: str, region: str | None) -> str | None:
+    """`text` as an E.164 number if it is a valid one (dialled from `region`)."""
+    if len(text) > _MAX_PHONE_TEXT:
+        return None
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 def contact_answer(phone: str, *, own: bool) -> Parsed:
-    """Only the citizen's own number: a forwarded contact card is someone else's data."""
+    """Only the citizen's own number: a forwarded contact card is someone else's data.
+
+    Telegram shares the number it verified, often without the "+" ("48600123456"):
+    stored in E.164 when it reads as a valid international number, else as it came.
+    """
     cleaned = phone.strip()
     if not own or not cleaned:
         return Problem("contact")
-    return Accepted({"phone": cleaned}, cleaned)
+    international = cleaned if cleaned.startswith("+") else f"+{cleaned}"
+    normalised = _e164(international, None) or cleaned
+    return Accepted({"phone": normalised}, normalised)
+
+
+def parse_phone(text: str, *, region: str = DEFAULT_PHONE_REGION) -> Parsed:
+    """A phone number typed instead of shared: "600 123 456", "+48 600-123-456" or
+    "0048600123456" with region PL are all "+48600123456"; anything that is not a
+    valid number for its country is refused with an example of the region's form."""
+    normalised = _e164(text.strip(), region)
+    if normalised is None:
+        return Problem("phone", {"example": phone_example(region)})
+    return Accepted({"phone": normalised}, normalised)
+
+
+@cache
+def phone_example(region: str) -> str:
+    """A mobile number of `region` as people there write it ("512 345 678" in PL)."""
+    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    if example is None:
+        return ""
+    return phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def is_region(region: str) -> bool:
+    """Whether phone numbers of `region` (ISO 3166 code) can be read."""
+    return region in phonenumbers.SUPPORTED_REGIONS
 
 
 # --- choices -------------------------------------------------------------------------
@@ -364,8 +414,15 @@ def fold(text: str) -> str:
     "75–84" and "tak". Both sides are folded alike, so any script works."""
     text = text.translate(_MARKS).translate(_DASHES).casefold().translate(_PLAIN)
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = text.casefold()  # NFKD may bring back capitals: "ᴬ" decomposes to "A"
     text = re.sub(r"\s*-\s*", "-", text)
     return " ".join(text.split()).strip(".!?¡¿;:،؟。 ")
+
+
+def is_label(text: str, label: str) -> bool:
+    """Whether `text` is `label` typed back (or sent by a reply keyboard's button)."""
+    wanted = fold(text)
+    return bool(wanted) and wanted == fold(label)
 
 
 def match_option(text: str, choices: Sequence[Choice]) -> str | None:
@@ -584,9 +641,16 @@ def expected(step: Step, language: str | None = None) -> Problem:
 
 
 def interpret(
-    step: Step, event: Event, choices: Sequence[Choice], texts: Translator, language: str
+    step: Step,
+    event: Event,
+    choices: Sequence[Choice],
+    texts: Translator,
+    language: str,
+    *,
+    phone_region: str = DEFAULT_PHONE_REGION,
 ) -> Parsed:
-    """Typed, sent or shared input (not button presses) as an answer to `step`."""
+    """Typed, sent or shared input (not button presses) as an answer to `step`;
+    `phone_region` is where a typed phone number without a country code is dialled."""
     kind = step.kind
     if isinstance(event, TextInput):
         text = event.text
@@ -624,6 +688,8 @@ def interpret(
                 return parse_ranking(text, choices, up_to=rank_up_to(step))
             case StepKind.LOCATION if step.allow_typed:
                 return parse_place(text)
+            case StepKind.CONTACT:
+                return parse_phone(text, region=phone_region)
     elif isinstance(event, MediaInput):
         if event.kind == "voice" and (
             kind is StepKind.VOICE or (kind is StepKind.TEXT and step.allow_voice)
@@ -770,5 +836,18 @@ def explain(problem: Problem, texts: Translator) -> str:
             return texts.gettext("Please send a voice note: hold the microphone button and speak.")
         case "contact":
             return texts.gettext("Please share your own phone number with the button below.")
+        case "phone" if params.get("example"):
+            return fill(
+                texts.gettext(
+                    "That does not look like a phone number. Please type it like {example}, "
+                    "or share it with the button below."
+                ),
+                example=params["example"],
+            )
+        case "phone":
+            return texts.gettext(
+                "That does not look like a phone number. Please type it again, "
+                "or share it with the button below."
+            )
         case _:
             return texts.gettext("Please choose one of the buttons below.")

@@ -45,6 +45,9 @@ from dialogs.schema import END, Flow, Option, Step, StepKind, Text
 
 #: Telegram refuses longer messages.
 MAX_MESSAGE_LENGTH = 4096
+#: Questions answered through the keyboard under the input field (Telegram's request
+#: buttons) rather than inline buttons; their "Skip" comes back as typed text.
+REQUEST_KINDS = frozenset({StepKind.LOCATION, StepKind.CONTACT})
 
 Status = Literal["active", "completed", "closed"]
 
@@ -335,8 +338,23 @@ class _Run:
     # --- inputs --------------------------------------------------------------------
 
     def input(self, step: Step, event: Event) -> None:
+        if (
+            not step.required
+            and step.kind in REQUEST_KINDS
+            and isinstance(event, TextInput)
+            and parse.is_label(event.text, self.texts.gettext("Skip"))
+        ):
+            # The "Skip" button of the reply keyboard under a location or contact
+            # question arrives as its text.
+            self.accept(step, None)
+            return
         parsed = parse.interpret(
-            step, event, self.choices(step), self.texts, self.state["language"]
+            step,
+            event,
+            self.choices(step),
+            self.texts,
+            self.state["language"],
+            phone_region=self.flow.phone_region,
         )
         if isinstance(parsed, Problem):
             # A photo, a location or a sticker sent to a question answered by typing:

@@ -24,6 +24,7 @@ from babel.messages.pofile import read_po
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from dialogs.answers import is_region
 from dialogs.render import placeholders
 from dialogs.schema import (
     END,
@@ -642,6 +643,8 @@ class _Checker:
             self.add(step, f"{where} shows {{{{{name}}}}}, a message step with no answer")
 
     def _check_contact(self) -> None:
+        if not is_region(self.flow.phone_region):
+            self.add(None, f"phone_region {self.flow.phone_region!r} is not a country code")
         if self.flow.contact_consent is not None:
             return
         for step in [*self.flow.steps, *(s for f in self.flow.followups for s in f.steps)]:

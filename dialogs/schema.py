@@ -251,6 +251,9 @@ class Flow(_Strict):
     closes: dt.date | None = None
     consent: Text
     contact_consent: Text | None = None
+    #: Where typed phone numbers without a country code are dialled (ISO 3166 code):
+    #: "600 123 456" on a contact step is stored as "+48600123456" with "PL".
+    phone_region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "PL"
     steps: list[Step] = Field(min_length=1)
     ends: list[EndMessage] = Field(min_length=1)
     followups: list[FollowUp] = Field(default_factory=list)

@@ -58,6 +58,10 @@ async def _contact(emu: Emulator, user_id: int, body: dict[str, Any]) -> ChatMes
     )
 
 
+async def _press(emu: Emulator, user_id: int, body: dict[str, Any]) -> ChatMessage:
+    return await emu.citizens.press(user_id, str(body["text"]), chat_id=_opt_chat(body))
+
+
 async def _photo(emu: Emulator, user_id: int, body: dict[str, Any]) -> ChatMessage:
     photo = await emu.citizens.send_photo(
         user_id, caption=body.get("caption"), chat_id=_opt_chat(body)
@@ -116,6 +120,7 @@ ACTIONS: dict[str, Action] = {
     "tap": _tap,
     "location": _location,
     "contact": _contact,
+    "press": _press,
     "photo": _photo,
     "voice": _voice,
     "sticker": _sticker,

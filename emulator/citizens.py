@@ -153,6 +153,33 @@ class Citizens:
         }
         return self._say(user_id, chat_id, "contact", content={"contact": contact})
 
+    async def press(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        phone_number: str = "+48 600 100 200",
+        location: tuple[float, float] = (54.4641, 17.0287),
+        chat_id: int | None = None,
+    ) -> ChatMessage:
+        """Press a button of the keyboard under the input field, by its text: a
+        ``request_contact`` one shares ``phone_number``, a ``request_location`` one
+        shares ``location``, any other sends its text, as Telegram does."""
+        citizen = self.get(user_id)
+        chat = self._chat_for(citizen, chat_id)
+        markup, _ = chat.reply_keyboard()
+        rows = (markup or {}).get("keyboard", [])
+        buttons = [b if isinstance(b, dict) else {"text": b} for row in rows for b in row]
+        button = next((b for b in buttons if b.get("text") == text), None)
+        if button is None:
+            shown = [b.get("text") for b in buttons]
+            raise KeyError(f"chat {chat.id} has no keyboard button {text!r}; it shows {shown}")
+        if button.get("request_contact"):
+            return await self.send_contact(user_id, phone_number, chat_id=chat_id)
+        if button.get("request_location"):
+            return await self.send_location(user_id, *location, chat_id=chat_id)
+        return await self.send_text(user_id, text, chat_id=chat_id)
+
     async def send_photo(
         self,
         user_id: int,

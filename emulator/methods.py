@@ -104,7 +104,11 @@ class BotApi:
         handler = self.handlers.get(name)
         if handler is None:
             raise BotApiError(501, f"Not Implemented: the emulator does not emulate {name}")
-        return await handler(self.spec.parse_call(name, raw, uploads))
+        try:
+            return await handler(self.spec.parse_call(name, raw, uploads))
+        except BotApiError as error:
+            self.state.refused.append((name, error.description))
+            raise
 
     def bot_user(self) -> dict[str, Any]:
         return {

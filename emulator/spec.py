@@ -313,8 +313,17 @@ def check_caption(
     return plain, parsed
 
 
+#: Fields of a reply keyboard's button that make it send something else than its text.
+_KEYBOARD_REQUESTS = frozenset(
+    {"request_users", "request_chat", "request_contact", "request_location", "request_poll"}
+)
+
+
 def check_reply_markup(markup: Mapping[str, Any] | None) -> None:
-    """Inline buttons: exactly one action each, callback data of 1-64 bytes."""
+    """Inline buttons: exactly one action each, callback data of 1-64 bytes. Reply
+    keyboard buttons: at most one request (contact, location, ...) each."""
+    if markup and "keyboard" in markup:
+        _check_keyboard(cast(list[list[Any]], markup["keyboard"]))
     if not markup or "inline_keyboard" not in markup:
         return
     rows = cast(list[list[dict[str, Any]]], markup["inline_keyboard"])
@@ -336,3 +345,16 @@ def check_reply_markup(markup: Mapping[str, Any] | None) -> None:
                 MAX_CALLBACK_DATA_BYTES
             ):
                 raise bad_request("BUTTON_DATA_INVALID")
+
+
+def _check_keyboard(rows: list[list[Any]]) -> None:
+    for row in rows:
+        for button in row:
+            if not isinstance(button, dict):
+                continue  # a plain string is a text button
+            requests = [key for key in _KEYBOARD_REQUESTS if button.get(key)]
+            if len(requests) > 1 or (requests and button.get("web_app")):
+                raise bad_request(
+                    "can't parse keyboard button: at most one request field is allowed, "
+                    f"found {', '.join(sorted(requests))}"
+                )

@@ -123,6 +123,29 @@ class Chat:
     def bot_messages(self) -> list[ChatMessage]:
         return [m for m in self.messages.values() if m.from_bot]
 
+    def reply_keyboard(self) -> tuple[dict[str, Any] | None, bool]:
+        """The custom keyboard under the input field now (``ReplyKeyboardMarkup``, or
+        None), and whether a citizen has sent something since it came.
+
+        The last bot message that set (``keyboard``) or removed (``remove_keyboard``)
+        one decides, as in Telegram; a one-time keyboard folds away once used but stays
+        the chat's keyboard until the bot removes or replaces it.
+        """
+        current: dict[str, Any] | None = None
+        used = False
+        for message in self.messages.values():
+            if message.deleted:
+                continue
+            if message.from_bot:
+                markup = message.reply_markup or {}
+                if "keyboard" in markup:
+                    current, used = markup, False
+                elif markup.get("remove_keyboard"):
+                    current = None
+            elif current is not None:
+                used = True
+        return current, used and current is not None
+
 
 @dataclass
 class Update:
@@ -199,6 +222,9 @@ class EmulatorState:
         self.webhook: WebhookSettings | None = None
         self.commands: dict[CommandScopeKey, list[dict[str, Any]]] = {}
         self.callback_queries: dict[str, CallbackQueryRecord] = {}
+        #: Every call the emulator refused, as (method, description), in order: a test
+        #: can check that the bot never made one ("message is not modified").
+        self.refused: list[tuple[str, str]] = []
         self._changed = asyncio.Event()
         #: Set on shutdown so long polls and waiters return instead of holding it up.
         self.closed = False

@@ -100,6 +100,12 @@ class Outcome:
     answer: str | None = None
     #: Messages already on screen, now only read aloud (after "🔊 Listen").
     heard: tuple[Message, ...] = ()
+    #: Answer given to a location or contact question (asked with a keyboard under the
+    #: input field): echoed in a message that also takes that keyboard away.
+    receipt: str | None = None
+    #: A tapped button that answers nothing (an earlier copy of a question, another
+    #: run's button): what the tap itself is answered with. Nothing else changes.
+    stale: str | None = None
 
 
 def message_payload(message: Message, run_id: int | None, language: str) -> dict[str, Any]:
@@ -132,6 +138,8 @@ def outbound_messages(
                 source, delivery.source_text or "", outcome.answer, language=outcome.language
             )
         )
+    if outcome.receipt is not None:
+        shown.append(OutboundMessage.receipt(outcome.receipt, language=outcome.language))
     for message in outcome.messages:
         shown.append(
             OutboundMessage.from_engine(
@@ -264,12 +272,13 @@ class Conversations:
                 outcome = Outcome((passed,), language)
             elif run is None:
                 outcome = await self._menu(uow, citizen, language, texts, nothing_active=True)
-            elif run_id is not None and run_id != run.id:
-                old = texts.gettext(
-                    "That button belongs to an earlier question. Here is the current one."
+            elif await self._stale(uow, run, event, run_id, delivery):
+                # An earlier copy of a question, or another run's button: the tap is
+                # answered with a note, and nothing changes (no state, no messages).
+                stale = texts.gettext(
+                    "This button is out of date. Please use the newest question below."
                 )
-                outcome = await self._advance(uow, citizen, who, run, CommandInput("repeat"))
-                outcome = replace(outcome, messages=(_notice(old), *outcome.messages))
+                outcome = Outcome((), language, run.id, stale=stale)
             elif run.consent_record_id is None:
                 outcome = await self._consent_answer(uow, citizen, who, run, event)
             elif said := await self._typed_command(uow, citizen, who, run, event):
@@ -278,6 +287,29 @@ class Conversations:
                 outcome = await self._advance(uow, citizen, who, run, event)
             await self._finish(uow, citizen, outcome, delivery)
             return outcome
+
+    async def _stale(
+        self,
+        uow: UnitOfWork,
+        run: Run,
+        event: Event,
+        run_id: int | None,
+        delivery: Delivery | None,
+    ) -> bool:
+        """Whether a tapped button answers nothing now: it belongs to another run,
+        names a question that is not the current one, or sits on a copy of the
+        question older than the newest one shown in the chat."""
+        if not isinstance(event, ButtonPress):
+            return False
+        if run_id is not None and run_id != run.id:
+            return True
+        current = CONSENT_STEP if run.consent_record_id is None else run.state.get("current")
+        if event.step_id != current:
+            return True
+        if delivery is None or delivery.source_message_id is None:
+            return False
+        newest = await uow.keyboards.newest(delivery.chat_id)
+        return newest is not None and newest != delivery.source_message_id
 
     async def _pass_on_to_staff(
         self, uow: UnitOfWork, citizen: Citizen, event: Event, texts: Translator
@@ -655,7 +687,11 @@ class Conversations:
             return await self._before_consent(uow, citizen, who, run, flow)
         texts = self.app.texts(run.language)
         turn = engine.advance(flow, run.state, event, texts=texts)
-        return await self._persist(uow, run, turn, run.language, event)
+        outcome = await self._persist(uow, run, turn, run.language, event)
+        requested = [a for a in turn.answered if _requested(flow, a.step_id)]
+        if requested:
+            outcome = replace(outcome, receipt=requested[-1].display)
+        return outcome
 
     async def _typed_command(
         self, uow: UnitOfWork, citizen: Citizen, who: Who, run: Run, event: Event
@@ -787,6 +823,12 @@ def menu_title(flow: Flow, language: str) -> str:
 def _base(language_code: str | None) -> str | None:
     """Telegram's "pt-br" or "en-GB" as our bare "pt" / "en"."""
     return language_code.split("-")[0].split("_")[0].lower() if language_code else None
+
+
+def _requested(flow: Flow, step_id: str) -> bool:
+    """Whether `step_id` is asked with a request keyboard (location, contact)."""
+    step = next((s for s in flow.steps if s.id == step_id), None)
+    return step is not None and step.kind in engine.REQUEST_KINDS
 
 
 def _int(key: str) -> int | None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Literal, cast, get_args
 
+from dialogs import engine
 from dialogs.events import Message
 from storage.models import OutboxKind
 from storage.uow import UnitOfWork
@@ -58,6 +59,10 @@ ROW_WIDTH = 5
 #: Buttons whose key starts with this are controls (back, skip, change language):
 #: they go on a row of their own under the options.
 CONTROL_PREFIX = "~"
+#: The engine's skip button (dialogs.events.SKIP).
+SKIP_KEY = "~skip"
+#: Question kinds answered through Telegram's request buttons under the input field.
+REQUEST_KINDS = frozenset(kind.value for kind in engine.REQUEST_KINDS)
 
 
 class Op(StrEnum):
@@ -67,6 +72,9 @@ class Op(StrEnum):
     SET_COMMANDS = "set_commands"
     #: Edit the tapped question: keep its text, drop its buttons, show the answer.
     CLOSE_QUESTION = "close_question"
+    #: Take the buttons off an earlier copy of a question that was asked again (see
+    #: bot/telegram/keyboards.py): only one copy of a question can be answered.
+    CLOSE_KEYBOARD = "close_keyboard"
 
 
 _OPS: frozenset[str] = frozenset(op.value for op in Op)
@@ -201,6 +209,18 @@ class OutboundMessage:
         )
 
     @classmethod
+    def close_keyboard(cls, message_id: int) -> OutboundMessage:
+        """Take the inline buttons off the message `message_id`, keeping its text."""
+        return cls(op=Op.CLOSE_KEYBOARD, edit_message_id=message_id)
+
+    @classmethod
+    def receipt(cls, answer: str, *, language: str) -> OutboundMessage:
+        """What was shared or typed on a location or contact question, echoed: the
+        message that takes the request keyboard away when the next one has inline
+        buttons (Telegram lets a message carry one keyboard or the other)."""
+        return cls(text=f"✓ {answer or '—'}", language=language, role="say")
+
+    @classmethod
     def set_commands(
         cls, commands: Iterable[MenuCommand], *, language: str | None
     ) -> OutboundMessage:
@@ -254,8 +274,22 @@ class OutboundMessage:
     def controls(self) -> tuple[OutboundButton, ...]:
         return tuple(b for b in self.buttons if b.is_control)
 
+    @property
+    def requests(self) -> bool:
+        """A location or contact question: asked with Telegram's request button, and
+        its "Skip" on the same keyboard under the input field, not inline."""
+        return self.expects in REQUEST_KINDS and self.role == "question" and not self.edits
+
+    @property
+    def skip_label(self) -> str | None:
+        """The label of the question's skip button, if it may be skipped."""
+        return next((b.label for b in self.buttons if b.key == SKIP_KEY), None)
+
     def button_rows(self) -> list[list[OutboundButton]]:
-        """Options side by side for short scales, else one per row; controls last."""
+        """Options side by side for short scales, else one per row; controls last
+        (none for a request question: its buttons are under the input field)."""
+        if self.requests:
+            return []
         options, controls = self.options, self.controls
         if self.expects in ROW_KINDS:
             rows = [list(options[i : i + ROW_WIDTH]) for i in range(0, len(options), ROW_WIDTH)]
@@ -269,15 +303,14 @@ class OutboundMessage:
     def reply_keyboard(self) -> ReplyKeyboard | None:
         """The keyboard under the input field; None when inline buttons come instead.
 
-        Location and contact are asked with Telegram's own request buttons; any other
-        new message takes away a keyboard an earlier question left behind.
+        Location and contact are asked with Telegram's own request buttons (and a
+        "Skip" button beside them when the question may be skipped); any other new
+        message without inline buttons takes away a keyboard an earlier question left.
         """
+        if self.requests:
+            return ReplyKeyboard.LOCATION if self.expects == "location" else ReplyKeyboard.CONTACT
         if self.buttons:
             return None
-        if self.expects == "location":
-            return ReplyKeyboard.LOCATION
-        if self.expects == "contact":
-            return ReplyKeyboard.CONTACT
         return ReplyKeyboard.REMOVE
 
     @property
@@ -435,9 +468,17 @@ async def deliver(
     citizen_id: int | None = None,
 ) -> None:
     """Queue what a service answers to an update, in order, and mark the update
-    handled, in the caller's unit of work (which commits both, or neither)."""
+    handled, in the caller's unit of work (which commits both, or neither).
+
+    A question closed with its answer no longer counts as an open keyboard from now
+    on (bot/telegram/keyboards.py): a tap on it again is stale, and a close of it
+    queued earlier is not sent (its buttons go with this edit)."""
+    messages = list(messages)
     payloads = [message.to_payload() for message in messages]
     await uow.outbox.queue(delivery.chat_id, kind, payloads, citizen_id=citizen_id)
+    for message in messages:
+        if message.op is Op.CLOSE_QUESTION and message.edit_message_id is not None:
+            await uow.keyboards.closed(delivery.chat_id, message.edit_message_id)
     if delivery.update_id is not None:
         await uow.inbox.mark_handled(delivery.update_id)
         marked = _MARKED.get()

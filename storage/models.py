@@ -311,6 +311,22 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class OpenKeyboard(Base):
+    """A question message in a chat whose answer buttons still work.
+
+    Written by the Telegram adapter once a message with answer buttons is sent (only
+    then is its Telegram message id known) and removed when its buttons are taken
+    off. A newer one makes the older ones stale: their buttons are taken off through
+    the outbox, and a tap on them answers nothing (see bot/telegram/keyboards.py).
+    """
+
+    __tablename__ = "open_keyboards"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class InboxUpdate(Base):
     """A raw Telegram update, stored before it is acknowledged (effectively once)."""
 

@@ -35,6 +35,7 @@ from storage.repositories import (
     OutboxRepository,
     RunRepository,
 )
+from storage.repositories.keyboards import KeyboardRepository
 from storage.repositories.outreach import (
     BroadcastRepository,
     FollowUpRepository,
@@ -107,6 +108,7 @@ class UnitOfWork:
     answers: AnswerRepository
     outbox: OutboxRepository
     inbox: InboxRepository
+    keyboards: KeyboardRepository
     # local leaders
     communities: CommunityRepository
     leaders: LeaderRepository
@@ -156,6 +158,7 @@ class UnitOfWork:
             session, lease=self._handoff.lease if self._handoff is not None else None
         )
         self.inbox = InboxRepository(session)
+        self.keyboards = KeyboardRepository(session)
         self.communities = CommunityRepository(session)
         self.leaders = LeaderRepository(session)
         self.invites = InviteRepository(session)

@@ -11,12 +11,14 @@ packs them with, so a button shown by one adapter works under the other.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiogram.filters.callback_data import CallbackData
 from telegram import Message as PtbMessage
 from telegram import Update
+from telegram.error import BadRequest
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -238,13 +240,15 @@ class Citizens:
     async def on_tap(self, update: Update, context: Context) -> None:
         query, got = update.callback_query, await self.incoming(update)
         assert query is not None
-        await query.answer()
         data = unpack(Tap, query.data)
         assert data is not None
         event = ButtonPress(data.step, data.key)
-        await self.conversations.handle(
+        outcome = await self.conversations.handle(
             got.who, event, delivery=got.delivery, run_id=data.run or None
         )
+        # After handling: a tap on a stale copy of a question gets a short note.
+        with contextlib.suppress(BadRequest):
+            await query.answer(outcome.stale)
 
     async def on_pick_language(self, update: Update, context: Context) -> None:
         query, got = update.callback_query, await self.incoming(update)

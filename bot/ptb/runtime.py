@@ -33,6 +33,7 @@ from telegram.error import NetworkError, RetryAfter
 from telegram.ext import Application, ContextTypes
 
 from bot.ptb.citizens import Citizens
+from bot.telegram.keyboards import track_keyboards
 from bot.telegram.runtime import ALLOWED_UPDATES, make_bot, register_commands
 from bot.telegram.sender import Sender
 from konsulta.bootstrap import App
@@ -83,7 +84,9 @@ class PtbRuntime:
         # ptb 23 reads durations as timedelta; opt in now rather than warn on each read.
         os.environ.setdefault("PTB_TIMEDELTA", "1")
         logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request else
-        sender = Sender(app, make_bot(app.settings))
+        bot = make_bot(app.settings)
+        track_keyboards(app, bot)  # one live keyboard per question, as in `Runtime.build`
+        sender = Sender(app, bot)
         app.handoff = sender  # as `Runtime.build`: replies reach the sender on commit
         return cls(app, sender)
 

@@ -9,7 +9,10 @@ private messages, then the catch-all that gives anything unexpected a kind answe
 
 from __future__ import annotations
 
+import contextlib
+
 from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message
 
@@ -139,6 +142,14 @@ async def on_unknown_command(
 # --- buttons -------------------------------------------------------------------------
 
 
+async def answer_tap(query: CallbackQuery, outcome: Outcome) -> None:
+    """Answer a tap once it is handled: with a short note when it was on a stale copy
+    of a question (the service then changed nothing). Telegram refuses answers after
+    about 15 seconds; the tap was handled all the same, so that is let go."""
+    with contextlib.suppress(TelegramBadRequest):
+        await query.answer(outcome.stale)
+
+
 async def on_tap(
     query: CallbackQuery,
     callback_data: Tap,
@@ -146,10 +157,10 @@ async def on_tap(
     who: Who,
     delivery: Delivery,
 ) -> None:
-    await query.answer()
     event = ButtonPress(callback_data.step, callback_data.key)
     run_id = callback_data.run or None
-    await conversations.handle(who, event, delivery=delivery, run_id=run_id)
+    outcome = await conversations.handle(who, event, delivery=delivery, run_id=run_id)
+    await answer_tap(query, outcome)
 
 
 async def on_pick_language(

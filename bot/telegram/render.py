@@ -15,6 +15,7 @@ from typing import Any
 
 from aiogram.methods import (
     DeleteMyCommands,
+    EditMessageReplyMarkup,
     EditMessageText,
     SendDocument,
     SendMessage,
@@ -58,7 +59,8 @@ def _callback(message: OutboundMessage, key: str) -> str:
 
 def inline_keyboard(message: Renderable) -> InlineKeyboardMarkup | None:
     message = OutboundMessage.of(message)
-    if not message.buttons:
+    layout = message.button_rows()
+    if not layout:
         return None
 
     def button(b: OutboundButton) -> InlineKeyboardButton:
@@ -69,15 +71,18 @@ def inline_keyboard(message: Renderable) -> InlineKeyboardMarkup | None:
         data = b.callback or _callback(message, b.key)
         return InlineKeyboardButton(text=label, callback_data=data)
 
-    rows = [[button(b) for b in row] for row in message.button_rows()]
+    rows = [[button(b) for b in row] for row in layout]
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def reply_keyboard(
     message: Renderable, texts: Translator
 ) -> ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
-    """Location and contact are shared through Telegram's own request buttons."""
-    wanted = OutboundMessage.of(message).reply_keyboard
+    """Location and contact are shared through Telegram's own request buttons; an
+    optional question has its "Skip" under them, a plain button whose text comes back
+    as a message (the engine takes it as the skip)."""
+    message = OutboundMessage.of(message)
+    wanted = message.reply_keyboard
     if wanted is ReplyKeyboard.LOCATION:
         label = texts.gettext("📍 Send my location")
         button = KeyboardButton(text=label, request_location=True)
@@ -88,7 +93,10 @@ def reply_keyboard(
         return ReplyKeyboardRemove()
     else:
         return None
-    return ReplyKeyboardMarkup(keyboard=[[button]], resize_keyboard=True, one_time_keyboard=True)
+    rows = [[button]]
+    if message.skip_label is not None:
+        rows.append([KeyboardButton(text=message.skip_label)])
+    return ReplyKeyboardMarkup(keyboard=rows, resize_keyboard=True, one_time_keyboard=True)
 
 
 def message_html(message: Renderable) -> str:
@@ -147,6 +155,9 @@ def render(
             text=f"{closed}\n\n✓ <b>{answer}</b>",
             parse_mode="HTML",
         )
+    if message.op is Op.CLOSE_KEYBOARD and message.edit_message_id is not None:
+        # An earlier copy of a question asked again: its text stays, its buttons go.
+        return EditMessageReplyMarkup(chat_id=chat_id, message_id=message.edit_message_id)
     text = message_html(message)
     inline = inline_keyboard(message)
     if message.edits:

@@ -28,6 +28,7 @@ from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, Update
 from aiohttp import web
 
 from bot.telegram.inbox import InboxWorker, store_updates
+from bot.telegram.keyboards import track_keyboards
 from bot.telegram.routers import include_konsulta
 from bot.telegram.sender import Sender
 from konsulta.bootstrap import App
@@ -89,6 +90,9 @@ class Runtime:
         """`dispatcher`: an embedding bot's own, with `include_konsulta` applied."""
         bot = bot or make_bot(app.settings)
         dispatcher = make_dispatcher(app) if dispatcher is None else dispatcher
+        # What the sender sends is watched for questions asked again (their earlier
+        # copies lose their buttons; see bot/telegram/keyboards.py).
+        track_keyboards(app, bot)
         sender = Sender(app, bot)
         # What a unit of work queues reaches the sender on commit: replies from memory
         # (no claiming round), anything else as a wake-up to claim it.

@@ -236,19 +236,7 @@ def reply_keyboard(chat: Chat) -> dict[str, Any] | None:
     away once the citizen has sent something (the page can unfold it again, as
     Telegram's keyboard button does).
     """
-    current: dict[str, Any] | None = None
-    used = False
-    for message in chat.messages.values():
-        if message.deleted:
-            continue
-        if message.from_bot:
-            markup = message.reply_markup or {}
-            if "keyboard" in markup:
-                current, used = markup, False
-            elif markup.get("remove_keyboard"):
-                current = None
-        elif current is not None:
-            used = True
+    current, used = chat.reply_keyboard()
     if current is None:
         return None
     rows = [

@@ -18,6 +18,7 @@ from storage.models import (
     CitizenChannel,
     ConsentRecord,
     InboxUpdate,
+    OpenKeyboard,
     OutboxMessage,
     Run,
 )
@@ -198,6 +199,7 @@ class CitizenRepository:
                 (OutboxMessage.citizen_id == citizen.id) | OutboxMessage.chat_id.in_(chat_ids)
             )
         )
+        await session.execute(delete(OpenKeyboard).where(OpenKeyboard.chat_id.in_(chat_ids)))
         await session.execute(
             update(InboxUpdate)
             .where(InboxUpdate.chat_id.in_(chat_ids))

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from gettext import NullTranslations
 
-from aiogram.methods import DeleteMyCommands, EditMessageText, SendDocument, SendMessage
+from aiogram.methods import (
+    DeleteMyCommands,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    SendDocument,
+    SendMessage,
+)
 from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
 from bot.telegram.callbacks import Tap
@@ -109,3 +115,38 @@ def test_link_and_leader_buttons_keep_their_own_targets() -> None:
     assert isinstance(call, SendMessage) and isinstance(call.reply_markup, InlineKeyboardMarkup)
     go, approve = (row[0] for row in call.reply_markup.inline_keyboard)
     assert go.url == "https://t.me/x?start=abc" and approve.callback_data == "la:approve:1:y"
+
+
+def test_an_optional_contact_question_has_the_request_button_and_skip_beside_it() -> None:
+    question = Message(
+        "Your phone number?",
+        "question",
+        "phone",
+        (Button("~skip", "Skip"),),
+        expects="contact",
+        progress=(3, 4),
+        allow_skip=True,
+    )
+    typed = OutboundMessage.from_engine(question, run_id=7, language="en", edit_message_id=None)
+    for message in (typed, typed.to_payload()):
+        call = render(42, message, TEXTS)
+        assert isinstance(call, SendMessage)
+        assert isinstance(call.reply_markup, ReplyKeyboardMarkup), "no inline Skip"
+        [[share], [skip]] = call.reply_markup.keyboard
+        assert share.request_contact and skip.text == "Skip" and not skip.request_contact
+    required = Message("Your number?", "question", "phone", (), expects="contact")
+    typed = OutboundMessage.from_engine(required, run_id=7, language="en", edit_message_id=None)
+    call = render(42, typed, TEXTS)
+    assert isinstance(call, SendMessage) and isinstance(call.reply_markup, ReplyKeyboardMarkup)
+    assert len(call.reply_markup.keyboard) == 1
+
+    receipt = render(42, OutboundMessage.receipt("+48600123456", language="en"), TEXTS)
+    assert isinstance(receipt, SendMessage) and receipt.text == "✓ +48600123456"
+    assert isinstance(receipt.reply_markup, ReplyKeyboardRemove)
+
+
+def test_closing_a_stale_copy_takes_its_buttons_off_and_keeps_its_text() -> None:
+    close = OutboundMessage.from_payload(OutboundMessage.close_keyboard(17).to_payload())
+    call = render(42, close, TEXTS)
+    assert isinstance(call, EditMessageReplyMarkup)
+    assert (call.chat_id, call.message_id, call.reply_markup) == (42, 17, None)

@@ -22,6 +22,7 @@ from dialogs.answers import (
     parse_date,
     parse_multiple_choice,
     parse_number,
+    parse_phone,
     parse_ranking,
     parse_scale,
     parse_text,
@@ -213,6 +214,32 @@ def test_only_ones_own_contact_is_taken():
     assert contact_answer("+48600", own=False) == Problem("contact")
 
 
+def test_a_shared_contact_is_stored_in_e164_when_it_is_a_valid_number():
+    # Telegram often shares the verified number without its "+".
+    expected = Accepted({"phone": "+48600123456"}, "+48600123456")
+    assert contact_answer("48600123456", own=True) == expected
+    assert contact_answer("+48 600 123 456", own=True) == expected
+
+
+@pytest.mark.parametrize(
+    "typed", ["600 123 456", "600-123-456", "+48 600 123 456", "0048600123456", " 600123456 "]
+)
+def test_a_typed_polish_number_is_stored_in_e164(typed):
+    assert parse_phone(typed) == Accepted({"phone": "+48600123456"}, "+48600123456")
+
+
+def test_a_typed_number_is_dialled_from_the_flows_region():
+    assert parse_phone("067 123 4567", region="UA").value == {"phone": "+380671234567"}
+    assert parse_phone("+48 600 123 456", region="UA").value == {"phone": "+48600123456"}
+
+
+@pytest.mark.parametrize("typed", ["abc", "123", "600 123 456 789", "+48 600", "", "9" * 200])
+def test_what_is_not_a_phone_number_gets_a_hint_with_an_example(typed):
+    problem = parse_phone(typed)
+    assert problem == Problem("phone", {"example": "512 345 678"})
+    assert "512 345 678" in explain(problem, TEXTS)
+
+
 @given(st.text())
 def test_parsers_never_raise_on_any_text(text):
     parse_number(text)
@@ -222,6 +249,7 @@ def test_parsers_never_raise_on_any_text(text):
     parse_multiple_choice(text, TRANSPORT, min_picks=1, max_picks=2)
     parse_ranking(text, TRANSPORT, up_to=2)
     parse_yes_no(text, TEXTS)
+    parse_phone(text)
 
 
 @given(st.text(alphabet=st.characters(categories=["Nd"]), min_size=1, max_size=6))

@@ -431,3 +431,33 @@ def test_long_answers_never_make_a_message_too_long_for_telegram(make_citizen, f
     assert citizen.question.text == "…"  # nothing to echo yet
     turn = citizen.types("x" * 4000)
     assert all(0 < len(m.text) <= 4096 for m in turn.outputs)
+
+
+def test_a_phone_number_typed_on_a_contact_step_is_stored_in_e164(citizen, quick):
+    citizen.answer_until("phone", quick)
+    turn = citizen.types("call my neighbour")
+    assert [m.role for m in turn.outputs] == ["hint", "question"]
+    assert "512 345 678" in turn.outputs[0].text
+    turn = citizen.types("600 123 456")
+    assert turn.answered == (AnswerRecord("phone", {"phone": "+48600123456"}, "+48600123456"),)
+
+
+def test_skip_typed_back_from_the_request_keyboard_skips_an_optional_contact_step(
+    flow_data, make_citizen, quick
+):
+    data = flow_data()
+    for step in data["steps"]:
+        if step["id"] == "phone":
+            step["required"] = False
+    citizen = make_citizen(parse_flow(data))
+    citizen.answer_until("phone", quick)
+    assert citizen.question.allow_skip
+    turn = citizen.types("skip!")
+    assert turn.answered == (AnswerRecord("phone", None, "", skipped=True),)
+
+
+def test_a_flow_may_dial_typed_numbers_from_another_country(flow_data, make_citizen, quick):
+    citizen = make_citizen(parse_flow(flow_data(phone_region="UA")))
+    citizen.answer_until("phone", quick)
+    turn = citizen.types("067 123 4567")
+    assert turn.answered[0].value == {"phone": "+380671234567"}

@@ -266,3 +266,10 @@ def test_an_anchor_used_for_a_repeated_text_still_works() -> None:
     flow, problems = check_flow_text(text, "anchors.yaml")
     assert problems == []
     assert flow is not None and flow.description == flow.title
+
+
+def test_phone_region_must_be_a_country_whose_numbers_can_be_read() -> None:
+    flow, problems = check_flow_text(VALID + "phone_region: UA\n", "ua.yaml")
+    assert problems == [] and flow is not None and flow.phone_region == "UA"
+    _, problems = check_flow_text(VALID + "phone_region: XX\n", "xx.yaml")
+    assert [str(p) for p in problems] == ["xx.yaml: phone_region 'XX' is not a country code"]

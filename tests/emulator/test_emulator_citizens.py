@@ -191,3 +191,21 @@ async def test_chat_action_and_unknown_action(emulator: Emulator, call: BotCall)
     emulator.citizens.create(21)
     assert (await call("sendChatAction", chat_id=21, action="typing"))[0] == 200
     assert (await call("sendChatAction", chat_id=21, action="dancing"))[0] == 400
+
+
+async def test_a_reply_keyboard_button_is_pressed_over_http(
+    emulator: Emulator, call: BotCall, http: aiohttp.ClientSession
+) -> None:
+    emulator.citizens.create(16)
+    keyboard = {"keyboard": [[{"text": "📍 Here", "request_location": True}], [{"text": "Skip"}]]}
+    assert (await call("sendMessage", chat_id=16, text="Where?", reply_markup=keyboard))[0] == 200
+    press = f"{emulator.base_url}/_test/users/16/press"
+    async with http.post(press, json={"text": "📍 Here"}) as r:
+        assert r.status == 200
+    async with http.post(press, json={"text": "Skip"}) as r:
+        assert r.status == 200
+    async with http.post(press, json={"text": "Nothing like it"}) as r:
+        assert r.status == 404
+    updates = await _updates(call)
+    assert "location" in updates[0]["message"]
+    assert updates[1]["message"]["text"] == "Skip"

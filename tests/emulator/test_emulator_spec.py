@@ -178,3 +178,38 @@ async def test_inline_button_needs_exactly_one_action(
     status, body = await call("sendMessage", chat_id=5, text="q", reply_markup=_keyboard(button))
     assert status == 400
     assert body["description"].startswith("Bad Request: can't parse inline keyboard button")
+
+
+async def test_a_request_keyboard_with_a_skip_button_is_kept_and_pressed(
+    emulator: Emulator, call: BotCall
+) -> None:
+    emulator.citizens.create(5)
+    keyboard = {
+        "keyboard": [[{"text": "📞 Share", "request_contact": True}], [{"text": "Skip"}]],
+        "one_time_keyboard": True,
+    }
+    status, _ = await call("sendMessage", chat_id=5, text="Your number?", reply_markup=keyboard)
+    assert status == 200
+    shown, used = emulator.state.chats[5].reply_keyboard()
+    assert shown is not None and shown["keyboard"][0][0]["request_contact"] is True
+    assert not used
+    shared = await emulator.citizens.press(5, "📞 Share", phone_number="+48 600 123 456")
+    assert shared.kind == "contact"
+    assert shared.content["contact"]["phone_number"] == "+48 600 123 456"
+    skipped = await emulator.citizens.press(5, "Skip")
+    assert (skipped.kind, skipped.text) == ("text", "Skip")
+    with pytest.raises(KeyError):
+        await emulator.citizens.press(5, "a button nobody sent")
+    remove = {"remove_keyboard": True}
+    assert (await call("sendMessage", chat_id=5, text="ok", reply_markup=remove))[0] == 200
+    assert emulator.state.chats[5].reply_keyboard() == (None, False)
+
+
+async def test_a_keyboard_button_makes_at_most_one_request(
+    emulator: Emulator, call: BotCall
+) -> None:
+    emulator.citizens.create(5)
+    both = {"keyboard": [[{"text": "x", "request_contact": True, "request_location": True}]]}
+    status, body = await call("sendMessage", chat_id=5, text="q", reply_markup=both)
+    assert status == 400 and "at most one request" in body["description"]
+    assert emulator.state.refused[-1][0] == "sendMessage"

@@ -15,6 +15,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot.telegram.callbacks import LeaderAct, Tap
+from bot.telegram.citizens import answer_tap
 from bot.telegram.events import event_of
 from bot.telegram.leaders.common import (
     Payload,
@@ -176,11 +177,11 @@ async def on_assisted_tap(
     who: Who,
     delivery: Delivery,
 ) -> None:
-    await query.answer()
     said = ButtonPress(callback_data.step, callback_data.key)
-    await _assisted(
+    outcome = await _assisted(
         app, conversations, leader, who, delivery, said, run_id=callback_data.run or None
     )
+    await answer_tap(query, outcome)
 
 
 async def on_assisted_message(
@@ -203,7 +204,7 @@ async def _assisted(
     delivery: Delivery,
     said: Event,
     run_id: int | None = None,
-) -> None:
+) -> Outcome:
     """The person's answer through the conversation service (which marks the update);
     when their dialog is over, the leader's chat is theirs again."""
     assert leader.assisting_citizen_id is not None
@@ -211,6 +212,7 @@ async def _assisted(
     outcome: Outcome = await conversations.handle(person, said, delivery=delivery, run_id=run_id)
     if outcome.completed or outcome.run_id is None:
         await _stop_assisting(app, leader, delivery, outcome.language, completed=outcome.completed)
+    return outcome
 
 
 async def _stop_assisting(

@@ -1,0 +1,132 @@
+"""One live keyboard per question: an earlier copy of a question loses its buttons.
+
+A question is asked again after a hint, a fourth pick on "choose up to 3", a /start or
+a resume; each time a new message with answer buttons arrives, and the earlier copy
+would keep working buttons (a tap there toggled state drawn in the other copy). Only
+Telegram knows a message's id, and only once it is sent, so this is decided where the
+Bot API answers: a request middleware on the bot's session, which every outbound call
+of the sender passes through.
+
+- A message with answer buttons (`Tap` callback data) sent: it is noted as the
+  chat's newest open keyboard, and every older open one gets an `Op.CLOSE_KEYBOARD`
+  row in the outbox (an `editMessageReplyMarkup` without buttons), queued in the same
+  transaction, so it keeps the chat's order and the sender's limits like any message.
+- A close row sent: the message is no longer open. A tapped question closed with its
+  answer is no longer open from the moment that edit is queued (`deliver`, in the
+  conversation's own transaction, so no extra one here).
+- A close row for a message that is no longer open (closed with its answer while
+  the row waited) is not sent: Telegram would answer "message is not modified".
+
+So the common path costs one transaction per question sent (the note), none per tap.
+
+The conversation service reads the same table (`uow.keyboards.newest`) to answer a
+tap on a stale copy with a short note and nothing else. A crash between the Bot API
+call and the note leaves the older copy open; a tap there is still recognised as
+stale when it names another question, and the next question closes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, cast
+
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import EditMessageReplyMarkup, SendMessage, TelegramMethod
+from aiogram.methods.base import Response, TelegramType
+from aiogram.types import InlineKeyboardMarkup, Message
+
+from bot.telegram.callbacks import Tap
+from konsulta.bootstrap import App
+from konsulta.outbound import OutboundMessage
+from storage.models import OutboxKind
+
+__all__ = ["KeyboardTracker", "track_keyboards"]
+
+log = logging.getLogger(__name__)
+
+_TAP = f"{Tap.__prefix__}{Tap.__separator__}"
+
+
+def has_answer_buttons(markup: Any) -> bool:
+    """Whether `markup` is an inline keyboard with at least one answer button."""
+    if not isinstance(markup, InlineKeyboardMarkup):
+        return False
+    return any(
+        (button.callback_data or "").startswith(_TAP)
+        for row in markup.inline_keyboard
+        for button in row
+    )
+
+
+class KeyboardTracker(BaseRequestMiddleware):
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        if isinstance(method, EditMessageReplyMarkup) and method.reply_markup is None:
+            return await self._close(make_request, bot, method)
+        result = await make_request(bot, method)
+        if isinstance(method, SendMessage) and has_answer_buttons(method.reply_markup):
+            sent = cast(Any, result)
+            if isinstance(sent, Message):
+                await self._opened(sent.chat.id, sent.message_id)
+        return result
+
+    async def _close(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: EditMessageReplyMarkup,
+    ) -> Response[TelegramType]:
+        """Take the buttons off a stale copy, unless they are gone already."""
+        chat_id, message_id = method.chat_id, method.message_id
+        if not isinstance(chat_id, int) or message_id is None:
+            return await make_request(bot, cast(TelegramMethod[TelegramType], method))
+        async with self.app.uow(read_only=True) as uow:
+            still_open = await uow.keyboards.is_open(chat_id, message_id)
+        if not still_open:
+            return cast(Response[TelegramType], True)
+        try:
+            result = await make_request(bot, cast(TelegramMethod[TelegramType], method))
+        except TelegramBadRequest:
+            # Gone or already without buttons: it is not open either way.
+            await self._closed(chat_id, message_id)
+            raise
+        await self._closed(chat_id, message_id)
+        return result
+
+    async def _opened(self, chat_id: int, message_id: int) -> None:
+        try:
+            async with self.app.uow() as uow:
+                older = await uow.keyboards.opened(chat_id, message_id)
+                if older:
+                    closes = [OutboundMessage.close_keyboard(m).to_payload() for m in older]
+                    await uow.outbox.queue(chat_id, OutboxKind.DIALOG, closes, citizen_id=None)
+                await uow.commit()
+        except Exception:
+            # The message is out: failing here must not make the sender think it was
+            # not. Unnoted, its older copies keep their buttons until the next
+            # question; a tap there that names another question is still stale.
+            log.exception("could not note a question's open keyboard (message %s)", message_id)
+
+    async def _closed(self, chat_id: int, message_id: int) -> None:
+        async with self.app.uow() as uow:
+            await uow.keyboards.closed(chat_id, message_id)
+            await uow.commit()
+
+
+def track_keyboards(app: App, bot: Bot) -> None:
+    """Have `bot`'s session note open keyboards and close stale copies (once per bot)."""
+    session = bot.session
+    if not any(isinstance(m, KeyboardTracker) for m in session.middleware):
+        session.middleware(KeyboardTracker(app))

@@ -1,0 +1,110 @@
+"""The keyboard tracker on its own: which copies of a question it closes, and that it
+never asks Telegram to close buttons that are already gone ("message is not
+modified"), whatever order the close rows and the answers come in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiogram.methods import EditMessageReplyMarkup, SendMessage, TelegramMethod
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlalchemy import select
+
+from bot.telegram.callbacks import PickLanguage, Tap
+from bot.telegram.keyboards import KeyboardTracker
+from konsulta.bootstrap import App, build_app
+from konsulta.outbound import Delivery, Op, OutboundMessage, deliver
+from konsulta.settings import Settings
+from storage.models import OutboxMessage
+
+CHAT = 5
+#: The tracker never looks at the bot; the fake Telegram neither.
+NO_BOT: Any = None
+
+
+@pytest.fixture
+async def app(migrated_url: str) -> AsyncIterator[App]:
+    app = await build_app(Settings(database_url=migrated_url), migrate=False)
+    try:
+        yield app
+    finally:
+        await app.close()
+
+
+class Telegram:
+    """A fake Bot API behind the middleware: numbers the messages, records the calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[TelegramMethod[Any]] = []
+        self.next_id = 10
+
+    async def __call__(self, bot: Any, method: TelegramMethod[Any]) -> Any:
+        self.calls.append(method)
+        if isinstance(method, SendMessage):
+            self.next_id += 1
+            return Message.model_validate(
+                {
+                    "message_id": self.next_id,
+                    "date": 0,
+                    "chat": {"id": CHAT, "type": "private"},
+                    "text": method.text,
+                }
+            )
+        return True
+
+
+def question(data: str) -> SendMessage:
+    button = InlineKeyboardButton(text="A", callback_data=data)
+    markup = InlineKeyboardMarkup(inline_keyboard=[[button]])
+    return SendMessage(chat_id=CHAT, text="Q?", reply_markup=markup)
+
+
+def close(message_id: int) -> EditMessageReplyMarkup:
+    return EditMessageReplyMarkup(chat_id=CHAT, message_id=message_id)
+
+
+async def close_rows(app: App) -> list[int]:
+    async with app.uow(read_only=True) as uow:
+        payloads = (await uow.session.scalars(select(OutboxMessage.payload))).all()
+    return [p["edit_message_id"] for p in payloads if p.get("op") == Op.CLOSE_KEYBOARD]
+
+
+async def test_a_newer_copy_closes_the_older_ones_once(app: App) -> None:
+    tracker, telegram = KeyboardTracker(app), Telegram()
+    tap = Tap(run=1, step="age", key="a").pack()
+    await tracker(telegram, NO_BOT, question(tap))
+    assert await close_rows(app) == []
+    await tracker(telegram, NO_BOT, question(tap))
+    assert await close_rows(app) == [11]
+    async with app.uow(read_only=True) as uow:
+        assert await uow.keyboards.newest(CHAT) == 12
+
+    # The close row goes out once; a second one for the same message is not sent.
+    await tracker(telegram, NO_BOT, close(11))
+    await tracker(telegram, NO_BOT, close(11))
+    assert [type(c).__name__ for c in telegram.calls] == [
+        "SendMessage",
+        "SendMessage",
+        "EditMessageReplyMarkup",
+    ]
+
+    # Buttons that are not answers (the language picker) are not a question's copy.
+    await tracker(telegram, NO_BOT, question(PickLanguage(code="pl").pack()))
+    assert await close_rows(app) == [11]
+
+
+async def test_a_copy_closed_with_its_answer_is_not_closed_again(app: App) -> None:
+    tracker, telegram = KeyboardTracker(app), Telegram()
+    tap = Tap(run=1, step="age", key="a").pack()
+    await tracker(telegram, NO_BOT, question(tap))
+    await tracker(telegram, NO_BOT, question(tap))
+    # The citizen answers on the older copy before its close row went out: the
+    # answer closes it (queued with the answer), and the close row is then skipped.
+    async with app.uow() as uow:
+        closed = OutboundMessage.close_question(11, "Q?", "A", language="pl")
+        await deliver(uow, Delivery(CHAT), [closed])
+        await uow.commit()
+    await tracker(telegram, NO_BOT, close(11))
+    assert not any(isinstance(c, EditMessageReplyMarkup) for c in telegram.calls)
