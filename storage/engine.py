@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sqlite3
+import time
 from functools import partial
 from typing import Any
 
@@ -27,6 +29,8 @@ from sqlalchemy.pool import StaticPool
 
 from storage import sqlite_driver
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "SQLITE_BUSY_TIMEOUT_MS",
@@ -37,6 +41,8 @@ __all__ = [
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///konsulta.db"
 SQLITE_BUSY_TIMEOUT_MS = 5000
+#: Checkpoints tried, 50 ms apart, while a reader keeps the write-ahead log from emptying.
+CHECKPOINT_TRIES = 40
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
@@ -137,7 +143,14 @@ async def fold_in_erasures(engine: AsyncEngine) -> None:
         # A connection of its own, outside any transaction (a checkpoint cannot run in
         # one); it waits for writers as long as the pool's connections do.
         with contextlib.closing(sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)) as db:
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            # A reader on an older snapshot makes the checkpoint partial ("busy" 1):
+            # try again while it finishes, rather than leave the frames in the log.
+            for _ in range(CHECKPOINT_TRIES):
+                busy, _log, _done = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                if not busy:
+                    return
+                time.sleep(0.05)
+            log.warning("the write-ahead log could not be emptied after an erasure yet")
 
     await asyncio.to_thread(checkpoint)
 
