@@ -251,6 +251,9 @@ class Flow(_Strict):
     closes: dt.date | None = None
     consent: Text
     contact_consent: Text | None = None
+    #: Months after the consultation closes until its participants' personal data is
+    #: deleted (konsulta/retention.py); None: the deployment's KONSULTA_RETENTION_MONTHS.
+    retention_months: int | None = Field(default=None, ge=1, le=120)
     steps: list[Step] = Field(min_length=1)
     ends: list[EndMessage] = Field(min_length=1)
     followups: list[FollowUp] = Field(default_factory=list)

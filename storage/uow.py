@@ -40,6 +40,7 @@ from storage.repositories.outreach import (
     FollowUpRepository,
     ReminderRepository,
 )
+from storage.repositories.retention import RetentionRepository
 from storage.repositories.review import (
     AuditRepository,
     CodingRepository,
@@ -122,6 +123,8 @@ class UnitOfWork:
     followups: FollowUpRepository
     reminders: ReminderRepository
     broadcasts: BroadcastRepository
+    # retention
+    retention: RetentionRepository
 
     def __init__(
         self,
@@ -166,6 +169,7 @@ class UnitOfWork:
         self.followups = FollowUpRepository(session)
         self.reminders = ReminderRepository(session)
         self.broadcasts = BroadcastRepository(session)
+        self.retention = RetentionRepository(session)
         return self
 
     async def __aexit__(
