@@ -64,6 +64,13 @@ class Schedule:
     #: The day its participants' personal data is deleted.
     purge_on: dt.date | None
 
+    @property
+    def contact_by(self) -> dt.date | None:
+        """The first purge day after the closing: the last day contact data is kept."""
+        if self.closes_on is None:
+            return None
+        return self.closes_on if self.closed else self.closes_on + dt.timedelta(days=1)
+
 
 def schedule_of(
     consultation: Consultation, flow: Flow | None, today: dt.date, default_months: int
