@@ -150,6 +150,14 @@ class Retention:
             contacts=await uow.retention.holders_of(consultation.id, contact_steps(flows)),
         )
 
+    async def overview(self, today: dt.date) -> list[tuple[str, Notice]]:
+        """Every consultation's slug and notice, for `konsulta retention status`."""
+        async with self.app.uow(read_only=True) as uow:
+            return [
+                (consultation.slug, await self.notice(uow, consultation, today))
+                for consultation in await uow.consultations.list_all()
+            ]
+
     async def purge(self, now: dt.datetime | None = None) -> PurgeReport | None:
         """Today's purge, unless another process (or an earlier run) has done it: then
         None. `now` defaults to the app's clock."""
