@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from konsulta.bootstrap import App, build_app
 from konsulta.publishing import publish, read_flow
 from konsulta.retention import ACTOR, Retention, add_months
+from outreach.scheduler import Outreach
 from review.export import export_consultation
 from review.security import hash_password
 from storage.models import (
@@ -212,3 +213,25 @@ async def test_the_consultation_page_announces_when_personal_data_is_deleted(
     polish = await logged_in(browser_factory, "polka@example.org")
     page = (await polish.get("/consultations/park-survey")).text
     assert f"Dane osobowe 4 uczestników zostaną usunięte {deleted_on}." in page
+
+
+async def test_the_bot_purges_through_its_scheduler_and_the_operator_sees_the_audit_row(
+    app: App, browser_factory: Callable[[], Any]
+) -> None:
+    outreach = Outreach(app)
+    outreach.start()
+    try:
+        assert outreach._scheduler is not None
+        assert outreach._scheduler.get_job("retention") is not None
+    finally:
+        await outreach.shutdown()
+    done = await outreach.purge()  # what the job runs: today's purge, on the app's clock
+    assert done is not None and done.day == app.clock.now().date()
+    assert await outreach.purge() is None  # the next hour's run finds the day taken
+
+    platform = await logged_in(browser_factory, "platform@example.org")
+    page = (await platform.get("/audit?action=retention_purge")).text
+    assert "retention_purge" in page and done.day.isoformat() in page
+    admin = await logged_in(browser_factory, "admin-a@example.org")
+    page = (await admin.get("/audit?action=retention_purge")).text
+    assert done.day.isoformat() not in page  # the platform's row, not an organisation's
