@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_simulate_and_export import FLOWS, konsulta
+from tests.cli.test_simulate_and_export import FLOWS, konsulta
 
 
 def test_an_operator_sees_the_deletion_day_and_purges_once_a_day(

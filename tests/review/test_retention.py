@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from conftest import add_run, logged_in, settings_for
 from sqlalchemy import func, select
 
 from konsulta.bootstrap import App, build_app
@@ -33,6 +32,7 @@ from storage.models import (
     Run,
 )
 from storage.types import utcnow
+from tests.review.conftest import add_run, logged_in, settings_for
 
 SERVICE_NEED = Path(__file__).resolve().parents[2] / "dialogs" / "flows" / "service-need.yaml"
 PHONES = {5001: "+48600100200", 5002: "+48600300400"}
@@ -108,6 +108,21 @@ async def test_a_resolved_reports_phone_is_gone_from_the_export_after_the_purge(
     assert audit.email == ACTOR and audit.organisation_id is None
     assert audit.detail["total"] == {"contact_answers": 1}
     assert "+48" not in str(audit.detail)
+
+    # The consultation closes: the next day's purge takes the other number too, and
+    # keeps the reports themselves for retention_months.
+    async with app.uow() as uow:
+        consultation = await uow.consultations.get_by_slug("service-need")
+        assert consultation is not None
+        notice = await Retention(app).notice(uow, consultation, utcnow().date())
+        assert (notice.participants, notice.contacts) == (2, 1)
+        await uow.consultations.set_status(consultation, ConsultationStatus.CLOSED)
+        await uow.commit()
+    closed = await Retention(app).purge(utcnow() + timedelta(days=1))
+    assert closed is not None
+    assert closed.consultations == {"service-need": {"contact_answers": 1}}
+    after = await export_csv(app, "service-need")
+    assert PHONES[5002] not in after and after.count("The lamp at the bus stop is dark") == 2
 
 
 async def test_a_consultation_closed_13_months_ago_has_its_participants_data_purged(
