@@ -79,12 +79,20 @@ async def purge_audits(app: App) -> list[AuditEntry]:
 
 
 async def test_a_resolved_reports_phone_is_gone_from_the_export_after_the_purge(
-    app: App,
+    app: App, browser_factory: Callable[[], Any]
 ) -> None:
     flow, yaml_text = read_flow(SERVICE_NEED)
     async with app.uow() as uow:
         await publish(uow, flow, yaml_text, open_now=True)
+        town = await uow.organisations.get_by_slug("urzad-miasta-wydzial-spraw-spolecznych")
+        assert town is not None
+        await uow.staff.create(
+            "clerk@example.org", hash_password("clerk" * 2), "staff", town.id, "en"
+        )
         await uow.commit()
+    clerk = await logged_in(browser_factory, "clerk@example.org")
+    reports_page = (await clerk.get("/consultations/service-need/reports")).text
+    assert "phone number is deleted at the next daily purge after the report" in reports_page
     resolved, waiting = await report(app, 5001), await report(app, 5002)
     async with app.uow() as uow:
         await uow.reports.set_status(resolved, ReportState.RESOLVED)
