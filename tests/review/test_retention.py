@@ -70,6 +70,15 @@ async def export_csv(app: App, slug: str) -> str:
     return out.getvalue().decode()
 
 
+def database_files(app: App) -> list[Path]:
+    """The SQLite database and its write-ahead log (none on PostgreSQL)."""
+    url = app.settings.database_url
+    if not url.startswith("sqlite"):
+        return []
+    database = Path(url.split(":///", 1)[1])
+    return [p for p in (database, database.with_name(database.name + "-wal")) if p.exists()]
+
+
 async def purge_audits(app: App) -> list[AuditEntry]:
     async with app.uow() as uow:
         result = await uow.session.execute(
@@ -112,6 +121,12 @@ async def test_a_resolved_reports_phone_is_gone_from_the_export_after_the_purge(
     async with app.uow() as uow:
         run = await uow.runs.get(resolved)
         assert run is not None and "phone" not in run.state["answers"]
+    # Nor do the SQLite files keep a copy (secure_delete, then the WAL checkpointed).
+    files = database_files(app)
+    for path in files:
+        assert PHONES[5001].encode() not in path.read_bytes(), path.name
+    if files:  # the files do hold what is kept, so the search above could find it
+        assert any(PHONES[5002].encode() in path.read_bytes() for path in files)
     [audit] = await purge_audits(app)
     assert audit.email == ACTOR and audit.organisation_id is None
     assert audit.detail["total"] == {"contact_answers": 1}
