@@ -139,7 +139,8 @@ class RetentionRepository:
     ) -> int:
         """Delete the answers to `step_ids` in the consultation's runs (with
         `resolved_only`, only in runs whose report is resolved, and their follow-up
-        runs), from the answers table and from each run's saved dialog state.
+        runs), from the answers table and from the saved dialog state of each run
+        and of its follow-up runs.
         Returns how many answers went."""
         if not step_ids:
             return 0
@@ -150,30 +151,42 @@ class RetentionRepository:
                 ReportStatus.status == ReportState.RESOLVED
             )
             runs = runs.where(Run.id.in_(resolved) | Run.parent_run_id.in_(resolved))
-        holding = (
+        holding = list(
+            (
+                await self._session.execute(
+                    select(Run)
+                    .where(
+                        Run.id.in_(runs),
+                        Run.id.in_(select(Answer.run_id).where(Answer.step_id.in_(steps))),
+                    )
+                    .execution_options(populate_existing=True)
+                )
+            ).scalars()
+        )
+        if not holding:
+            return 0
+        ids = [run.id for run in holding]
+        # A follow-up run's state starts with a copy of every answer of the run it
+        # follows up (konsulta/followup_flow.py), so those copies go too.
+        children = (
             await self._session.execute(
                 select(Run)
-                .where(
-                    Run.id.in_(runs),
-                    Run.id.in_(select(Answer.run_id).where(Answer.step_id.in_(steps))),
-                )
+                .where(Run.parent_run_id.in_(ids))
                 .execution_options(populate_existing=True)
             )
         ).scalars()
-        removed = 0
-        for run in holding:
+        for run in [*holding, *children]:
             # The engine's state keeps each answer too (conditions and {{step}} read
             # it); a new dict, so the JSON column sees the change.
             state = dict(run.state)
             kept = {k: v for k, v in dict(state.get("answers") or {}).items() if k not in steps}
             state["answers"] = kept
             run.state = state
-            result = await self._session.execute(
-                delete(Answer).where(Answer.run_id == run.id, Answer.step_id.in_(steps))
-            )
-            removed += _rowcount(result)
+        result = await self._session.execute(
+            delete(Answer).where(Answer.run_id.in_(ids), Answer.step_id.in_(steps))
+        )
         await self._session.flush()
-        return removed
+        return _rowcount(result)
 
 
 def _rowcount(result: Any) -> int:

@@ -104,6 +104,18 @@ async def test_a_resolved_reports_phone_is_gone_from_the_export_after_the_purge(
     assert "phone number is deleted at the next daily purge after the report" in reports_page
     resolved, waiting = await report(app, 5001), await report(app, 5002)
     async with app.uow() as uow:
+        # The "has it been fixed?" follow-up run starts with a copy of the answers.
+        parent = await uow.runs.get(resolved)
+        assert parent is not None
+        followup = await uow.runs.create(
+            citizen_id=parent.citizen_id,
+            consultation_id=parent.consultation_id,
+            flow_version_id=parent.flow_version_id,
+            state={"answers": dict(parent.state["answers"])},
+            language="en",
+            source="followup:fixed_check",
+            parent_run_id=resolved,
+        )
         await uow.reports.set_status(resolved, ReportState.RESOLVED)
         await uow.reports.set_status(waiting, ReportState.IN_PROGRESS)
         await uow.commit()
@@ -119,8 +131,9 @@ async def test_a_resolved_reports_phone_is_gone_from_the_export_after_the_purge(
     assert PHONES[5002] in after  # its report is still being handled
     assert "The lamp at the bus stop is dark" in after  # the report itself stays
     async with app.uow() as uow:
-        run = await uow.runs.get(resolved)
-        assert run is not None and "phone" not in run.state["answers"]
+        for run_id in (resolved, followup.id):
+            run = await uow.runs.get(run_id)
+            assert run is not None and "phone" not in run.state["answers"]
     # Nor do the SQLite files keep a copy (secure_delete, then the WAL checkpointed).
     files = database_files(app)
     for path in files:
