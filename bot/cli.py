@@ -33,6 +33,7 @@ COMMAND_MODULES = [
     "broadcast",
     "results",
     "followups",
+    "retention",
     "clock",
     "secrets",
 ]

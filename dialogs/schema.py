@@ -254,6 +254,9 @@ class Flow(_Strict):
     #: Where typed phone numbers without a country code are dialled (ISO 3166 code):
     #: "600 123 456" on a contact step is stored as "+48600123456" with "PL".
     phone_region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "PL"
+    #: Months after the consultation closes until its participants' personal data is
+    #: deleted (konsulta/retention.py); None: the deployment's KONSULTA_RETENTION_MONTHS.
+    retention_months: int | None = Field(default=None, ge=1, le=120)
     steps: list[Step] = Field(min_length=1)
     ends: list[EndMessage] = Field(min_length=1)
     followups: list[FollowUp] = Field(default_factory=list)

@@ -117,6 +117,13 @@ class Settings(BaseSettings):
         default=24.0, description="Hours after a citizen stops half-way before a reminder"
     )
     reminder_max: int = Field(default=1, ge=0, description="Reminders per unfinished run")
+    retention_months: int = Field(
+        default=12,
+        ge=1,
+        le=120,
+        description="Months after a consultation closes until its participants' personal "
+        "data is deleted (a flow's retention_months overrides it)",
+    )
     quiet_hours_start: str = Field(
         default="21:00", description="Start of the night in the citizen's timezone (HH:MM)"
     )

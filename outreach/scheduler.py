@@ -1,9 +1,11 @@
 """The tick: APScheduler 3 calls it; everything it acts on is a row in the database.
 
-Two interval jobs on an `AsyncIOScheduler` in the bot's event loop: the outreach tick
+Three interval jobs on an `AsyncIOScheduler` in the bot's event loop: the outreach tick
 (every `outreach_tick_seconds`: schedule and start follow-ups, send reminders, then
-the broadcast work) and a one-second broadcast job that keeps the outbox topped up
-while a broadcast runs. No job carries state and none is persisted (no pickled
+the broadcast work), a one-second broadcast job that keeps the outbox topped up
+while a broadcast runs, and an hourly retention job whose first run of each day
+purges (`konsulta.retention`: the day's claim row makes it once across processes).
+No job carries state and none is persisted (no pickled
 jobs): a restarted process simply ticks again and finds the same due rows. The jobs
 of several processes on one PostgreSQL never clash: every step claims its rows
 (`FOR UPDATE SKIP LOCKED`) or relies on a unique key. Tests call `tick()` directly
@@ -23,6 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[impo
 from konsulta.bootstrap import App
 from konsulta.broadcasts import Broadcasts
 from konsulta.quiet import QuietHours
+from konsulta.retention import PurgeReport, Retention
 from outreach.followups import FollowUps
 from outreach.reminders import Reminders
 
@@ -32,6 +35,9 @@ log = logging.getLogger(__name__)
 
 #: Longest one broadcast job spends writing recipients before it lets others in.
 MATERIALIZE_BUDGET = 0.5
+
+#: How often the retention job asks whether today's purge is done (one insert).
+RETENTION_CHECK_SECONDS = 3600
 
 
 @dataclass
@@ -58,6 +64,7 @@ class Outreach:
         self.followups = FollowUps(app, quiet)
         self.reminders = Reminders(app, quiet)
         self.broadcasts = Broadcasts(app, quiet)
+        self.retention = Retention(app)
         self._lock = asyncio.Lock()
         self._scheduler: AsyncIOScheduler | None = None
         #: Job runs under way (shutdown lets them finish rather than cancel them).
@@ -80,10 +87,18 @@ class Outreach:
         scheduler.add_job(
             self._job, "interval", args=[self.broadcast_tick], seconds=1, id="broadcasts", **common
         )
+        scheduler.add_job(
+            self._job,
+            "interval",
+            args=[self.purge],
+            seconds=RETENTION_CHECK_SECONDS,
+            id="retention",  # first run an interval after start: a restart loop never purges
+            **common,
+        )
         scheduler.start()
         self._scheduler = scheduler
 
-    async def _job(self, run: Callable[[], Awaitable[TickReport]]) -> None:
+    async def _job(self, run: Callable[[], Awaitable[object]]) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._running.add(task)
@@ -134,6 +149,18 @@ class Outreach:
             await self._broadcasts(report, now)
         if report.followups_started or report.reminders or report.queued:
             self.wake()
+        return report
+
+    async def purge(self) -> PurgeReport | None:
+        """Today's retention purge, if no process has done it yet (never raises: a
+        failed purge leaves no claim and the next run tries again)."""
+        try:
+            report = await self.retention.purge()
+        except Exception:
+            log.exception("retention purge failed")
+            return None
+        if report is not None:
+            log.info("retention purge %s: %s", report.day, report.counts()["total"])
         return report
 
     async def broadcast_tick(self) -> TickReport:

@@ -62,6 +62,7 @@ AUDIT_ACTIONS = (
     "passwd",
     "erase",
     "results",
+    "retention_purge",
 )
 
 

@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 from dialogs.schema import Flow, StepKind
 from konsulta import privacy
 from konsulta.outbound import OutboundMessage
+from konsulta.retention import Retention
 from review import charts, queries
 from review.export import FORMATS, Format, stream_export
 from review.i18n import N_
@@ -153,6 +154,7 @@ async def consultation(request: Request, staff: Staff) -> Response:
         flow = await current_flow(request, uow, found)
         conditions = filters.clauses(flow, _dialect(uow))
         live = await queries.counts(uow.session, [found.id], conditions)
+        retention = await Retention(board.app).notice(uow, found, board.clock().date())
     consultation_id = found.id
 
     async def count_answers() -> tuple[Any, ...]:
@@ -207,6 +209,7 @@ async def consultation(request: Request, staff: Staff) -> Response:
         has_reports=any(s.kind in REPORT_KINDS for s in flow.questions),
         titles={card["step"].id: card["title"] for card in cards},
         stats_age=round(age),
+        retention=retention,
     )
 
 

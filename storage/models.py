@@ -68,6 +68,7 @@ __all__ = [
     "Priority",
     "ReportState",
     "ReportStatus",
+    "RetentionPurge",
     "Run",
     "RunStatus",
     "StaffRole",
@@ -198,6 +199,9 @@ class Consultation(Base):
     current_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # When staff closed it (None while draft or open); retention counts from here, or
+    # from the flow's `closes` date (migration 0011).
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class FlowVersion(Base):
@@ -846,3 +850,16 @@ class VoiceClip(Base):
     duration: Mapped[float] = mapped_column(Float)
     file_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RetentionPurge(Base):
+    """One day's retention purge (konsulta/retention.py). The day is the primary key,
+    so of several processes only the one whose insert wins purges that day; the row is
+    written in the purge's own transaction, so a purge that fails leaves no claim."""
+
+    __tablename__ = "retention_purges"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # ISO date
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Counts only (consultations, runs, answers, participants): never a person.
+    counts: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)

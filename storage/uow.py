@@ -41,6 +41,7 @@ from storage.repositories.outreach import (
     FollowUpRepository,
     ReminderRepository,
 )
+from storage.repositories.retention import RetentionRepository
 from storage.repositories.review import (
     AuditRepository,
     CodingRepository,
@@ -127,6 +128,8 @@ class UnitOfWork:
     broadcasts: BroadcastRepository
     # reading aloud
     voice_clips: VoiceClipRepository
+    # retention
+    retention: RetentionRepository
 
     def __init__(
         self,
@@ -173,6 +176,7 @@ class UnitOfWork:
         self.reminders = ReminderRepository(session)
         self.broadcasts = BroadcastRepository(session)
         self.voice_clips = VoiceClipRepository(session)
+        self.retention = RetentionRepository(session)
         return self
 
     async def __aexit__(

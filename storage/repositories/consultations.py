@@ -101,9 +101,12 @@ class ConsultationRepository:
     async def set_status(self, consultation: Consultation, status: str) -> None:
         status = ConsultationStatus(status)
         now = utcnow()
-        consultation.status, consultation.updated_at = status, now
-        owned = attached(self._session, consultation)
-        owned.status, owned.updated_at = status, now
+        # Retention counts from the closing; reopening starts the count again.
+        closed_at = now if status is ConsultationStatus.CLOSED else None
+        if status is ConsultationStatus.CLOSED and consultation.status == status:
+            closed_at = consultation.closed_at or now
+        for row in (consultation, attached(self._session, consultation)):
+            row.status, row.updated_at, row.closed_at = status, now, closed_at
         await self._session.flush()
 
     async def latest_open(self) -> Consultation | None:

@@ -53,7 +53,7 @@ async def test_a_senior_who_declines_leaves_only_the_refusal(app: App) -> None:
     async with app.uow() as uow:
         [record] = (await uow.session.execute(select(ConsentRecord))).scalars().all()
     assert record.granted is False
-    assert record.text_version.startswith("senior-housing@1/privacy-")
+    assert record.text_version.startswith("senior-housing@2/privacy-")
 
 
 async def test_answers_wait_for_consent_and_are_stored_with_the_state(app: App) -> None:
