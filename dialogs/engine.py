@@ -134,6 +134,9 @@ def advance(flow: Flow, state: Mapping[str, Any], event: Event, *, texts: Transl
         run.notice(texts.gettext("This consultation is finished. Thank you for taking part."))
     elif (purpose := run.undecided(flow.step(current))) is not None:
         run.decide(flow.step(current), purpose, event)
+    elif run.refused(flow.step(current)):
+        # Consent withdrawn while this question was asked: pass over it, keep nothing.
+        run.walk(run.after(flow.step(current)))
     elif isinstance(event, CommandInput):
         run.command(flow.step(current), event.name)
     elif isinstance(event, ButtonPress):

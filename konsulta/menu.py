@@ -21,6 +21,7 @@ COMMANDS = [
     ("restart", _("Start this consultation again")),
     ("language", _("Change language")),
     ("mydata", _("See my data")),
+    ("consents", _("My consents")),
     ("delete", _("Delete my data")),
     ("stop", _("No more messages")),
     ("help", _("Help")),
