@@ -26,7 +26,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.telegram.callbacks import ConfirmErase, PickLanguage, Tap
+from bot.telegram.callbacks import ConfirmErase, PickLanguage, Tap, WithdrawConsent
 from bot.telegram.citizens import help_text, language_picker, reply
 from dialogs.events import (
     Button,
@@ -42,6 +42,7 @@ from dialogs.events import (
 )
 from dialogs.events import Message as Say
 from konsulta.bootstrap import App
+from konsulta.consents import show_consents, withdraw
 from konsulta.conversations import Conversations, Delivery, Outcome, Who, queue_messages
 from konsulta.privacy import erase, my_data, set_stopped
 from outreach.reminders import NO_REMINDERS, REMINDER_STEP
@@ -173,6 +174,11 @@ class Citizens:
         got = await self.incoming(update)
         await my_data(self.app, got.who, got.language, got.delivery)
 
+    async def on_consents(self, update: Update, context: Context) -> None:
+        got = await self.incoming(update)
+        who = got.who
+        await show_consents(self.app, who.user_id, who.channel, got.language, got.delivery)
+
     async def on_delete(self, update: Update, context: Context) -> None:
         got = await self.incoming(update)
         texts = got.texts
@@ -266,6 +272,23 @@ class Citizens:
             kept = Say(got.texts.gettext("Good, nothing was deleted."), "notice", edit=True)
             await reply(self.app, got.delivery, got.language, kept)
 
+    async def on_withdraw_consent(self, update: Update, context: Context) -> None:
+        query, got = update.callback_query, await self.incoming(update)
+        assert query is not None
+        await query.answer()
+        data = unpack(WithdrawConsent, query.data)
+        assert data is not None
+        who = got.who
+        await withdraw(
+            self.app,
+            who.user_id,
+            who.channel,
+            got.language,
+            got.delivery,
+            data.consultation,
+            data.purpose,
+        )
+
     async def on_unknown_button(self, update: Update, context: Context) -> None:
         query, got = update.callback_query, await self.incoming(update)
         assert query is not None
@@ -328,6 +351,7 @@ class Citizens:
             command("language", self.on_language),
             command("stop", self.on_stop),
             command("mydata", self.on_mydata),
+            command("consents", self.on_consents),
             command("delete", self.on_delete),
             command(["back", "skip", "restart"], self.on_dialog_command),
             MessageHandler(PRIVATE & filters.Regex(r"^/"), self.on_unknown_command),
@@ -335,6 +359,7 @@ class Citizens:
             button(Tap, self.on_tap),
             button(PickLanguage, self.on_pick_language),
             button(ConfirmErase, self.on_confirm_erase),
+            button(WithdrawConsent, self.on_withdraw_consent),
             CallbackQueryHandler(self.on_unknown_button),
             MessageHandler(PRIVATE & filters.FORWARDED, self.on_forwarded),
             MessageHandler(PRIVATE, self.on_message),
