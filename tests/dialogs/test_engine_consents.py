@@ -83,3 +83,17 @@ def test_a_location_marked_contact_data_needs_contact_consent_at_load(flow_data)
     problems = check_flow(parse_flow(data), "home.yaml")
     assert not any("contact_data needs" in str(p) for p in problems)
     assert parse_flow(data).steps[0].purpose == "contact"
+
+
+def test_a_contact_consent_withdrawn_at_the_phone_question_passes_over_it(
+    flow_data, make_citizen, quick
+):
+    citizen = make_citizen(parse_flow(flow_data()))
+    citizen.answer_until("phone", quick)
+    citizen.taps("yes", "~contact")
+    assert citizen.question.step_id == "phone"
+    # /consents withdrew it meanwhile (konsulta/consents.py marks the state).
+    citizen.state["consents"]["contact"] = False
+    turn = citizen.send(ContactInput("+48600100200"))
+    assert turn.answered == ()
+    assert citizen.current == "priorities"

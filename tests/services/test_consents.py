@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from dialogs.events import ButtonPress, ContactInput, TextInput
@@ -185,6 +186,12 @@ async def test_the_export_names_only_who_consented_to_be_named(app: App) -> None
     async with app.uow(read_only=True) as uow:
         await export_consultation(uow, app.flows, "call-me", "json", out)
     named = next(r for r in json.loads(out.getvalue()) if r["name"])
+    sheet = io.BytesIO()
+    async with app.uow(read_only=True) as uow:
+        await export_consultation(uow, app.flows, "call-me", "xlsx", sheet)
+    basis = dict(load_workbook(sheet, read_only=True)["basis"].iter_rows(values_only=True))
+    assert basis["name"] == "consent (named)" and basis["phone"] == "consent (contact)"
+    assert basis["need"] == "consent (participation)" and basis["run"] == "no personal data"
     assert named["basis"]["name"].startswith("consent (named) given 20")
     assert named["basis"]["need"].startswith("consent (participation) given 20")
 
