@@ -13,6 +13,13 @@ engine refuses (kindly, without raising) to continue a state with a different fl
 Every input is either accepted, or answered with a hint and the same question again;
 nothing a citizen sends (stickers, old buttons, NaN coordinates, "{0.__class__}")
 raises.
+
+Consent per purpose is asked where it is needed, in the dialog's language: being named
+(the flow's `name_consent`) before the first question, being contacted (its
+`contact_consent`) right before the first question whose answer reaches the citizen (a
+phone number, a location marked `contact_data`). The decision lives in the state
+(`consents`) and is reported in `Turn.consents` for the adapter to record; a "no" to
+contact passes over every such question, so nothing of the kind is ever asked or kept.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any, Literal, TypedDict, cast
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 from dialogs import answers as parse
 from dialogs.answers import Accepted, Choice, Problem
@@ -33,6 +40,7 @@ from dialogs.events import (
     Button,
     ButtonPress,
     CommandInput,
+    ConsentDecision,
     Event,
     Message,
     Role,
@@ -41,7 +49,7 @@ from dialogs.events import (
     Turn,
 )
 from dialogs.render import fill, render
-from dialogs.schema import END, Flow, Option, Step, StepKind, Text
+from dialogs.schema import CONTACT_PURPOSE, END, NAMED_PURPOSE, Flow, Option, Step, StepKind, Text
 
 #: Telegram refuses longer messages.
 MAX_MESSAGE_LENGTH = 4096
@@ -53,6 +61,8 @@ Status = Literal["active", "completed", "closed"]
 
 #: Questions answered by typing (no buttons of their own).
 TYPED_KINDS = frozenset({StepKind.TEXT, StepKind.NUMBER, StepKind.DATE})
+#: The pseudo question ids of the consents the engine asks (button data names them).
+CONSENT_QUESTIONS = {CONTACT_PURPOSE: "~contact", NAMED_PURPOSE: "~named"}
 
 
 class StoredAnswer(TypedDict):
@@ -79,6 +89,9 @@ class DialogState(TypedDict):
     answers: dict[str, StoredAnswer]
     history: list[str]
     pending: list[str]
+    #: purpose -> the citizen's decision in this run; absent in states saved before
+    #: consent per purpose, and until the purpose is asked.
+    consents: NotRequired[dict[str, bool]]
 
 
 def start(flow: Flow, language: str, *, texts: Translator, today: dt.date | None = None) -> Turn:
@@ -124,6 +137,11 @@ def advance(flow: Flow, state: Mapping[str, Any], event: Event, *, texts: Transl
         run.notice(texts.gettext("This consultation is not open at the moment."))
     elif loaded["status"] == "completed" or current is None:
         run.notice(texts.gettext("This consultation is finished. Thank you for taking part."))
+    elif (purpose := run.undecided(flow.step(current))) is not None:
+        run.decide(flow.step(current), purpose, event)
+    elif run.refused(flow.step(current)):
+        # Consent withdrawn while this question was asked: pass over it, keep nothing.
+        run.walk(run.after(flow.step(current)))
     elif isinstance(event, CommandInput):
         run.command(flow.step(current), event.name)
     elif isinstance(event, ButtonPress):
@@ -150,6 +168,7 @@ def _load(raw: Mapping[str, Any], flow: Flow) -> DialogState | None:
             and isinstance(state["history"], list)
             and isinstance(state["pending"], list)
             and all(isinstance(k, str) for k in [*state["history"], *state["pending"]])
+            and isinstance(state.get("consents", {}), dict)
         )
     except (KeyError, TypeError, AttributeError, ValueError):
         return None
@@ -169,6 +188,7 @@ class _Run:
         self.notes: list[str] = []
         self.completed = False
         self.restarted = False
+        self.consents: list[ConsentDecision] = []
 
     def turn(self) -> Turn:
         return Turn(
@@ -178,6 +198,7 @@ class _Run:
             cleared=tuple(dict.fromkeys(self.cleared)),
             completed=self.completed,
             restarted=self.restarted,
+            consents=tuple(self.consents),
             notes=tuple(self.notes),
         )
 
@@ -208,6 +229,9 @@ class _Run:
             if index is None or index >= len(self.flow.steps):
                 break
             step = self.flow.steps[index]
+            if step.is_question and self.refused(step):
+                index = self.after(step)  # the citizen said no to what it asks for
+                continue
             self.state["current"] = step.id
             if step.is_question:
                 self.ask(step)
@@ -254,9 +278,90 @@ class _Run:
         self.answered.append(AnswerRecord(step.id, **stored))
         self.walk(self.after(step))
 
+    # --- consent per purpose --------------------------------------------------------
+
+    def undecided(self, step: Step) -> str | None:
+        """The purpose to ask about before `step`, if the citizen has not decided it."""
+        decided = self.state.get("consents", {})
+        naming = self.flow.name_consent is not None and not self.state["history"]
+        if naming and NAMED_PURPOSE not in decided:
+            return NAMED_PURPOSE
+        if step.purpose is not None and step.purpose not in decided:
+            return step.purpose
+        return None
+
+    def refused(self, step: Step) -> bool:
+        return (
+            step.purpose is not None and self.state.get("consents", {}).get(step.purpose) is False
+        )
+
+    def consent_question(self, purpose: str) -> Message:
+        gettext = self.texts.gettext
+        if purpose == CONTACT_PURPOSE:
+            why = self.flow.contact_consent
+            ask = gettext(
+                "Do you agree that we keep your contact details for this? "
+                "If not, we skip these questions."
+            )
+        else:
+            why = self.flow.name_consent
+            ask = gettext(
+                "Do you agree that your name is shown with your answers? "
+                "If not, your answers stay under a code."
+            )
+        parts = [self.text(why) if why is not None else "", ask]
+        return Message(
+            text=_fit("\n\n".join(part for part in parts if part.strip())),
+            role="question",
+            step_id=CONSENT_QUESTIONS[purpose],
+            buttons=(Button("yes", gettext("Yes")), Button("no", gettext("No"))),
+            expects="yes_no",
+        )
+
+    def decide(self, step: Step, purpose: str, event: Event) -> None:
+        """The citizen's answer to a consent question; commands other than /skip (a
+        "no") work as on any question."""
+        question = CONSENT_QUESTIONS[purpose]
+        granted: bool | None = None
+        if isinstance(event, ButtonPress):
+            if event.step_id == question and event.key in ("yes", "no"):
+                granted = event.key == "yes"
+            else:
+                self.notice(
+                    self.texts.gettext(
+                        "That button belongs to an earlier question. Here is the current one."
+                    )
+                )
+        elif isinstance(event, TextInput):
+            typed = parse.parse_yes_no(event.text, self.texts)
+            if isinstance(typed, Accepted):
+                granted = bool(typed.value)
+        elif isinstance(event, CommandInput):
+            if event.name == "skip":
+                granted = False
+            elif event.name in ("back", "restart"):
+                self.command(step, event.name)
+                return
+        if granted is None:
+            if not isinstance(event, (ButtonPress, CommandInput)):
+                self.emit("hint", self.texts.gettext("Please tap Yes or No."), step_id=question)
+            self.ask(step)
+            return
+        self.state.setdefault("consents", {})[purpose] = granted
+        display = self.texts.gettext("Yes") if granted else self.texts.gettext("No")
+        self.consents.append(ConsentDecision(purpose, granted, question, display))
+        if self.refused(step):
+            self.walk(self.after(step))
+        else:
+            self.ask(step)
+
     # --- asking --------------------------------------------------------------------
 
     def ask(self, step: Step, *, edit: bool = False) -> None:
+        purpose = self.undecided(step)
+        if purpose is not None:
+            self.outputs.append(self.consent_question(purpose))
+            return
         self.outputs.append(self.question(step, edit=edit))
 
     def question(self, step: Step, *, edit: bool = False) -> Message:
@@ -455,6 +560,8 @@ class _Run:
         elif name == "restart":
             self.cleared += list(state["answers"])
             state["answers"], state["history"], state["pending"] = {}, [], []
+            # A fresh start asks each purpose again (each decision is a new record).
+            state.pop("consents", None)
             self.restarted = True
             self.walk(0)
         else:

@@ -120,6 +120,18 @@ class AnswerRecord:
 
 
 @dataclass(frozen=True)
+class ConsentDecision:
+    """A citizen's yes or no to a purpose the engine asked about (contact, named);
+    the adapter stores it as a consent record with the flow version and the time."""
+
+    purpose: str
+    granted: bool
+    #: The pseudo question it answers and what the citizen saw ("Yes" / "No").
+    step_id: str
+    display: str
+
+
+@dataclass(frozen=True)
 class Turn:
     """The result of one engine call: new state, messages to show, answers to persist.
 
@@ -134,4 +146,6 @@ class Turn:
     completed: bool = False
     #: Set when the citizen restarted: adapters start a fresh run.
     restarted: bool = False
+    #: Consents decided in this turn (see `ConsentDecision`).
+    consents: tuple[ConsentDecision, ...] = ()
     notes: tuple[str, ...] = field(default=())

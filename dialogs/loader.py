@@ -653,6 +653,12 @@ class _Checker:
                     step.id,
                     "a contact step needs contact_consent in the flow (why we ask, who sees it)",
                 )
+            elif step.purpose is not None:
+                self.add(
+                    step.id,
+                    "a location with contact_data needs contact_consent in the flow "
+                    "(why we ask, who sees it)",
+                )
 
     def _check_ends(self) -> None:
         ends = self.flow.ends

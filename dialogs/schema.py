@@ -27,6 +27,11 @@ LANGUAGE_PATTERN = r"^[a-z]{2,3}$"
 StepId = Annotated[str, Field(pattern=STEP_ID_PATTERN)]
 OptionKey = Annotated[str, Field(pattern=OPTION_KEY_PATTERN)]
 
+#: The purposes a citizen consents to besides taking part (storage's ConsentPurpose
+#: spells them the same): being called back (phone, a home location) and being named.
+CONTACT_PURPOSE = "contact"
+NAMED_PURPOSE = "named"
+
 #: A `goto` target that ends the dialog (the end message is then chosen by `ends`).
 END = "end"
 
@@ -154,12 +159,24 @@ class Step(_Strict):
     max_date: dt.date | None = None
     # location
     allow_typed: bool = True
+    #: A location that says where to reach the citizen (their home, for a visit), not
+    #: where a problem is: asked, kept and withdrawn under the contact consent, like a
+    #: contact step (see `purpose`).
+    contact_data: bool = False
     # ranking
     rank_up_to: int | None = Field(default=None, ge=1)
 
     @property
     def is_question(self) -> bool:
         return self.kind is not StepKind.MESSAGE
+
+    @property
+    def purpose(self) -> str | None:
+        """The consent this question's answer needs beyond taking part: "contact" for
+        a phone number and a location marked `contact_data`, else None."""
+        if self.kind is StepKind.CONTACT or self.contact_data:
+            return CONTACT_PURPOSE
+        return None
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Self:
@@ -201,6 +218,8 @@ class Step(_Strict):
             raise ValueError("min_date is after max_date")
         if self.rank_up_to is not None and self.options and self.rank_up_to > len(self.options):
             raise ValueError("rank_up_to is greater than the number of options")
+        if self.contact_data and self.kind is not StepKind.LOCATION:
+            raise ValueError("contact_data is for a location step (a contact step always is)")
         if self.kind is StepKind.MESSAGE and not self.required:
             raise ValueError("a message step cannot be optional: it asks nothing")
         return self
@@ -257,6 +276,9 @@ class Flow(_Strict):
     #: Months after the consultation closes until its participants' personal data is
     #: deleted (konsulta/retention.py); None: the deployment's KONSULTA_RETENTION_MONTHS.
     retention_months: int | None = Field(default=None, ge=1, le=120)
+    #: Why and to whom the citizen's name would be shown with their answers; asked
+    #: before the first question. Without it nobody is named (exports show codes).
+    name_consent: Text | None = None
     steps: list[Step] = Field(min_length=1)
     ends: list[EndMessage] = Field(min_length=1)
     followups: list[FollowUp] = Field(default_factory=list)
@@ -336,6 +358,8 @@ class Flow(_Strict):
         found.append(("consent", self.consent))
         if self.contact_consent is not None:
             found.append(("contact_consent", self.contact_consent))
+        if self.name_consent is not None:
+            found.append(("name_consent", self.name_consent))
         for step in self.steps:
             found.extend((f"{step.id}: {where}", text) for where, text in step.texts())
         for index, end in enumerate(self.ends):

@@ -744,9 +744,19 @@ class Conversations:
                 display_text=answer.display,
                 skipped=answer.skipped,
             )
+        for decision in turn.consents:
+            # Consent per purpose (the engine asked it): versioned by the flow version.
+            await uow.consents.record(
+                run.citizen_id,
+                decision.purpose,
+                f"{turn.state.get('flow_id')}@{turn.state.get('version')}/{decision.purpose}",
+                decision.granted,
+                consultation_id=run.consultation_id,
+            )
         await uow.runs.save(run, state=turn.state, status="completed" if turn.completed else None)
         tapped = event.step_id if isinstance(event, ButtonPress) else None
         shown = next((a.display or "—" for a in turn.answered if a.step_id == tapped), None)
+        shown = shown or next((d.display for d in turn.consents if d.step_id == tapped), None)
         return Outcome(turn.outputs, language, run.id, turn.completed, shown)
 
     async def _finish(

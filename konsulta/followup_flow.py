@@ -92,6 +92,8 @@ def followup_flow(
             "steps": [filled(step) for step in followup.steps],
             "ends": [EndMessage(text=thanks)],
             "followups": [],
+            # Naming was decided in the run this follows up.
+            "name_consent": None,
         }
     )
     return derived

@@ -26,6 +26,7 @@ COMMANDS = [
     ("language", _("Change language")),
     ("voice", _("Read messages aloud (on or off)")),
     ("mydata", _("See my data")),
+    ("consents", _("My consents")),
     ("delete", _("Delete my data")),
     ("stop", _("No more messages")),
     ("help", _("Help")),
@@ -53,6 +54,7 @@ def help_text(texts: Translator) -> str:
             "/restart – start this consultation again\n"
             "/language – change the language\n"
             "/mydata – see everything we keep about you\n"
+            "/consents – see and withdraw what you agreed to\n"
             "/delete – delete all your data\n"
             "/stop – no more messages from us (/start to come back)"
         )

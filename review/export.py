@@ -5,6 +5,13 @@ column per option and a ranking one column per rank, because that is what a
 spreadsheet or a statistics package can count. Rows stream from the database and are
 written as they come, so memory does not grow with the number of runs. Every text
 cell that a spreadsheet would read as a formula is neutralised.
+
+Each column says on what basis it holds personal data (`basis_of`): answers on the
+citizen's consent to take part, a phone number or a home location on their consent to
+be contacted, the name on their consent to be named. Per row, `consent:<purpose>` holds
+when that consent was given, empty unless it stands today; the name and the contact
+columns are filled only while theirs does. The XLSX carries the basis of every column
+on a second sheet, the JSON in each row's `basis`.
 """
 
 from __future__ import annotations
@@ -18,17 +25,18 @@ import tempfile
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import IO, Any, Literal
 
 from openpyxl import Workbook
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.schema import Flow, Step, StepKind
+from dialogs.schema import CONTACT_PURPOSE, Flow, Step, StepKind
 from konsulta.flow_library import FlowLibrary
-from storage.models import Answer, Citizen, CitizenChannel, Run
+from storage.models import Answer, Citizen, ConsentPurpose, Run
 from storage.repositories import RunExport
+from storage.repositories.citizens import consented_name, standing_consent
 from storage.uow import UnitOfWork
 
 Format = Literal["csv", "xlsx", "json"]
@@ -60,12 +68,35 @@ class ExportRow:
     answers: dict[str, ExportAnswer] = field(default_factory=dict)
     #: Only for a citizen who consented to be named; everyone else stays a pseudonym.
     name: str | None = None
+    #: purpose -> when the consent that stands today was given (absent: none stands).
+    consents: dict[str, datetime] = field(default_factory=dict)
+
+
+#: The consents an export reports, in column order.
+PURPOSES = (ConsentPurpose.PARTICIPATION, ConsentPurpose.CONTACT, ConsentPurpose.NAMED)
 
 
 @dataclass(frozen=True)
 class Column:
     name: str
     cell: Callable[[ExportRow], Any]
+    #: The consent the column's personal data rests on (None: no personal data).
+    purpose: str | None = None
+
+
+def basis_of(column: Column) -> str:
+    """What a column's cells rest on, in words for the analyst's sidecar."""
+    if column.purpose is None:
+        return "no personal data"
+    return f"consent ({column.purpose})"
+
+
+def _given(purpose: str) -> Callable[[ExportRow], Any]:
+    def cell(row: ExportRow) -> Any:
+        when = row.consents.get(purpose)
+        return when.isoformat() if when else None
+
+    return cell
 
 
 META_COLUMNS: tuple[Column, ...] = (
@@ -77,7 +108,12 @@ META_COLUMNS: tuple[Column, ...] = (
     Column("source", lambda r: r.source),
     Column("started_at", lambda r: r.started_at.isoformat() if r.started_at else None),
     Column("completed_at", lambda r: r.completed_at.isoformat() if r.completed_at else None),
-    Column("name", lambda r: r.name),
+    Column(
+        "name",
+        lambda r: r.name if ConsentPurpose.NAMED in r.consents else None,
+        ConsentPurpose.NAMED,
+    ),
+    *(Column(f"consent:{purpose}", _given(purpose)) for purpose in PURPOSES),
 )
 
 
@@ -153,15 +189,28 @@ def _location(step_id: str, part: str) -> Callable[[ExportRow], Any]:
     return cell
 
 
+def _while_consented(purpose: str, cell: Callable[[ExportRow], Any]) -> Callable[[ExportRow], Any]:
+    def guarded(row: ExportRow) -> Any:
+        return cell(row) if purpose in row.consents else None
+
+    return guarded
+
+
 def step_columns(step: Step) -> list[Column]:
+    purpose = step.purpose or ConsentPurpose.PARTICIPATION
     if step.kind is StepKind.MULTIPLE_CHOICE:
-        return [Column(f"{step.id}:{o.key}", _picked(step.id, o.key)) for o in step.options]
-    if step.kind is StepKind.RANKING:
+        found = [Column(f"{step.id}:{o.key}", _picked(step.id, o.key)) for o in step.options]
+    elif step.kind is StepKind.RANKING:
         ranks = step.rank_up_to or len(step.options)
-        return [Column(f"{step.id}:{n + 1}", _ranked(step.id, n)) for n in range(ranks)]
-    if step.kind is StepKind.LOCATION:
-        return [Column(f"{step.id}:{p}", _location(step.id, p)) for p in ("lat", "lon", "place")]
-    return [Column(step.id, _plain(step.id))]
+        found = [Column(f"{step.id}:{n + 1}", _ranked(step.id, n)) for n in range(ranks)]
+    elif step.kind is StepKind.LOCATION:
+        found = [Column(f"{step.id}:{p}", _location(step.id, p)) for p in ("lat", "lon", "place")]
+    else:
+        found = [Column(step.id, _plain(step.id))]
+    if step.purpose == CONTACT_PURPOSE:
+        # Withdrawal deletes these answers; the guard keeps a late one out all the same.
+        found = [Column(c.name, _while_consented(CONTACT_PURPOSE, c.cell)) for c in found]
+    return [Column(c.name, c.cell, purpose) for c in found]
 
 
 def columns(flows: list[Flow]) -> list[Column]:
@@ -200,11 +249,28 @@ async def write_xlsx(rows: AsyncIterator[ExportRow], cols: list[Column], out: IO
     async for row in rows:
         sheet.append(_cells(row, cols))
         count += 1
+    basis = workbook.create_sheet("basis")
+    basis.append(["column", "basis"])
+    for column in cols:
+        basis.append([column.name, basis_of(column)])
     workbook.save(out)
     return count
 
 
-def _json_row(row: ExportRow) -> dict[str, Any]:
+def _row_basis(row: ExportRow, cols: list[Column]) -> dict[str, str]:
+    """column -> "consent (contact) given 2026-...": what each filled cell rests on."""
+    found: dict[str, str] = {}
+    for column in cols:
+        when = row.consents.get(column.purpose or "")
+        if when is not None and column.cell(row) is not None:
+            found[column.name] = f"{basis_of(column)} given {when.isoformat()}"
+    return found
+
+
+def _json_row(row: ExportRow, cols: list[Column]) -> dict[str, Any]:
+    contact = set()
+    if ConsentPurpose.CONTACT not in row.consents:
+        contact = {c.name.split(":")[0] for c in cols if c.purpose == CONTACT_PURPOSE}
     return {
         "participant": row.participant,
         "run": row.run_id,
@@ -214,7 +280,7 @@ def _json_row(row: ExportRow) -> dict[str, Any]:
         "source": row.source,
         "started_at": row.started_at.isoformat() if row.started_at else None,
         "completed_at": row.completed_at.isoformat() if row.completed_at else None,
-        "name": neutralise(row.name),
+        "name": neutralise(row.name) if ConsentPurpose.NAMED in row.consents else None,
         "answers": {
             step_id: {
                 "value": answer.value,
@@ -222,16 +288,19 @@ def _json_row(row: ExportRow) -> dict[str, Any]:
                 "skipped": answer.skipped,
             }
             for step_id, answer in row.answers.items()
+            if step_id not in contact
         },
+        "consents": {purpose: when.isoformat() for purpose, when in row.consents.items()},
+        "basis": _row_basis(row, cols),
     }
 
 
-async def write_json(rows: AsyncIterator[ExportRow], out: IO[str]) -> int:
+async def write_json(rows: AsyncIterator[ExportRow], out: IO[str], cols: list[Column]) -> int:
     out.write("[")
     count = 0
     async for row in rows:
         out.write(",\n" if count else "\n")
-        out.write(json.dumps(_json_row(row), ensure_ascii=False))
+        out.write(json.dumps(_json_row(row, cols), ensure_ascii=False))
         count += 1
     out.write("\n]\n" if count else "]\n")
     return count
@@ -249,7 +318,7 @@ async def write_export(
     try:
         if fmt == "csv":
             return await write_csv(rows, columns(flows), text)
-        return await write_json(rows, text)
+        return await write_json(rows, text, columns(flows))
     finally:
         text.detach()
 
@@ -280,6 +349,12 @@ async def rows_from_runs(
 EXPORT_BATCH_SIZE = 2000
 
 
+def _aware(value: datetime | str) -> datetime:
+    """A consent time as UTC (typed by the subquery; plain text on some drivers)."""
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
 async def stream_rows(
     session: AsyncSession,
     consultation_id: int,
@@ -290,15 +365,11 @@ async def stream_rows(
     query of plain columns (no ORM objects: ten times faster on a big export).
 
     Read through a server-side cursor a batch at a time, so memory is one batch. The
-    name is read only for a citizen who consented to be named.
+    name is read only while the citizen's consent to be named stands; beside each run,
+    when each consent that stands today was given (`standing_consent`).
     """
-    name = (
-        select(CitizenChannel.display_name)
-        .where(CitizenChannel.citizen_id == Citizen.id, Citizen.named_consent.is_(True))
-        .order_by(CitizenChannel.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    given = [standing_consent(purpose) for purpose in PURPOSES]
+    name = consented_name(given[PURPOSES.index(ConsentPurpose.NAMED)])
     query = (
         select(
             Run.id,
@@ -310,6 +381,7 @@ async def stream_rows(
             Run.completed_at,
             Citizen.participant_id,
             name,
+            *given,
             Answer.step_id,
             Answer.value,
             Answer.display_text,
@@ -327,7 +399,7 @@ async def stream_rows(
         async for batch in result.partitions():
             for (
                 run_id, version_id, language, status, source, started, completed,
-                participant, named, step_id, value, display, skipped,
+                participant, named, *when, step_id, value, display, skipped,
             ) in batch:  # fmt: skip
                 if current is None or current.run_id != run_id:
                     if current is not None:
@@ -342,6 +414,11 @@ async def stream_rows(
                         started_at=started,
                         completed_at=completed,
                         name=named,
+                        consents={
+                            purpose: _aware(at)
+                            for purpose, at in zip(PURPOSES, when, strict=True)
+                            if at is not None
+                        },
                     )
                 if step_id is not None:
                     current.answers[step_id] = ExportAnswer(value, display or "", skipped)

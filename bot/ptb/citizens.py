@@ -28,7 +28,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.telegram.callbacks import ConfirmErase, PickLanguage, Tap
+from bot.telegram.callbacks import ConfirmErase, PickLanguage, Tap, WithdrawConsent
 from bot.telegram.citizens import language_picker, reply
 from dialogs.events import (
     Button,
@@ -44,6 +44,7 @@ from dialogs.events import (
 )
 from dialogs.events import Message as Say
 from konsulta.bootstrap import App
+from konsulta.consents import show_consents, withdraw
 from konsulta.conversations import Conversations, Delivery, Outcome, Who, queue_messages
 from konsulta.menu import help_text, stopped_text
 from konsulta.privacy import erase, my_data, set_stopped
@@ -178,6 +179,11 @@ class Citizens:
         argument = text.partition(" ")[2]
         await self.conversations.voice_command(got.who, argument, delivery=got.delivery)
 
+    async def on_consents(self, update: Update, context: Context) -> None:
+        got = await self.incoming(update)
+        who = got.who
+        await show_consents(self.app, who.user_id, who.channel, got.language, got.delivery)
+
     async def on_delete(self, update: Update, context: Context) -> None:
         got = await self.incoming(update)
         texts = got.texts
@@ -273,6 +279,23 @@ class Citizens:
             kept = Say(got.texts.gettext("Good, nothing was deleted."), "notice", edit=True)
             await reply(self.app, got.delivery, got.language, kept)
 
+    async def on_withdraw_consent(self, update: Update, context: Context) -> None:
+        query, got = update.callback_query, await self.incoming(update)
+        assert query is not None
+        await query.answer()
+        data = unpack(WithdrawConsent, query.data)
+        assert data is not None
+        who = got.who
+        await withdraw(
+            self.app,
+            who.user_id,
+            who.channel,
+            got.language,
+            got.delivery,
+            data.consultation,
+            data.purpose,
+        )
+
     async def on_unknown_button(self, update: Update, context: Context) -> None:
         query, got = update.callback_query, await self.incoming(update)
         assert query is not None
@@ -336,6 +359,7 @@ class Citizens:
             command("stop", self.on_stop),
             command("mydata", self.on_mydata),
             command("voice", self.on_voice),
+            command("consents", self.on_consents),
             command("delete", self.on_delete),
             command(["back", "skip", "restart"], self.on_dialog_command),
             MessageHandler(PRIVATE & filters.Regex(r"^/"), self.on_unknown_command),
@@ -343,6 +367,7 @@ class Citizens:
             button(Tap, self.on_tap),
             button(PickLanguage, self.on_pick_language),
             button(ConfirmErase, self.on_confirm_erase),
+            button(WithdrawConsent, self.on_withdraw_consent),
             CallbackQueryHandler(self.on_unknown_button),
             MessageHandler(PRIVATE & filters.FORWARDED, self.on_forwarded),
             MessageHandler(PRIVATE, self.on_message),

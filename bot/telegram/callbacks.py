@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
 
+from konsulta.consents import WITHDRAW_PREFIX
 from konsulta.leaders.actions import LEADER_PREFIX, LeaderAction
 
 
@@ -26,6 +27,14 @@ class PickLanguage(CallbackData, prefix="lang"):
 
 class ConfirmErase(CallbackData, prefix="erase"):
     sure: bool
+
+
+class WithdrawConsent(CallbackData, prefix=WITHDRAW_PREFIX):
+    """/consents: withdraw one purpose's consent for one consultation (packed by
+    `konsulta.consents.withdraw_callback`; the handler checks it stands)."""
+
+    consultation: int
+    purpose: str
 
 
 class LeaderAct(CallbackData, prefix=LEADER_PREFIX):

@@ -16,7 +16,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message
 
-from bot.telegram.callbacks import ConfirmErase, PickLanguage, Tap
+from bot.telegram.callbacks import ConfirmErase, PickLanguage, Tap, WithdrawConsent
 from bot.telegram.events import event_of
 from dialogs.events import (
     Button,
@@ -26,6 +26,7 @@ from dialogs.events import (
 )
 from dialogs.events import Message as Say
 from konsulta.bootstrap import App
+from konsulta.consents import show_consents, withdraw
 from konsulta.conversations import Conversations, Outcome, Who, queue_messages
 from konsulta.conversations import language_picker as conversation_language_picker
 from konsulta.menu import help_text, stopped_text
@@ -103,6 +104,12 @@ async def on_mydata(
     message: Message, app: App, who: Who, delivery: Delivery, language: str
 ) -> None:
     await my_data(app, who, language, delivery)
+
+
+async def on_consents(
+    message: Message, app: App, who: Who, delivery: Delivery, language: str
+) -> None:
+    await show_consents(app, who.user_id, who.channel, language, delivery)
 
 
 async def on_delete(
@@ -194,6 +201,26 @@ async def on_confirm_erase(
         await reply(app, delivery, language, kept)
 
 
+async def on_withdraw_consent(
+    query: CallbackQuery,
+    callback_data: WithdrawConsent,
+    app: App,
+    who: Who,
+    delivery: Delivery,
+    language: str,
+) -> None:
+    await query.answer()
+    await withdraw(
+        app,
+        who.user_id,
+        who.channel,
+        language,
+        delivery,
+        callback_data.consultation,
+        callback_data.purpose,
+    )
+
+
 async def on_unknown_button(query: CallbackQuery, texts: Translator) -> None:
     await query.answer(texts.gettext("This button no longer works. Send /start to continue."))
 
@@ -259,6 +286,7 @@ def get_routers() -> list[Router]:
     commands.message.register(on_stop, Command("stop"))
     commands.message.register(on_mydata, Command("mydata"))
     commands.message.register(on_voice, Command("voice"))
+    commands.message.register(on_consents, Command("consents"))
     commands.message.register(on_delete, Command("delete"))
     commands.message.register(on_dialog_command, Command("back", "skip", "restart"))
     commands.message.register(on_unknown_command, F.text.startswith("/"))
@@ -267,6 +295,7 @@ def get_routers() -> list[Router]:
     buttons.callback_query.register(on_tap, Tap.filter())
     buttons.callback_query.register(on_pick_language, PickLanguage.filter())
     buttons.callback_query.register(on_confirm_erase, ConfirmErase.filter())
+    buttons.callback_query.register(on_withdraw_consent, WithdrawConsent.filter())
     buttons.callback_query.register(on_unknown_button)
 
     dialog = Router(name="dialog")

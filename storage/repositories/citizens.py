@@ -8,8 +8,9 @@ forgotten: afterwards nothing about the person remains.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ScalarSelect, case, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -28,7 +29,14 @@ from storage.repositories._session import attached
 from storage.repositories.review import AuditRepository
 from storage.types import utcnow
 
-__all__ = ["DEFAULT_TIMEZONE", "TELEGRAM", "CitizenRepository", "ConsentRepository"]
+__all__ = [
+    "DEFAULT_TIMEZONE",
+    "TELEGRAM",
+    "CitizenRepository",
+    "ConsentRepository",
+    "consented_name",
+    "standing_consent",
+]
 
 TELEGRAM = "telegram"
 DEFAULT_TIMEZONE = "Europe/Warsaw"
@@ -258,3 +266,42 @@ class ConsentRepository:
             .order_by(ConsentRecord.id)
         )
         return list(result.scalars())
+
+    async def standing(self, citizen_id: int) -> list[ConsentRecord]:
+        """The decision that stands per (consultation, purpose): the latest of each,
+        oldest consultation first (what /consents shows)."""
+        latest: dict[tuple[int | None, str], ConsentRecord] = {}
+        for record in await self.list_for_citizen(citizen_id):
+            latest[(record.consultation_id, record.purpose)] = record  # id order: last wins
+        return sorted(latest.values(), key=lambda r: (r.consultation_id or 0, r.id))
+
+
+def standing_consent(purpose: str) -> ScalarSelect[Any]:
+    """When the citizen of the enclosing `Run` row gave `purpose` consent for its
+    consultation, if their latest decision is a yes; NULL otherwise (never asked, said
+    no, or withdrew). A correlated subquery for exports, so a withdrawal counts at once."""
+    return (
+        select(case((ConsentRecord.granted, ConsentRecord.created_at), else_=None))
+        .where(
+            ConsentRecord.citizen_id == Run.citizen_id,
+            ConsentRecord.consultation_id == Run.consultation_id,
+            ConsentRecord.purpose == purpose,
+        )
+        .order_by(ConsentRecord.created_at.desc(), ConsentRecord.id.desc())
+        .limit(1)
+        .correlate(Run)
+        .scalar_subquery()
+    )
+
+
+def consented_name(named: ScalarSelect[Any]) -> ScalarSelect[Any]:
+    """The display name of the enclosing `Run`'s citizen, read only while `named`
+    (`standing_consent("named")`) stands: nobody else's name leaves the database."""
+    return (
+        select(CitizenChannel.display_name)
+        .where(CitizenChannel.citizen_id == Run.citizen_id, named.is_not(None))
+        .order_by(CitizenChannel.id.desc())
+        .limit(1)
+        .correlate(Run)
+        .scalar_subquery()
+    )

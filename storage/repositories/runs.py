@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Answer, Citizen, CitizenChannel, Consultation, Run, RunStatus
+from storage.models import Answer, Citizen, ConsentPurpose, Consultation, Run, RunStatus
 from storage.repositories._dialect import upsert_insert
 from storage.repositories._session import attached
+from storage.repositories.citizens import consented_name, standing_consent
 from storage.types import utcnow
 
 __all__ = ["AnswerRepository", "RunExport", "RunRepository"]
@@ -33,7 +34,8 @@ class RunExport:
     run: Run
     participant_id: str
     answers: list[Answer] = field(default_factory=list)
-    #: The citizen's name, only if they consented to be named (`named_consent`).
+    #: The citizen's name, only while their consent to be named in this consultation
+    #: stands (`consented_name`).
     name: str | None = None
 
 
@@ -147,13 +149,7 @@ class RunRepository:
         Consume it fully or wrap it in `contextlib.aclosing`. `where` narrows the runs
         (the dashboard's filters).
         """
-        name = (
-            select(CitizenChannel.display_name)
-            .where(CitizenChannel.citizen_id == Citizen.id, Citizen.named_consent.is_(True))
-            .order_by(CitizenChannel.id.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
+        name = consented_name(standing_consent(ConsentPurpose.NAMED))
         query = (
             select(Run, Citizen.participant_id, Answer, name)
             .join(Citizen, Citizen.id == Run.citizen_id)

@@ -188,7 +188,12 @@ QUICK: dict[str, Callable[[Citizen], Turn]] = {
     "rating": lambda c: c.taps("2"),
     "why_low": lambda c: c.types("The lift is broken"),
     "wants_call": lambda c: c.taps("yes"),
-    "phone": lambda c: c.send(ContactInput("+48600000000")),
+    # The contact consent is asked first; agreeing shows the phone question itself.
+    "phone": lambda c: (
+        c.taps("yes", "~contact")
+        if c.question.step_id == "~contact"
+        else c.send(ContactInput("+48600000000"))
+    ),
     "priorities": lambda c: c.types("3,1"),
     "moved": lambda c: c.command("skip"),
     "place": lambda c: c.command("skip"),

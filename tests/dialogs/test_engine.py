@@ -175,6 +175,7 @@ def test_yes_or_no_by_button_or_typed(flow, make_citizen, quick):
 
 def test_a_forwarded_contact_is_refused_and_her_own_number_kept(citizen, quick):
     citizen.answer_until("phone", quick)
+    citizen.taps("yes", "~contact")
     assert citizen.question.expects == "contact"
     turn = citizen.send(ContactInput("+48111", own=False))
     assert turn.outputs[0].role == "hint"

@@ -19,7 +19,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dialogs.engine import TYPED_KINDS, advance, start
+from dialogs.engine import CONSENT_QUESTIONS, TYPED_KINDS, advance, start
 from dialogs.events import (
     DONE,
     SKIP,
@@ -219,11 +219,11 @@ def check_turn(flow: Flow, turn: Turn) -> None:
     assert set(state["answers"]) <= set(state["history"])
     if state["status"] == "active":
         last = turn.outputs[-1]
-        # the question, or (after a photo or the like sent to a question answered by
-        # typing) a short hint under the question already shown
+        # the question (or a consent it needs first), or (after a photo or the like
+        # sent to a question answered by typing) a short hint under the question shown
         typed = flow.step(state["current"]).kind in TYPED_KINDS
         assert last.role == "question" or (last.role == "hint" and typed)
-        assert last.step_id == state["current"]
+        assert last.step_id in (state["current"], *CONSENT_QUESTIONS.values())
     else:
         assert state["current"] is None
 
@@ -248,6 +248,9 @@ def valid_reply(data: st.DataObject, step: Step, question: Message) -> list[Even
     rightly win over the second option.
     """
     draw = data.draw
+    if question.step_id in CONSENT_QUESTIONS.values():
+        # A consent the question needs first: yes or no, tapped (a no passes it over).
+        return [ButtonPress(question.step_id, draw(st.sampled_from(["yes", "no"])))]
     typed = not any(c.isdigit() for b in question.buttons for c in b.label)
     if not step.required and draw(st.integers(0, 3)) == 0:
         return [draw(st.sampled_from([CommandInput("skip"), ButtonPress(step.id, SKIP)]))]

@@ -105,10 +105,12 @@ async def add_run(
             telegram_id, telegram_id, secret=TEST_PSEUDONYM_SECRET, display_name=named
         )
         await uow.citizens.set_language(citizen, language)
-        if named:
-            await uow.citizens.set_flags(citizen, named_consent=True)
         consultation = await uow.consultations.get_by_slug(slug)
         assert consultation is not None
+        if named:
+            await uow.consents.record(
+                citizen.id, ConsentPurpose.NAMED, "v1", True, consultation_id=consultation.id
+            )
         version = await uow.consultations.get_version(consultation)
         assert version is not None
         consent = await uow.consents.record(
