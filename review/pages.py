@@ -155,6 +155,7 @@ async def consultation(request: Request, staff: Staff) -> Response:
         conditions = filters.clauses(flow, _dialect(uow))
         live = await queries.counts(uow.session, [found.id], conditions)
         retention = await Retention(board.app).notice(uow, found, board.clock().date())
+        undelivered = await queries.undelivered(uow.session, found.id)
     consultation_id = found.id
 
     async def count_answers() -> tuple[Any, ...]:
@@ -210,6 +211,7 @@ async def consultation(request: Request, staff: Staff) -> Response:
         titles={card["step"].id: card["title"] for card in cards},
         stats_age=round(age),
         retention=retention,
+        undelivered=undelivered,
     )
 
 

@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from dialogs.schema import Flow, Step, StepKind
-from storage.models import Answer, Run, RunStatus
+from storage.models import Answer, OutboxMessage, OutboxStatus, Run, RunStatus
 
 __all__ = [
     "Counts",
@@ -237,6 +237,24 @@ async def counts(
         )
     ).one()
     return Counts(int(started), int(consented or 0), int(completed or 0))
+
+
+async def undelivered(session: AsyncSession, consultation_id: int) -> int:
+    """Messages to the consultation's participants that Telegram refused for good (a
+    400 the sender cannot fix: bot/telegram/sender.py gives them up and logs the row
+    id). A participant of several consultations counts in each (1 query)."""
+    participants = select(Run.citizen_id).where(Run.consultation_id == consultation_id)
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.status == OutboxStatus.FAILED,
+                OutboxMessage.citizen_id.in_(participants),
+            )
+        )
+        or 0
+    )
 
 
 def _runs_of(consultation_ids: Sequence[int], conditions: Sequence[Any]) -> list[Any]:

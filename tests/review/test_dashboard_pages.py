@@ -361,3 +361,26 @@ async def test_the_status_form_sends_staff_back_only_within_the_dashboard(
             "/consultations/park-survey/status", {"status": "open", "back": back}
         )
         assert moved.status_code == 303 and moved.headers["location"] == expected
+
+
+async def test_messages_telegram_refused_are_counted_on_the_consultation_page(
+    app: App, browser_factory: Callable[[], Browser], people: dict[str, str]
+) -> None:
+    """A message the sender gave up on (a 400 it cannot fix) is not silently gone:
+    staff see how many of their participants' messages were refused."""
+    async with app.uow() as uow:
+        anna = await uow.citizens.find(1001)
+        assert anna is not None
+        await uow.outbox.queue(1001, "reply", [{"text": "Hello"}], citizen_id=anna.id)
+        await uow.commit()
+    async with app.uow() as uow:
+        [row] = await uow.outbox.claim_due(limit=1)
+        await uow.outbox.mark_failed(row.id, "Bad Request: chat not found")
+        await uow.commit()
+
+    browser = await logged_in(browser_factory, "staff-a@example.org")
+    page = _text((await browser.get("/consultations/park-survey")).text)
+    assert "1 message to this consultation's participants could not be delivered" in page
+    # Another consultation's page says nothing of it.
+    other = await logged_in(browser_factory, "staff-b@example.org")
+    assert "could not be delivered" not in (await other.get("/consultations/harbour-survey")).text
