@@ -88,6 +88,8 @@ PROBE_MAX = 10.0
 MAX_WAVES = 4
 #: How often rows a dead sender left `sending` are looked for.
 RECOVER_EVERY = 10.0
+#: Longest a result waits for a wave's transaction before it is written on its own.
+RECORD_WITHIN = 0.1
 IN_DOUBT = "in doubt: the sending process died during the Bot API call"
 TOO_OLD = "query is too old"
 
@@ -164,7 +166,8 @@ class Sender:
         #: Chats whose head was settled: their next row may be claimed.
         self._freed: set[int] = set()
         self._unrecorded: list[Result] = []
-        self._tasks: set[asyncio.Task[Result]] = set()
+        self._unrecorded_since = 0.0
+        self._tasks: set[asyncio.Task[list[Result]]] = set()
         #: Network circuit: consecutive failures since the API last answered, whether a
         #: probe failed too (an outage, not one bad row), and the next probe.
         self._network_failures = 0
@@ -219,7 +222,8 @@ class Sender:
     async def _round(self) -> None:
         for task in [t for t in self._tasks if t.done()]:
             self._tasks.discard(task)
-            self._settle(task.result())
+            for result in task.result():
+                self._settle(result)
         now = self.clock()
         if self._halting():
             await self._halt()
@@ -231,7 +235,7 @@ class Sender:
             or (now - self._claimed_at >= self.idle and len(self.held) < self.batch)
         )
         renew = bool(self.held) and now - self._renewed_at >= self.lease.total_seconds() / 3
-        if not (claim or renew or self._unrecorded or self._could_send()):
+        if not (claim or renew or self._record_due() or self._could_send()):
             return
         wave: list[Held] = []
         try:
@@ -254,10 +258,20 @@ class Sender:
         if forgotten:  # the goodbye after /delete is gone too: no copy in SQLite's WAL
             await fold_in_erasures(self.app.engine)
         for held in wave:
-            if held.row.id in owned:
-                self._tasks.add(asyncio.create_task(self._send_one(held.row)))
-            else:  # our lease ran out and another sender claimed it: theirs now
+            if held.row.id not in owned:  # our lease ran out, another sender claimed it
                 self._forget(held.row)
+        mine = [held.row for held in wave if held.row.id in owned]
+        if mine:
+            self._tasks.add(asyncio.create_task(self._send_wave(mine)))
+
+    def _record_due(self) -> bool:
+        """Whether results wait to be written down on their own: they ride with the
+        next wave's transaction, unless none is coming soon (one transaction per wave
+        keeps a thousand messages a second affordable)."""
+        if not self._unrecorded:
+            return False
+        waiting = self._ready or self._parked or self._tasks
+        return not waiting or self.clock() - self._unrecorded_since >= RECORD_WITHIN
 
     def _could_send(self) -> bool:
         if not self._sending_allowed():
@@ -277,18 +291,21 @@ class Sender:
     def _wake_due(self) -> float:
         """Seconds until the next round has something to do (0: now)."""
         now = self.clock()
-        if self._unrecorded or self._freed or self._claim_wanted:
+        if self._freed or self._claim_wanted or self._record_due():
             return 0.0
         due = [self._claimed_at + self.idle - now]
+        if self._unrecorded:
+            due.append(self._unrecorded_since + RECORD_WITHIN - now)
         if self.held:
             due.append(self._renewed_at + self.lease.total_seconds() / 3 - now)
         if self._network_failures:
             due.append(self._probe_at - now)
-        elif self._ready or self._parked:
+        elif now < self.paused_until:
             due.append(self.paused_until - now)
+        elif self._sending_allowed():  # else a wave in flight ends first (a task wakes us)
             if self._parked:
                 due.append(self._parked[0][0] - now)
-            if self._ready and now >= self.paused_until:
+            if self._ready:
                 due.append(self._bucket_wait())
         return max(0.001, min(due)) if min(due) > 0 else 0.0
 
@@ -462,6 +479,8 @@ class Sender:
         if result.status == "theirs":
             self._forget(row)
             return
+        if not self._unrecorded:
+            self._unrecorded_since = now
         self._unrecorded.append(result)
         if result.status == "retry" and held is not None and held.row.id == row.id:
             held.in_flight = False
@@ -471,7 +490,9 @@ class Sender:
             heapq.heappush(self._ready, (row.priority, row.id, row.chat_id))
             return
         self._forget(row)
-        if result.status != "blocked":  # a blocked chat's queue is closed
+        if result.status != "blocked" and row.kind != "broadcast":
+            # The chat's next row may be claimed now. A blocked chat's queue is closed;
+            # after a broadcast (one per citizen) the next claim finds any follower.
             self._freed.add(row.chat_id)
 
     def _forget(self, row: OutboxMessage) -> None:
@@ -505,6 +526,9 @@ class Sender:
             self.api_answered()
 
     # --- one Bot API call ---------------------------------------------------------------
+
+    async def _send_wave(self, rows: list[OutboxMessage]) -> list[Result]:
+        return list(await asyncio.gather(*(self._send_one(row) for row in rows)))
 
     async def _send_one(self, row: OutboxMessage) -> Result:
         payload: dict[str, Any] = row.payload
@@ -603,7 +627,8 @@ class Sender:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=10)
         for task in [t for t in self._tasks if t.done()]:
-            self._settle(task.result())
+            for result in task.result():
+                self._settle(result)
         async with self.app.uow() as uow:
             await self._record(uow)
             idle = {h.row.id: h.row.claims for h in self.held.values() if not h.in_flight}
