@@ -145,6 +145,11 @@ class Sender:
         # About two seconds of sending held at once.
         self.batch = batch or max(10, int(self.limits.total_rate * 2))
         self.lease = timedelta(seconds=settings.send_lease_seconds)
+        # A Bot API call ends (answered or timed out) within the lease, and a row is
+        # taken as sent "in doubt" only a lease after that: never while its call may
+        # still be under way, so the next row of its chat cannot overtake it.
+        self.call_timeout = max(1.0, settings.send_lease_seconds)
+        self.sending_lease = 2 * self.lease + timedelta(seconds=1)
         self.idle = 0.5
         #: Chat -> its head, claimed by this sender (at most one per chat).
         self.held: dict[int, Held] = {}
@@ -247,7 +252,7 @@ class Sender:
                     await self._claim(uow)
                 wave = self._pick_wave()
                 owned = await uow.outbox.start_sending(
-                    {h.row.id: h.row.claims for h in wave}, lease=self.lease
+                    {h.row.id: h.row.claims for h in wave}, lease=self.sending_lease
                 )
                 await uow.commit()
         except BaseException:
@@ -457,7 +462,11 @@ class Sender:
                 forgotten = True
             elif result.status == "retry":
                 await uow.outbox.retry_later(
-                    row.id, result.error or "retry", due_at=retry_due, failed=result.failure
+                    row.id,
+                    row.claims,
+                    result.error or "retry",
+                    due_at=retry_due,
+                    failed=result.failure,
                 )
             elif result.status == "blocked":
                 await uow.outbox.mark_blocked(row.id, result.error)
@@ -537,7 +546,9 @@ class Sender:
             if row.kind == "broadcast" and isinstance(self.bot.session, AiohttpSession):
                 await self._send_broadcast(row, payload)
             else:
-                await self.bot(render(row.chat_id, payload, texts))
+                await self.bot(
+                    render(row.chat_id, payload, texts), request_timeout=int(self.call_timeout)
+                )
         except TelegramRetryAfter as error:
             self._too_many_requests(row, float(error.retry_after))
             return Result(row, "retry", "429", retry_after=float(error.retry_after))
@@ -592,7 +603,8 @@ class Sender:
             return SendMessage.model_construct(chat_id=row.chat_id, text=body["text"])
 
         try:
-            async with http.post(url, json=body, timeout=ClientTimeout(session.timeout)) as resp:
+            timeout = ClientTimeout(self.call_timeout)
+            async with http.post(url, json=body, timeout=timeout) as resp:
                 raw = await resp.text()
         except TimeoutError as error:
             raise TelegramNetworkError(method=method(), message="Request timeout error") from error

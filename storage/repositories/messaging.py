@@ -224,10 +224,12 @@ class OutboxRepository:
             )
 
     async def retry_later(
-        self, message_id: int, error: str, *, due_at: datetime, failed: bool
+        self, message_id: int, claims: int, error: str, *, due_at: datetime, failed: bool
     ) -> None:
         """A send that did not go out: back to pending (still its chat's head), due at
-        `due_at`; `failed` (a real send failure, not a 429) counts an attempt."""
+        `due_at`; `failed` (a real send failure, not a 429) counts an attempt. Only if
+        the caller's claim (`claims`) still holds it `sending`: a row taken as sent in
+        doubt meanwhile is never put back (it could go out twice, or after its next)."""
         values: dict[str, Any] = {
             "status": OutboxStatus.PENDING,
             "last_error": error,
@@ -235,7 +237,16 @@ class OutboxRepository:
         }
         if failed:
             values["attempts"] = OutboxMessage.attempts + 1
-        await self._set(message_id, **values)
+        await self._session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.claims == claims,
+                OutboxMessage.status == OutboxStatus.SENDING,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
 
     async def mark_sent_many(self, message_ids: Collection[int], *, sent_at: datetime) -> None:
         if message_ids:
