@@ -10,7 +10,7 @@ Invariants (each proven by the test named after it):
    `tests/delivery/test_outbox_model.py::test_the_outbox_never_reorders_drops_or_doubles`
    (the real-process chaos story is still to be written).
 2. **At most one message per chat in flight.** Only heads are claimed, and a sender
-   holds at most one row per chat (`held`). Same two tests.
+   holds at most one row per chat (`held`). The same test (at most one call per chat).
 3. **Exactly once, but for the in-flight window.** A row is marked `sending` (only if
    this sender still owns its claim: `claims` is the fencing token) in a committed
    transaction right before its Bot API call. A row a dead process left `sending` is
