@@ -7,10 +7,10 @@ Invariants (each proven by the test named after it):
    no earlier unsent row of that chat. A row held back (the chat's pace, a 429, a
    network fault, a dead sender's lease) stays the head, so it keeps its place.
    Priorities order chats (a reply before a broadcast), never rows within a chat.
-   `tests/delivery/test_outbox_model.py::test_the_outbox_never_reorders_drops_or_doubles`
-   (the real-process chaos story is still to be written).
+   `tests/delivery/test_outbox_model.py::test_the_outbox_never_reorders_drops_or_doubles`,
+   `tests/bot/test_chaos.py::test_fast_citizens_through_an_outage_429s_and_a_kill_9`.
 2. **At most one message per chat in flight.** Only heads are claimed, and a sender
-   holds at most one row per chat (`held`). The same test (at most one call per chat).
+   holds at most one row per chat (`held`). The same two tests.
 3. **Exactly once, but for the in-flight window.** A row is marked `sending` (only if
    this sender still owns its claim: `claims` is the fencing token) in a committed
    transaction right before its Bot API call. A row a dead process left `sending` is
@@ -26,7 +26,8 @@ Invariants (each proven by the test named after it):
    resumes. Held rows keep their leases renewed however long the outage. A row is
    given up only on a permanent error: 403 (blocked: the chat's queue is closed) or a
    400 the sender cannot fix, logged with its id and reason and counted (`failed`).
-   `tests/delivery/test_outbox_model.py::test_a_network_outage_loses_nothing_and_counts_only_real_failures`.
+   `tests/delivery/test_outbox_model.py::test_a_network_outage_loses_nothing_and_counts_only_real_failures`,
+   `tests/bot/test_chaos.py::test_fast_citizens_through_an_outage_429s_and_a_kill_9`.
 5. **Telegram's limits.** Token buckets (`throttle.py`): ~30/s per bot (1000/s paid
    broadcasts), ~1/s per chat with short bursts, 20/min per group; a 429 pauses all
    sending for `retry_after` and halves the per-bot rate, which recovers gradually.
