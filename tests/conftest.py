@@ -11,9 +11,10 @@ Alembic migrations (not `create_all`), so every test also exercises the migratio
 
 from __future__ import annotations
 
+import gc
 import os
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,12 @@ def uow_factory(
 @pytest.fixture
 def pseudonym_secret() -> str:
     return TEST_PSEUDONYM_SECRET
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_after_each_test() -> Iterator[None]:
+    """An unclosed aiohttp session is only reported when the garbage collector finds it,
+    which is at some later test's whim. Collecting after every test puts the warning
+    (an error under -W error) on the test that leaked, not on an innocent one."""
+    yield
+    gc.collect()
