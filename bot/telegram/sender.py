@@ -266,6 +266,8 @@ class Sender:
             if held.row.id not in owned:  # our lease ran out, another sender claimed it
                 self._forget(held.row)
         mine = [held.row for held in wave if held.row.id in owned]
+        for row in mine:
+            self.limits.went_out(row.chat_id)
         if mine:
             self._tasks.add(asyncio.create_task(self._send_wave(mine)))
 

@@ -62,6 +62,12 @@ class Bucket:
         self._refill()
         self.tokens -= 1
 
+    def went_out(self) -> None:
+        """The message taken earlier leaves only now (a transaction came between):
+        what would have accrued meanwhile is no credit, since Telegram counts from
+        the message's arrival. Without this a late burst earns a 429 a second later."""
+        self.stamp = max(self.stamp, self.clock())
+
     def available(self) -> float:
         """Tokens there now (may be fractional)."""
         self._refill()
@@ -128,3 +134,8 @@ class Limits:
     def take(self, chat_id: int, paid: bool = False) -> None:
         self.bot_bucket(paid).take()
         self.chat(chat_id).take()
+
+    def went_out(self, chat_id: int) -> None:
+        """See `Bucket.went_out`; per chat only, where a burst is a few messages (the
+        per-bot bucket's rate would lose every transaction's length)."""
+        self.chat(chat_id).went_out()
