@@ -294,6 +294,9 @@ class OutboxMessage(Base):
         Index("ix_outbox_status_due_at", "status", "due_at"),
         # "Is there an earlier unsent row of this chat?": the per-chat FIFO of the claim.
         Index("ix_outbox_chat_id_status_id", "chat_id", "status", "id"),
+        # The claim walks pending rows in its own order and stops at its limit, instead
+        # of sorting every pending row (300 ms for 20 rows of a 60,000 broadcast).
+        Index("ix_outbox_status_priority_id", "status", "priority", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

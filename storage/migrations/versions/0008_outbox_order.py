@@ -1,5 +1,5 @@
 """The outbox keeps each chat's order: a claim takes only the earliest unsent row of a
-chat (an index to find it), and a claim counter as the fencing token, so `attempts`
+chat (an index to find it, and one in the claim's order), and a claim counter as the fencing token, so `attempts`
 counts real send failures only.
 
 Revision ID: 0008_outbox_order
@@ -24,9 +24,14 @@ def upgrade() -> None:
     op.create_index(
         "ix_outbox_chat_id_status_id", "outbox", ["chat_id", "status", "id"], unique=False
     )
+    # The claim's order, so that it stops at its limit instead of sorting the backlog.
+    op.create_index(
+        "ix_outbox_status_priority_id", "outbox", ["status", "priority", "id"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_status_priority_id", table_name="outbox")
     op.drop_index("ix_outbox_chat_id_status_id", table_name="outbox")
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("claims")
