@@ -36,8 +36,9 @@ import datetime as dt
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -355,7 +356,7 @@ _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe
 _PLAIN = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ı": "i", "ŀ": "l"})
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
     """Text as compared with a label: case, diacritics, dashes, spacing and closing
     punctuation folded, so "z rodzina", "75-84" and "Tak!" match "Z rodziną",
     "75–84" and "tak". Both sides are folded alike, so any script works."""
@@ -367,11 +368,11 @@ def _fold(text: str) -> str:
 
 def match_option(text: str, choices: Sequence[Choice]) -> str | None:
     """The key of the option whose label (with or without emoji) or number was typed."""
-    wanted = _fold(text)
+    wanted = fold(text)
     if not wanted:
         return None
     for choice in choices:
-        labels = {_fold(choice.label), _fold(f"{choice.emoji} {choice.label}")}
+        labels = {fold(choice.label), fold(f"{choice.emoji} {choice.label}")}
         if wanted in labels:
             return choice.key
     if wanted.isdecimal() and len(wanted) <= 3 and 1 <= int(wanted) <= len(choices):
@@ -465,12 +466,85 @@ def yes_no_answer(flag: bool, texts: Translator) -> Accepted:
 
 def parse_yes_no(text: str, texts: Translator) -> Parsed:
     """Yes/no typed in the citizen's language, in English, or as 1/2 (button order)."""
-    word = _fold(text)
-    if word in {_fold(texts.gettext("yes")), "yes", "y", "1"}:
+    word = fold(text)
+    if word in {fold(texts.gettext("yes")), "yes", "y", "1"}:
         return yes_no_answer(True, texts)
-    if word in {_fold(texts.gettext("no")), "no", "n", "2"}:
+    if word in {fold(texts.gettext("no")), "no", "n", "2"}:
         return yes_no_answer(False, texts)
     return Problem("yes_no")
+
+
+# --- words instead of commands --------------------------------------------------------
+
+
+class WordCommand(StrEnum):
+    """The commands a citizen may type as a plain word mid-question ("pomocy", "back")."""
+
+    HELP = "help"
+    STOP = "stop"
+    BACK = "back"
+    SKIP = "skip"
+
+
+#: Question marks of the scripts Konsulta writes: a message of only these asks for help.
+_QUESTION_MARKS = frozenset("?？؟¿")
+
+
+def command_words(texts: Translator) -> dict[WordCommand, frozenset[str]]:
+    """The words of one catalog, folded. They live in the catalogs, so translators
+    own them: each msgid's translation is a comma-separated list."""
+    lists = {
+        # TRANSLATORS: Words a citizen may type instead of /help in the middle of a
+        # question, separated by commas (a few words each, no slash; case and
+        # diacritics do not matter). Include what people really type, e.g. "pomocy".
+        WordCommand.HELP: ("help-words", texts.gettext("help-words")),
+        # TRANSLATORS: Words a citizen may type instead of /stop (no more messages),
+        # separated by commas; case and diacritics do not matter.
+        WordCommand.STOP: ("stop-words", texts.gettext("stop-words")),
+        # TRANSLATORS: Words a citizen may type instead of /back (the previous
+        # question), separated by commas; case and diacritics do not matter.
+        WordCommand.BACK: ("back-words", texts.gettext("back-words")),
+        # TRANSLATORS: Words a citizen may type instead of /skip (skip this question),
+        # separated by commas; case and diacritics do not matter.
+        WordCommand.SKIP: ("skip-words", texts.gettext("skip-words")),
+    }
+    words: dict[WordCommand, frozenset[str]] = {}
+    for command, (msgid, translated) in lists.items():
+        # No catalog (gettext returns the msgid): no words rather than "help-words".
+        found = () if translated == msgid else re.split(r"[,،]", translated)
+        words[command] = frozenset(filter(None, map(fold, found)))
+    return words
+
+
+def word_command(
+    text: str,
+    step: Step | None,
+    choices: Sequence[Choice],
+    catalogs: Iterable[Translator],
+) -> WordCommand | None:
+    """The command a typed message means, if it is one of the catalogs' words.
+
+    Only the whole message counts ("stop", "Pomocy!", "go back"), never a word inside
+    a longer answer. On a free-text question only a single word does: a phrase there
+    ("stop kradzieżom", even "wypisz mnie") is the answer. An option whose label is
+    such a word (an option "Pomoc") stays an answer. A message of only question marks
+    ("?", "؟") asks for help everywhere.
+    """
+    stripped = "".join(text.split())
+    if stripped and set(stripped) <= _QUESTION_MARKS:
+        return WordCommand.HELP
+    wanted = fold(text)
+    if not wanted:
+        return None
+    if step is not None and step.kind is StepKind.TEXT and " " in wanted:
+        return None
+    if choices and match_option(text, choices) is not None:
+        return None
+    for texts in catalogs:
+        for command, words in command_words(texts).items():
+            if wanted in words:
+                return command
+    return None
 
 
 # --- one event for one step ----------------------------------------------------------

@@ -36,6 +36,7 @@ from dialogs.events import (
     Event,
     Message,
     Role,
+    TextInput,
     Translator,
     Turn,
 )
@@ -46,6 +47,9 @@ from dialogs.schema import END, Flow, Option, Step, StepKind, Text
 MAX_MESSAGE_LENGTH = 4096
 
 Status = Literal["active", "completed", "closed"]
+
+#: Questions answered by typing (no buttons of their own).
+TYPED_KINDS = frozenset({StepKind.TEXT, StepKind.NUMBER, StepKind.DATE})
 
 
 class StoredAnswer(TypedDict):
@@ -320,12 +324,13 @@ class _Run:
             edit=edit,
         )
 
-    def hint(self, step: Step, problem: Problem) -> None:
+    def hint(self, step: Step, problem: Problem, *, again: bool = True) -> None:
         if step.error is not None:
             self.emit("hint", self.text(step.error), step_id=step.id)
         else:
             self.emit("hint", parse.explain(problem, self.texts), step_id=step.id)
-        self.ask(step)
+        if again:
+            self.ask(step)
 
     # --- inputs --------------------------------------------------------------------
 
@@ -334,7 +339,11 @@ class _Run:
             step, event, self.choices(step), self.texts, self.state["language"]
         )
         if isinstance(parsed, Problem):
-            self.hint(step, parsed)
+            # A photo, a location or a sticker sent to a question answered by typing:
+            # the question is just above, so a short hint says what to send instead
+            # (repeating a long question after every photo buries it).
+            typed = isinstance(event, TextInput) or step.kind not in TYPED_KINDS
+            self.hint(step, parsed, again=typed)
         elif step.kind is StepKind.MULTIPLE_CHOICE and not parsed.value:
             self.accept(step, None)
         else:

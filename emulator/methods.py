@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from emulator.config import EmulatorConfig
@@ -276,6 +277,16 @@ class BotApi:
         return await self._send_media(params, "document", "document", "documents")
 
     async def send_voice(self, params: dict[str, Any]) -> dict[str, Any]:
+        media = params["voice"]
+        if isinstance(media, Upload) and not _voice_format(media.data):
+            # Telegram: the audio must be OGG/Opus, MP3 or M4A to be a voice message;
+            # "other formats may be sent as Audio or Document".
+            return await self._send_media(
+                {**params, "document": media}, "document", "document", "documents"
+            )
+        if isinstance(media, Upload) and media.data[:4] == b"OggS":
+            # Served back (the playground's player, tests) as what Telegram says it is.
+            params = {**params, "voice": replace(media, content_type="audio/ogg")}
         return await self._send_media(params, "voice", "voice", "voice")
 
     async def send_location(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -413,6 +424,14 @@ class BotApi:
         if stored is None:
             raise bad_request("invalid file_id")
         return stored.to_json()
+
+
+def _voice_format(data: bytes) -> bool:
+    """OGG/Opus, MP3 or M4A: what Telegram shows as a voice message."""
+    ogg_opus = data[:4] == b"OggS" and b"OpusHead" in data[:128]
+    mp3 = data[:3] == b"ID3" or data[:2] in {b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"}
+    m4a = data[4:8] == b"ftyp"
+    return ogg_opus or mp3 or m4a
 
 
 def _media_json(kind: MessageKind, stored: StoredFile, params: dict[str, Any]) -> Any:

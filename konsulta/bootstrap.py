@@ -7,6 +7,7 @@ never imported as globals.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,9 +19,14 @@ from konsulta.clock import Clock, ControllableClock, SystemClock
 from konsulta.flow_library import FlowLibrary
 from konsulta.i18n import Catalogs, make_i18n, translator
 from konsulta.settings import Settings
+from konsulta.speech import ReadAloud, SpeechEngine, SpeechUnavailable
+from konsulta.speech_espeak import EspeakEngine
+from konsulta.speech_piper import PiperEngine
 from storage.engine import create_engine, create_sessionmaker
 from storage.migrate import upgrade
 from storage.uow import Handoff, UnitOfWork, WriterTurns
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -37,6 +43,8 @@ class App:
     #: The sender of this process, once the bot runs one: replies queued by a unit of
     #: work go to it straight from memory (see `OutboxRepository.queue`).
     handoff: Handoff | None = None
+    #: Voice messages of the bot's texts (text only when no engine can run here).
+    speech: ReadAloud = field(default_factory=lambda: ReadAloud(None, None))
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
         """A unit of work; `read_only` ones never wait for (or hold up) writers."""
@@ -58,6 +66,11 @@ async def build_app(settings: Settings, *, migrate: bool = True) -> App:
     sessionmaker = create_sessionmaker(engine)
     clock: Clock = ControllableClock(sessionmaker) if settings.controllable_clock else SystemClock()
     await clock.refresh()
+    turns = WriterTurns() if engine.dialect.name == "sqlite" else None
+
+    def units(*, read_only: bool = False) -> UnitOfWork:
+        return UnitOfWork(sessionmaker, turns=turns, read_only=read_only)
+
     return App(
         settings=settings,
         engine=engine,
@@ -65,8 +78,23 @@ async def build_app(settings: Settings, *, migrate: bool = True) -> App:
         i18n=make_i18n(settings.default_language),
         flows=FlowLibrary(),
         clock=clock,
-        writer_turns=WriterTurns() if engine.dialect.name == "sqlite" else None,
+        writer_turns=turns,
+        speech=ReadAloud(speech_engine(settings), units),
     )
+
+
+def speech_engine(settings: Settings) -> SpeechEngine | None:
+    """The engine `KONSULTA_TTS` names, or None (off). An engine that cannot run here
+    leaves the bot text-only, with the reason in the log: citizens never lose the text
+    because a voice is missing."""
+    try:
+        if settings.tts == "espeak":
+            return EspeakEngine()
+        if settings.tts == "piper":
+            return PiperEngine(settings.tts_models)
+    except SpeechUnavailable as error:
+        log.warning("reading aloud is off: %s", error)
+    return None
 
 
 @asynccontextmanager

@@ -30,6 +30,7 @@ from konsulta.outbound import OutboundButton, OutboundMessage
 from konsulta.quiet import QuietHours
 from konsulta.segments import (
     Segment,
+    known_language,
     parse_segment,
     reachable,
     segment_sql,
@@ -42,6 +43,7 @@ from storage.uow import UnitOfWork
 __all__ = [
     "BroadcastError",
     "Broadcasts",
+    "Fallback",
     "Preview",
     "Progress",
     "cancel",
@@ -66,10 +68,22 @@ class BroadcastError(ValueError):
 
 
 @dataclass(frozen=True)
+class Fallback:
+    """Recipients whose language has no text, and the text's language they get."""
+
+    language: str
+    instead: str
+    recipients: int
+
+
+@dataclass(frozen=True)
 class Preview:
     total: int
     #: language -> (recipients, the exact text they get)
     languages: dict[str, tuple[int, str]]
+    #: Who gets a text in another language than theirs (a warning for staff), by
+    #: their language, most recipients first.
+    fallbacks: tuple[Fallback, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -179,9 +193,14 @@ async def _titles(app: App, uow: UnitOfWork, broadcast: Broadcast) -> dict[str, 
     return {lang: flow.localize(flow.title, lang) for lang in languages}
 
 
-def language_for(broadcast: Broadcast, citizen_language: str | None) -> str:
-    if citizen_language and citizen_language in broadcast.texts:
-        return citizen_language
+def language_for(
+    broadcast: Broadcast, citizen_language: str | None, known_language: str | None = None
+) -> str:
+    """The text a citizen gets: in their language; if there is none, in the language
+    of their latest run (the one they read the consultation in); else the default."""
+    for language in (citizen_language, known_language):
+        if language and language in broadcast.texts:
+            return language
     return broadcast.default_language
 
 
@@ -211,22 +230,31 @@ async def preview(app: App, broadcast_id: int) -> Preview:
         broadcast = await _get(uow, broadcast_id)
         segment = parse_segment(broadcast.segment)
         where = await segment_sql(uow.session, segment, default_language=broadcast.default_language)
-        by_language = await uow.broadcasts.languages(
-            and_(reachable(), where), spoken_language(broadcast.default_language)
+        by_language = await uow.broadcasts.language_pairs(
+            and_(reachable(), where), spoken_language(broadcast.default_language), known_language()
         )
         titles = await _titles(app, uow, broadcast)
     merged: dict[str, int] = {}
-    for citizen_language, count in by_language.items():
-        language = language_for(broadcast, citizen_language)
+    instead: dict[tuple[str, str], int] = {}
+    for (citizen_language, known), count in by_language.items():
+        language = language_for(broadcast, citizen_language, known)
         merged[language] = merged.get(language, 0) + count
+        if language != citizen_language:
+            pair = (citizen_language, language)
+            instead[pair] = instead.get(pair, 0) + count
     for language in broadcast.texts:
         merged.setdefault(language, 0)
+    fallbacks = sorted(
+        (Fallback(own, other, n) for (own, other), n in instead.items()),
+        key=lambda f: (-f.recipients, f.language, f.instead),
+    )
     return Preview(
         total=sum(merged.values()),
         languages={
             lang: (n, message_text(app, broadcast, lang, titles))
             for lang, n in sorted(merged.items())
         },
+        fallbacks=tuple(fallbacks),
     )
 
 
@@ -313,6 +341,7 @@ class Broadcasts:
                 now,
                 spoken_language(self.app.settings.default_language),
                 limit=min(room, FEED_BATCH),
+                known=known_language(),
             )
             if not due:
                 return 0
@@ -345,7 +374,7 @@ class Broadcasts:
                     broadcasts[item.broadcast_id] = broadcast
                     titles[item.broadcast_id] = await _titles(self.app, uow, broadcast)
                 broadcast = broadcasts[item.broadcast_id]
-                language = language_for(broadcast, item.language)
+                language = language_for(broadcast, item.language, item.known_language)
                 key = (broadcast.id, language)
                 if key not in texts:
                     texts[key] = message_text(self.app, broadcast, language, titles[broadcast.id])

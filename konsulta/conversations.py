@@ -18,7 +18,7 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 
 from dialogs import engine
-from dialogs.answers import Accepted, parse_yes_no
+from dialogs.answers import Accepted, Choice, WordCommand, fold, parse_yes_no, word_command
 from dialogs.events import (
     Button,
     ButtonPress,
@@ -29,12 +29,13 @@ from dialogs.events import (
     Translator,
     Turn,
 )
-from dialogs.schema import Flow
+from dialogs.schema import Flow, Step
 from konsulta.bootstrap import App
 from konsulta.catalogs import LANGUAGES
 from konsulta.followup_flow import followup_flow, followup_id_of
+from konsulta.menu import help_text, stopped_text
 from konsulta.outbound import Delivery as Delivery
-from konsulta.outbound import OutboundMessage, deliver
+from konsulta.outbound import OutboundMessage, deliver, read_aloud
 from storage.models import (
     Citizen,
     ConsentPurpose,
@@ -55,10 +56,22 @@ LANGUAGE_TTL = 30.0
 CONSENT_STEP = "~consent"
 PICK_STEP = "~pick"
 LANGUAGE_STEP = "~language"
+#: The question asked before consent when the consultation is not offered in the
+#: citizen's language: which of its languages? (Its buttons carry the run, like answers.)
+CONSULTATION_LANGUAGE_STEP = "~in-language"
 #: The consent question's control button that opens the language picker.
 CHANGE_LANGUAGE = "~language"
+#: A run's state before consent while that question waits for an answer.
+CHOOSING_LANGUAGE = "choosing_language"
+#: Telegram shows longer button labels cut off (and the catalog checks keep ours below).
+MAX_BUTTON_LABEL = 64
+#: Languages named after a title the citizen cannot read, at most this many.
+MENU_LANGUAGES = 3
 AGREE = "agree"
 DECLINE = "decline"
+#: The control button that asks for voice messages ("🔊 Listen"), on the consent and
+#: on the list of consultations: wherever it is tapped, it means the same.
+LISTEN = "~listen"
 
 
 @dataclass(frozen=True)
@@ -85,18 +98,32 @@ class Outcome:
     completed: bool = False
     #: Answer given in this event, shown under the tapped question when it is closed.
     answer: str | None = None
+    #: Messages already on screen, now only read aloud (after "🔊 Listen").
+    heard: tuple[Message, ...] = ()
 
 
 def message_payload(message: Message, run_id: int | None, language: str) -> dict[str, Any]:
     """An engine message as an outbox row keeps it (for outreach's own queueing)."""
-    return OutboundMessage.from_engine(
+    return message_payloads(message, run_id, language, listen=False)[0]
+
+
+def message_payloads(
+    message: Message, run_id: int | None, language: str, *, listen: bool
+) -> list[dict[str, Any]]:
+    """`message_payload`, and for a citizen who listens the same text read aloud (the
+    rows outreach queues itself: reminders, follow-ups)."""
+    shown = OutboundMessage.from_engine(
         message, run_id=run_id, language=language, edit_message_id=None
-    ).to_payload()
+    )
+    return [m.to_payload() for m in (read_aloud([shown]) if listen else [shown])]
 
 
-def outbound_messages(outcome: Outcome, delivery: Delivery) -> list[OutboundMessage]:
+def outbound_messages(
+    outcome: Outcome, delivery: Delivery, *, listen: bool = False
+) -> list[OutboundMessage]:
     """What `outcome` shows in the chat: first the tapped question closed with the
-    answer under it, then the new messages (a toggle edits the tapped message)."""
+    answer under it, then the new messages (a toggle edits the tapped message); for a
+    citizen who listens (`listen`), each new text followed by a voice message."""
     shown: list[OutboundMessage] = []
     source = delivery.source_message_id
     if outcome.answer is not None and source is not None:
@@ -111,7 +138,18 @@ def outbound_messages(outcome: Outcome, delivery: Delivery) -> list[OutboundMess
                 message, run_id=outcome.run_id, language=outcome.language, edit_message_id=source
             )
         )
-    return shown
+    if not listen:
+        return shown
+    heard = [
+        OutboundMessage.from_engine(
+            m, run_id=outcome.run_id, language=outcome.language, edit_message_id=None
+        )
+        for m in outcome.heard
+    ]
+    return [
+        *read_aloud(shown),
+        *(OutboundMessage.spoken(m.heard_text, language=m.language) for m in heard),
+    ]
 
 
 class Conversations:
@@ -149,12 +187,6 @@ class Conversations:
                 return candidate
         return self.app.settings.default_language
 
-    def flow_language(self, citizen: Citizen, who: Who, flow: Flow) -> str:
-        for candidate in (citizen.language, _base(who.language_code)):
-            if candidate and candidate in flow.languages:
-                return candidate
-        return flow.default_language
-
     # --- entry points --------------------------------------------------------------
 
     async def open(
@@ -183,12 +215,12 @@ class Conversations:
                 consultation = invite.consultation_id
             target = await self._find(uow, consultation)
             if menu:
-                outcome = await self._menu(uow, language, texts)
+                outcome = await self._menu(uow, citizen, language, texts)
             elif target is None:
                 if consultation is None and (run := await uow.runs.latest_active(citizen.id)):
                     outcome = await self._advance(uow, citizen, who, run, CommandInput("repeat"))
                 else:
-                    outcome = await self._menu(uow, language, texts, unknown=consultation)
+                    outcome = await self._menu(uow, citizen, language, texts, unknown=consultation)
             elif target.status != ConsultationStatus.OPEN:
                 outcome = Outcome(
                     (
@@ -217,6 +249,10 @@ class Conversations:
         `run_id` comes with a tapped button: a button of an earlier, finished or
         restarted run is old and answers nothing.
         """
+        if isinstance(event, ButtonPress) and event.key == LISTEN:
+            return await self.set_read_aloud(
+                who, True, delivery=delivery, tapped_step=event.step_id
+            )
         if isinstance(event, ButtonPress) and event.step_id == PICK_STEP:
             return await self.open(who, _int(event.key), source=who.channel, delivery=delivery)
         async with self.app.uow() as uow:
@@ -227,7 +263,7 @@ class Conversations:
             if run is None and (passed := await self._pass_on_to_staff(uow, citizen, event, texts)):
                 outcome = Outcome((passed,), language)
             elif run is None:
-                outcome = await self._menu(uow, language, texts, nothing_active=True)
+                outcome = await self._menu(uow, citizen, language, texts, nothing_active=True)
             elif run_id is not None and run_id != run.id:
                 old = texts.gettext(
                     "That button belongs to an earlier question. Here is the current one."
@@ -236,6 +272,8 @@ class Conversations:
                 outcome = replace(outcome, messages=(_notice(old), *outcome.messages))
             elif run.consent_record_id is None:
                 outcome = await self._consent_answer(uow, citizen, who, run, event)
+            elif said := await self._typed_command(uow, citizen, who, run, event):
+                outcome = said
             else:
                 outcome = await self._advance(uow, citizen, who, run, event)
             await self._finish(uow, citizen, outcome, delivery)
@@ -255,6 +293,63 @@ class Conversations:
             return None
         await uow.threads.add(citizen.id, organisation_id, ThreadDirection.FROM_CITIZEN, event.text)
         return _notice(texts.gettext("Thank you. I have passed your message on."))
+
+    async def voice_command(
+        self, who: Who, argument: str | None, *, delivery: Delivery | None
+    ) -> Outcome:
+        """/voice on, /voice off; /voice alone (as the command menu sends it) switches."""
+        wanted = (argument or "").strip().lower()
+        if wanted in {"on", "off"}:
+            return await self.set_read_aloud(who, wanted == "on", delivery=delivery)
+        async with self.app.uow(read_only=True) as uow:
+            if who.citizen_id is not None:  # a person a leader helps
+                citizen = await uow.citizens.get(who.citizen_id)
+            else:
+                citizen = await uow.citizens.find(who.user_id, channel=who.channel)
+        listening = citizen is not None and citizen.read_aloud
+        return await self.set_read_aloud(who, not listening, delivery=delivery)
+
+    async def set_read_aloud(
+        self, who: Who, on: bool, *, delivery: Delivery | None, tapped_step: str | None = None
+    ) -> Outcome:
+        """ "🔊 Listen" or /voice on|off: remembered for the citizen. Turned on, what is
+        on screen now (the consent, the question, the list) is read aloud at once, and
+        the message whose "🔊 Listen" was tapped (`tapped_step`) loses that button."""
+        async with self.app.uow() as uow:
+            citizen = await self._citizen(uow, who)
+            run = await uow.runs.latest_active(citizen.id)
+            language = run.language if run is not None else self.bot_language(citizen, who)
+            texts = self.app.texts(language)
+            # The run goes with every outcome: a leader helping someone reads a missing
+            # run as the end of that person's dialog.
+            run_id = run.id if run is not None else None
+            if on and not self.app.speech.speaks(language):
+                sorry = texts.gettext("Sorry, I cannot send voice messages here yet.")
+                outcome = Outcome((_notice(sorry),), language, run_id)
+                await self._finish(uow, citizen, outcome, delivery)
+                return outcome
+            await uow.citizens.set_flags(citizen, read_aloud=on)
+            if not on:
+                off = texts.gettext(
+                    "I will no longer read my messages aloud. To hear them again, send /voice on."
+                )
+                outcome = Outcome((_notice(off),), language, run_id)
+                await self._finish(uow, citizen, outcome, delivery)
+                return outcome
+            now = texts.gettext(
+                "Good. From now on I will also read my messages aloud. To stop, send /voice off."
+            )
+            if run is not None:
+                current = await self._advance(uow, citizen, who, run, CommandInput("repeat"))
+            else:
+                current = await self._menu(uow, citizen, language, texts)
+            shown: tuple[Message, ...] = (_notice(now),)
+            screen = current.messages[-1] if current.messages else None
+            if screen is not None and tapped_step is not None and screen.step_id == tapped_step:
+                shown = (replace(screen, edit=True), *shown)
+            outcome = Outcome(shown, language, current.run_id, heard=current.messages)
+            await self._finish(uow, citizen, outcome, delivery)
+            return outcome
 
     async def set_language(self, who: Who, language: str, *, delivery: Delivery | None) -> Outcome:
         """/language: stored per citizen; a dialog in progress continues in it."""
@@ -342,6 +437,7 @@ class Conversations:
     async def _menu(
         self,
         uow: UnitOfWork,
+        citizen: Citizen,
         language: str,
         texts: Translator,
         *,
@@ -364,13 +460,24 @@ class Conversations:
             return Outcome((_notice("\n\n".join(lines)),), language)
         lines.append(texts.gettext("Which consultation would you like to answer? Tap one:"))
         buttons = []
+        foreign = False
         for consultation in open_ones:
             version = await uow.consultations.get_version(consultation)
             title = consultation.title
             if version is not None:
                 flow = self.app.flows.flow(version)
-                title = flow.localize(flow.title, language)
+                title = menu_title(flow, language)
+                foreign = foreign or language not in flow.languages
             buttons.append(Button(str(consultation.id), title))
+        if foreign:
+            lines.append(
+                texts.gettext(
+                    "A consultation that is not available in your language shows its "
+                    "languages in brackets. If you tap it, you can choose one of them."
+                )
+            )
+        if self._offer_listen(citizen, language):
+            buttons.append(self._listen_button(language))
         menu = Message("\n\n".join(lines), "question", PICK_STEP, tuple(buttons), expects="pick")
         return Outcome((menu,), language)
 
@@ -386,20 +493,75 @@ class Conversations:
         version = await uow.consultations.get_version(consultation)
         assert version is not None
         flow = self.app.flows.flow(version)
-        language = self.flow_language(citizen, who, flow)
+        own = self.bot_language(citizen, who)
+        # Consent in a language the citizen cannot read is not informed consent: when
+        # the consultation is not offered in theirs, they pick one of its languages
+        # first (asked in their own), and the run waits in CHOOSING_LANGUAGE.
+        choosing = own not in flow.languages
         run = await uow.runs.create(
             citizen_id=citizen.id,
             consultation_id=consultation.id,
             flow_version_id=version.id,
-            state={},
-            language=language,
+            state={CHOOSING_LANGUAGE: True} if choosing else {},
+            language=flow.default_language if choosing else own,
             source=source,
             community_id=community_id,
         )
-        invited_by = await self._invited_by(uow, run)
-        return Outcome((self._consent_message(flow, language, invited_by),), language, run.id)
+        return await self._before_consent(uow, citizen, who, run, flow)
 
-    def _consent_message(self, flow: Flow, language: str, invited_by: str | None = None) -> Message:
+    async def _before_consent(
+        self, uow: UnitOfWork, citizen: Citizen, who: Who, run: Run, flow: Flow
+    ) -> Outcome:
+        """What a run without consent asks: the language question, else the consent."""
+        if run.state.get(CHOOSING_LANGUAGE):
+            own = self.bot_language(citizen, who)
+            return Outcome((self._language_question(flow, own),), own, run.id)
+        invited_by = await self._invited_by(uow, run)
+        listen = self._offer_listen(citizen, run.language)
+        consent = self._consent_message(flow, run.language, invited_by, listen=listen)
+        return Outcome((consent,), run.language, run.id)
+
+    def _language_question(self, flow: Flow, own: str) -> Message:
+        """In the citizen's own language: this consultation is not in it; each of its
+        languages named in itself ("Polski", "English", "Українська")."""
+        texts = self.app.texts(own)
+        text = texts.gettext(
+            "This consultation is not available in your language. "
+            "Which of its languages would you like to read it in?"
+        )
+        buttons = tuple(Button(code, language_name(code)) for code in flow.languages)
+        return Message(text, "question", CONSULTATION_LANGUAGE_STEP, buttons)
+
+    async def _choose_language(
+        self, uow: UnitOfWork, citizen: Citizen, who: Who, run: Run, flow: Flow, event: Event
+    ) -> Outcome:
+        """The answer to the language question: a tap, or the language's name typed."""
+        own = self.bot_language(citizen, who)
+        picked: str | None = None
+        if isinstance(event, ButtonPress) and event.step_id == CONSULTATION_LANGUAGE_STEP:
+            picked = event.key
+        elif isinstance(event, TextInput):
+            picked = typed_language(event.text, flow.languages)
+        if picked not in flow.languages:
+            hint = _hint(self.app.texts(own).gettext("Please tap one of the languages below."))
+            return Outcome((hint, self._language_question(flow, own)), own, run.id)
+        assert picked is not None
+        run.language = picked
+        run.state = {}
+        outcome = await self._before_consent(uow, citizen, who, run, flow)
+        return replace(outcome, answer=language_name(picked))
+
+    def _offer_listen(self, citizen: Citizen, language: str) -> bool:
+        """The "🔊 Listen" button goes where a newcomer looks first (the consent, the
+        list of consultations) while the citizen does not listen yet."""
+        return not citizen.read_aloud and self.app.speech.speaks(language)
+
+    def _listen_button(self, language: str) -> Button:
+        return Button(LISTEN, self.app.texts(language).gettext("🔊 Listen"))
+
+    def _consent_message(
+        self, flow: Flow, language: str, invited_by: str | None = None, *, listen: bool = False
+    ) -> Message:
         texts = self.app.texts(language)
         parts = [flow.localize(flow.title, language)]
         if invited_by is not None:
@@ -419,11 +581,13 @@ class Conversations:
         # The language is Telegram's guess on first contact: "Yes, I agree" in it
         # confirms it with one tap (stored then); the 🌐 button opens the picker, and
         # a different choice asks this again in that language.
-        buttons = (
+        buttons: tuple[Button, ...] = (
             Button(AGREE, texts.gettext("Yes, I agree")),
             Button(DECLINE, texts.gettext("No, thank you")),
             Button(CHANGE_LANGUAGE, f"🌐 {language_name(language)}"),
         )
+        if listen:
+            buttons = (*buttons, self._listen_button(language))
         return Message("\n\n".join(parts), "question", CONSENT_STEP, buttons, expects="consent")
 
     def consent_version(self, flow: Flow) -> str:
@@ -433,6 +597,8 @@ class Conversations:
         self, uow: UnitOfWork, citizen: Citizen, who: Who, run: Run, event: Event
     ) -> Outcome:
         flow = await self._flow_of(uow, run)
+        if run.state.get(CHOOSING_LANGUAGE):
+            return await self._choose_language(uow, citizen, who, run, flow, event)
         language = run.language
         texts = self.app.texts(language)
         answer = (
@@ -448,7 +614,9 @@ class Conversations:
             return Outcome((picker,), language, run.id)
         if answer is None:
             hint = _hint(texts.gettext("Please tap one of the buttons to say whether you agree."))
-            again = self._consent_message(flow, language, await self._invited_by(uow, run))
+            invited_by = await self._invited_by(uow, run)
+            listen = self._offer_listen(citizen, language)
+            again = self._consent_message(flow, language, invited_by, listen=listen)
             return Outcome((hint, again), language, run.id)
         granted = answer == AGREE
         record = await uow.consents.record(
@@ -468,9 +636,13 @@ class Conversations:
                 (Message(goodbye, "end"),), language, answer=texts.gettext("No, thank you")
             )
         run.consent_record_id = record.id
-        if citizen.language is None and language in self.app.i18n.available_locales:
-            await uow.citizens.set_language(citizen, language)  # agreeing confirms it
-            self._remember_language(who.user_id, language)
+        own = self.bot_language(citizen, who)
+        if citizen.language is None and own in self.app.i18n.available_locales:
+            # Agreeing confirms the language the bot spoke to them in (Telegram's
+            # guess); a consultation language picked because theirs was missing is
+            # the run's, not theirs.
+            await uow.citizens.set_language(citizen, own)
+            self._remember_language(who.user_id, own)
         turn = engine.start(flow, language, texts=texts)
         outcome = await self._persist(uow, run, turn, language)
         return replace(outcome, answer=texts.gettext("Yes, I agree"))
@@ -480,11 +652,46 @@ class Conversations:
     ) -> Outcome:
         flow = await self._flow_of(uow, run)
         if run.consent_record_id is None:
-            again = self._consent_message(flow, run.language, await self._invited_by(uow, run))
-            return Outcome((again,), run.language, run.id)
+            return await self._before_consent(uow, citizen, who, run, flow)
         texts = self.app.texts(run.language)
         turn = engine.advance(flow, run.state, event, texts=texts)
         return await self._persist(uow, run, turn, run.language, event)
+
+    async def _typed_command(
+        self, uow: UnitOfWork, citizen: Citizen, who: Who, run: Run, event: Event
+    ) -> Outcome | None:
+        """ "pomocy", "stop", "wstecz" or "?" typed mid-question: the command itself, as
+        if sent with its slash (see `dialogs.answers.word_command`); None: an answer."""
+        if not isinstance(event, TextInput):
+            return None
+        flow = await self._flow_of(uow, run)
+        step: Step | None = None
+        current = run.state.get("current")
+        if isinstance(current, str):
+            try:
+                step = flow.step(current)
+            except KeyError:
+                step = None
+        choices = [
+            Choice(o.key, flow.localize(o.label, run.language), o.emoji)
+            for o in (step.options if step is not None else [])
+        ]
+        own = self.bot_language(citizen, who)
+        # The words of the dialog's language, the citizen's own and English.
+        languages = dict.fromkeys((run.language, own, "en"))
+        catalogs = [self.app.texts(language) for language in languages]
+        command = word_command(event.text, step, choices, catalogs)
+        if command is None:
+            return None
+        if command is WordCommand.BACK:
+            return await self._advance(uow, citizen, who, run, CommandInput("back"))
+        if command is WordCommand.SKIP:
+            return await self._advance(uow, citizen, who, run, CommandInput("skip"))
+        texts = self.app.texts(own)
+        if command is WordCommand.STOP:
+            await uow.citizens.set_flags(citizen, stopped=True)
+            return Outcome((_notice(stopped_text(texts)),), own)
+        return Outcome((_notice(help_text(texts)),), own)
 
     async def _persist(
         self, uow: UnitOfWork, run: Run, turn: Turn, language: str, event: Event | None = None
@@ -511,15 +718,22 @@ class Conversations:
     ) -> None:
         """Queue the messages in the same transaction as the state they belong to."""
         if delivery is not None:
-            await queue_messages(uow, citizen.id, outcome, delivery)
+            listen = citizen.read_aloud and self.app.speech.speaks(outcome.language)
+            await queue_messages(uow, citizen.id, outcome, delivery, listen=listen)
         await uow.commit()
 
 
 async def queue_messages(
-    uow: UnitOfWork, citizen_id: int | None, outcome: Outcome, delivery: Delivery
+    uow: UnitOfWork,
+    citizen_id: int | None,
+    outcome: Outcome,
+    delivery: Delivery,
+    *,
+    listen: bool = False,
 ) -> None:
-    """Outbox rows for `outcome`, and the inbox mark of the update that caused it."""
-    messages = outbound_messages(outcome, delivery)
+    """Outbox rows for `outcome`, and the inbox mark of the update that caused it;
+    `listen`: each new text is followed by a voice message reading it."""
+    messages = outbound_messages(outcome, delivery, listen=listen)
     await deliver(uow, delivery, messages, kind=OutboxKind.DIALOG, citizen_id=citizen_id)
 
 
@@ -539,6 +753,35 @@ def language_name(code: str) -> str:
     except (ValueError, UnknownLocaleError):
         return code
     return name[:1].upper() + name[1:]
+
+
+def typed_language(text: str, languages: Iterable[str]) -> str | None:
+    """The language whose name ("english", "Українська") or code ("en") was typed."""
+    wanted = fold(text)
+    for code in languages:
+        if wanted in {fold(code), fold(language_name(code))}:
+            return code
+    return None
+
+
+def menu_title(flow: Flow, language: str) -> str:
+    """A consultation's title in the menu: in `language` when the consultation is
+    offered in it, else in its own default language with its languages after it, each
+    named in itself ("Dobry dom na starsze lata (Polski, English, Українська)"); never
+    silently another language. Codes ("PL, EN, UK") only when the names do not fit."""
+    if language in flow.languages:
+        return flow.localize(flow.title, language)
+    shown, more = flow.languages[:MENU_LANGUAGES], len(flow.languages) > MENU_LANGUAGES
+    names = [language_name(code) for code in shown] + (["…"] if more else [])
+    suffix = f" ({', '.join(names)})"
+    if len(suffix) > MAX_BUTTON_LABEL // 2:
+        codes = [code.upper() for code in shown] + (["…"] if more else [])
+        suffix = f" ({', '.join(codes)})"
+    title = flow.localize(flow.title, flow.default_language)
+    room = MAX_BUTTON_LABEL - len(suffix)
+    if len(title) > room:
+        title = title[: room - 1].rstrip() + "…"
+    return title + suffix
 
 
 def _base(language_code: str | None) -> str | None:

@@ -44,6 +44,7 @@ __all__ = [
     "ReplyKeyboard",
     "deliver",
     "noting_marks",
+    "read_aloud",
 ]
 
 #: What the message is, as far as its look goes: the engine's roles, a staff reply,
@@ -158,6 +159,9 @@ class OutboundMessage:
     #: For `Op.CLOSE_QUESTION`: the answer shown under the closed question.
     answer: str | None = None
     document: Document | None = None
+    #: A voice message that reads `text` aloud in `language` (see konsulta/speech.py);
+    #: the audio is made when it is sent, so the row holds only the text.
+    voice: bool = False
     forget: bool = False
     delivery_id: int | None = None
     broadcast_id: int | None = None
@@ -207,6 +211,31 @@ class OutboundMessage:
         """A file, forgotten once sent so the outbox stays small."""
         return cls(
             text=caption, language=language, document=Document(filename, content), forget=True
+        )
+
+    @classmethod
+    def spoken(cls, text: str, *, language: str | None) -> OutboundMessage:
+        """`text` read aloud, as a voice message."""
+        return cls(text=text, language=language, voice=True)
+
+    @property
+    def heard_text(self) -> str:
+        """What a listener should hear: the text, then each answer option's label (a
+        citizen who cannot read the buttons hears what they may tap or type)."""
+        labels = [b.label for b in self.options if not b.url and not b.callback]
+        return "\n".join([self.text, *labels]) if labels else self.text
+
+    @property
+    def readable(self) -> bool:
+        """A new text in the chat that a listener should also hear: not an edit (a
+        ticked option), a menu change, a file or a voice message itself."""
+        return bool(
+            self.text.strip()
+            and not self.voice
+            and self.op is None
+            and self.document is None
+            and not self.edits
+            and self.role != "broadcast"
         )
 
     def editing(self, message_id: int | None) -> OutboundMessage:
@@ -272,7 +301,7 @@ class OutboundMessage:
                 data[name] = value
         if self.progress is not None:
             data["progress"] = list(self.progress)
-        for name in ("allow_skip", "edit", "forget", "paid"):
+        for name in ("allow_skip", "edit", "voice", "forget", "paid"):
             if getattr(self, name):
                 data[name] = True
         if self.op is not None:
@@ -337,7 +366,7 @@ class OutboundMessage:
 #: Keys of the stored JSON read as they are, by type (see `from_payload`).
 _TEXTS = frozenset({"text", "language", "step_id", "expects", "answer"})
 _INTS = frozenset({"run_id", "edit_message_id", "delivery_id", "broadcast_id"})
-_FLAGS = frozenset({"allow_skip", "edit", "forget", "paid"})
+_FLAGS = frozenset({"allow_skip", "edit", "voice", "forget", "paid"})
 
 
 def _int(value: Any) -> int | None:
@@ -362,6 +391,17 @@ class Delivery:
     update_id: int | None = None
     source_message_id: int | None = None
     source_text: str | None = None
+
+
+def read_aloud(messages: Iterable[OutboundMessage]) -> list[OutboundMessage]:
+    """`messages`, each readable one followed by itself read aloud (for a citizen who
+    asked to listen: questions, hints, the consent, the end message)."""
+    shown: list[OutboundMessage] = []
+    for message in messages:
+        shown.append(message)
+        if message.readable:
+            shown.append(OutboundMessage.spoken(message.heard_text, language=message.language))
+    return shown
 
 
 #: Updates whose mark `deliver` wrote while the inbox worker handles one update (see

@@ -1,5 +1,7 @@
 """The citizen's GDPR rights from the chat: see everything stored (/mydata), erase it
-(/delete), and stop or resume messages from the bot (/stop, /start).
+(/delete), and stop or resume messages from the bot (/stop, /start); and, for a
+participant a leader helped (no Telegram account, so no /delete), the same erasure
+asked for by the organisation's admin on the dashboard (`erase_assisted`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from konsulta.bootstrap import App
 from konsulta.conversations import Delivery, Outcome, Who, queue_messages
 from storage.citizen_data import citizen_data
 from storage.engine import fold_in_erasures
+from storage.repositories.review import ERASED_PARTICIPANT
 
 
 async def _citizen_id(app: App, who: Who) -> int | None:
@@ -70,6 +73,34 @@ async def erase(app: App, who: Who, language: str, delivery: Delivery) -> None:
             await uow.inbox.mark_handled(delivery.update_id)
         await uow.commit()
     await fold_in_erasures(app.engine)
+
+
+async def erase_assisted(
+    app: App, citizen_id: int, organisation_id: int, *, by_email: str, by_id: int | None
+) -> bool:
+    """Erase a participant a leader helped, as /delete erases a citizen (the same
+    `CitizenRepository.erase`), audited as "erase" by `by_email` naming
+    `ERASED_PARTICIPANT`, never the participant id. Only for an assisted participant
+    whose every run is in `organisation_id` (an admin erases nothing another
+    organisation holds); returns False, doing nothing, otherwise."""
+    async with app.uow() as uow:
+        person = await uow.citizens.get_for_update(citizen_id)
+        if person is None or person.assisted_by is None:
+            return False
+        if await uow.runs.organisations_of(person.id) - {organisation_id}:
+            return False
+        await uow.citizens.erase(person)
+        await uow.audit.add(
+            "erase",
+            email=by_email,
+            staff_user_id=by_id,
+            organisation_id=organisation_id,
+            target=ERASED_PARTICIPANT,
+            detail={"participant": "assisted"},
+        )
+        await uow.commit()
+    await fold_in_erasures(app.engine)
+    return True
 
 
 async def set_stopped(app: App, who: Who, stopped: bool) -> bool:

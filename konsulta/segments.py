@@ -48,6 +48,7 @@ __all__ = [
     "AnswerMatch",
     "Segment",
     "SegmentError",
+    "known_language",
     "parse_segment",
     "reachable",
     "segment_sql",
@@ -154,14 +155,20 @@ def parse_segment(data: Any) -> Segment:
 def spoken_language(default_language: str) -> ColumnElement[str]:
     """The citizen's language: the one they picked, else the one of their latest run
     (Telegram's language when they started), else the default."""
-    latest_run = (
+    return func.coalesce(Citizen.language, known_language(), default_language)
+
+
+def known_language() -> ColumnElement[str]:
+    """The language of the citizen's latest run: the one they read a consultation in
+    (theirs, or one of the consultation's they picked because theirs was missing);
+    NULL without a run. A broadcast's second choice when it has no text in theirs."""
+    return (
         select(Run.language)
         .where(Run.citizen_id == Citizen.id)
         .order_by(Run.id.desc())
         .limit(1)
         .scalar_subquery()
     )
-    return func.coalesce(Citizen.language, latest_run, default_language)
 
 
 def reachable() -> ColumnElement[bool]:

@@ -7,6 +7,7 @@ test can run several differently-configured bots in one process.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -86,6 +87,17 @@ class Settings(BaseSettings):
     reply_window_days: int = Field(
         default=30,
         description="Days after a staff reply in which a citizen's message joins the thread",
+    )
+
+    # reading aloud (docs/speech.md)
+    tts: Literal["espeak", "piper", "off"] = Field(
+        default="off",
+        description="Text-to-speech engine for voice messages: espeak (needs espeak-ng), "
+        "piper (needs KONSULTA_TTS_MODELS) or off",
+    )
+    tts_models: Path | None = Field(
+        default=None,
+        description="Folder of Piper voices (<voice>.onnx with its .onnx.json); never downloaded",
     )
 
     # local leaders

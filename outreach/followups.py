@@ -25,7 +25,7 @@ from dialogs.conditions import holds
 from dialogs.events import Message
 from dialogs.render import fill
 from konsulta.bootstrap import App
-from konsulta.conversations import message_payload
+from konsulta.conversations import message_payloads
 from konsulta.followup_flow import FOLLOWUP_SOURCE, followup_flow, start_followup
 from konsulta.quiet import QuietHours
 from storage.models import FlowVersion, FollowUpStatus, RunStatus, ScheduledFollowUp
@@ -139,14 +139,17 @@ class FollowUps:
         intro = Message(
             fill(texts.gettext("A short follow-up to “{title}”."), title=title), "notice"
         )
+        listen = citizen.read_aloud and self.app.speech.speaks(language)
         for index, message in enumerate((intro, *turn.outputs)):
-            await uow.outbox.enqueue(
-                chat_id,
-                "followup",
-                message_payload(message, followup_run.id, language),
-                citizen_id=citizen.id,
-                dedupe_key=f"fu:{row.id}:{index}",
-            )
+            payloads = message_payloads(message, followup_run.id, language, listen=listen)
+            for part, payload in enumerate(payloads):
+                await uow.outbox.enqueue(
+                    chat_id,
+                    "followup",
+                    payload,
+                    citizen_id=citizen.id,
+                    dedupe_key=f"fu:{row.id}:{index}" + (f":{part}" if part else ""),
+                )
         await uow.followups.finish(
             row, FollowUpStatus.SENT, now=now, followup_run_id=followup_run.id
         )

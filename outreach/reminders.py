@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from dialogs.events import Button, Message
 from dialogs.render import fill
 from konsulta.bootstrap import App
-from konsulta.conversations import message_payload
+from konsulta.conversations import message_payloads
 from konsulta.quiet import QuietHours
 
 __all__ = ["CONTINUE", "NO_REMINDERS", "REMINDER_STEP", "Reminders"]
@@ -71,13 +71,16 @@ class Reminders:
                     ),
                     expects="reminder",
                 )
-                await uow.outbox.enqueue(
-                    chat_id,
-                    "reminder",
-                    message_payload(message, run.id, run.language),
-                    citizen_id=citizen.id,
-                    dedupe_key=f"rm:{run.id}:{number}",
-                )
+                listen = citizen.read_aloud and self.app.speech.speaks(run.language)
+                payloads = message_payloads(message, run.id, run.language, listen=listen)
+                for part, payload in enumerate(payloads):
+                    await uow.outbox.enqueue(
+                        chat_id,
+                        "reminder",
+                        payload,
+                        citizen_id=citizen.id,
+                        dedupe_key=f"rm:{run.id}:{number}" + (f":{part}" if part else ""),
+                    )
                 sent += 1
             await uow.commit()
         return sent

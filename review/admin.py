@@ -39,12 +39,14 @@ from review.security import (
 )
 from storage.models import ConsultationStatus, StaffRole, StaffUser
 from storage.repositories import VersionConflict
+from storage.repositories.review import ERASED_PARTICIPANT
 
 MAX_FLOW_BYTES = 512 * 1024
 AUDIT_PAGE = 100
 AUDIT_ACTIONS = (
     "login",
     "view_thread",
+    "view",
     "export",
     "reply",
     "publish",
@@ -58,6 +60,8 @@ AUDIT_ACTIONS = (
     "add_organisation",
     "broadcast",
     "passwd",
+    "erase",
+    "results",
 )
 
 
@@ -357,6 +361,7 @@ async def audit_log(request: Request, staff: Staff) -> Response:
         entries=entries[:AUDIT_PAGE],
         more=len(entries) > AUDIT_PAGE,
         actions=AUDIT_ACTIONS,
+        erased=ERASED_PARTICIPANT,
         chosen=action_name,
         email=email or "",
         since=params.get("since") or "",

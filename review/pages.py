@@ -8,6 +8,7 @@ so an address never reveals what another organisation has.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -18,13 +19,14 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from dialogs.schema import Flow, StepKind
+from konsulta import privacy
 from konsulta.outbound import OutboundMessage
 from review import charts, queries
 from review.export import FORMATS, Format, stream_export
 from review.i18n import N_
 from review.queries import Filters
 from review.rendering import flash, render
-from review.security import EDIT, VIEW, Staff, action, audit, dashboard, page
+from review.security import ADMIN, EDIT, VIEW, Staff, action, audit, dashboard, page
 from storage.models import (
     Answer,
     AnswerCoding,
@@ -303,6 +305,23 @@ async def texts(request: Request, staff: Staff) -> Response:
         tagged = await uow.codings.tags_of(ids)
         tags = await uow.codings.tags(found.id)
         tag_counts = await uow.codings.tag_counts(found.id)
+        # What was looked at, never what it said: the filters, not the search words
+        # (they may be a name), and how many answers were shown.
+        await audit(
+            uow,
+            staff,
+            "view",
+            slug,
+            page="texts",
+            shown=len(rows),
+            offset=offset,
+            step=step_id,
+            tag=tag_id,
+            mark=mark,
+            flagged=flagged,
+            search=bool(search),
+        )
+        await uow.commit()
     questions = {s.id: flow.localize(s.text, flow.default_language) for s in flow.questions}
     return render(
         request,
@@ -415,6 +434,8 @@ async def reports(request: Request, staff: Staff) -> Response:
             ).scalars():
                 answers.setdefault(answer.run_id, {})[answer.step_id] = answer
         statuses = await uow.reports.statuses(run_ids)
+        await audit(uow, staff, "view", slug, page="reports", shown=len(runs), status=wanted)
+        await uow.commit()
     items = []
     for run, pid in runs:
         status = statuses.get(run.id, ReportState.NEW)
@@ -492,10 +513,15 @@ async def photo(request: Request, staff: Staff) -> Response:
         if consultation_row is None or consultation_row.organisation_id != staff.organisation_id:
             raise HTTPException(404)
         answers = {a.step_id: a for a in await uow.answers.list_for_run(run_id)}
-    value = answers[step_id].value if step_id in answers else None
-    file_id = value.get("photo") if isinstance(value, dict) else None
-    if not isinstance(file_id, str):
-        raise HTTPException(404)
+        value = answers[step_id].value if step_id in answers else None
+        file_id = value.get("photo") if isinstance(value, dict) else None
+        if not isinstance(file_id, str):
+            raise HTTPException(404)
+        # Named like a report's status change, so /mydata and erasure find it.
+        await audit(
+            uow, staff, "view", f"{consultation_row.slug}/run/{run_id}", page="photo", step=step_id
+        )
+        await uow.commit()
     try:
         bot = board.bot()
         file = await bot.get_file(file_id)
@@ -505,6 +531,54 @@ async def photo(request: Request, staff: Staff) -> Response:
     content = data.read() if data is not None else b""
     media = "image/png" if content.startswith(b"\x89PNG") else "image/jpeg"
     return Response(content, media_type=media, headers={"cache-control": "private, max-age=3600"})
+
+
+#: A player's request for part of a note ("bytes=START-" or "bytes=START-END").
+BYTE_RANGE = re.compile(r"bytes=(\d+)-(\d*)")
+
+
+@page(VIEW)
+async def voice_note(request: Request, staff: Staff) -> Response:
+    """A citizen's voice note, fetched from the Bot API (getFile) on demand, for the
+    organisation's staff only. Each listen is audited, and nothing is cached on the
+    way (a voice is personal data: the browser keeps no copy).
+
+    Parts are served too (HTTP ranges): a browser reads the end of an OGG file to learn
+    how long it plays. Only a request from the start counts as a listen."""
+    answer_id = int(request.path_params["answer_id"])
+    wanted = BYTE_RANGE.fullmatch(request.headers.get("range", "").strip())
+    start = int(wanted.group(1)) if wanted else 0
+    board = dashboard(request)
+    async with board.app.uow() as uow:
+        answer = await uow.answers.get(answer_id)
+        run = await uow.runs.get(answer.run_id) if answer is not None else None
+        consultation_row = await uow.consultations.get(run.consultation_id) if run else None
+        if consultation_row is None or consultation_row.organisation_id != staff.organisation_id:
+            raise HTTPException(404)
+        value = answer.value if answer is not None else None
+        file_id = value.get("voice") if isinstance(value, dict) else None
+        if not isinstance(file_id, str):
+            raise HTTPException(404)
+        if start == 0:
+            await audit(uow, staff, "listen", f"{consultation_row.slug}/answer/{answer_id}")
+            await uow.commit()
+    try:
+        bot = board.bot()
+        file = await bot.get_file(file_id)
+        data = await bot.download_file(file.file_path or "")
+    except Exception as error:  # the Bot API is outside: any failure is "no voice note"
+        raise HTTPException(404) from error
+    content = data.read() if data is not None else b""
+    headers = {"cache-control": "no-store", "accept-ranges": "bytes"}
+    if wanted is None or (start == 0 and not wanted.group(2)):
+        return Response(content, media_type="audio/ogg", headers=headers)
+    if start >= len(content):
+        return Response(
+            status_code=416, headers={**headers, "content-range": f"bytes */{len(content)}"}
+        )
+    end = min(int(wanted.group(2) or len(content) - 1), len(content) - 1)
+    headers["content-range"] = f"bytes {start}-{end}/{len(content)}"
+    return Response(content[start : end + 1], 206, headers, media_type="audio/ogg")
 
 
 # --- a citizen's thread ------------------------------------------------------------------
@@ -630,6 +704,46 @@ async def reply(request: Request, staff: Staff, form: FormData) -> Response:
     return RedirectResponse(f"/citizens/{pid}", status_code=303)
 
 
+# --- erasing a participant a leader helped ----------------------------------------------
+
+
+async def own_assisted(uow: UnitOfWork, staff: Staff, pid: str) -> Citizen:
+    """An assisted participant of the organisation (no Telegram account, so no
+    /delete of their own); anyone else is a 404 here."""
+    citizen = await own_citizen(uow, staff, pid)
+    if citizen.assisted_by is None:
+        raise HTTPException(404)
+    return citizen
+
+
+@page(ADMIN)
+async def confirm_erase(request: Request, staff: Staff) -> Response:
+    """The confirmation step: what will be erased, and the button that does it."""
+    pid = request.path_params["pid"]
+    async with dashboard(request).app.uow(read_only=True) as uow:
+        citizen = await own_assisted(uow, staff, pid)
+        runs = await uow.runs.list_for_citizen(citizen.id)
+    return render(request, "erase.html", citizen=citizen, runs=len(runs))
+
+
+@action(ADMIN)
+async def erase(request: Request, staff: Staff, form: FormData) -> Response:
+    pid = request.path_params["pid"]
+    if form.get("confirm") != "1":
+        return RedirectResponse(f"/citizens/{pid}/erase", status_code=303)
+    app = dashboard(request).app
+    async with app.uow(read_only=True) as uow:
+        citizen = await own_assisted(uow, staff, pid)
+    erased = await privacy.erase_assisted(
+        app, citizen.id, staff.organisation_id, by_email=staff.email, by_id=staff.id
+    )
+    if not erased:
+        # Gone meanwhile, or took part with another organisation too: not ours to erase.
+        raise HTTPException(404)
+    flash(request, N_("Everything about this participant is erased."))
+    return RedirectResponse("/consultations", status_code=303)
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/consultations", consultations),
@@ -643,6 +757,9 @@ def routes() -> list[BaseRoute]:
         Route("/consultations/{slug}/reports", reports),
         Route("/consultations/{slug}/reports/{run_id:int}/status", report_status, methods=["POST"]),
         Route("/photos/{run_id:int}/{step_id}", photo),
+        Route("/answers/{answer_id:int}/voice", voice_note),
         Route("/citizens/{pid}", thread),
         Route("/citizens/{pid}/reply", reply, methods=["POST"]),
+        Route("/citizens/{pid}/erase", confirm_erase),
+        Route("/citizens/{pid}/erase", erase, methods=["POST"]),
     ]

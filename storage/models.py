@@ -19,9 +19,11 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -162,6 +164,8 @@ class Citizen(Base):
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     no_reminders: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     named_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The citizen asked to hear the bot's messages ("🔊 Listen", /voice on).
+    read_aloud: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The leader who helped this citizen answer; the leaders table comes later.
@@ -817,4 +821,26 @@ class Outcome(Base):
     broadcast_id: Mapped[int | None] = mapped_column(
         ForeignKey("broadcasts.id", ondelete="SET NULL")
     )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VoiceClip(Base):
+    """A text read aloud, synthesised once (konsulta/speech.py).
+
+    Keyed by a hash of (engine, voice, text), so a flow version or a broadcast is
+    synthesised once per language; `file_id` is Telegram's id of the first upload,
+    sent instead of the audio from then on. The text itself is not kept.
+    """
+
+    __tablename__ = "voice_clips"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    engine: Mapped[str] = mapped_column(String(16))
+    voice: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(16))
+    # OGG/Opus, as Telegram's sendVoice wants it.
+    audio: Mapped[bytes] = mapped_column(LargeBinary)
+    duration: Mapped[float] = mapped_column(Float)
+    file_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

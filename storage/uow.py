@@ -46,6 +46,7 @@ from storage.repositories.review import (
     ThreadRepository,
 )
 from storage.repositories.sessions import StaffSessionRepository
+from storage.repositories.speech import VoiceClipRepository
 
 __all__ = ["Handoff", "UnitOfWork", "WriterTurns"]
 
@@ -114,6 +115,8 @@ class UnitOfWork:
     followups: FollowUpRepository
     reminders: ReminderRepository
     broadcasts: BroadcastRepository
+    # reading aloud
+    voice_clips: VoiceClipRepository
 
     def __init__(
         self,
@@ -156,6 +159,7 @@ class UnitOfWork:
         self.followups = FollowUpRepository(session)
         self.reminders = ReminderRepository(session)
         self.broadcasts = BroadcastRepository(session)
+        self.voice_clips = VoiceClipRepository(session)
         return self
 
     async def __aexit__(

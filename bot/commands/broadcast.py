@@ -2,7 +2,8 @@
 
 The CLI only writes rows: the running bot (`konsulta run`) sends them, at the pace
 Telegram allows. `send --follow` and `status --follow` show a progress bar with an
-ETA until the broadcast is done.
+ETA until the broadcast is done. Creating, scheduling and cancelling are audited as
+"broadcast" by "cli" (bot/commands/operator.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from bot.commands.operator import record
 from konsulta import broadcasts
 from konsulta.bootstrap import App, running_app
 from konsulta.broadcasts import BroadcastError
@@ -115,6 +117,15 @@ async def create(args: Any, settings: Settings) -> int:
                 texts=texts,
                 default_language=args.default_language,
             )
+            await record(
+                app,
+                "broadcast",
+                f"broadcast:{broadcast.id}",
+                consultation_id=broadcast.consultation_id,
+                action="create",
+                segment=broadcast.segment,
+                languages=sorted(texts),
+            )
             print(f"broadcast {broadcast.id} created (draft)")
             await _print_preview(app, broadcast.id)
     except (BroadcastError, SegmentError, OSError) as error:
@@ -130,6 +141,11 @@ async def _print_preview(app: App, broadcast_id: int) -> None:
     for language, (count, text) in shown.languages.items():
         print(f"--- {language}: {count} recipient(s) ---")
         print(text)
+    for fallback in shown.fallbacks:
+        print(
+            f"warning: {fallback.recipients} recipient(s) read {fallback.language}, "
+            f"which has no text: they will get the {fallback.instead} text"
+        )
 
 
 async def preview(settings: Settings, broadcast_id: int) -> int:
@@ -157,6 +173,14 @@ async def send(args: Any, settings: Settings) -> int:
             print(error, file=sys.stderr)
             return EXIT_USAGE
         assert broadcast.send_at is not None
+        await record(
+            app,
+            "broadcast",
+            f"broadcast:{broadcast.id}",
+            consultation_id=broadcast.consultation_id,
+            action="schedule",
+            at=broadcast.send_at.isoformat(),
+        )
         print(
             f"broadcast {broadcast.id} scheduled for "
             f"{broadcast.send_at.isoformat(timespec='seconds')}; the running bot sends it"
@@ -219,8 +243,17 @@ async def cancel(settings: Settings, broadcast_id: int) -> int:
         except BroadcastError as error:
             print(error, file=sys.stderr)
             return 1
+        shown = await broadcasts.progress(app, broadcast_id)
+        await record(
+            app,
+            "broadcast",
+            f"broadcast:{broadcast_id}",
+            consultation_id=shown.broadcast.consultation_id,
+            action="cancel",
+            cancelled=cancelled,
+        )
         print(f"broadcast {broadcast_id} cancelled; {cancelled} recipient(s) will not get it")
-        print(_summary(await broadcasts.progress(app, broadcast_id)))
+        print(_summary(shown))
     return 0
 
 

@@ -1,4 +1,5 @@
-"""`konsulta export CONSULTATION --format csv|xlsx|json [--out FILE]`."""
+"""`konsulta export CONSULTATION --format csv|xlsx|json [--out FILE]`, audited as
+"export" by "cli" (see bot/commands/operator.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.commands.operator import record
 from konsulta.bootstrap import running_app
 from konsulta.settings import Settings
 from review.export import Format, export_consultation
@@ -22,16 +24,27 @@ def register(sub: Any) -> None:
 
 
 async def run(settings: Settings, slug: str, fmt: Format, out: Path | None) -> int:
-    async with running_app(settings) as app, app.uow(read_only=True) as uow:
-        try:
+    async with running_app(settings) as app:
+        async with app.uow(read_only=True) as uow:
+            found = await uow.consultations.get_by_slug(slug)
+        if found is None:
+            print(f"no consultation '{slug}'", file=sys.stderr)
+            return 1
+        # Audited before a byte is written, as the dashboard's export is.
+        await record(
+            app,
+            "export",
+            slug,
+            consultation_id=found.id,
+            format=fmt,
+            to=str(out) if out is not None else "stdout",
+        )
+        async with app.uow(read_only=True) as uow:
             if out is None:
                 count = await export_consultation(uow, app.flows, slug, fmt, sys.stdout.buffer)
                 sys.stdout.flush()
             else:
                 with out.open("wb") as stream:
                     count = await export_consultation(uow, app.flows, slug, fmt, stream)
-        except KeyError:
-            print(f"no consultation '{slug}'", file=sys.stderr)
-            return 1
     print(f"exported {count} run(s) of {slug}", file=sys.stderr)
     return 0

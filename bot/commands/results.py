@@ -2,6 +2,7 @@
 
 `results add` records the outcome and prepares its broadcast (a draft, with its dry
 run); send it with `konsulta broadcast send ID`, follow it with `broadcast status`.
+Audited as "results" by "cli" (bot/commands/operator.py).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import sys
 from typing import Any
 
 from bot.commands.broadcast import _print_preview, parse_segment_argument, parse_texts
+from bot.commands.operator import record
 from konsulta import broadcasts
 from konsulta.bootstrap import running_app
 from konsulta.broadcasts import BroadcastError
@@ -41,10 +43,26 @@ async def add(args: Any, settings: Settings) -> int:
         segment = parse_segment_argument(args.segment) if args.segment else None
         async with running_app(settings) as app:
             outcome, broadcast = await add_outcome(app, args.consultation, texts, segment=segment)
+            await record(
+                app,
+                "results",
+                args.consultation,
+                consultation_id=outcome.consultation_id,
+                outcome=outcome.id,
+                broadcast=broadcast.id,
+                languages=sorted(texts),
+            )
             print(f"outcome {outcome.id} written; broadcast {broadcast.id} prepared")
             await _print_preview(app, broadcast.id)
             if args.send:
                 await broadcasts.schedule(app, broadcast.id)
+                await record(
+                    app,
+                    "broadcast",
+                    f"broadcast:{broadcast.id}",
+                    consultation_id=outcome.consultation_id,
+                    action="schedule",
+                )
                 print(f"broadcast {broadcast.id} scheduled now; the running bot sends it")
             else:
                 print(f"send it with: konsulta broadcast send {broadcast.id}")

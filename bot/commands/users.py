@@ -11,6 +11,7 @@ import getpass
 import sys
 from typing import Any
 
+from bot.commands.operator import CLI_ACTOR, os_user
 from konsulta.bootstrap import running_app
 from konsulta.settings import Settings
 from review.i18n import LANGUAGES
@@ -75,11 +76,11 @@ async def add_user(settings: Settings, args: Any) -> int:
         )
         await uow.audit.add(
             "add_user",
-            email="cli",
+            email=CLI_ACTOR,
             staff_user_id=None,
             organisation_id=organisation.id,
             target=email,
-            detail={"role": args.role},
+            detail={"role": args.role, "os_user": os_user()},
         )
         await uow.commit()
     print(f"{email} is {args.role} of {organisation.slug}")
@@ -99,10 +100,11 @@ async def set_password(settings: Settings, email: str) -> int:
         await uow.staff_sessions.revoke_all(user.id, now=utcnow())
         await uow.audit.add(
             "passwd",
-            email="cli",
+            email=CLI_ACTOR,
             staff_user_id=None,
             organisation_id=user.organisation_id,
             target=user.email,
+            detail={"os_user": os_user()},
         )
         await uow.commit()
     print(f"new password set for {user.email}; every session of the account has ended")

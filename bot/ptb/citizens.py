@@ -27,7 +27,7 @@ from telegram.ext import (
 )
 
 from bot.telegram.callbacks import ConfirmErase, PickLanguage, Tap
-from bot.telegram.citizens import help_text, language_picker, reply
+from bot.telegram.citizens import language_picker, reply
 from dialogs.events import (
     Button,
     ButtonPress,
@@ -43,6 +43,7 @@ from dialogs.events import (
 from dialogs.events import Message as Say
 from konsulta.bootstrap import App
 from konsulta.conversations import Conversations, Delivery, Outcome, Who, queue_messages
+from konsulta.menu import help_text, stopped_text
 from konsulta.privacy import erase, my_data, set_stopped
 from outreach.reminders import NO_REMINDERS, REMINDER_STEP
 from storage.models import RunStatus
@@ -163,15 +164,17 @@ class Citizens:
     async def on_stop(self, update: Update, context: Context) -> None:
         got = await self.incoming(update)
         await set_stopped(self.app, got.who, True)
-        text = got.texts.gettext(
-            "You will get no more messages from us. Your answers are kept. "
-            "Send /start if you want to come back."
-        )
-        await self.notice(got, text)
+        await self.notice(got, stopped_text(got.texts))
 
     async def on_mydata(self, update: Update, context: Context) -> None:
         got = await self.incoming(update)
         await my_data(self.app, got.who, got.language, got.delivery)
+
+    async def on_voice(self, update: Update, context: Context) -> None:
+        got = await self.incoming(update)
+        text = update.message.text if update.message and update.message.text else ""
+        argument = text.partition(" ")[2]
+        await self.conversations.voice_command(got.who, argument, delivery=got.delivery)
 
     async def on_delete(self, update: Update, context: Context) -> None:
         got = await self.incoming(update)
@@ -328,6 +331,7 @@ class Citizens:
             command("language", self.on_language),
             command("stop", self.on_stop),
             command("mydata", self.on_mydata),
+            command("voice", self.on_voice),
             command("delete", self.on_delete),
             command(["back", "skip", "restart"], self.on_dialog_command),
             MessageHandler(PRIVATE & filters.Regex(r"^/"), self.on_unknown_command),

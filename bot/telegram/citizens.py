@@ -25,6 +25,7 @@ from dialogs.events import Message as Say
 from konsulta.bootstrap import App
 from konsulta.conversations import Conversations, Outcome, Who, queue_messages
 from konsulta.conversations import language_picker as conversation_language_picker
+from konsulta.menu import help_text, stopped_text
 from konsulta.outbound import Delivery
 from konsulta.privacy import erase, my_data, set_stopped
 
@@ -36,20 +37,6 @@ async def reply(app: App, delivery: Delivery, language: str, *messages: Say) -> 
     async with app.uow() as uow:
         await queue_messages(uow, None, Outcome(messages, language), delivery)
         await uow.commit()
-
-
-def help_text(texts: Translator) -> str:
-    return texts.gettext(
-        "I ask short questions for your town or organisation. Most answers are one tap.\n\n"
-        "/consultations – see what you can answer\n"
-        "/back – go back one question\n"
-        "/skip – skip a question that is not required\n"
-        "/restart – start this consultation again\n"
-        "/language – change the language\n"
-        "/mydata – see everything we keep about you\n"
-        "/delete – delete all your data\n"
-        "/stop – no more messages from us (/start to come back)"
-    )
 
 
 def language_picker(app: App, language: str, texts: Translator) -> Say:
@@ -96,11 +83,17 @@ async def on_stop(
     message: Message, app: App, who: Who, delivery: Delivery, language: str, texts: Translator
 ) -> None:
     await set_stopped(app, who, True)
-    text = texts.gettext(
-        "You will get no more messages from us. Your answers are kept. "
-        "Send /start if you want to come back."
-    )
-    await reply(app, delivery, language, Say(text, "notice"))
+    await reply(app, delivery, language, Say(stopped_text(texts), "notice"))
+
+
+async def on_voice(
+    message: Message,
+    command: CommandObject,
+    conversations: Conversations,
+    who: Who,
+    delivery: Delivery,
+) -> None:
+    await conversations.voice_command(who, command.args, delivery=delivery)
 
 
 async def on_mydata(
@@ -254,6 +247,7 @@ def get_routers() -> list[Router]:
     commands.message.register(on_language, Command("language"))
     commands.message.register(on_stop, Command("stop"))
     commands.message.register(on_mydata, Command("mydata"))
+    commands.message.register(on_voice, Command("voice"))
     commands.message.register(on_delete, Command("delete"))
     commands.message.register(on_dialog_command, Command("back", "skip", "restart"))
     commands.message.register(on_unknown_command, F.text.startswith("/"))

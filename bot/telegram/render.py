@@ -18,6 +18,7 @@ from aiogram.methods import (
     EditMessageText,
     SendDocument,
     SendMessage,
+    SendVoice,
     SetMyCommands,
     TelegramMethod,
 )
@@ -35,6 +36,7 @@ from aiogram.types import (
 from bot.telegram.callbacks import ConfirmErase, PickLanguage, Tap
 from dialogs.events import Translator
 from konsulta.outbound import Op, OutboundButton, OutboundMessage, ReplyKeyboard
+from konsulta.speech import VoiceNote
 
 __all__ = ["inline_keyboard", "message_html", "render", "reply_keyboard"]
 
@@ -103,9 +105,21 @@ def message_html(message: Renderable) -> str:
     return MARKS.get(message.role or "", "") + text
 
 
-def render(chat_id: int, message: Renderable, texts: Translator) -> TelegramMethod[Any]:
-    """The Bot API call that shows `message` in `chat_id`."""
+def render(
+    chat_id: int, message: Renderable, texts: Translator, *, voice: VoiceNote | None = None
+) -> TelegramMethod[Any]:
+    """The Bot API call that shows `message` in `chat_id`; a voice message wants its
+    `voice` note (konsulta/speech.py): Telegram's file_id once uploaded, else the audio."""
     message = OutboundMessage.of(message)
+    if message.voice:
+        if voice is None:
+            raise ValueError("a voice message is rendered with its VoiceNote")
+        media: str | BufferedInputFile
+        if voice.file_id is not None:
+            media = voice.file_id
+        else:
+            media = BufferedInputFile(voice.audio or b"", filename="voice.ogg")
+        return SendVoice(chat_id=chat_id, voice=media, duration=voice.duration)
     if message.op is Op.SET_COMMANDS:
         # A per-chat command menu (a local leader's); an empty list removes it.
         scope = BotCommandScopeChat(chat_id=chat_id)

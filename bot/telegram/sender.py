@@ -66,11 +66,13 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import AnswerCallbackQuery, GetMe, Response, SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
+from aiogram.types import Message
 from aiohttp import ClientError, ClientTimeout
 
 from bot.telegram.render import inline_keyboard, message_html, render
 from bot.telegram.throttle import Limits
 from konsulta.bootstrap import App
+from konsulta.speech import VoiceNote
 from storage.engine import fold_in_erasures
 from storage.models import DeliveryStatus, OutboxMessage
 from storage.types import utcnow
@@ -92,6 +94,7 @@ RECOVER_EVERY = 10.0
 RECORD_WITHIN = 0.1
 IN_DOUBT = "in doubt: the sending process died during the Bot API call"
 TOO_OLD = "query is too old"
+NO_VOICE = "not read aloud: no voice for this text or language (KONSULTA_TTS)"
 
 
 def backoff(failures: int, cap: float = MAX_BACKOFF) -> float:
@@ -543,14 +546,25 @@ class Sender:
 
     async def _send_one(self, row: OutboxMessage) -> Result:
         payload: dict[str, Any] = row.payload
-        texts = self.app.texts(payload.get("language") or self.app.settings.default_language)
+        language = payload.get("language") or self.app.settings.default_language
+        texts = self.app.texts(language)
+        voice: VoiceNote | None = None
+        if payload.get("voice"):
+            # A text read aloud: synthesised now (once per text, konsulta/speech.py).
+            voice = await self._voice_note(str(payload.get("text") or ""), language)
+            if voice is None:  # logged by `_voice_note`; the text itself went out
+                self.failed += 1
+                return Result(row, "failed", NO_VOICE)
         try:
             if row.kind == "broadcast" and isinstance(self.bot.session, AiohttpSession):
                 await self._send_broadcast(row, payload)
             else:
-                await self.bot(
-                    render(row.chat_id, payload, texts), request_timeout=int(self.call_timeout)
+                shown = await self.bot(
+                    render(row.chat_id, payload, texts, voice=voice),
+                    request_timeout=int(self.call_timeout),
                 )
+                if voice is not None and voice.file_id is None:
+                    await self._remember_upload(voice, shown)
         except TelegramRetryAfter as error:
             self._too_many_requests(row, float(error.retry_after))
             return Result(row, "retry", "429", retry_after=float(error.retry_after))
@@ -578,6 +592,23 @@ class Sender:
         # The row id and Telegram's reason only: no text, no chat, no name.
         log.error("outbox row %s given up: %s", row.id, reason[:200])
         return Result(row, "failed", reason)
+
+    async def _voice_note(self, text: str, language: str) -> VoiceNote | None:
+        try:
+            return await self.app.speech.note(text, language)
+        except Exception:  # a voice that fails must not stop the sender; the text was sent
+            log.warning("could not read a text aloud in %s", language, exc_info=True)
+            return None
+
+    async def _remember_upload(self, voice: VoiceNote, shown: object) -> None:
+        """Keep Telegram's file_id of the clip just uploaded: the audio goes once."""
+        file_id = shown.voice.file_id if isinstance(shown, Message) and shown.voice else None
+        if file_id is None:
+            return
+        try:
+            await self.app.speech.uploaded(voice.key, file_id)
+        except Exception:  # the clip is simply uploaded again next time
+            log.warning("could not keep the file_id of a voice clip", exc_info=True)
 
     async def _send_broadcast(self, row: OutboxMessage, payload: dict[str, Any]) -> None:
         """A broadcast text as a JSON body: the same Bot API call `render` makes, minus

@@ -79,8 +79,7 @@ async def end(uow: UnitOfWork, leader: Leader, *, completed: bool) -> None:
         return
     person = await uow.citizens.get(person_id)
     runs = await uow.runs.list_for_citizen(person_id)
-    if person is not None and not any(run.consent_record_id for run in runs):
-        await uow.citizens.erase(person)
+    # Audited first: an erasure right after replaces the participant id in it too.
     await uow.leaders.audit(
         actor(leader),
         leader.organisation_id,
@@ -88,6 +87,8 @@ async def end(uow: UnitOfWork, leader: Leader, *, completed: bool) -> None:
         person.participant_id if person else None,
         completed=completed,
     )
+    if person is not None and not any(run.consent_record_id for run in runs):
+        await uow.citizens.erase(person)
 
 
 async def switch_to(

@@ -24,6 +24,7 @@ from storage.models import (
 from storage.pseudonym import participant_id
 from storage.repositories._dialect import upsert_insert
 from storage.repositories._session import attached
+from storage.repositories.review import AuditRepository
 from storage.types import utcnow
 
 __all__ = ["DEFAULT_TIMEZONE", "TELEGRAM", "CitizenRepository", "ConsentRepository"]
@@ -31,6 +32,8 @@ __all__ = ["DEFAULT_TIMEZONE", "TELEGRAM", "CitizenRepository", "ConsentReposito
 TELEGRAM = "telegram"
 DEFAULT_TIMEZONE = "Europe/Warsaw"
 
+
+CITIZEN_FLAGS = frozenset({"stopped", "no_reminders", "named_consent", "unreachable", "read_aloud"})
 
 #: How stale `last_seen_at` may get before a message refreshes it.
 LAST_SEEN_RESOLUTION = timedelta(minutes=5)
@@ -138,9 +141,9 @@ class CitizenRepository:
         )
 
     async def set_flags(self, citizen: Citizen, **flags: bool) -> None:
-        """Set `stopped`, `no_reminders`, `named_consent` or `unreachable`."""
+        """Set `stopped`, `no_reminders`, `named_consent`, `unreachable` or `read_aloud`."""
         for name, value in flags.items():
-            if name not in {"stopped", "no_reminders", "named_consent", "unreachable"}:
+            if name not in CITIZEN_FLAGS:
                 raise ValueError(f"not a citizen flag: {name}")
             setattr(citizen, name, value)
             setattr(attached(self._session, citizen), name, value)
@@ -171,13 +174,17 @@ class CitizenRepository:
 
     async def erase(self, citizen: Citizen) -> None:
         """Delete everything about this citizen: answers, runs, consent, queued messages,
-        the Telegram mapping and the citizen row.
+        the Telegram mapping and the citizen row (with them, by cascade: staff coding,
+        report statuses, threads, follow-ups, deliveries, a leader's role). Audit
+        entries that named them keep the action, time and actor, and name
+        `ERASED_PARTICIPANT` instead.
 
         Inbox rows from their chat keep only the bare `update_id` (raw update emptied,
         chat id cleared), so a replay of an old update is still recognised as a replay
         and cannot re-create the person.
         """
         session = self._session
+        await AuditRepository(session).forget(citizen.id, citizen.participant_id)
         chat_ids = select(CitizenChannel.chat_id).where(CitizenChannel.citizen_id == citizen.id)
         run_ids = select(Run.id).where(Run.citizen_id == citizen.id)
         await session.execute(delete(Answer).where(Answer.run_id.in_(run_ids)))

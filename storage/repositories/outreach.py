@@ -21,6 +21,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    null,
     or_,
     select,
     update,
@@ -219,6 +220,8 @@ class DueDelivery:
     stopped: bool
     unreachable: bool
     chat_id: int | None
+    #: The language of the citizen's latest run (the fallback when `language` has no text).
+    known_language: str | None = None
 
 
 class BroadcastRepository:
@@ -345,7 +348,12 @@ class BroadcastRepository:
         return added
 
     async def claim_due_deliveries(
-        self, now: datetime, language: ColumnElement[str], *, limit: int
+        self,
+        now: datetime,
+        language: ColumnElement[str],
+        *,
+        limit: int,
+        known: ColumnElement[str] | None = None,
     ) -> list[DueDelivery]:
         """Pending deliveries of running broadcasts that are due, with what the feeder
         needs to know about the citizen, locked for this transaction."""
@@ -365,6 +373,7 @@ class BroadcastRepository:
                 Citizen.stopped,
                 Citizen.unreachable,
                 channel,
+                known if known is not None else null(),
             )
             .join(Citizen, Citizen.id == BroadcastDelivery.citizen_id)
             .where(
@@ -527,3 +536,13 @@ class BroadcastRepository:
             select(language, func.count()).where(audience).group_by(language)
         )
         return {lang: int(n) for lang, n in result}
+
+    async def language_pairs(
+        self, audience: ColumnElement[bool], language: ColumnElement[str], known: ColumnElement[str]
+    ) -> dict[tuple[str, str | None], int]:
+        """How many recipients per (language, second language): the dry run when a
+        text may be missing."""
+        result = await self._session.execute(
+            select(language, known, func.count()).where(audience).group_by(language, known)
+        )
+        return {(lang, other): int(n) for lang, other, n in result}

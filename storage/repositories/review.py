@@ -11,17 +11,20 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    Answer,
     AnswerCoding,
     AnswerTag,
     AuditEntry,
     CodebookTag,
+    Consultation,
     LoginAttempt,
     Organisation,
     ReportStatus,
+    Run,
     StaffUser,
     ThreadDirection,
     ThreadMessage,
@@ -30,6 +33,7 @@ from storage.repositories._dialect import upsert_insert
 from storage.types import utcnow
 
 __all__ = [
+    "ERASED_PARTICIPANT",
     "AuditRepository",
     "CodingRepository",
     "ReportRepository",
@@ -128,9 +132,72 @@ class StaffRepository:
         return int(count), newest
 
 
+#: What an audit row names instead of a citizen once they are erased: the action, its
+#: time and who did it stay (the audit keeps its meaning), the person does not.
+ERASED_PARTICIPANT = "erased participant"
+
+#: At most this many names in one `IN (...)` (SQLite allows 32,766 parameters).
+_NAMES_PER_QUERY = 500
+
+
 class AuditRepository:
+    """The audit log of what staff, leaders and the CLI did.
+
+    An entry about one citizen names them in `target` in one of these ways, and only
+    these: the participant id (a thread viewed, a reply, an assisted participant),
+    `citizen:<row id>` (a leader-broadcast approver added from the CLI),
+    `<consultation>/run/<id>` (a report's status, a photo viewed) or
+    `<consultation>/answer/<id>` (a free text coded). `names_of` lists them for one
+    citizen; /mydata shows the entries (`about`) and erasure replaces them with
+    `ERASED_PARTICIPANT` (`forget`). Pages that list many citizens' answers are audited
+    by consultation and filter, never by person.
+    """
+
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+
+    async def names_of(self, citizen_id: int, participant_id: str) -> list[str]:
+        """Every `target` under which the audit log may name this citizen."""
+        runs = await self._session.execute(
+            select(Consultation.slug, Run.id)
+            .join(Consultation, Consultation.id == Run.consultation_id)
+            .where(Run.citizen_id == citizen_id)
+        )
+        names = [participant_id, f"citizen:{citizen_id}"]
+        names += [f"{slug}/run/{run_id}" for slug, run_id in runs]
+        answers = await self._session.execute(
+            select(Consultation.slug, Answer.id)
+            .join(Run, Run.id == Answer.run_id)
+            .join(Consultation, Consultation.id == Run.consultation_id)
+            .where(Run.citizen_id == citizen_id)
+        )
+        names += [f"{slug}/answer/{answer_id}" for slug, answer_id in answers]
+        return names
+
+    async def about(self, citizen_id: int, participant_id: str) -> list[AuditEntry]:
+        """The entries that name this citizen, oldest first (for /mydata)."""
+        names = await self.names_of(citizen_id, participant_id)
+        found: list[AuditEntry] = []
+        for start in range(0, len(names), _NAMES_PER_QUERY):
+            chunk = names[start : start + _NAMES_PER_QUERY]
+            result = await self._session.execute(
+                select(AuditEntry).where(AuditEntry.target.in_(chunk))
+            )
+            found.extend(result.scalars())
+        return sorted(found, key=lambda entry: entry.id)
+
+    async def forget(self, citizen_id: int, participant_id: str) -> None:
+        """Erasure: every entry that names this citizen names `ERASED_PARTICIPANT`
+        instead (call it before the runs and answers are deleted)."""
+        names = await self.names_of(citizen_id, participant_id)
+        for start in range(0, len(names), _NAMES_PER_QUERY):
+            chunk = names[start : start + _NAMES_PER_QUERY]
+            await self._session.execute(
+                update(AuditEntry)
+                .where(AuditEntry.target.in_(chunk))
+                .values(target=ERASED_PARTICIPANT)
+                .execution_options(synchronize_session=False)
+            )
 
     async def add(
         self,

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Answer, Citizen, CitizenChannel, Run, RunStatus
+from storage.models import Answer, Citizen, CitizenChannel, Consultation, Run, RunStatus
 from storage.repositories._dialect import upsert_insert
 from storage.repositories._session import attached
 from storage.types import utcnow
@@ -122,6 +122,16 @@ class RunRepository:
         )
         return list(result.scalars())
 
+    async def organisations_of(self, citizen_id: int) -> set[int]:
+        """The organisations whose consultations the citizen took part in."""
+        result = await self._session.execute(
+            select(Consultation.organisation_id)
+            .join(Run, Run.consultation_id == Consultation.id)
+            .where(Run.citizen_id == citizen_id)
+            .distinct()
+        )
+        return set(result.scalars())
+
     async def stream_for_export(
         self,
         consultation_id: int,
@@ -203,6 +213,9 @@ class AnswerRepository:
                 set_={name: insert.excluded[name] for name in values},
             )
         )
+
+    async def get(self, answer_id: int) -> Answer | None:
+        return await self._session.get(Answer, answer_id)
 
     async def list_for_run(self, run_id: int) -> list[Answer]:
         result = await self._session.execute(

@@ -119,3 +119,5 @@ async def test_the_leaders_own_data_is_theirs_only(world: World) -> None:
     [document] = await leader.expect()
     data = json.loads(world.emu.file_bytes(document.file_id or ""))
     assert data["runs"] == []
+    # Their role is theirs: the organisation and communities they lead.
+    assert data["leader"]["communities"] and data["leader"]["active"] is True

@@ -221,3 +221,57 @@ async def _anna(page: object) -> str:
     assert isinstance(page, Page)
     link = page.locator("article.report a[href^='/citizens/']").first
     return (await link.inner_text()).strip()
+
+
+async def test_staff_play_a_citizens_voice_note_in_a_real_browser(
+    world: tuple[App, str], emulator: Emulator
+) -> None:
+    """The free-text page has a player for a voice note: it loads the note (200) and
+    knows how long it plays."""
+    from playwright.async_api import async_playwright
+
+    from tests.review.conftest import add_run
+    from tests.review.test_dashboard_voice import spoken_note
+
+    app, base = world
+    stored = emulator.state.store_file(
+        spoken_note(2.0), "voice", file_name=None, mime_type="audio/ogg"
+    )
+    await add_run(
+        app,
+        "park-survey",
+        2002,
+        {"idea": {"voice": stored.file_id, "duration": 2}},
+        display={"idea": "Voice note"},
+    )
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{base}/login")
+            await page.fill("input[name=email]", ADMIN)
+            await page.fill("input[name=password]", password_of(ADMIN))
+            await page.click("form[action='/login'] button")
+            await page.wait_for_url(f"{base}/consultations")
+            await page.goto(f"{base}/consultations/park-survey/texts")
+            player = page.locator("article.answer audio.voice-note")
+            assert await player.count() == 1
+            async with page.expect_response(lambda r: r.url.endswith("/voice")) as loading:
+                await player.evaluate("audio => audio.load()")
+            response = await loading.value
+            assert response.status == 200
+            assert response.headers["cache-control"] == "no-store"
+            duration = 0.0
+            for _ in range(200):  # the page's CSP forbids eval: poll from here
+                duration = await player.evaluate("audio => audio.duration || 0")
+                if duration:
+                    break
+                await asyncio.sleep(0.05)
+            assert 1.5 < duration < 2.5
+            if SCREENSHOTS.exists():
+                await page.screenshot(path=str(SCREENSHOTS / "12-voice-note.png"), full_page=True)
+        finally:
+            await browser.close()

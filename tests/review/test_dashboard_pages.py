@@ -291,6 +291,22 @@ async def test_staff_send_the_results_to_the_participants_of_their_consultation_
     assert [e.detail["action"] for e in logged] == ["schedule", "create"]
 
 
+async def test_the_preview_warns_who_will_not_get_the_results_in_their_language(
+    browser_factory: Callable[[], Browser], people: dict[str, str]
+) -> None:
+    browser = await logged_in(browser_factory, "staff-a@example.org")
+    created = await browser.post(
+        "/consultations/park-survey/broadcasts",
+        {"name": "Benches", "kind": "result", "who": "completed", "text_en": "New benches."},
+    )
+    detail = _text((await browser.get(created.headers["location"])).text)
+    # Bogdan reads Polish and answered in Polish: no Polish text, so English for him
+    assert "3 citizens would get it now." in detail
+    assert "Some recipients will not get this in their own language." in detail
+    assert "1 recipient reads pl and will get the en text" in detail
+    assert "read en" not in detail
+
+
 async def test_a_citizen_who_deletes_their_data_leaves_no_thread_coding_or_report_behind(
     browser_factory: Callable[[], Browser], people: dict[str, str], app: App
 ) -> None:

@@ -1,6 +1,6 @@
 """The outbox keeps each chat's order: a claim takes only the earliest unsent row of a
-chat (an index to find it, and one in the claim's order), and a claim counter as the fencing token, so `attempts`
-counts real send failures only.
+chat (an index to find it, and one in the claim's order), and a claim counter as the
+fencing token, so `attempts` counts real send failures only.
 
 Revision ID: 0008_outbox_order
 Revises: 0007_staff_sessions
