@@ -31,11 +31,12 @@ Invariants (each proven by the test named after it):
 5. **Telegram's limits.** Token buckets (`throttle.py`): ~30/s per bot (1000/s paid
    broadcasts), ~1/s per chat with short bursts, 20/min per group; a 429 pauses all
    sending for `retry_after` and halves the per-bot rate, which recovers gradually.
-   `tests/bot/test_sender_limits.py` (the adaptive pace has no test of its own yet).
+   `tests/bot/test_sender_limits.py`, `tests/delivery/test_adaptive_pace.py`.
 
 Rows of kinds a citizen can opt out of (broadcasts, follow-ups, reminders) are skipped
 when claimed if the citizen sent /stop or blocked the bot since they were queued. A
-late `answerCallbackQuery` (Telegram refuses it after about 15 s) is taken as done.
+late `answerCallbackQuery` (Telegram refuses it after about 15 s) is taken as done
+(`tests/bot/test_late_callback_answers.py`).
 """
 
 from __future__ import annotations
