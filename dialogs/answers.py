@@ -135,7 +135,9 @@ def format_number(value: float, language: str | None = None) -> str:
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         value = int(value)
     locale = _locale(language)
-    if locale is None or not math.isfinite(value):
+    if locale is None or not math.isfinite(value) or abs(value) >= 1e15:
+        # Past 1e15 a float has no exact digits to group, and Babel's quantize
+        # overflows the decimal context (1e25 raised InvalidOperation).
         return str(value)
     return format_decimal(value, locale=locale, decimal_quantization=False)
 
