@@ -26,6 +26,11 @@ class RateLimitConfig:
     paid_broadcast_per_second: float = 1000.0
     per_group_per_minute: float = 20.0
     per_group_burst: int = 20
+    #: Fault injection: this share of sends (0..1) is answered 429 at random, even when
+    #: limits are off, with `injected_retry_after` seconds (Telegram's flood control
+    #: does that under load).
+    injected_429_share: float = 0.0
+    injected_retry_after: int = 1
 
 
 @dataclass
@@ -49,6 +54,9 @@ class EmulatorConfig:
     spec_path: Path | None = None
     rate_limits: RateLimitConfig = field(default_factory=RateLimitConfig)
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
+    #: ``answerCallbackQuery`` later than this after the tap is refused, as Telegram
+    #: does ("query is too old and response timeout expired or query ID is invalid").
+    callback_answer_seconds: float = 15.0
     #: Longest ``timeout`` honoured by getUpdates; Telegram caps long polls too.
     max_long_poll_seconds: float = 50.0
     #: Monotonic clock for the rate limiter; tests inject a fake one to skip real waits.

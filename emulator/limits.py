@@ -8,6 +8,7 @@ exactly when a bot overshoots so that pacing is tested rather than assumed.
 from __future__ import annotations
 
 import math
+import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ class RateLimiter:
         self._per_group: dict[int, TokenBucket] = {}
         self._global: TokenBucket | None = None
         self._paid: TokenBucket | None = None
+        self._random = random.Random(0)
 
     def _bucket(self, rate: float, burst: float, now: float) -> TokenBucket:
         return TokenBucket(
@@ -72,6 +74,10 @@ class RateLimiter:
 
     def admit(self, chat_id: int, *, is_group: bool, paid_broadcast: bool = False) -> None:
         """Take one send from every bucket that applies, or raise 429 taking none."""
+        share = self.config.injected_429_share
+        if share and self._random.random() < share:
+            self.stats.too_many_requests += 1
+            raise too_many_requests(self.config.injected_retry_after)
         if not self.config.enabled:
             self.stats.accepted_per_chat[chat_id] += 1
             return

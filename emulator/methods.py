@@ -8,6 +8,7 @@ when the call is well-formed but wrong (unknown chat, blocked user, old query).
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -369,7 +370,11 @@ class BotApi:
 
     async def answer_callback_query(self, params: dict[str, Any]) -> bool:
         record = self.state.callback_queries.get(params["callback_query_id"])
-        if record is None or record.answered:
+        too_old = (
+            record is not None
+            and time.monotonic() - record.tapped_at > self.config.callback_answer_seconds
+        )
+        if record is None or record.answered or too_old:
             raise bad_request(
                 "query is too old and response timeout expired or query ID is invalid"
             )

@@ -170,6 +170,8 @@ class CallbackQueryRecord:
     text: str | None = None
     show_alert: bool = False
     url: str | None = None
+    #: When the citizen tapped (monotonic): Telegram takes an answer for about 15 s.
+    tapped_at: float = field(default_factory=time.monotonic)
 
     def to_json(self) -> dict[str, Any]:
         return {

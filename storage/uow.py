@@ -13,14 +13,12 @@ so does leaving the block without `commit()`: nothing half-done reaches the data
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.engine import READ_ONLY_OPTION
-from storage.models import OutboxMessage
 from storage.repositories import (
     AnswerRepository,
     CitizenRepository,
@@ -89,14 +87,8 @@ class WriterTurns:
 class Handoff(Protocol):
     """The sender of this process, as a unit of work sees it (bot.telegram.sender)."""
 
-    @property
-    def lease(self) -> timedelta: ...
-
-    def hand(self, rows: list[OutboxMessage]) -> None:
-        """Committed rows claimed for this sender: send them, no claiming round."""
-
     def wake(self) -> None:
-        """Rows were committed that the sender must claim from the table."""
+        """Outbox rows were committed: claim them now rather than at the next poll."""
 
 
 class UnitOfWork:
@@ -157,9 +149,7 @@ class UnitOfWork:
         self.consultations = ConsultationRepository(session)
         self.runs = RunRepository(session)
         self.answers = AnswerRepository(session)
-        self.outbox = OutboxRepository(
-            session, lease=self._handoff.lease if self._handoff is not None else None
-        )
+        self.outbox = OutboxRepository(session)
         self.inbox = InboxRepository(session)
         self.keyboards = KeyboardRepository(session)
         self.communities = CommunityRepository(session)
@@ -199,14 +189,10 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         await self.session.commit()
-        handed, self.outbox.handed = self.outbox.handed, []
         queued, self.outbox.queued = self.outbox.queued, False
-        if self._handoff is not None:
-            if handed:
-                self._handoff.hand(handed)
-            if queued:
-                self._handoff.wake()
+        if queued and self._handoff is not None:
+            self._handoff.wake()
 
     async def rollback(self) -> None:
         await self.session.rollback()
-        self.outbox.handed, self.outbox.queued = [], False
+        self.outbox.queued = False

@@ -1,85 +1,126 @@
-"""The one sender: every outbound Telegram call of the bot goes through here.
+"""The one sender: every message of the bot goes out through here, from the outbox.
 
-It drains the outbox (rows committed together with the state they belong to) in
-priority order, so a citizen mid-dialog never waits behind a town-wide broadcast;
-keeps to Telegram's limits with token buckets; pauses everything on a 429 for
-`retry_after`; marks a citizen unreachable on a 403. Messages to one chat go out one
-at a time, in the order they were queued.
+Invariants (each proven by the test named after it):
 
-Exactly once, as far as Telegram allows. A round claims a batch of due rows (a lease:
-if this process dies they are due again when it runs out). Then it sends in waves: as
-many rows as the rate limits allow right now, one per chat, are first marked
-`sending` in a committed transaction (only if this process still owns them: the
-claim's `attempts` is the fencing token), then sent concurrently; results are
-recorded at the end of the round. A row a dead process left in `sending` is taken as
-sent and never sent again (`recover_in_doubt`). So a crash between the Bot API call
-and recording it never duplicates a message; the price is that a crash in the short
-gap between the `sending` commit and the request leaving the process loses those
-few messages (they are recorded "in doubt", see docs/outreach.md). Rows of kinds that
-citizens can opt out of (broadcasts, follow-ups, reminders) are dropped right before
-sending if the citizen sent /stop or blocked the bot meanwhile.
+1. **Per-chat FIFO, across processes.** No message overtakes an earlier one to the same
+   chat. The claim (`OutboxRepository.claim_due`) takes only a chat's head: a row with
+   no earlier unsent row of that chat. A row held back (the chat's pace, a 429, a
+   network fault, a dead sender's lease) stays the head, so it keeps its place.
+   Priorities order chats (a reply before a broadcast), never rows within a chat.
+   `tests/delivery/test_outbox_model.py::test_the_outbox_never_reorders_drops_or_doubles`,
+   `tests/bot/test_chaos.py::test_fast_citizens_through_an_outage_429s_and_a_kill_9`.
+2. **At most one message per chat in flight.** Only heads are claimed, and a sender
+   holds at most one row per chat (`held`). The same two tests.
+3. **Exactly once, but for the in-flight window.** A row is marked `sending` (only if
+   this sender still owns its claim: `claims` is the fencing token) in a committed
+   transaction right before its Bot API call. A row a dead process left `sending` is
+   taken as sent once its lease ends, never sent twice; a crash between that commit
+   and the request leaving the process loses that message ("in doubt", logged).
+   `tests/bot/test_crash_resume.py::test_replies_handed_straight_to_the_sender_survive_kill_9_before_they_went_out`,
+   `tests/delivery/test_outbox_model.py` (restarts).
+4. **Nothing lost to a fault.** A network error or a 5xx counts an attempt
+   (`attempts` counts real failures only, never pacing or 429s) and is retried, that
+   row after a back-off capped at `MAX_BACKOFF`, forever; the whole sender pauses
+   and probes the Bot API (`getMe`, back-off capped at `PROBE_MAX`); as soon as the
+   API answers (a probe or any other call of the bot, e.g. getUpdates) everything
+   resumes. Held rows keep their leases renewed however long the outage. A row is
+   given up only on a permanent error: 403 (blocked: the chat's queue is closed) or a
+   400 the sender cannot fix, logged with its id and reason and counted (`failed`).
+   `tests/delivery/test_outbox_model.py::test_a_network_outage_loses_nothing_and_counts_only_real_failures`,
+   `tests/bot/test_chaos.py::test_fast_citizens_through_an_outage_429s_and_a_kill_9`.
+5. **Telegram's limits.** Token buckets (`throttle.py`): ~30/s per bot (1000/s paid
+   broadcasts), ~1/s per chat with short bursts, 20/min per group; a 429 pauses all
+   sending for `retry_after` and halves the per-bot rate, which recovers gradually.
+   `tests/bot/test_sender_limits.py`, `tests/delivery/test_adaptive_pace.py`.
+
+Rows of kinds a citizen can opt out of (broadcasts, follow-ups, reminders) are skipped
+when claimed if the citizen sent /stop or blocked the bot since they were queued. A
+late `answerCallbackQuery` (Telegram refuses it after about 15 s) is taken as done
+(`tests/bot/test_late_callback_answers.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import time
-from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
+    TelegramMigrateToChat,
     TelegramNetworkError,
     TelegramRetryAfter,
-    TelegramServerError,
 )
-from aiogram.methods import SendMessage
+from aiogram.methods import AnswerCallbackQuery, GetMe, Response, SendMessage, TelegramMethod
+from aiogram.methods.base import TelegramType
 from aiogram.types import Message
 from aiohttp import ClientError, ClientTimeout
-from sqlalchemy import and_, false, or_, select, update
 
 from bot.telegram.render import inline_keyboard, message_html, render
-from bot.telegram.throttle import Bucket, Limits
+from bot.telegram.throttle import Limits
 from konsulta.bootstrap import App
 from konsulta.speech import VoiceNote
 from storage.engine import fold_in_erasures
-from storage.models import Citizen, DeliveryStatus, OutboxMessage, OutboxStatus
+from storage.models import DeliveryStatus, OutboxMessage
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 10
-#: Longest a round waits for one chat's rate limit before deferring its messages.
-MAX_CHAT_WAIT = 0.3
 #: Kinds a citizen's /stop (or a block) cancels even after they were queued.
 OPT_OUT_KINDS = {"broadcast", "followup", "reminder"}
-#: Waves of sends in flight at once.
+#: Longest wait before a row that failed is tried again (its back-off doubles up to it).
+MAX_BACKOFF = 60.0
+#: Longest wait between two probes of an unreachable Bot API.
+PROBE_MAX = 10.0
+#: Waves of sends in flight at once (each wave starts with one committed transaction).
 MAX_WAVES = 4
-#: How often leftovers of dead senders are looked for.
+#: How often rows a dead sender left `sending` are looked for.
 RECOVER_EVERY = 10.0
+#: Longest a result waits for a wave's transaction before it is written on its own.
+RECORD_WITHIN = 0.1
 IN_DOUBT = "in doubt: the sending process died during the Bot API call"
+TOO_OLD = "query is too old"
 NO_VOICE = "not read aloud: no voice for this text or language (KONSULTA_TTS)"
+
+
+def backoff(failures: int, cap: float = MAX_BACKOFF) -> float:
+    """0.5 s after the first failure, doubling, at most `cap`."""
+    return float(min(cap, 0.5 * 2 ** min(max(0, failures - 1), 16)))
+
+
+@dataclass
+class Held:
+    """A chat's head, claimed by this sender."""
+
+    row: OutboxMessage
+    #: Not tried again before this (monotonic), after a failure of this row.
+    not_before: float = 0.0
+    in_flight: bool = False
 
 
 @dataclass(frozen=True)
 class Result:
-    message_id: int
-    status: str  # sent, failed, blocked, retry, stopped
+    row: OutboxMessage
+    status: str  # sent, retry, failed, blocked, skipped, theirs
     error: str | None = None
-    retry_in: float = 0.0
-    chat_id: int = 0
-    citizen_id: int | None = None
-    forget: bool = False
-    delivery_id: int | None = None
+    #: A real send failure (counts an attempt); a 429 is not one.
+    failure: bool = False
+    retry_after: float = 0.0
 
 
 class Sender:
@@ -94,403 +135,464 @@ class Sender:
     ) -> None:
         self.app = app
         self.bot = bot
+        self.clock = clock
         settings = app.settings
         # Each of N sending processes keeps 1/N of the bot's limits, so together they
-        # stay inside Telegram's (the per-chat limit holds: a chat's rows go in order).
+        # stay inside Telegram's (the per-chat limit holds: one row per chat in flight).
         share = 1 / max(1, settings.sender_processes)
         self.limits = limits or Limits(
             per_second=settings.rate_per_second * share,
             per_chat=settings.rate_per_chat,
             paid_per_second=1000.0 * share if settings.paid_broadcast else None,
+            clock=clock,
         )
-        # About two seconds of sending per round: the pause between rounds (last
-        # results, recording, the next claim) costs a few percent of the rate at 1000/s
-        # with shorter ones. Dialog replies do not wait for it: they are handed over and
-        # join the round under way; claimed rows (reminders, other processes' rows)
-        # wait at most one round.
+        # About two seconds of sending held at once.
         self.batch = batch or max(10, int(self.limits.total_rate * 2))
         self.lease = timedelta(seconds=settings.send_lease_seconds)
-        self.clock = clock
-        self.paused_until = 0.0
-        self.sent = 0
-        self.too_many_requests = 0
+        # A Bot API call ends (answered or timed out) within the lease, and a row is
+        # taken as sent "in doubt" only a lease after that: never while its call may
+        # still be under way, so the next row of its chat cannot overtake it.
+        self.call_timeout = max(1.0, settings.send_lease_seconds)
+        self.sending_lease = 2 * self.lease + timedelta(seconds=1)
         self.idle = 0.5
+        #: Chat -> its head, claimed by this sender (at most one per chat).
+        self.held: dict[int, Held] = {}
+        self.sent = 0
+        self.failed = 0
+        self.too_many_requests = 0
+        self.network_errors = 0
+        #: No sends before this (monotonic): a 429's `retry_after`.
+        self.paused_until = 0.0
         self._wake = asyncio.Event()
-        self._recovered_at = -RECOVER_EVERY
-        #: Committed rows claimed for this sender by the unit of work that queued them.
-        self._handed: list[OutboxMessage] = []
         self._claim_wanted = True
         self._claimed_at = -RECOVER_EVERY
-        #: Results not yet written down; the next `sending` mark writes them too.
+        self._recovered_at = -RECOVER_EVERY
+        self._renewed_at = self.clock()
+        #: Heads that may go as soon as the buckets allow: (priority, id, chat).
+        self._ready: list[tuple[int, int, int]] = []
+        #: Heads waiting for their chat's pace or back-off: (when, priority, id, chat).
+        self._parked: list[tuple[float, int, int, int]] = []
+        #: Chats whose head was settled: their next row may be claimed.
+        self._freed: set[int] = set()
         self._unrecorded: list[Result] = []
-        #: Rows of this round that draw on the bot's own bucket (not paid broadcasts),
-        #: counted when lined up and when taken; at worst too high (a dropped row), so
-        #: the wave search skips them only when there are surely none.
-        self._unpaid = 0
+        self._unrecorded_since = 0.0
+        self._tasks: set[asyncio.Task[list[Result]]] = set()
+        #: Network circuit: consecutive failures since the API last answered, whether a
+        #: probe failed too (an outage, not one bad row), and the next probe.
+        self._network_failures = 0
+        self._outage = False
+        self._probe_at = 0.0
+        self.bot.session.middleware(_Observer(self))
+
+    # --- what the rest of the bot sees ------------------------------------------------
 
     def wake(self) -> None:
-        """Something was queued: look at the outbox now rather than at the next tick."""
+        """Something was queued: claim now rather than at the next poll."""
         self._claim_wanted = True
-        self._wake.set()
-
-    def hand(self, rows: list[OutboxMessage]) -> None:
-        """Rows just committed, already claimed for this sender (`OutboxRepository.queue`):
-        they join the round under way, ahead of broadcasts, with no claim."""
-        self._handed += rows
         self._wake.set()
 
     async def run(self, stop: asyncio.Event, idle: float = 0.5) -> None:
         self.idle = idle
-        while not stop.is_set():
-            try:
-                if self.clock() - self._recovered_at >= min(
-                    RECOVER_EVERY, self.lease.total_seconds()
-                ):
-                    self._recovered_at = self.clock()
-                    await self.recover_in_doubt()
-                count = await self.send_due()
-            except Exception:  # a database hiccup must not kill the sender
-                log.exception("sending round failed")
-                count = 0
-            if count == 0:
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            while not stop.is_set():
+                try:
+                    await self._round()
+                except Exception:  # a database hiccup must not kill the sender
+                    log.exception("sending round failed")
+                    await asyncio.sleep(idle)
                 self._wake.clear()
-                if self._handed or self._claim_wanted:
+                if self._wake_due() <= 0:
                     continue
-                waiters = [
-                    asyncio.ensure_future(self._wake.wait()),
-                    asyncio.ensure_future(stop.wait()),
-                ]
-                await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
-                for waiter in waiters:
-                    waiter.cancel()
+                waking = asyncio.ensure_future(self._wake.wait())
+                await asyncio.wait(
+                    {waking, stopping, *self._tasks},
+                    timeout=self._wake_due(),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                waking.cancel()
+        finally:
+            stopping.cancel()
+            with contextlib.suppress(Exception):
+                await self._shut_down()
+
+    def api_answered(self) -> None:
+        """The Bot API answered a call: an outage is over, resume right away."""
+        if self._network_failures or self._outage:
+            if self._outage:  # rows failed because of the outage: they go now
+                for held in self.held.values():
+                    held.not_before = 0.0
+            self._network_failures = 0
+            self._outage = False
+            self._wake.set()
+
+    # --- one round ----------------------------------------------------------------
+
+    async def _round(self) -> None:
+        for task in [t for t in self._tasks if t.done()]:
+            self._tasks.discard(task)
+            for result in task.result():
+                self._settle(result)
+        now = self.clock()
+        if self._halting():
+            await self._halt()
+        if self._network_failures and now >= self._probe_at:
+            await self._probe()
+        claim = (
+            self._claim_wanted
+            or bool(self._freed)
+            or (now - self._claimed_at >= self.idle and len(self.held) < self.batch)
+        )
+        renew = bool(self.held) and now - self._renewed_at >= self.lease.total_seconds() / 3
+        if not (claim or renew or self._record_due() or self._could_send()):
+            return
+        wave: list[Held] = []
+        try:
+            async with self.app.uow() as uow:
+                forgotten = await self._record(uow)
+                if renew:
+                    await self._renew(uow)
+                if claim:
+                    await self._claim(uow)
+                wave = self._pick_wave()
+                owned = await uow.outbox.start_sending(
+                    {h.row.id: h.row.claims for h in wave}, lease=self.sending_lease
+                )
+                await uow.commit()
+        except BaseException:
+            for held in wave:
+                held.in_flight = False
+                heapq.heappush(self._ready, (held.row.priority, held.row.id, held.row.chat_id))
+            raise
+        if forgotten:  # the goodbye after /delete is gone too: no copy in SQLite's WAL
+            await fold_in_erasures(self.app.engine)
+        for held in wave:
+            if held.row.id not in owned:  # our lease ran out, another sender claimed it
+                self._forget(held.row)
+        mine = [held.row for held in wave if held.row.id in owned]
+        for row in mine:
+            self.limits.went_out(row.chat_id)
+        if mine:
+            self._tasks.add(asyncio.create_task(self._send_wave(mine)))
+
+    def _record_due(self) -> bool:
+        """Whether results wait to be written down on their own: they ride with the
+        next wave's transaction, unless none is coming soon (one transaction per wave
+        keeps a thousand messages a second affordable)."""
+        if not self._unrecorded:
+            return False
+        waiting = self._ready or self._parked or self._tasks
+        return not waiting or self.clock() - self._unrecorded_since >= RECORD_WITHIN
+
+    def _could_send(self) -> bool:
+        if not self._sending_allowed():
+            return False
+        if self._parked and self._parked[0][0] <= self.clock():
+            return True
+        return bool(self._ready) and self._bucket_wait() == 0
+
+    def _sending_allowed(self) -> bool:
+        return (
+            self.clock() >= self.paused_until
+            and not self._network_failures
+            and len(self._tasks) < MAX_WAVES
+            and not self._halting()
+        )
+
+    def _wake_due(self) -> float:
+        """Seconds until the next round has something to do (0: now)."""
+        now = self.clock()
+        if self._freed or self._claim_wanted or self._record_due():
+            return 0.0
+        due = [self._claimed_at + self.idle - now]
+        if self._unrecorded:
+            due.append(self._unrecorded_since + RECORD_WITHIN - now)
+        if self.held:
+            due.append(self._renewed_at + self.lease.total_seconds() / 3 - now)
+        if self._network_failures:
+            due.append(self._probe_at - now)
+        elif now < self.paused_until:
+            due.append(self.paused_until - now)
+        elif self._sending_allowed():  # else a wave in flight ends first (a task wakes us)
+            if self._parked:
+                due.append(self._parked[0][0] - now)
+            if self._ready:
+                due.append(self._bucket_wait())
+        return max(0.001, min(due)) if min(due) > 0 else 0.0
+
+    def _bucket_wait(self) -> float:
+        """Seconds until the most urgent ready head's bucket holds a wave's tokens."""
+        while self._ready:
+            _, row_id, chat_id = self._ready[0]
+            held = self.held.get(chat_id)
+            if held is not None and held.row.id == row_id and not held.in_flight:
+                break
+            heapq.heappop(self._ready)  # settled or claimed again since
+        else:
+            return 0.0
+        bucket = self.limits.bot_bucket(self._paid(held.row))
+        want = self._want(bucket.burst)
+        available = bucket.available()
+        return 0.0 if available >= want else (want - available) / bucket.rate
+
+    def _want(self, burst: float) -> float:
+        """Tokens a wave waits for: a handful (rather than waves of one), as each wave
+        costs a transaction; fewer if fewer heads are waiting."""
+        return max(1.0, min(burst / 4, float(len(self._ready))))
 
     def _paid(self, row: OutboxMessage) -> bool:
         return self.app.settings.paid_broadcast and row.kind == "broadcast"
 
-    async def send_due(self) -> int:
-        """One round: the rows handed over and, when something may be due, claimed
-        ones; sent in waves; the results recorded. Returns how many rows it took."""
-        claimed: list[OutboxMessage] = []
-        if self._claim_wanted or self.clock() - self._claimed_at >= self.idle:
-            # Only when something was queued for claiming, or now and then for rows that
-            # fell due (retries, other processes' rows): not once per handed reply.
-            claimed = await self._claim(self.batch)
-        handed, self._handed = self._handed, []
-        if not claimed and not handed:
-            return 0
-        by_chat: OrderedDict[int, deque[OutboxMessage]] = OrderedDict()
-        self._unpaid = 0
-        self._line_up(by_chat, await self._drop_opted_out(claimed))
-        self._line_up(by_chat, handed)
-        taken = len(claimed) + len(handed)
-        # Waves overlap (up to MAX_WAVES in flight) so the pace is set by the token
-        # buckets, not by round trips; a chat with a message in flight waits for its
-        # result, which keeps each chat's order. Replies handed over while the round
-        # goes on join it, for as long as its claimed rows should take to send and
-        # `idle` seconds more (never longer, so that a stream of replies cannot keep
-        # the round from ever claiming again).
-        in_flight: set[asyncio.Task[list[Result]]] = set()
-        busy: set[int] = set()
-        intake_until = self._intake_until(claimed)
-        try:
-            while by_chat or in_flight:
-                if self._handed and self.clock() < intake_until:
-                    taken += len(self._handed)
-                    self._line_up(by_chat, self._handed)
-                    self._handed = []
-                if self._claim_wanted and len(by_chat) < self.batch / 4 and not self._halting():
-                    # A broadcast under way: claim the next rows before these run out, so
-                    # sending never stops between rounds. A quarter batch at a time: the
-                    # claim holds up the sending a little, and the token buckets' burst
-                    # makes up for a short hold, not for a long one.
-                    more = await self._claim(self.batch // 4)
-                    taken += len(more)
-                    self._line_up(by_chat, await self._drop_opted_out(more))
-                    intake_until = max(intake_until, self._intake_until(more))
-                if not in_flight:
-                    await self._maybe_halt()
-                pause = self.paused_until - self.clock()
-                if pause > self.lease.total_seconds() / 2 and not in_flight:
-                    # A long 429: hand the rest back, due when the pause ends.
-                    for chat_rows in by_chat.values():
-                        self._unrecorded += [self._later(row, "429", pause) for row in chat_rows]
-                    by_chat.clear()
-                    break
-                wave: list[OutboxMessage] = []
-                shortest = 0.05
-                if pause <= 0 and not self._halting() and len(in_flight) < MAX_WAVES:
-                    wave, shortest = self._next_wave(by_chat, self._unrecorded, busy)
-                if wave:
-                    busy.update(row.chat_id for row in wave)
-                    in_flight.add(asyncio.create_task(self._send_wave(wave)))
-                    continue
-                if not in_flight:
-                    if by_chat:
-                        await asyncio.sleep(max(pause, shortest, 0.001))
-                    continue
-                self._wake.clear()
-                arrival = asyncio.ensure_future(self._wake.wait())  # a reply handed over
-                done, _ = await asyncio.wait(
-                    {*in_flight, arrival},
-                    timeout=max(pause, shortest, 0.001) if by_chat else None,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                arrival.cancel()
-                for task in in_flight & done:
-                    in_flight.discard(task)
-                    for result in task.result():
-                        busy.discard(result.chat_id)
-                        self._unrecorded.append(result)
-                        if result.status in {"blocked", "retry"}:
-                            # Keep the chat's order: what follows waits for the same retry.
-                            for later in by_chat.pop(result.chat_id, deque()):
-                                status = "blocked" if result.status == "blocked" else "retry"
-                                self._unrecorded.append(
-                                    Result(
-                                        later.id,
-                                        status,
-                                        result.error,
-                                        result.retry_in,
-                                        later.chat_id,
-                                        delivery_id=_delivery_id(later),
-                                    )
-                                )
-        finally:
-            # Stopped (cancelled) mid-round: a wave left running would call the Bot API
-            # after the runtime closed its session, and aiogram would open a new one.
-            for task in in_flight:
-                task.cancel()
-        await self._maybe_halt()
-        if self._unrecorded:
-            async with self._recording() as uow:
-                await uow.commit()
-        return taken
+    # --- choosing what goes ---------------------------------------------------------
 
-    def _intake_until(self, claimed: list[OutboxMessage]) -> float:
-        """Until when handed replies may join a round: as long as `claimed` should take
-        to send, and `idle` seconds more."""
-        return self.clock() + self.idle + len(claimed) / self.limits.total_rate
-
-    def _line_up(
-        self, by_chat: OrderedDict[int, deque[OutboxMessage]], rows: list[OutboxMessage]
-    ) -> None:
-        """Queue rows per chat in order; a chat new to the round goes first if its row
-        is more urgent than the round's first (a reply before a broadcast)."""
-        self._unpaid += sum(not self._paid(row) for row in rows)
-        for row in rows:
-            queue = by_chat.get(row.chat_id)
-            if queue is not None:
-                queue.append(row)
+    def _pick_wave(self) -> list[Held]:
+        """Heads that may go right now, most urgent first, as many as tokens allow;
+        heads whose chat must wait are parked until it may."""
+        if not self._sending_allowed():
+            return []
+        now = self.clock()
+        while self._parked and self._parked[0][0] <= now:
+            _, priority, row_id, chat_id = heapq.heappop(self._parked)
+            heapq.heappush(self._ready, (priority, row_id, chat_id))
+        if not self._ready or self._bucket_wait() > 0:
+            return []
+        wave: list[Held] = []
+        skipped: list[tuple[int, int, int]] = []
+        exhausted: set[bool] = set()
+        kinds = {False, self.app.settings.paid_broadcast}
+        while self._ready and len(exhausted) < len(kinds):
+            entry = heapq.heappop(self._ready)
+            priority, row_id, chat_id = entry
+            held = self.held.get(chat_id)
+            if held is None or held.row.id != row_id or held.in_flight:
+                continue  # settled or claimed again since
+            paid = self._paid(held.row)
+            if paid in exhausted:
+                skipped.append(entry)
                 continue
-            by_chat[row.chat_id] = deque([row])
-            first = next(iter(by_chat.values()))[0]
-            if row.priority < first.priority:
-                by_chat.move_to_end(row.chat_id, last=False)
-
-    async def _send_wave(self, wave: list[OutboxMessage]) -> list[Result]:
-        owned = await self._mark_sending(wave)
-        mine = [row for row in wave if row.id in owned]
-        lost = [row for row in wave if row.id not in owned]
-        sent = await asyncio.gather(*(self._send_one(row) for row in mine))
-        # Rows another sender took over (our lease ran out) are theirs: no result here,
-        # but their chats are free again.
-        return [*sent, *(Result(row.id, "theirs", chat_id=row.chat_id) for row in lost)]
-
-    def _next_wave(
-        self,
-        by_chat: OrderedDict[int, deque[OutboxMessage]],
-        results: list[Result],
-        busy: set[int],
-    ) -> tuple[list[OutboxMessage], float]:
-        """The rows that may go right now (one per chat, as many as tokens allow), and
-        otherwise the shortest wait until one may."""
-        wave: list[OutboxMessage] = []
-        shortest = 0.05
-        # The per-bot buckets that can send now: each wants a handful of tokens to start
-        # (rather than waves of one). Once none can, stop looking: a round holds up to
-        # thousands of chats, and this runs for every wave.
-        ready: set[bool] = set()
-        for paid in {False, self.app.settings.paid_broadcast}:
-            if not paid and not self._unpaid:
-                continue  # nothing of this round would draw on it
-            bucket = self.limits.bot_bucket(paid)
-            want = max(1.0, min(self._min_wave(bucket), len(by_chat) - len(busy)))
-            if bucket.available() >= want:
-                ready.add(paid)
-            else:
-                shortest = min(shortest, (want - bucket.available()) / bucket.rate)
-        for chat_id in list(by_chat):
-            if not ready:
-                break
-            if chat_id in busy:
+            if self.limits.bot_bucket(paid).wait_time() > 0:
+                exhausted.add(paid)
+                skipped.append(entry)
                 continue
-            chat_rows = by_chat[chat_id]
-            paid = self._paid(chat_rows[0])
-            if paid not in ready:
-                continue
-            bot_wait = self.limits.bot_bucket(paid).wait_time()
-            if bot_wait > 0:
-                shortest = min(shortest, bot_wait)
-                ready.discard(paid)
-                continue
-            chat_wait = self.limits.chat(chat_id).wait_time()
-            if chat_wait > MAX_CHAT_WAIT:
-                # Do not hold the whole round for one busy chat: its rest goes next round.
-                results += [self._later(r, "throttled", chat_wait) for r in chat_rows]
-                del by_chat[chat_id]
-                continue
-            if chat_wait > 0:
-                shortest = min(shortest, chat_wait)
+            wait = max(held.not_before - now, self.limits.chat(chat_id).wait_time())
+            if wait > 0:
+                heapq.heappush(self._parked, (now + wait, priority, row_id, chat_id))
                 continue
             self.limits.take(chat_id, paid)
-            wave.append(chat_rows.popleft())
-            self._unpaid -= not paid
-            if not chat_rows:
-                del by_chat[chat_id]
-        return wave, shortest
+            held.in_flight = True
+            wave.append(held)
+        for entry in skipped:
+            heapq.heappush(self._ready, entry)
+        return wave
 
-    @staticmethod
-    def _min_wave(bucket: Bucket) -> float:
-        return max(1.0, float(bucket.burst) / 4)
+    # --- the database side ------------------------------------------------------------
 
-    def _halting(self) -> bool:
-        halt_after = self.app.settings.sender_halt_after
-        return bool(halt_after) and self.sent >= halt_after
-
-    def _later(self, row: OutboxMessage, error: str, retry_in: float) -> Result:
-        return Result(row.id, "retry", error, retry_in, row.chat_id, delivery_id=_delivery_id(row))
-
-    async def _claim(self, limit: int) -> list[OutboxMessage]:
-        """Claim up to `limit` due rows for this sender (a lease, committed)."""
-        self._claim_wanted = False
-        self._claimed_at = self.clock()
-        async with self.app.uow() as uow:
-            claimed = await uow.outbox.claim_due(limit=limit, lease=self.lease)
-            await uow.commit()
-        self._claim_wanted = len(claimed) == limit
-        return claimed
-
-    async def _drop_opted_out(self, rows: list[OutboxMessage]) -> list[OutboxMessage]:
-        """Rows of citizens who sent /stop or blocked the bot since they were queued
-        are dropped (their results wait to be recorded); returns the rest."""
-        ids = {r.citizen_id for r in rows if r.kind in OPT_OUT_KINDS and r.citizen_id}
-        if not ids:
-            return rows
-        async with self.app.uow() as uow:
-            away = set(
-                (
-                    await uow.session.execute(
-                        select(Citizen.id).where(
-                            Citizen.id.in_(ids),
-                            or_(Citizen.stopped != false(), Citizen.unreachable != false()),
-                        )
-                    )
-                ).scalars()
-            )
-        keep = []
+    async def _claim(self, uow: UnitOfWork) -> None:
+        now = self.clock()
+        if now - self._recovered_at >= min(RECOVER_EVERY, self.lease.total_seconds()):
+            self._recovered_at = now
+            await self._recover_in_doubt(uow)
+        general = self._claim_wanted or now - self._claimed_at >= self.idle
+        freed, self._freed = self._freed, set()
+        if general:
+            self._claim_wanted = False
+            self._claimed_at = now
+            # A reply never waits for a full batch of broadcasts to drain.
+            limit = max(self.batch - len(self.held), 20)
+            if len(self.held) >= self.batch // 2 and not freed:
+                limit = 20
+            rows = await uow.outbox.claim_due(limit=limit, lease=self.lease)
+            self._claim_wanted = len(rows) == limit and len(self.held) + limit < self.batch
+        else:
+            rows = await uow.outbox.claim_due(limit=len(freed), lease=self.lease, chats=freed)
+        away = await uow.outbox.opted_out(
+            {r.citizen_id for r in rows if r.kind in OPT_OUT_KINDS and r.citizen_id}
+        )
+        skipped: list[int] = []
         for row in rows:
             if row.kind in OPT_OUT_KINDS and row.citizen_id in away:
-                self._unrecorded.append(
-                    Result(
-                        row.id,
-                        "stopped",
-                        "citizen opted out",
-                        0,
-                        row.chat_id,
-                        delivery_id=_delivery_id(row),
-                    )
+                await uow.outbox.mark_skipped(row.id, "citizen opted out")
+                skipped += [d] if (d := _delivery_id(row)) is not None else []
+                self._freed.add(row.chat_id)
+                continue
+            self.held[row.chat_id] = Held(row)
+            heapq.heappush(self._ready, (row.priority, row.id, row.chat_id))
+        if skipped:
+            await uow.broadcasts.record_deliveries({DeliveryStatus.SKIPPED: skipped}, utcnow())
+
+    async def _renew(self, uow: UnitOfWork) -> None:
+        """Keep the leases of held rows: a long pause or outage must not let another
+        sender take them while this one still holds them."""
+        self._renewed_at = self.clock()
+        idle = {h.row.id: h.row.claims for h in self.held.values() if not h.in_flight}
+        kept = await uow.outbox.renew(idle, lease=self.lease)
+        for held in list(self.held.values()):
+            if held.row.id in idle and held.row.id not in kept:
+                self._forget(held.row)
+
+    async def _recover_in_doubt(self, uow: UnitOfWork) -> None:
+        payloads = await uow.outbox.take_in_doubt_as_sent(IN_DOUBT)
+        if payloads:
+            log.warning("%s message(s) left mid-call by a dead sender taken as sent", len(payloads))
+            ids = [d for d in (p.get("delivery_id") for p in payloads) if isinstance(d, int)]
+            await uow.broadcasts.record_deliveries({DeliveryStatus.SENT: ids}, utcnow())
+
+    async def _record(self, uow: UnitOfWork) -> bool:
+        """Write down the results gathered since the last round (put back for the next
+        one if the transaction fails). Returns whether a sent row was forgotten."""
+        results, self._unrecorded = self._unrecorded, []
+        try:
+            return await self._write(uow, results)
+        except BaseException:
+            self._unrecorded[:0] = results
+            raise
+
+    async def _write(self, uow: UnitOfWork, results: list[Result]) -> bool:
+        now = utcnow()
+        retry_due = now + self.lease  # still held by this sender
+        sent = [r.row.id for r in results if r.status == "sent" and not r.row.payload.get("forget")]
+        await uow.outbox.mark_sent_many(sent, sent_at=now)
+        deliveries: dict[str, list[int]] = {}
+        forgotten = False
+        for result in results:
+            row = result.row
+            status = {
+                "sent": DeliveryStatus.SENT,
+                "blocked": DeliveryStatus.BLOCKED,
+                "failed": DeliveryStatus.FAILED,
+            }.get(result.status)
+            if status is not None and (delivery := _delivery_id(row)) is not None:
+                deliveries.setdefault(status, []).append(delivery)
+            if result.status == "sent" and row.payload.get("forget"):
+                await uow.outbox.delete(row.id)  # e.g. the goodbye after /delete
+                forgotten = True
+            elif result.status == "retry":
+                await uow.outbox.retry_later(
+                    row.id,
+                    row.claims,
+                    result.error or "retry",
+                    due_at=retry_due,
+                    failed=result.failure,
                 )
-            else:
-                keep.append(row)
-        return keep
+            elif result.status == "blocked":
+                await uow.outbox.mark_blocked(row.id, result.error)
+                await uow.outbox.block_pending_for_chat(row.chat_id, result.error)
+                if row.citizen_id is not None:
+                    await uow.citizens.mark_unreachable(row.citizen_id)
+            elif result.status == "failed":
+                await uow.outbox.mark_failed(row.id, result.error or "failed")
+        if deliveries:
+            await uow.broadcasts.record_deliveries(deliveries, now)
+        return forgotten
 
-    async def _mark_sending(self, wave: list[OutboxMessage]) -> set[int]:
-        """Commit `sending` for the rows this process still owns; returns their ids.
-        The same transaction records the results gathered since the last one, so a
-        steady stream of replies costs one transaction per wave, not two."""
-        by_attempt: dict[int, list[int]] = {}
-        for row in wave:
-            by_attempt.setdefault(row.attempts, []).append(row.id)
-        owned = or_(
-            *(
-                and_(OutboxMessage.id.in_(ids), OutboxMessage.attempts == attempts)
-                for attempts, ids in by_attempt.items()
-            )
-        )
-        async with self._recording() as uow:
-            result = await uow.session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.status == OutboxStatus.PENDING, owned)
-                .values(status=OutboxStatus.SENDING, due_at=utcnow() + self.lease)
-                .returning(OutboxMessage.id)
-                .execution_options(synchronize_session=False)
-            )
-            marked = set(result.scalars())
-            await uow.commit()
-        return marked
+    # --- results, in memory -------------------------------------------------------------
 
-    async def _maybe_halt(self) -> None:
-        """Test hook (KONSULTA_SENDER_HALT_AFTER): stop for good after N sends, once
-        nothing is in flight, with the round's results unrecorded, so a test can
-        kill -9 the process in the worst moment for duplicates."""
-        settings = self.app.settings
-        if self._halting():
-            log.warning("sender halted after %s sends (test hook)", self.sent)
-            if settings.sender_halt_file is not None:
-                settings.sender_halt_file.write_text(str(self.sent))
-            await asyncio.Event().wait()
+    def _settle(self, result: Result) -> None:
+        row = result.row
+        held = self.held.get(row.chat_id)
+        now = self.clock()
+        if result.status == "theirs":
+            self._forget(row)
+            return
+        if not self._unrecorded:
+            self._unrecorded_since = now
+        self._unrecorded.append(result)
+        if result.status == "retry" and held is not None and held.row.id == row.id:
+            held.in_flight = False
+            if result.failure:
+                row.attempts += 1
+                held.not_before = now + backoff(row.attempts)
+            heapq.heappush(self._ready, (row.priority, row.id, row.chat_id))
+            return
+        self._forget(row)
+        if result.status != "blocked" and row.kind != "broadcast":
+            # The chat's next row may be claimed now. A blocked chat's queue is closed;
+            # after a broadcast (one per citizen) the next claim finds any follower.
+            self._freed.add(row.chat_id)
+
+    def _forget(self, row: OutboxMessage) -> None:
+        held = self.held.get(row.chat_id)
+        if held is not None and held.row.id == row.id:
+            del self.held[row.chat_id]
+
+    def _too_many_requests(self, row: OutboxMessage, retry_after: float) -> None:
+        self.too_many_requests += 1
+        self.paused_until = max(self.paused_until, self.clock() + retry_after)
+        self.limits.bot_bucket(self._paid(row)).slow_down()
+        log.warning("429 from Telegram: pausing all sends for %ss, slowing down", retry_after)
+
+    def _network_failure(self) -> None:
+        self.network_errors += 1
+        self._network_failures += 1
+        self._probe_at = self.clock() + backoff(self._network_failures, PROBE_MAX)
+
+    async def _probe(self) -> None:
+        """Is the Bot API reachable again? One cheap call (getMe)."""
+        try:
+            await self.bot(GetMe(), request_timeout=5)
+        except TelegramRetryAfter:
+            self.api_answered()
+        except (TelegramNetworkError, TelegramAPIError):
+            self._outage = True
+            self._network_failure()
+            wait = self._probe_at - self.clock()
+            log.warning("the Bot API is unreachable: next try in %.1fs", wait)
+        else:
+            self.api_answered()
+
+    # --- one Bot API call ---------------------------------------------------------------
+
+    async def _send_wave(self, rows: list[OutboxMessage]) -> list[Result]:
+        return list(await asyncio.gather(*(self._send_one(row) for row in rows)))
 
     async def _send_one(self, row: OutboxMessage) -> Result:
         payload: dict[str, Any] = row.payload
         language = payload.get("language") or self.app.settings.default_language
         texts = self.app.texts(language)
-        forget = bool(payload.get("forget"))
-        delivery = _delivery_id(row)
         voice: VoiceNote | None = None
         if payload.get("voice"):
             # A text read aloud: synthesised now (once per text, konsulta/speech.py).
             voice = await self._voice_note(str(payload.get("text") or ""), language)
-            if voice is None:
-                return Result(row.id, "failed", NO_VOICE, 0, row.chat_id, delivery_id=delivery)
+            if voice is None:  # logged by `_voice_note`; the text itself went out
+                self.failed += 1
+                return Result(row, "failed", NO_VOICE)
         try:
             if row.kind == "broadcast" and isinstance(self.bot.session, AiohttpSession):
                 await self._send_broadcast(row, payload)
             else:
-                shown = await self.bot(render(row.chat_id, payload, texts, voice=voice))
+                shown = await self.bot(
+                    render(row.chat_id, payload, texts, voice=voice),
+                    request_timeout=int(self.call_timeout),
+                )
                 if voice is not None and voice.file_id is None:
                     await self._remember_upload(voice, shown)
         except TelegramRetryAfter as error:
-            self.too_many_requests += 1
-            self.paused_until = max(self.paused_until, self.clock() + error.retry_after)
-            log.warning("429 from Telegram: pausing all sends for %ss", error.retry_after)
-            return Result(
-                row.id, "retry", "429", float(error.retry_after), row.chat_id, delivery_id=delivery
-            )
+            self._too_many_requests(row, float(error.retry_after))
+            return Result(row, "retry", "429", retry_after=float(error.retry_after))
         except TelegramForbiddenError as error:
-            return Result(
-                row.id,
-                "blocked",
-                error.message,
-                0,
-                row.chat_id,
-                row.citizen_id,
-                delivery_id=delivery,
-            )
+            log.info("outbox row %s: the citizen blocked the bot", row.id)
+            return Result(row, "blocked", error.message)
+        except TelegramMigrateToChat as error:
+            return self._given_up(row, error.message)
         except TelegramBadRequest as error:
-            if "not modified" in error.message:
-                return Result(row.id, "sent", None, 0, row.chat_id, forget=forget)
-            log.error("Telegram refused outbox row %s: %s", row.id, error.message)
-            return Result(row.id, "failed", error.message, 0, row.chat_id, delivery_id=delivery)
-        except (TelegramNetworkError, TelegramServerError) as error:
-            # The request may or may not have arrived; Telegram cannot tell us which.
-            # A network error before the answer is retried (at least once for these).
-            if row.attempts >= MAX_ATTEMPTS:
-                return Result(row.id, "failed", str(error), 0, row.chat_id, delivery_id=delivery)
-            return Result(
-                row.id, "retry", str(error), 2.0**row.attempts, row.chat_id, delivery_id=delivery
-            )
+            if "not modified" in error.message:  # the edit was there already
+                self.sent += 1
+                return Result(row, "sent")
+            return self._given_up(row, error.message)
+        except (TelegramNetworkError, TelegramAPIError) as error:
+            # A network error, a 5xx, a 401: the request may or may not have arrived;
+            # Telegram cannot tell us which. Tried again, after a back-off, forever.
+            self._network_failure()
+            log.warning("outbox row %s not sent (%s): retrying", row.id, type(error).__name__)
+            return Result(row, "retry", _reason(error), failure=True)
         self.sent += 1
-        return Result(row.id, "sent", None, 0, row.chat_id, forget=forget, delivery_id=delivery)
+        return Result(row, "sent")
+
+    def _given_up(self, row: OutboxMessage, reason: str) -> Result:
+        self.failed += 1
+        # The row id and Telegram's reason only: no text, no chat, no name.
+        log.error("outbox row %s given up: %s", row.id, reason[:200])
+        return Result(row, "failed", reason)
 
     async def _voice_note(self, text: str, language: str) -> VoiceNote | None:
         try:
@@ -535,7 +637,8 @@ class Sender:
             return SendMessage.model_construct(chat_id=row.chat_id, text=body["text"])
 
         try:
-            async with http.post(url, json=body, timeout=ClientTimeout(session.timeout)) as resp:
+            timeout = ClientTimeout(self.call_timeout)
+            async with http.post(url, json=body, timeout=timeout) as resp:
                 raw = await resp.text()
         except TimeoutError as error:
             raise TelegramNetworkError(method=method(), message="Request timeout error") from error
@@ -547,85 +650,70 @@ class Sender:
                 bot=self.bot, method=method(), status_code=resp.status, content=raw
             )
 
-    @contextlib.asynccontextmanager
-    async def _recording(self) -> AsyncIterator[UnitOfWork]:
-        """A unit of work that first writes down the results gathered so far (put
-        back for the next one if it fails); the caller adds to it and commits."""
-        taken, self._unrecorded = self._unrecorded, []
-        try:
-            async with self.app.uow() as uow:
-                await self._record(uow, taken)
-                yield uow
-        except BaseException:
-            self._unrecorded[:0] = taken
-            raise
-        if any(r.forget and r.status == "sent" for r in taken):
-            # The goodbye after /delete is gone too: leave no copy of it in SQLite's WAL.
-            await fold_in_erasures(self.app.engine)
+    # --- stopping -----------------------------------------------------------------------
 
-    async def _record(self, uow: UnitOfWork, results: list[Result]) -> None:
-        now = utcnow()
-        results = [r for r in results if r.status != "theirs"]
-        sent = [r.message_id for r in results if r.status == "sent" and not r.forget]
-        deliveries: dict[str, list[int]] = {}
-        for result in results:
-            if result.delivery_id is not None and result.status != "retry":
-                status = {
-                    "sent": DeliveryStatus.SENT,
-                    "blocked": DeliveryStatus.BLOCKED,
-                    "stopped": DeliveryStatus.SKIPPED,
-                }.get(result.status, DeliveryStatus.FAILED)
-                deliveries.setdefault(status, []).append(result.delivery_id)
-        if sent:
-            await uow.session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(sent))
-                .values(status=OutboxStatus.SENT, sent_at=now)
-                .execution_options(synchronize_session=False)
-            )
-        for result in results:
-            if result.status == "sent":
-                if result.forget:  # e.g. the goodbye after /delete: keep no trace
-                    await uow.outbox.delete(result.message_id)
-            elif result.status == "retry":
-                await uow.session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id == result.message_id)
-                    .values(
-                        status=OutboxStatus.PENDING,
-                        last_error=result.error or "retry",
-                        due_at=now + timedelta(seconds=result.retry_in),
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-            elif result.status == "blocked":
-                await uow.outbox.mark_blocked(result.message_id, result.error)
-                await uow.outbox.block_pending_for_chat(result.chat_id, result.error)
-                if result.citizen_id is not None:
-                    await uow.citizens.mark_unreachable(result.citizen_id)
-            else:
-                await uow.outbox.mark_failed(result.message_id, result.error or "failed")
-        await uow.broadcasts.record_deliveries(deliveries, now)
+    def _halting(self) -> bool:
+        halt_after = self.app.settings.sender_halt_after
+        return bool(halt_after) and self.sent >= halt_after
 
-    async def recover_in_doubt(self) -> int:
-        """Rows a dead sender left in `sending` once their lease ran out: taken as
-        sent (never sent twice), noted as in doubt. Returns how many."""
-        now = utcnow()
+    async def _halt(self) -> None:
+        """Test hook (KONSULTA_SENDER_HALT_AFTER): stop for good after N sends, with
+        the last results unrecorded, so a test can kill -9 the process in the worst
+        moment for duplicates."""
+        if self._tasks:
+            await asyncio.wait(self._tasks)
+        log.warning("sender halted after %s sends (test hook)", self.sent)
+        if self.app.settings.sender_halt_file is not None:
+            self.app.settings.sender_halt_file.write_text(str(self.sent))
+        await asyncio.Event().wait()
+
+    async def _shut_down(self) -> None:
+        """A clean stop: finish the calls under way, write down their results and give
+        the held rows back, so the next sender need not wait for their leases."""
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=10)
+        for task in [t for t in self._tasks if t.done()]:
+            for result in task.result():
+                self._settle(result)
         async with self.app.uow() as uow:
-            result = await uow.session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.due_at <= now)
-                .values(status=OutboxStatus.SENT, sent_at=now, last_error=IN_DOUBT)
-                .returning(OutboxMessage.payload)
-                .execution_options(synchronize_session=False)
-            )
-            payloads = list(result.scalars())
-            ids = [d for d in (p.get("delivery_id") for p in payloads) if isinstance(d, int)]
-            await uow.broadcasts.record_deliveries({DeliveryStatus.SENT: ids}, now)
+            await self._record(uow)
+            idle = {h.row.id: h.row.claims for h in self.held.values() if not h.in_flight}
+            await uow.outbox.release(idle)
             await uow.commit()
-        if payloads:
-            log.warning("%s message(s) left mid-call by a dead sender taken as sent", len(payloads))
-        return len(payloads)
+        self.held.clear()
+
+
+class _Observer(BaseRequestMiddleware):
+    """Sees every Bot API call of the bot: one that gets an answer ends an outage at
+    once; a late `answerCallbackQuery` ("query is too old") is taken as done, since
+    a tap's answer cannot be given any more and the update must not fail for it."""
+
+    def __init__(self, sender: Sender) -> None:
+        self.sender = sender
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        try:
+            response = await make_request(bot, method)
+        except TelegramBadRequest as error:
+            self.sender.api_answered()
+            if isinstance(method, AnswerCallbackQuery) and TOO_OLD in error.message:
+                log.info("a callback query was answered too late: ignored")
+                return Response[TelegramType](ok=True, result=True)
+            raise
+        except TelegramForbiddenError:
+            self.sender.api_answered()
+            raise
+        self.sender.api_answered()
+        return response
+
+
+def _reason(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:300]
 
 
 def _delivery_id(row: OutboxMessage) -> int | None:

@@ -3,6 +3,12 @@
 Telegram allows about 30 messages/s per bot (1000/s with paid broadcasts), about one
 per second per chat with short bursts, and 20 per minute per group. Going past them
 earns a 429 and a pause for everyone, so the sender waits here instead.
+
+The per-bot buckets adapt: a 429 means the real limit is lower than ours (another
+process on the same token, a limit Telegram lowered), so `slow_down` halves the rate,
+which then climbs back linearly to the configured one (`RECOVERY` of it per second).
+Without that, a bot that only waits `retry_after` runs into the next 429 within
+seconds.
 """
 
 from __future__ import annotations
@@ -10,6 +16,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+#: Share of the configured rate a slowed-down bucket regains per second (half of it in
+#: 25 s): slow enough that a lower real limit is met seldom, not every 2 seconds.
+RECOVERY = 0.02
+#: The slowest a bucket gets after repeated 429s, as a share of the configured rate.
+FLOOR = 1 / 32
 
 
 @dataclass
@@ -19,15 +31,27 @@ class Bucket:
     clock: Callable[[], float] = time.monotonic
     tokens: float = field(init=False)
     stamp: float = field(init=False)
+    #: The configured rate; `rate` is below it for a while after a 429.
+    nominal: float = field(init=False)
 
     def __post_init__(self) -> None:
         self.tokens = self.burst
         self.stamp = self.clock()
+        self.nominal = self.rate
 
     def _refill(self) -> None:
         now = self.clock()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        elapsed = now - self.stamp
+        self.tokens = min(self.burst, self.tokens + elapsed * self.rate)
+        if self.rate < self.nominal:
+            self.rate = min(self.nominal, self.rate + self.nominal * RECOVERY * elapsed)
         self.stamp = now
+
+    def slow_down(self) -> None:
+        """A 429: halve the rate (it recovers gradually) and drop the burst saved up."""
+        self._refill()
+        self.rate = max(self.nominal * FLOOR, self.rate / 2)
+        self.tokens = min(self.tokens, 0.0)
 
     def wait_time(self) -> float:
         """Seconds until one token is available (0 when one is there now)."""
@@ -37,6 +61,12 @@ class Bucket:
     def take(self) -> None:
         self._refill()
         self.tokens -= 1
+
+    def went_out(self) -> None:
+        """The message taken earlier leaves only now (a transaction came between):
+        what would have accrued meanwhile is no credit, since Telegram counts from
+        the message's arrival. Without this a late burst earns a 429 a second later."""
+        self.stamp = max(self.stamp, self.clock())
 
     def available(self) -> float:
         """Tokens there now (may be fractional)."""
@@ -104,3 +134,8 @@ class Limits:
     def take(self, chat_id: int, paid: bool = False) -> None:
         self.bot_bucket(paid).take()
         self.chat(chat_id).take()
+
+    def went_out(self, chat_id: int) -> None:
+        """See `Bucket.went_out`; per chat only, where a burst is a few messages (the
+        per-bot bucket's rate would lose every transaction's length)."""
+        self.chat(chat_id).went_out()

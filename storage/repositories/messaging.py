@@ -1,10 +1,15 @@
 """The outbox (messages to send) and the inbox (Telegram updates received).
 
-Outbox claiming works like a job queue: due pending rows are taken in priority then id
-order and leased (their `due_at` moves forward by the lease), so a sender that crashes
-mid-send only delays its messages. On PostgreSQL the candidate rows are locked with
-`FOR UPDATE SKIP LOCKED`, so several senders never take the same row; on SQLite the
-claiming UPDATE itself holds the single write lock, with the same effect.
+The outbox is a queue per chat. A claim takes only the head of each chat: a pending,
+due row with no earlier unsent (pending or sending) row of the same chat. So a row
+held back by the per-chat pace, a 429, a network fault or a dead sender's lease keeps
+its place, nothing queued later to that chat can overtake it, and at most one row per
+chat is claimed (in flight) at a time, across processes. Priorities order chats (a
+dialog reply before a broadcast), never the rows within one chat. A claim leases its
+rows (`due_at` moves to the end of the lease; if the sender dies they are due again)
+and bumps `claims`, the fencing token a sender shows when it starts sending. On
+PostgreSQL the candidates are locked with `FOR UPDATE SKIP LOCKED`, so two senders
+never take the same row; on SQLite the claiming UPDATE holds the single write lock.
 
 The inbox makes update handling effectively-once: an update is inserted (by
 `update_id`) before Telegram is told it arrived, and a replay is recognised by the
@@ -13,19 +18,30 @@ insert doing nothing.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import and_, delete, exists, false, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from storage.models import InboxUpdate, OutboxKind, OutboxMessage, OutboxStatus, Priority
+from storage.models import (
+    Citizen,
+    InboxUpdate,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    Priority,
+)
 from storage.repositories._dialect import upsert_insert
 from storage.types import utcnow
 
-__all__ = ["DEFAULT_LEASE", "HANDED_KINDS", "InboxRepository", "OutboxRepository"]
+__all__ = ["DEFAULT_LEASE", "InboxRepository", "OutboxRepository"]
 
 DEFAULT_LEASE = timedelta(minutes=2)
+#: Rows not yet sent, failed or given up: they hold their chat's place in the queue.
+UNSENT = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 
 _DEFAULT_PRIORITY = {
     OutboxKind.DIALOG: Priority.DIALOG,
@@ -37,37 +53,33 @@ _DEFAULT_PRIORITY = {
 }
 
 
-#: Kinds a unit of work may hand straight to this process's sender (see `queue`).
-HANDED_KINDS = {OutboxKind.DIALOG, OutboxKind.NOTICE}
+def _owned(tokens: Mapping[int, int]) -> Any:
+    """Rows whose claim is still the one the caller holds: (id, claims) pairs."""
+    by_claims: dict[int, list[int]] = {}
+    for row_id, claims in tokens.items():
+        by_claims.setdefault(claims, []).append(row_id)
+    return or_(
+        false(),
+        *(
+            and_(OutboxMessage.id.in_(ids), OutboxMessage.claims == claims)
+            for claims, ids in by_claims.items()
+        ),
+    )
 
 
 class OutboxRepository:
-    def __init__(self, session: AsyncSession, *, lease: timedelta | None = None) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        #: Set when this process runs a sender that takes rows from memory.
-        self._lease = lease
-        #: Rows queued by `queue` already claimed for this process's sender; the unit
-        #: of work hands them over once they are committed.
-        self.handed: list[OutboxMessage] = []
-        #: Whether rows were queued that a sender must claim from the table.
+        #: Whether rows were queued (the unit of work wakes the sender on commit).
         self.queued = False
 
     async def queue(
         self, chat_id: int, kind: str, payloads: list[dict[str, Any]], *, citizen_id: int | None
     ) -> None:
-        """Messages to one chat, in order, in one statement: the replies to an update.
-
-        With a sender in this process (`lease`), the rows are written already claimed
-        for it (`attempts` 1 is the fencing token, `due_at` the end of the lease) and
-        kept in `handed`: the sender gets them from memory, with no claiming round. If
-        the process dies before sending them, the lease runs out and any sender claims
-        them as usual: nothing is lost, and the fencing token keeps a late sender from
-        sending them twice.
-        """
+        """Messages to one chat, in order, in one statement: the replies to an update."""
         if not payloads:
             return
         now = utcnow()
-        handed = self._lease is not None and OutboxKind(kind) in HANDED_KINDS
         rows = [
             {
                 "chat_id": chat_id,
@@ -76,18 +88,15 @@ class OutboxRepository:
                 "citizen_id": citizen_id,
                 "priority": _DEFAULT_PRIORITY[OutboxKind(kind)],
                 "status": OutboxStatus.PENDING,
-                "due_at": now + self._lease if handed and self._lease else now,
-                "attempts": 1 if handed else 0,
+                "due_at": now,
+                "attempts": 0,
+                "claims": 0,
                 "created_at": now,
             }
             for payload in payloads
         ]
-        statement = insert(OutboxMessage).returning(OutboxMessage, sort_by_parameter_order=True)
-        inserted = list(await self._session.scalars(statement, rows))
-        if handed:
-            self.handed += inserted
-        else:
-            self.queued = True
+        await self._session.execute(insert(OutboxMessage), rows)
+        self.queued = True
 
     async def enqueue(
         self,
@@ -117,6 +126,7 @@ class OutboxRepository:
                 dedupe_key=dedupe_key,
                 due_at=due_at or now,
                 attempts=0,
+                claims=0,
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key])
@@ -130,32 +140,122 @@ class OutboxRepository:
         return await self._session.get(OutboxMessage, message_id, populate_existing=True)
 
     async def claim_due(
-        self, *, limit: int = 50, now: datetime | None = None, lease: timedelta = DEFAULT_LEASE
+        self,
+        *,
+        limit: int = 50,
+        now: datetime | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+        chats: Collection[int] | None = None,
     ) -> list[OutboxMessage]:
-        """Take up to `limit` due pending messages, lower priority number first.
+        """Take up to `limit` chat heads that are due, lower priority number first
+        (only among `chats` if given): the per-chat FIFO lives here.
 
-        Each claimed row gets `attempts + 1` and `due_at = now + lease`; it stays
-        pending until `mark_sent`/`mark_failed`/`mark_blocked`. If the sender dies,
-        the row is due again when the lease runs out.
+        Each claimed row gets `claims + 1` (the fencing token) and `due_at = now +
+        lease`; it stays pending until the sender starts sending it. If the sender
+        dies, the row is due again when the lease runs out, still its chat's head.
         """
         now = now or utcnow()
+        earlier = aliased(OutboxMessage)
+        is_head = ~exists().where(
+            earlier.chat_id == OutboxMessage.chat_id,
+            earlier.status.in_(UNSENT),
+            earlier.id < OutboxMessage.id,
+        )
+        candidates = select(OutboxMessage.id).where(
+            OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now, is_head
+        )
+        if chats is not None:
+            candidates = candidates.where(OutboxMessage.chat_id.in_(list(chats)))
         candidates = (
-            select(OutboxMessage.id)
-            .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now)
-            .order_by(OutboxMessage.priority, OutboxMessage.id)
+            candidates.order_by(OutboxMessage.priority, OutboxMessage.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
         claim = (
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(candidates))
-            .values(attempts=OutboxMessage.attempts + 1, due_at=now + lease)
+            .values(claims=OutboxMessage.claims + 1, due_at=now + lease)
             .returning(OutboxMessage)
             .execution_options(synchronize_session=False, populate_existing=True)
         )
         claimed = list((await self._session.execute(claim)).scalars())
         claimed.sort(key=lambda message: (message.priority, message.id))
         return claimed
+
+    async def start_sending(
+        self, tokens: Mapping[int, int], *, lease: timedelta = DEFAULT_LEASE
+    ) -> set[int]:
+        """Mark `sending` the rows (id -> claims) still claimed by the caller, right
+        before their Bot API calls; returns their ids. A row left `sending` by a dead
+        process is taken as sent when `lease` runs out (`take_in_doubt_as_sent`)."""
+        if not tokens:
+            return set()
+        result = await self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.PENDING, _owned(tokens))
+            .values(status=OutboxStatus.SENDING, due_at=utcnow() + lease)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        )
+        return set(result.scalars())
+
+    async def renew(self, tokens: Mapping[int, int], *, lease: timedelta) -> set[int]:
+        """Extend the lease of rows (id -> claims) the caller still holds; returns them."""
+        if not tokens:
+            return set()
+        result = await self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.PENDING, _owned(tokens))
+            .values(due_at=utcnow() + lease)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        )
+        return set(result.scalars())
+
+    async def release(self, tokens: Mapping[int, int], *, due_at: datetime | None = None) -> None:
+        """Give held rows back (a sender stopping): due at `due_at`, still their
+        chats' heads."""
+        if tokens:
+            await self._session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == OutboxStatus.PENDING, _owned(tokens))
+                .values(due_at=due_at or utcnow())
+                .execution_options(synchronize_session=False)
+            )
+
+    async def retry_later(
+        self, message_id: int, claims: int, error: str, *, due_at: datetime, failed: bool
+    ) -> None:
+        """A send that did not go out: back to pending (still its chat's head), due at
+        `due_at`; `failed` (a real send failure, not a 429) counts an attempt. Only if
+        the caller's claim (`claims`) still holds it `sending`: a row taken as sent in
+        doubt meanwhile is never put back (it could go out twice, or after its next)."""
+        values: dict[str, Any] = {
+            "status": OutboxStatus.PENDING,
+            "last_error": error,
+            "due_at": due_at,
+        }
+        if failed:
+            values["attempts"] = OutboxMessage.attempts + 1
+        await self._session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.claims == claims,
+                OutboxMessage.status == OutboxStatus.SENDING,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def mark_sent_many(self, message_ids: Collection[int], *, sent_at: datetime) -> None:
+        if message_ids:
+            await self._session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(list(message_ids)))
+                .values(status=OutboxStatus.SENT, sent_at=sent_at)
+                .execution_options(synchronize_session=False)
+            )
 
     async def mark_sent(self, message_id: int, *, sent_at: datetime | None = None) -> None:
         await self._set(message_id, status=OutboxStatus.SENT, sent_at=sent_at or utcnow())
@@ -167,7 +267,16 @@ class OutboxRepository:
         if retry_at is not None:
             await self._set(message_id, last_error=error, due_at=retry_at)
         else:
-            await self._set(message_id, status=OutboxStatus.FAILED, last_error=error)
+            await self._set(
+                message_id,
+                status=OutboxStatus.FAILED,
+                last_error=error,
+                attempts=OutboxMessage.attempts + 1,
+            )
+
+    async def mark_skipped(self, message_id: int, reason: str) -> None:
+        """Not sent because the citizen opted out since it was queued (not a failure)."""
+        await self._set(message_id, status=OutboxStatus.SKIPPED, last_error=reason)
 
     async def mark_blocked(self, message_id: int, error: str | None = None) -> None:
         """The citizen blocked the bot (403): never retry this message."""
@@ -186,6 +295,33 @@ class OutboxRepository:
             .execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def opted_out(self, citizen_ids: Collection[int]) -> set[int]:
+        """Those of `citizen_ids` who sent /stop or blocked the bot."""
+        if not citizen_ids:
+            return set()
+        result = await self._session.execute(
+            select(Citizen.id).where(
+                Citizen.id.in_(list(citizen_ids)),
+                or_(Citizen.stopped != false(), Citizen.unreachable != false()),
+            )
+        )
+        return set(result.scalars())
+
+    async def take_in_doubt_as_sent(
+        self, note: str, *, now: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Rows a dead sender left `sending` once their lease ran out: taken as sent
+        (never sent twice), noted. Returns their payloads."""
+        now = now or utcnow()
+        result = await self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.due_at <= now)
+            .values(status=OutboxStatus.SENT, sent_at=now, last_error=note)
+            .returning(OutboxMessage.payload)
+            .execution_options(synchronize_session=False)
+        )
+        return list(result.scalars())
 
     async def _set(self, message_id: int, **values: Any) -> None:
         await self._session.execute(

@@ -4,7 +4,6 @@ every answer stored in the same transaction as the new state."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,6 @@ from konsulta.conversations import CONSENT_STEP, Conversations, Delivery, Who
 from konsulta.publishing import publish, read_flow
 from konsulta.settings import Settings
 from storage.models import Answer, ConsentRecord, OutboxMessage, Run
-from storage.types import utcnow
 
 FLOWS = Path(__file__).resolve().parents[2] / "dialogs" / "flows"
 ANNA = Who("telegram", 1001, 1001, "pl")
@@ -117,22 +115,16 @@ async def test_a_button_from_an_earlier_run_answers_nothing(app: App) -> None:
 
 
 class FakeSender:
-    """The sender as a unit of work sees it: records what it was handed, and when."""
-
-    lease = timedelta(seconds=30)
+    """The sender as a unit of work sees it: counts the wake-ups it was given."""
 
     def __init__(self) -> None:
-        self.handed: list[list[OutboxMessage]] = []
         self.wakes = 0
-
-    def hand(self, rows: list[OutboxMessage]) -> None:
-        self.handed.append(rows)
 
     def wake(self) -> None:
         self.wakes += 1
 
 
-async def test_replies_reach_this_processs_sender_claimed_once_committed_and_never_before(
+async def test_replies_wake_this_processs_sender_once_committed_and_never_before(
     app: App,
 ) -> None:
     sender = FakeSender()
@@ -141,31 +133,26 @@ async def test_replies_reach_this_processs_sender_claimed_once_committed_and_nev
     async with app.uow() as uow:
         await uow.inbox.add(78, {"update_id": 78}, chat_id=1001)
         await uow.commit()
-    before = utcnow()
     outcome = await conversations.open(
         ANNA, "senior-housing", source="telegram", delivery=Delivery(1001, 78)
     )
-    [[row]] = sender.handed
-    assert sender.wakes == 0  # no claiming round is needed for it
-    # Written already claimed for this sender: attempt 1 (the fencing token) and a
-    # lease, so no other sender takes it unless this process dies.
+    assert sender.wakes == 1
+    # Queued, unclaimed: the sender claims each chat's head from the table (FIFO).
     async with app.uow() as uow:
-        stored = await uow.outbox.get(row.id)
-        assert stored is not None and not await uow.outbox.claim_due()
-    assert (stored.status, stored.attempts, stored.payload["run_id"]) == (
-        "pending",
-        1,
-        outcome.run_id,
-    )
-    assert stored.due_at >= before + sender.lease - timedelta(seconds=1)
+        [row] = await uow.outbox.claim_due()
+        assert (row.status, row.attempts, row.payload["run_id"]) == (
+            "pending",
+            0,
+            outcome.run_id,
+        )
 
-    # A transaction that fails hands nothing over.
+    # A transaction that fails wakes nobody.
     with pytest.raises(RuntimeError):
         async with app.uow() as uow:
             await uow.outbox.queue(1001, "dialog", [{"text": "lost"}], citizen_id=None)
             raise RuntimeError("the handler failed")
-    # Rows another sender must claim (a staff reply, a follow-up) wake it instead.
+    assert sender.wakes == 1
     async with app.uow() as uow:
         await uow.outbox.enqueue(1001, "reply", {"text": "from staff"})
         await uow.commit()
-    assert len(sender.handed) == 1 and sender.wakes == 1
+    assert sender.wakes == 2

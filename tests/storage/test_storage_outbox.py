@@ -38,7 +38,7 @@ async def test_dialog_replies_go_before_broadcasts_and_future_messages_wait(
         await uow.commit()
     assert [m.id for m in claimed] == [reply, broadcast]
     assert later not in [m.id for m in claimed]
-    assert all(m.attempts == 1 for m in claimed)
+    assert all(m.claims == 1 and m.attempts == 0 for m in claimed)
 
 
 async def test_a_claimed_message_is_leased_then_marked(
@@ -58,7 +58,7 @@ async def test_a_claimed_message_is_leased_then_marked(
     async with uow_factory() as uow:
         again = await uow.outbox.claim_due()
         assert [m.id for m in again] == [retried]
-        assert again[0].attempts == 2 and again[0].last_error == "429"
+        assert again[0].claims == 2 and again[0].last_error == "429"
         statuses = {i: (await uow.outbox.get(i)).status for i in (sent, blocked, failed)}  # type: ignore[union-attr]
     assert statuses == {sent: "sent", blocked: "blocked", failed: "failed"}
     # a sender that died holding a lease: the message is due again when the lease ends

@@ -1,10 +1,9 @@
 """Reading aloud: the citizen's choice to hear the bot, and the synthesised clips.
 
-Numbered 0009 because another change may add 0008; whichever lands second points its
-`down_revision` at the other.
+After 0008_outbox_order (the two were written side by side, this one second).
 
 Revision ID: 0009_read_aloud
-Revises: 0007_staff_sessions
+Revises: 0008_outbox_order
 Create Date: 2026-12-06 21:00:00
 """
 
@@ -14,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_read_aloud"
-down_revision: str | None = "0007_staff_sessions"
+down_revision: str | None = "0008_outbox_order"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
