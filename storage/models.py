@@ -198,6 +198,10 @@ class Consultation(Base):
     current_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Public results (`/public/<slug>`): shown only while `public_since` is set, and
+    # then only the questions (step ids) listed in `public_steps`.
+    public_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    public_steps: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default="[]")
 
 
 class FlowVersion(Base):

@@ -1,0 +1,345 @@
+"""Public results pages: what a consultation found, for anyone, without a login.
+
+`/public/<slug>` (and the short `/p/<slug>`) shows the questions staff published, with
+the k-anonymity rules of `konsulta.public_results` applied to every number, and the
+outcomes staff sent ("you said, we did"); `/public/<slug>/embed` is the same without
+the page around it, for an iframe on the municipality's website. Staff switch it on
+and pick the questions on the consultation page (`/consultations/<slug>/public`, a
+post with CSRF, audited as `publish_results`).
+
+Three rules keep it from leaking:
+- one answer for everything not published: a consultation that does not exist, is not
+  published, or has no published version is the same 404 page (`not_found`);
+- a public page never touches the session (no cookie is set, so it can be cached by
+  proxies: `Cache-Control: public`), and renders with its own function, not the
+  dashboard's `render`, which puts a CSRF token in the session;
+- the numbers come from `storage.public_views` (finished runs, aggregated) and go
+  through the pure rules before a template sees them; free text, places, photos and
+  numbers are never among the kinds that can be published.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from dialogs.schema import Flow, Step, StepKind
+from konsulta import public_results
+from konsulta.public_results import OTHER, PUBLIC_KINDS, Cell
+from review import i18n, queries
+from review.i18n import N_
+from review.pages import current_flow, own_consultation
+from review.rendering import flash
+from review.security import EDIT, Staff, action, audit, dashboard
+from storage import public_views
+from storage.models import Consultation
+
+__all__ = ["CACHE_CONTROL", "EMBED_PATH", "routes"]
+
+#: Public pages may be kept by browsers and proxies, briefly: unpublishing takes
+#: effect everywhere within a minute.
+CACHE_CONTROL = "public, max-age=60"
+#: Paths served by this module (the security middleware keeps their Cache-Control).
+PUBLIC_PREFIXES = ("/public/", "/p/")
+#: The embeddable widget's path ends so; only it may be framed by other sites.
+EMBED_PATH = "/embed"
+
+BAR_HEIGHT = 22
+BAR_GAP = 6
+LABEL_WIDTH = 150
+WIDTH = 460
+FONT = 'font-family="system-ui, sans-serif" font-size="13"'
+COLOURS = ("#1d4ed8", "#0f766e", "#a21caf", "#c2410c", "#4d7c0f", "#b91c1c")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One published number: its label, count and share of the people who finished."""
+
+    label: str
+    count: int
+    share: int
+
+
+@dataclass(frozen=True)
+class PublicChart:
+    title: str
+    rows: list[Row]
+    several: bool  # multiple choice: shares do not add up to 100%
+    svg: str
+
+
+# --- the numbers --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """What may be published of one consultation, in keys (labels come later)."""
+
+    population: int
+    languages: list[Cell] | None
+    questions: list[tuple[str, list[Cell]]]  # (step id, cells), shown ones only
+
+
+def option_keys(step: Step) -> list[str]:
+    if step.kind is StepKind.YES_NO:
+        return ["true", "false"]
+    if step.kind is StepKind.SCALE and step.min is not None and step.max is not None:
+        return [str(p) for p in range(int(step.min), int(step.max) + 1)]
+    return [option.key for option in step.options]
+
+
+def _key(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+async def count(request: Request, consultation: Consultation, flow: Flow) -> Numbers:
+    """The published numbers, from the dashboard's stats cache (recounted after
+    `KONSULTA_WEB_STATS_MAX_AGE_SECONDS`); which questions are public is read live."""
+    board = dashboard(request)
+    k = board.app.settings.public_min_group
+    steps = [
+        s
+        for s in flow.questions
+        if s.id in set(consultation.public_steps) and s.kind.value in PUBLIC_KINDS
+    ]
+
+    async def compute() -> Numbers:
+        async with board.app.uow(read_only=True) as uow:
+            languages = await public_views.finished_by_language(uow.session, consultation.id)
+            stats = await queries.question_stats(
+                uow.session, consultation.id, steps, public_views.finished()
+            )
+        population = sum(languages.values())
+        shown: list[tuple[str, list[Cell]]] = []
+        for step in steps:
+            item = stats[step.id]
+            counts: dict[str, int] = {}
+            for value, n in item.values:
+                counts[_key(value)] = counts.get(_key(value), 0) + n
+            order = option_keys(step)
+            if step.kind is StepKind.MULTIPLE_CHOICE:
+                cells = public_results.multiple_choice(counts, order, item.answered, population, k)
+            else:
+                known = {key: n for key, n in counts.items() if key in order}
+                cells = public_results.single_choice(known, order, population, k)
+            if cells:
+                shown.append((step.id, cells))
+        return Numbers(
+            population=population,
+            languages=public_results.breakdown(languages, population, k),
+            questions=shown,
+        )
+
+    key = ("public", consultation.id, flow.version, tuple(s.id for s in steps), k)
+    numbers, _age = await board.stats.get(key, compute)
+    assert isinstance(numbers, Numbers)
+    return numbers
+
+
+# --- charts ---------------------------------------------------------------------------
+
+
+def bars(rows: list[Row], title: str) -> str:
+    """Horizontal bars with the count and share; `title` is the text alternative and
+    the page prints the same numbers in a table under it."""
+    height = max(len(rows), 1) * (BAR_HEIGHT + BAR_GAP) + BAR_GAP
+    track = WIDTH - LABEL_WIDTH - 90
+    most = max((row.count for row in rows), default=0) or 1
+    parts: list[str] = []
+    for index, row in enumerate(rows):
+        y = BAR_GAP + index * (BAR_HEIGHT + BAR_GAP)
+        length = max(round(track * row.count / most), 1)
+        label = row.label if len(row.label) <= 22 else row.label[:21] + "…"
+        parts.append(
+            f'<text x="{LABEL_WIDTH - 8}" y="{y + 16}" text-anchor="end" {FONT}>'
+            f"{escape(label)}</text>"
+            f'<rect x="{LABEL_WIDTH}" y="{y}" width="{length}" height="{BAR_HEIGHT}" rx="3" '
+            f'fill="{COLOURS[index % len(COLOURS)]}"><title>{escape(row.label)}: '
+            f"{row.count} ({row.share}%)</title></rect>"
+            f'<text x="{LABEL_WIDTH + length + 6}" y="{y + 16}" {FONT}>'
+            f"{row.count} ({row.share}%)</text>"
+        )
+    summary = "; ".join(f"{row.label}: {row.count} ({row.share}%)" for row in rows)
+    alt = f"{title}. {summary}" if summary else title
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="100%" '
+        f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(alt)}">'
+        f"<title>{escape(alt)}</title>{''.join(parts)}</svg>"
+    )
+
+
+def language_name(code: str, language: str) -> str:
+    try:
+        return Locale.parse(code).get_display_name(language) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
+def labelled(step: Step, flow: Flow, language: str) -> dict[str, str]:
+    if step.kind is StepKind.YES_NO:
+        return {"true": i18n.gettext("yes"), "false": i18n.gettext("no")}
+    if step.kind is StepKind.SCALE:
+        return {key: key for key in option_keys(step)}
+    return {option.key: flow.localize(option.label, language) for option in step.options}
+
+
+def chart(
+    title: str, cells: list[Cell], labels: dict[str, str], population: int, *, several: bool
+) -> PublicChart:
+    other = i18n.gettext("Other answers or no answer")
+    rows = [
+        Row(
+            other if cell.key == OTHER else labels.get(cell.key, cell.key),
+            cell.count,
+            round(100 * cell.count / population) if population else 0,
+        )
+        for cell in cells
+    ]
+    return PublicChart(title, rows, several, bars(rows, title))
+
+
+# --- pages ------------------------------------------------------------------------------
+
+
+def public_language(request: Request, flow: Flow | None = None) -> str:
+    """?lang= first, then Accept-Language, then the flow's (or the deployment's) default."""
+    chosen = request.query_params.get("lang", "")
+    if chosen in i18n.LANGUAGES:
+        return chosen
+    default = flow.default_language if flow is not None else ""
+    if default not in i18n.LANGUAGES:
+        default = dashboard(request).app.settings.default_language
+    return i18n.pick_language(request.headers.get("accept-language"), default)
+
+
+def _html(request: Request, template: str, language: str, status: int, **context: Any) -> Response:
+    """A public page: translated, never touching the session (no cookie, cacheable)."""
+    i18n.use_language(language)
+    html = (
+        dashboard(request)
+        .templates.get_template(template)
+        .render(language=language, languages=i18n.LANGUAGES, path=request.url.path, **context)
+    )
+    cache = CACHE_CONTROL if status == 200 else "no-store"
+    return HTMLResponse(
+        html, status_code=status, headers={"cache-control": cache, "vary": "Accept-Language"}
+    )
+
+
+def not_found(request: Request) -> Response:
+    """The one answer for anything not published (or not there at all)."""
+    return _html(request, "public_missing.html", public_language(request), 404)
+
+
+async def results_page(request: Request) -> Response:
+    embed = request.url.path.endswith(EMBED_PATH)
+    slug = request.path_params["slug"]
+    board = dashboard(request)
+    async with board.app.uow(read_only=True) as uow:
+        found = await public_views.published_consultation(uow.session, slug)
+        if found is None:
+            return not_found(request)
+        version = await uow.consultations.get_version(found)
+        if version is None:
+            return not_found(request)
+        organisation = await public_views.organisation_name(uow.session, found.organisation_id)
+        outcomes = await public_views.public_outcomes(uow.session, found.id)
+    flow = board.app.flows.flow(version)
+    language = public_language(request, flow)
+    i18n.use_language(language)
+    numbers = await count(request, found, flow)
+    k = board.app.settings.public_min_group
+    steps = {s.id: s for s in flow.questions}
+    charts = [
+        chart(
+            flow.localize(steps[step_id].text, language),
+            cells,
+            labelled(steps[step_id], flow, language),
+            numbers.population,
+            several=steps[step_id].kind is StepKind.MULTIPLE_CHOICE,
+        )
+        for step_id, cells in numbers.questions
+    ]
+    languages = None
+    if numbers.languages is not None:
+        languages = chart(
+            i18n.gettext("People who finished, by language"),
+            numbers.languages,
+            {cell.key: language_name(cell.key, language) for cell in numbers.languages},
+            numbers.population,
+            several=False,
+        )
+    outcome_texts = [
+        (outcome.created_at, _in_language(outcome.texts, language, flow.default_language))
+        for outcome in outcomes
+    ]
+    base = f"{request.url.scheme}://{request.url.netloc}"
+    return _html(
+        request,
+        "public_embed.html" if embed else "public_results.html",
+        language,
+        200,
+        title=flow.localize(flow.title, language),
+        organisation=organisation,
+        slug=found.slug,
+        k=k,
+        enough=numbers.population >= k,
+        population=numbers.population,
+        languages_chart=languages,
+        charts=charts,
+        outcomes=outcome_texts,
+        share_url=f"{base}/p/{found.slug}",
+        embed_url=f"{base}/public/{found.slug}/embed",
+    )
+
+
+def _in_language(texts: dict[str, str], language: str, default: str) -> str:
+    return texts.get(language) or texts.get(default) or next(iter(texts.values()), "")
+
+
+# --- staff: publish, unpublish, pick questions ------------------------------------------
+
+
+@action(EDIT)
+async def set_public(request: Request, staff: Staff, form: FormData) -> Response:
+    slug = request.path_params["slug"]
+    board = dashboard(request)
+    async with board.app.uow() as uow:
+        found = await own_consultation(uow, staff, slug)
+        flow = await current_flow(request, uow, found)
+        allowed = [s.id for s in flow.questions if s.kind.value in PUBLIC_KINDS]
+        picked = {str(value) for value in form.getlist("step")}
+        steps = [step_id for step_id in allowed if step_id in picked]
+        published = form.get("published") == "1"
+        if published and found.public_since is None:
+            found.public_since = board.clock()
+        elif not published:
+            found.public_since = None
+        found.public_steps = steps
+        await audit(uow, staff, "publish_results", slug, published=published, steps=steps)
+        await uow.commit()
+    on, off = N_("The public results page is on."), N_("The public results page is off.")
+    flash(request, on if published else off)
+    return RedirectResponse(f"/consultations/{slug}#public", status_code=303)
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/consultations/{slug}/public", set_public, methods=["POST"]),
+        Route("/public/{slug}", results_page, methods=["GET"]),
+        Route("/public/{slug}/embed", results_page, methods=["GET"]),
+        Route("/p/{slug}", results_page, methods=["GET"]),
+        Route("/p/{slug}/embed", results_page, methods=["GET"]),
+    ]
