@@ -198,7 +198,7 @@ def labelled(step: Step, flow: Flow, language: str) -> dict[str, str]:
 def chart(
     title: str, cells: list[Cell], labels: dict[str, str], population: int, *, several: bool
 ) -> PublicChart:
-    other = i18n.gettext("Other answers or no answer")
+    other = i18n.gettext(N_("Other answers or no answer"))
     rows = [
         Row(
             other if cell.key == OTHER else labels.get(cell.key, cell.key),
@@ -275,7 +275,7 @@ async def results_page(request: Request) -> Response:
     languages = None
     if numbers.languages is not None:
         languages = chart(
-            i18n.gettext("People who finished, by language"),
+            i18n.gettext(N_("People who finished, by language")),
             numbers.languages,
             {cell.key: language_name(cell.key, language) for cell in numbers.languages},
             numbers.population,
