@@ -134,7 +134,7 @@ async def count(request: Request, consultation: Consultation, flow: Flow) -> Num
             else:
                 known = {key: n for key, n in counts.items() if key in order}
                 cells = public_results.single_choice(known, order, population, k)
-            if cells:
+            if cells and any(cell.key != OTHER for cell in cells):  # "other" alone says nothing
                 shown.append((step.id, cells))
         return Numbers(
             population=population,
@@ -172,7 +172,7 @@ def bars(rows: list[Row], title: str) -> str:
             f"{row.count} ({row.share}%)</text>"
         )
     summary = "; ".join(f"{row.label}: {row.count} ({row.share}%)" for row in rows)
-    alt = f"{title}. {summary}" if summary else title
+    alt = f"{title} — {summary}" if summary else title
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="100%" '
         f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(alt)}">'

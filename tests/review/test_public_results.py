@@ -20,7 +20,7 @@ from storage.models import Broadcast, BroadcastStatus
 from tests.review.conftest import Browser, add_run, logged_in
 
 SECRET_IDEA = "Bury the gold under the old oak"
-PUBLISHED = ["district", "stairs", "needs", "idea", "age"]  # not "satisfaction"
+PUBLISHED = ["district", "satisfaction", "needs", "idea", "age"]  # not "stairs"
 
 
 def _answers(index: int) -> dict[str, Any]:
@@ -82,13 +82,14 @@ async def test_a_published_page_is_read_by_anyone_and_shows_no_small_group(
     # languages: 12 and 12; district: 14 north and 10 south
     assert ("North", "14") in table and ("South", "10") in table
     assert table.count(("English", "12")) == 1 and ("Polish", "12") in table
-    # stairs: "no" is 4 people, so "yes" joins it in "other": only 24 is shown
-    assert ("Other answers or no answer", "24") in table
+    # satisfaction: 12 gave 5; the 9 who gave 4 and the 3 who gave 3 are "other"
+    assert ("5", "12") in table and ("Other answers or no answer", "12") in table
+    assert ("4", "9") not in table and ("3", "3") not in table
     # needs: benches 22 leaves 2 who did not pick it, shade is 3: only toilets
     assert ("Toilets", "11") in table
     assert "Benches" not in html and "Shade" not in html
     assert all(int(n) >= 10 for _label, n in table)
-    assert "How do you rate the park?" not in html  # not published
+    assert "Are stairs a problem?" not in html  # not published
     assert SECRET_IDEA not in html and "Your idea" not in html  # free text never
     assert "How old are you?" not in html  # numbers never
     for pid_like in re.findall(r"\bp-[0-9a-f]{6,}", html):
@@ -103,7 +104,7 @@ async def test_a_published_page_is_read_by_anyone_and_shows_no_small_group(
     async with app.uow() as uow:
         entries = await uow.audit.search(organisation_id=None, action="publish_results")
     assert [e.detail for e in entries] == [
-        {"published": True, "steps": ["district", "needs", "stairs"]}
+        {"published": True, "steps": ["district", "satisfaction", "needs"]}
     ]
     assert entries[0].email == "staff-a@example.org" and entries[0].target == "park-survey"
 
@@ -120,6 +121,8 @@ async def test_the_widget_can_be_framed_and_has_no_navigation(
     assert "<nav" not in widget.text and "<header" not in widget.text
     assert ("North", "14") in cells(widget.text)
     assert (await anonymous.get("/p/park-survey/embed")).status_code == 200
+    polish = await anonymous.get("/public/park-survey/embed", headers={"accept-language": "pl"})
+    assert ("Północ", "14") in cells(polish.text)
     page = await anonymous.get("/public/park-survey")
     assert page.headers["x-frame-options"] == "DENY"
 
@@ -182,3 +185,15 @@ async def test_you_said_we_did_shows_sent_outcomes_with_their_dates(
     assert sent.created_at.strftime("%Y-%m-%d") in page
     assert "Still a draft" not in page
     assert "Nowe ławki" in (await anonymous.get("/public/park-survey?lang=pl")).text
+
+
+async def test_a_question_where_only_other_is_left_is_not_shown(
+    browser_factory: Callable[[], Browser], anonymous: Browser, finished: None
+) -> None:
+    # stairs: 20 yes, 4 no; "no" alone would be 4 people, so "yes" would join "other"
+    # and the chart would say nothing but the total: the question is left out.
+    staff = await logged_in(browser_factory, "staff-a@example.org")
+    await publish(staff, ["district", "stairs"])
+    html = (await anonymous.get("/public/park-survey")).text
+    assert "Which district" in html and "Are stairs a problem?" not in html
+    assert ("Yes", "20") not in cells(html) and ("yes", "20") not in cells(html)
