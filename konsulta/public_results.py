@@ -20,14 +20,26 @@ rules, with `k` = `KONSULTA_PUBLIC_MIN_GROUP`:
    is at least `k`, and the cells add up to the population.
 
 Zero is never published as a cell: an option nobody chose is simply not listed.
+
+A public map of reports shows a place only snapped to the centre of a grid cell of
+about `GRID_METRES` (`snap`), so a dot never points at a door.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["OTHER", "PUBLIC_KINDS", "Cell", "breakdown", "multiple_choice", "single_choice"]
+__all__ = [
+    "OTHER",
+    "PUBLIC_KINDS",
+    "Cell",
+    "breakdown",
+    "multiple_choice",
+    "single_choice",
+    "snap",
+]
 
 #: The key of the merged cell: options below k and people who gave no answer.
 OTHER = "__other__"
@@ -96,3 +108,23 @@ def breakdown(counts: Mapping[str, int], population: int, k: int) -> list[Cell] 
     ):
         return None
     return sorted(cells, key=lambda cell: (-cell.count, cell.key))
+
+
+#: The side of a public map's grid cell, in metres.
+GRID_METRES = 100.0
+METRES_PER_DEGREE = 111_320.0
+
+
+def snap(lat: float, lon: float, metres: float = GRID_METRES) -> tuple[float, float]:
+    """The centre of the grid cell (about `metres` a side) that holds the point.
+
+    Latitude bands are `metres` tall; within a band the longitude step is widened by
+    the band's cosine, so cells stay about square. Every point of a cell gives the same
+    centre, at most half a diagonal (~71 m for 100 m) from the true place.
+    """
+    step = metres / METRES_PER_DEGREE
+    lat = min(max(lat, -89.9), 89.9)
+    centre_lat = (math.floor(lat / step) + 0.5) * step
+    lon_step = step / max(math.cos(math.radians(centre_lat)), 0.01)
+    centre_lon = (math.floor(lon / lon_step) + 0.5) * lon_step
+    return round(centre_lat, 5), round(centre_lon, 5)

@@ -300,8 +300,58 @@ async def results_page(request: Request) -> Response:
         languages_chart=languages,
         charts=charts,
         outcomes=outcome_texts,
+        has_map=found.public_map_since is not None,
         share_url=f"{base}/p/{found.slug}",
         embed_url=f"{base}/public/{found.slug}/embed",
+    )
+
+
+async def map_page(request: Request) -> Response:
+    """The public list of service-need reports: category, status, day and a place
+    snapped to a grid of about 100 m (typed places and photos are never shown)."""
+    slug = request.path_params["slug"]
+    board = dashboard(request)
+    async with board.app.uow(read_only=True) as uow:
+        found = await public_views.published_map(uow.session, slug)
+        version = None if found is None else await uow.consultations.get_version(found)
+        if found is None or version is None:
+            return not_found(request)
+        flow = board.app.flows.flow(version)
+        place_step = next((s for s in flow.questions if s.kind is StepKind.LOCATION), None)
+        if place_step is None:
+            return not_found(request)
+        category_step = next((s for s in flow.questions if s.kind is StepKind.SINGLE_CHOICE), None)
+        organisation = await public_views.organisation_name(uow.session, found.organisation_id)
+        reports = await public_views.public_reports(
+            uow.session, found.id, place_step.id, category_step.id if category_step else None
+        )
+    language = public_language(request, flow)
+    i18n.use_language(language)
+    categories = labelled(category_step, flow, language) if category_step else {}
+    rows = []
+    for report in reports:
+        lat, lon = report.place.get("lat"), report.place.get("lon")
+        point = None
+        if isinstance(lat, int | float) and isinstance(lon, int | float):
+            point = public_results.snap(float(lat), float(lon))
+        rows.append(
+            {
+                "category": categories.get(report.category or "", ""),
+                "status": report.status,
+                "day": report.day,
+                "point": point,
+            }
+        )
+    return _html(
+        request,
+        "public_map.html",
+        language,
+        200,
+        title=flow.localize(flow.title, language),
+        organisation=organisation,
+        slug=found.slug,
+        category_title=flow.localize(category_step.text, language) if category_step else "",
+        reports=rows,
     )
 
 
@@ -328,7 +378,15 @@ async def set_public(request: Request, staff: Staff, form: FormData) -> Response
         elif not published:
             found.public_since = None
         found.public_steps = steps
-        await audit(uow, staff, "publish_results", slug, published=published, steps=steps)
+        has_places = any(s.kind is StepKind.LOCATION for s in flow.questions)
+        mapped = published and has_places and form.get("map") == "1"
+        if mapped and found.public_map_since is None:
+            found.public_map_since = board.clock()
+        elif not mapped:
+            found.public_map_since = None
+        await audit(
+            uow, staff, "publish_results", slug, published=published, steps=steps, map=mapped
+        )
         await uow.commit()
     on, off = N_("The public results page is on."), N_("The public results page is off.")
     flash(request, on if published else off)
@@ -342,4 +400,6 @@ def routes() -> list[BaseRoute]:
         Route("/public/{slug}/embed", results_page, methods=["GET"]),
         Route("/p/{slug}", results_page, methods=["GET"]),
         Route("/p/{slug}/embed", results_page, methods=["GET"]),
+        Route("/public/{slug}/map", map_page, methods=["GET"]),
+        Route("/p/{slug}/map", map_page, methods=["GET"]),
     ]

@@ -202,6 +202,8 @@ class Consultation(Base):
     # then only the questions (step ids) listed in `public_steps`.
     public_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     public_steps: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default="[]")
+    # The public map of its service-need reports (`/public/<slug>/map`), while set.
+    public_map_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class FlowVersion(Base):

@@ -10,29 +10,37 @@ count finished runs only (the one population the k-anonymity rules in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import (
+    Answer,
     Broadcast,
     BroadcastStatus,
     Consultation,
     ConsultationStatus,
     Organisation,
     Outcome,
+    ReportState,
+    ReportStatus,
     Run,
     RunStatus,
 )
 
 __all__ = [
     "PublicOutcome",
+    "PublicReport",
     "finished",
     "finished_by_language",
     "organisation_name",
     "public_outcomes",
+    "public_reports",
     "published_consultation",
+    "published_map",
 ]
 
 
@@ -92,3 +100,54 @@ async def public_outcomes(session: AsyncSession, consultation_id: int) -> list[P
         .order_by(Outcome.created_at.desc(), Outcome.id.desc())
     )
     return [PublicOutcome(dict(texts), created_at) for texts, created_at in rows]
+
+
+#: The most reports a public map lists (the newest).
+MAX_PUBLIC_REPORTS = 500
+
+
+@dataclass(frozen=True)
+class PublicReport:
+    """A finished report as the public map may know it, before its place is snapped:
+    the category's option key, the staff status, the day it was sent, and the location
+    answer's value (`{"lat", "lon"}` or `{"place": text}`)."""
+
+    category: str | None
+    status: str
+    day: date | None
+    place: dict[str, Any]
+
+
+async def published_map(session: AsyncSession, slug: str) -> Consultation | None:
+    """The consultation if staff published its results and its map, else None."""
+    found = await published_consultation(session, slug)
+    return found if found is not None and found.public_map_since is not None else None
+
+
+async def public_reports(
+    session: AsyncSession, consultation_id: int, place_step: str, category_step: str | None
+) -> list[PublicReport]:
+    """The newest finished reports with a place (one query, no person in it)."""
+    place = aliased(Answer)
+    category = aliased(Answer)
+    query = (
+        select(Run.completed_at, ReportStatus.status, place.value, category.value)
+        .join(place, and_(place.run_id == Run.id, place.step_id == place_step, ~place.skipped))
+        .outerjoin(
+            category,
+            and_(category.run_id == Run.id, category.step_id == (category_step or "")),
+        )
+        .outerjoin(ReportStatus, ReportStatus.run_id == Run.id)
+        .where(Run.consultation_id == consultation_id, *finished())
+        .order_by(Run.completed_at.desc(), Run.id.desc())
+        .limit(MAX_PUBLIC_REPORTS)
+    )
+    return [
+        PublicReport(
+            category=str(kind) if isinstance(kind, str) else None,
+            status=str(status or ReportState.NEW),
+            day=when.date() if when is not None else None,
+            place=value if isinstance(value, dict) else {},
+        )
+        for when, status, value, kind in await session.execute(query)
+    ]

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from konsulta.bootstrap import App
+from konsulta.public_results import snap
 from outreach.results import add_outcome
 from review.public import CACHE_CONTROL
 from storage.models import Broadcast, BroadcastStatus
@@ -104,7 +105,7 @@ async def test_a_published_page_is_read_by_anyone_and_shows_no_small_group(
     async with app.uow() as uow:
         entries = await uow.audit.search(organisation_id=None, action="publish_results")
     assert [e.detail for e in entries] == [
-        {"published": True, "steps": ["district", "satisfaction", "needs"]}
+        {"published": True, "steps": ["district", "satisfaction", "needs"], "map": False}
     ]
     assert entries[0].email == "staff-a@example.org" and entries[0].target == "park-survey"
 
@@ -197,3 +198,36 @@ async def test_a_question_where_only_other_is_left_is_not_shown(
     html = (await anonymous.get("/public/park-survey")).text
     assert "Which district" in html and "Are stairs a problem?" not in html
     assert ("Yes", "20") not in cells(html) and ("yes", "20") not in cells(html)
+
+
+async def test_the_list_of_reports_shows_kind_status_day_and_an_approximate_place(
+    browser_factory: Callable[[], Browser], anonymous: Browser, app: App
+) -> None:
+    exact = {"lat": 54.464123, "lon": 17.028791}
+    for index, place in enumerate([exact, {"place": "Długa 5, flat 3"}]):
+        await add_run(
+            app,
+            "park-survey",
+            8000 + index,
+            {"district": "north", "idea": SECRET_IDEA, "place": place, "photo": {"photo": "f"}},
+        )
+    await add_run(app, "park-survey", 8100, {"district": "south", "place": exact}, completed=False)
+    staff = await logged_in(browser_factory, "staff-a@example.org")
+    await publish(staff, ["district"])
+    assert (await anonymous.get("/public/park-survey/map")).status_code == 404  # not asked
+    await staff.post(
+        "/consultations/park-survey/public", {"published": "1", "step": ["district"], "map": "1"}
+    )
+    page = await anonymous.get("/p/park-survey/map")
+    assert page.status_code == 200 and page.headers["cache-control"] == CACHE_CONTROL
+    html = page.text
+    lat, lon = snap(exact["lat"], exact["lon"])
+    assert f"{lat}, {lon}" in html
+    assert "54.464123" not in html and "17.028791" not in html
+    assert "Długa" not in html and SECRET_IDEA not in html and "South" not in html
+    assert html.count("<tr><td>North</td>") == 2  # the unfinished report is not listed
+    assert "not shown" in html  # the typed place
+    assert "/map" in (await anonymous.get("/public/park-survey")).text
+    await publish(staff, ["district"], on=False)  # the results off: the map goes too
+    assert (await anonymous.get("/public/park-survey/map")).status_code == 404
+    assert (await anonymous.get("/public/harbour-survey/map")).status_code == 404

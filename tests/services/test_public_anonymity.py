@@ -4,12 +4,21 @@ that one published number contains and another leaves out is smaller than k."""
 
 from __future__ import annotations
 
+import math
 from itertools import combinations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from konsulta.public_results import OTHER, Cell, breakdown, multiple_choice, single_choice
+from konsulta.public_results import (
+    METRES_PER_DEGREE,
+    OTHER,
+    Cell,
+    breakdown,
+    multiple_choice,
+    single_choice,
+    snap,
+)
 
 KEYS = ["a", "b", "c", "d", "e", "f"]
 ks = st.integers(min_value=2, max_value=15)
@@ -88,3 +97,17 @@ def test_a_small_option_and_its_smallest_neighbour_become_other() -> None:
 def test_a_breakdown_with_one_small_cell_is_hidden() -> None:
     assert breakdown({"pl": 12, "en": 3}, 15, 10) is None
     assert breakdown({"pl": 12, "en": 12}, 24, 10) == [Cell("en", 12), Cell("pl", 12)]
+
+
+@given(
+    lat=st.floats(min_value=-80, max_value=80),
+    lon=st.floats(min_value=-179.9, max_value=179.9),
+)
+def test_a_snapped_place_is_near_but_never_the_place(lat: float, lon: float) -> None:
+    snapped_lat, snapped_lon = snap(lat, lon)
+    north = (snapped_lat - lat) * METRES_PER_DEGREE
+    east = (snapped_lon - lon) * METRES_PER_DEGREE * math.cos(math.radians(lat))
+    assert math.hypot(north, east) <= 80  # half a diagonal of a 100 m cell, and rounding
+    # every point of the cell gives the same centre: a nudge of a metre or so mostly does
+    nudged = snap(lat + 1 / METRES_PER_DEGREE, lon)
+    assert nudged == (snapped_lat, snapped_lon) or abs(nudged[0] - snapped_lat) > 0.0008

@@ -1,5 +1,6 @@
 """Public results: a consultation's public page is on while `public_since` is set, and
-shows only the questions listed in `public_steps`.
+shows only the questions listed in `public_steps`; its public map of reports is on
+while `public_map_since` is set.
 
 Numbered 0014 and pointed at 0009 because other changes may land 0010-0013 first;
 whichever lands later re-points its `down_revision`.
@@ -32,9 +33,11 @@ def upgrade() -> None:
                 nullable=False,
             )
         )
+        batch.add_column(sa.Column("public_map_since", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("consultations") as batch:
+        batch.drop_column("public_map_since")
         batch.drop_column("public_steps")
         batch.drop_column("public_since")
