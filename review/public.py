@@ -21,6 +21,7 @@ Three rules keep it from leaking:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from html import escape
 from typing import Any
 
@@ -40,6 +41,7 @@ from review.rendering import flash
 from review.security import EDIT, Staff, action, audit, dashboard
 from storage import public_views
 from storage.models import Consultation
+from storage.uow import UnitOfWork
 
 __all__ = ["CACHE_CONTROL", "EMBED_PATH", "routes"]
 
@@ -47,7 +49,7 @@ __all__ = ["CACHE_CONTROL", "EMBED_PATH", "routes"]
 #: effect everywhere within a minute.
 CACHE_CONTROL = "public, max-age=60"
 #: Paths served by this module (the security middleware keeps their Cache-Control).
-PUBLIC_PREFIXES = ("/public/", "/p/")
+PUBLIC_PREFIXES = ("/public/", "/p/", "/open311/")
 #: The embeddable widget's path ends so; only it may be framed by other sites.
 EMBED_PATH = "/embed"
 
@@ -306,6 +308,56 @@ async def results_page(request: Request) -> Response:
     )
 
 
+@dataclass(frozen=True)
+class PlacedReport:
+    """A report as public pages show it: labels in a language, the place snapped."""
+
+    run_id: int  # for Open311's keyed id only; never shown
+    category_key: str | None
+    category: str
+    status: str
+    day: date | None
+    point: tuple[float, float] | None
+
+
+def report_steps(flow: Flow) -> tuple[Step | None, Step | None]:
+    """(the place question, the kind-of-problem question: the first single choice)."""
+    place = next((s for s in flow.questions if s.kind is StepKind.LOCATION), None)
+    category = next((s for s in flow.questions if s.kind is StepKind.SINGLE_CHOICE), None)
+    return place, category
+
+
+async def placed_reports(
+    uow: UnitOfWork, consultation: Consultation, flow: Flow, language: str
+) -> list[PlacedReport]:
+    """The finished reports of a consultation whose list staff published, anonymised
+    (`konsulta.public_results.snap`; a typed place is dropped)."""
+    place_step, category_step = report_steps(flow)
+    if place_step is None:
+        return []
+    reports = await public_views.public_reports(
+        uow.session, consultation.id, place_step.id, category_step.id if category_step else None
+    )
+    categories = labelled(category_step, flow, language) if category_step else {}
+    placed = []
+    for report in reports:
+        lat, lon = report.place.get("lat"), report.place.get("lon")
+        point = None
+        if isinstance(lat, int | float) and isinstance(lon, int | float):
+            point = public_results.snap(float(lat), float(lon))
+        placed.append(
+            PlacedReport(
+                run_id=report.run_id,
+                category_key=report.category if report.category in categories else None,
+                category=categories.get(report.category or "", ""),
+                status=report.status,
+                day=report.day,
+                point=point,
+            )
+        )
+    return placed
+
+
 async def map_page(request: Request) -> Response:
     """The public list of service-need reports: category, status, day and a place
     snapped to a grid of about 100 m (typed places and photos are never shown)."""
@@ -317,31 +369,13 @@ async def map_page(request: Request) -> Response:
         if found is None or version is None:
             return not_found(request)
         flow = board.app.flows.flow(version)
-        place_step = next((s for s in flow.questions if s.kind is StepKind.LOCATION), None)
+        place_step, category_step = report_steps(flow)
         if place_step is None:
             return not_found(request)
-        category_step = next((s for s in flow.questions if s.kind is StepKind.SINGLE_CHOICE), None)
+        language = public_language(request, flow)
+        i18n.use_language(language)
         organisation = await public_views.organisation_name(uow.session, found.organisation_id)
-        reports = await public_views.public_reports(
-            uow.session, found.id, place_step.id, category_step.id if category_step else None
-        )
-    language = public_language(request, flow)
-    i18n.use_language(language)
-    categories = labelled(category_step, flow, language) if category_step else {}
-    rows = []
-    for report in reports:
-        lat, lon = report.place.get("lat"), report.place.get("lon")
-        point = None
-        if isinstance(lat, int | float) and isinstance(lon, int | float):
-            point = public_results.snap(float(lat), float(lon))
-        rows.append(
-            {
-                "category": categories.get(report.category or "", ""),
-                "status": report.status,
-                "day": report.day,
-                "point": point,
-            }
-        )
+        reports = await placed_reports(uow, found, flow, language)
     return _html(
         request,
         "public_map.html",
@@ -351,7 +385,7 @@ async def map_page(request: Request) -> Response:
         organisation=organisation,
         slug=found.slug,
         category_title=flow.localize(category_step.text, language) if category_step else "",
-        reports=rows,
+        reports=reports,
     )
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "public_reports",
     "published_consultation",
     "published_map",
+    "published_maps",
 ]
 
 
@@ -112,6 +113,7 @@ class PublicReport:
     the category's option key, the staff status, the day it was sent, and the location
     answer's value (`{"lat", "lon"}` or `{"place": text}`)."""
 
+    run_id: int  # to name the report in Open311 (through a keyed hash), never shown
     category: str | None
     status: str
     day: date | None
@@ -124,6 +126,21 @@ async def published_map(session: AsyncSession, slug: str) -> Consultation | None
     return found if found is not None and found.public_map_since is not None else None
 
 
+async def published_maps(session: AsyncSession) -> list[Consultation]:
+    """Every consultation whose list of reports is published (for Open311)."""
+    result = await session.execute(
+        select(Consultation)
+        .where(
+            Consultation.public_since.is_not(None),
+            Consultation.public_map_since.is_not(None),
+            Consultation.current_version.is_not(None),
+            Consultation.status != ConsultationStatus.DRAFT,
+        )
+        .order_by(Consultation.id)
+    )
+    return list(result.scalars())
+
+
 async def public_reports(
     session: AsyncSession, consultation_id: int, place_step: str, category_step: str | None
 ) -> list[PublicReport]:
@@ -131,7 +148,7 @@ async def public_reports(
     place = aliased(Answer)
     category = aliased(Answer)
     query = (
-        select(Run.completed_at, ReportStatus.status, place.value, category.value)
+        select(Run.id, Run.completed_at, ReportStatus.status, place.value, category.value)
         .join(place, and_(place.run_id == Run.id, place.step_id == place_step, ~place.skipped))
         .outerjoin(
             category,
@@ -144,10 +161,11 @@ async def public_reports(
     )
     return [
         PublicReport(
+            run_id=int(run_id),
             category=str(kind) if isinstance(kind, str) else None,
             status=str(status or ReportState.NEW),
             day=when.date() if when is not None else None,
             place=value if isinstance(value, dict) else {},
         )
-        for when, status, value, kind in await session.execute(query)
+        for run_id, when, status, value, kind in await session.execute(query)
     ]
