@@ -20,6 +20,7 @@ Three rules keep it from leaking:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from html import escape
@@ -216,23 +217,56 @@ def chart(
 
 
 def public_language(request: Request, flow: Flow | None = None) -> str:
-    """?lang= first, then Accept-Language, then the flow's (or the deployment's) default."""
+    """The page's language: ?lang= first, then Accept-Language, then the flow's (or the
+    deployment's) default; any language of the flow (its questions are translated),
+    or of the dashboard (its texts are)."""
+    offered = [*i18n.LANGUAGES, *(flow.languages if flow is not None else [])]
     chosen = request.query_params.get("lang", "")
-    if chosen in i18n.LANGUAGES:
+    if chosen in offered:
         return chosen
+    for part in (request.headers.get("accept-language") or "").split(","):
+        code = part.split(";")[0].strip().lower().split("-")[0]
+        if code in offered:
+            return code
     default = flow.default_language if flow is not None else ""
-    if default not in i18n.LANGUAGES:
+    if default not in offered:
         default = dashboard(request).app.settings.default_language
-    return i18n.pick_language(request.headers.get("accept-language"), default)
+    return default if default in offered else i18n.LANGUAGES[0]
 
 
-def _html(request: Request, template: str, language: str, status: int, **context: Any) -> Response:
+def interface_language(language: str) -> str:
+    """The dashboard catalogs are Polish and English: other languages read English."""
+    return language if language in i18n.LANGUAGES else "en"
+
+
+def direction(language: str) -> str:
+    try:
+        rtl = Locale.parse(language).character_order == "right-to-left"
+    except (ValueError, UnknownLocaleError):
+        rtl = False
+    return "rtl" if rtl else "ltr"
+
+
+def _html(
+    request: Request,
+    template: str,
+    language: str,
+    status: int,
+    offered: Sequence[str] = i18n.LANGUAGES,
+    **context: Any,
+) -> Response:
     """A public page: translated, never touching the session (no cookie, cacheable)."""
-    i18n.use_language(language)
+    i18n.use_language(interface_language(language))
     html = (
         dashboard(request)
         .templates.get_template(template)
-        .render(language=language, languages=i18n.LANGUAGES, path=request.url.path, **context)
+        .render(
+            language=language,
+            direction=direction(language),
+            languages=list(dict.fromkeys(offered)),
+            path=request.url.path,
+            **context,
+        )
     )
     cache = CACHE_CONTROL if status == 200 else "no-store"
     return HTMLResponse(
@@ -260,7 +294,7 @@ async def results_page(request: Request) -> Response:
         outcomes = await public_views.public_outcomes(uow.session, found.id)
     flow = board.app.flows.flow(version)
     language = public_language(request, flow)
-    i18n.use_language(language)
+    i18n.use_language(interface_language(language))
     numbers = await count(request, found, flow)
     k = board.app.settings.public_min_group
     steps = {s.id: s for s in flow.questions}
@@ -293,6 +327,7 @@ async def results_page(request: Request) -> Response:
         "public_embed.html" if embed else "public_results.html",
         language,
         200,
+        [*i18n.LANGUAGES, *flow.languages],
         title=flow.localize(flow.title, language),
         organisation=organisation,
         slug=found.slug,
@@ -373,7 +408,7 @@ async def map_page(request: Request) -> Response:
         if place_step is None:
             return not_found(request)
         language = public_language(request, flow)
-        i18n.use_language(language)
+        i18n.use_language(interface_language(language))
         organisation = await public_views.organisation_name(uow.session, found.organisation_id)
         reports = await placed_reports(uow, found, flow, language)
     return _html(
@@ -381,6 +416,7 @@ async def map_page(request: Request) -> Response:
         "public_map.html",
         language,
         200,
+        [*i18n.LANGUAGES, *flow.languages],
         title=flow.localize(flow.title, language),
         organisation=organisation,
         slug=found.slug,

@@ -16,7 +16,7 @@ import pytest
 from konsulta.bootstrap import App
 from konsulta.public_results import snap
 from outreach.results import add_outcome
-from review.public import CACHE_CONTROL
+from review.public import CACHE_CONTROL, direction, interface_language
 from storage.models import Broadcast, BroadcastStatus
 from tests.review.conftest import Browser, add_run, logged_in
 
@@ -99,7 +99,7 @@ async def test_a_published_page_is_read_by_anyone_and_shows_no_small_group(
 
     polish = await anonymous.get("/p/park-survey?lang=pl")
     assert polish.status_code == 200
-    assert '<html lang="pl">' in polish.text and "Dzielnica?" in polish.text
+    assert '<html lang="pl" dir="ltr">' in polish.text and "Dzielnica?" in polish.text
     assert ("Północ", "14") in cells(polish.text)
 
     async with app.uow() as uow:
@@ -231,3 +231,17 @@ async def test_the_list_of_reports_shows_kind_status_day_and_an_approximate_plac
     await publish(staff, ["district"], on=False)  # the results off: the map goes too
     assert (await anonymous.get("/public/park-survey/map")).status_code == 404
     assert (await anonymous.get("/public/harbour-survey/map")).status_code == 404
+
+
+def test_a_right_to_left_language_reads_right_to_left() -> None:
+    assert direction("ar") == "rtl" and direction("pl") == "ltr" and direction("xx-?") == "ltr"
+    assert interface_language("uk") == "en" and interface_language("pl") == "pl"
+
+
+async def test_a_language_the_flow_lacks_falls_back_to_its_default(
+    browser_factory: Callable[[], Browser], anonymous: Browser, finished: None
+) -> None:
+    staff = await logged_in(browser_factory, "staff-a@example.org")
+    await publish(staff, ["district"])
+    page = await anonymous.get("/public/park-survey?lang=de", headers={"accept-language": "de"})
+    assert '<html lang="en" dir="ltr">' in page.text and "Which district" in page.text
