@@ -215,6 +215,7 @@ async def test_the_list_of_reports_shows_kind_status_day_and_an_approximate_plac
     staff = await logged_in(browser_factory, "staff-a@example.org")
     await publish(staff, ["district"])
     assert (await anonymous.get("/public/park-survey/map")).status_code == 404  # not asked
+    assert 'name="map" value="1"' in (await staff.get("/consultations/park-survey")).text
     await staff.post(
         "/consultations/park-survey/public", {"published": "1", "step": ["district"], "map": "1"}
     )
