@@ -84,6 +84,16 @@ class Settings(BaseSettings):
         default=30.0,
         description="Seconds before dashboard answer charts are recounted (0: on every view)",
     )
+    public_min_group: int = Field(
+        default=10,
+        ge=2,
+        description="Fewest people a public results number may stand for (k-anonymity)",
+    )
+    public_embed_ancestors: str = Field(
+        default="*",
+        pattern=r"^[^;,\r\n]+$",
+        description="CSP frame-ancestors of the public results widget (sites that may embed it)",
+    )
     reply_window_days: int = Field(
         default=30,
         description="Days after a staff reply in which a citizen's message joins the thread",

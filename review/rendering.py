@@ -15,6 +15,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from konsulta.public_results import PUBLIC_KINDS
 from review import i18n
 from review.security import Staff, csrf_token
 
@@ -34,6 +35,7 @@ def make_templates() -> Environment:
     )
     env.filters["svg"] = Markup  # charts are built from escaped parts in review.charts
     env.filters["percent"] = lambda v: "—" if v is None else f"{100 * v:.0f}%"
+    env.globals["public_kinds"] = PUBLIC_KINDS  # the consultation page's publish form
     env.filters["when"] = lambda v: v.strftime("%Y-%m-%d %H:%M") if v else "—"
     return env
 

@@ -28,7 +28,7 @@ from starlette.staticfiles import StaticFiles
 
 from konsulta.bootstrap import App, build_app
 from konsulta.settings import Settings
-from review import account, admin, broadcasts, i18n, pages
+from review import account, admin, broadcasts, i18n, open311, pages, public
 from review.dashboard import Dashboard
 from review.i18n import N_
 from review.rendering import make_templates, render, safe_next
@@ -147,6 +147,8 @@ def routes() -> list[BaseRoute]:
         *admin.routes(),
         *account.routes(),
         *broadcasts.routes(),
+        *public.routes(),
+        *open311.routes(),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
 
@@ -168,31 +170,49 @@ SECURITY_HEADERS = [
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 
+def embed_headers(ancestors: str) -> list[tuple[bytes, bytes]]:
+    """The public widget's headers: framed by `ancestors` (KONSULTA_PUBLIC_EMBED_ANCESTORS),
+    so no X-Frame-Options; the rest as strict as everywhere else."""
+    csp = SECURITY_HEADERS[0][1].replace(
+        b"frame-ancestors 'none'", b"frame-ancestors " + ancestors.encode("ascii")
+    )
+    return [(b"content-security-policy", csp), *SECURITY_HEADERS[1:3]]
+
+
 class SecurityHeaders:
     """Adds `SECURITY_HEADERS` to every response (a plain ASGI wrapper, so streamed
-    exports stream unchanged). Every page but the static files holds personal data,
-    so none may be kept by a browser or a proxy: `cache-control: no-store`."""
+    exports stream unchanged). Every page but the static files and the public results
+    holds personal data, so none may be kept by a browser or a proxy:
+    `cache-control: no-store`. A public results page keeps the Cache-Control it set
+    (`review.public`: none set means no-store); only its `/embed` may be framed."""
 
-    def __init__(self, app: Any, https: bool = False) -> None:
+    def __init__(self, app: Any, https: bool = False, embed_ancestors: str = "*") -> None:
         self.app = app
         self.https = https
+        self.embed = embed_headers(embed_ancestors)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        static = str(scope.get("path", "")).startswith("/static/")
-        extra = [*SECURITY_HEADERS, *([HSTS] if self.https else [])]
-        if not static:
-            extra.append((b"cache-control", b"no-store"))
+        path = str(scope.get("path", ""))
+        static = path.startswith("/static/")
+        public_page = path.startswith(public.PUBLIC_PREFIXES)
+        own_cache = static or public_page
+        framed = public_page and path.endswith(public.EMBED_PATH)
+        extra = [*(self.embed if framed else SECURITY_HEADERS), *([HSTS] if self.https else [])]
 
         async def with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
                 headers = [
                     (name, value)
                     for name, value in message.get("headers", [])
-                    if static or name.lower() != b"cache-control"
+                    if own_cache or name.lower() != b"cache-control"
                 ]
+                if public_page:  # a cacheable page must not carry a staff session cookie
+                    headers = [(n, v) for n, v in headers if n.lower() != b"set-cookie"]
+                if not static and not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": [*headers, *extra]}
             await send(message)
 
@@ -203,7 +223,11 @@ def _starlette(settings: Settings, lifespan: Callable[[Starlette], Any] | None) 
     return Starlette(
         routes=routes(),
         middleware=[
-            Middleware(SecurityHeaders, https=settings.web_secure_cookies),
+            Middleware(
+                SecurityHeaders,
+                https=settings.web_secure_cookies,
+                embed_ancestors=settings.public_embed_ancestors,
+            ),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.web_session_secret.get_secret_value(),

@@ -205,6 +205,12 @@ class Consultation(Base):
     # When staff closed it (None while draft or open); retention counts from here, or
     # from the flow's `closes` date (migration 0011).
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Public results (`/public/<slug>`): shown only while `public_since` is set, and
+    # then only the questions (step ids) listed in `public_steps`.
+    public_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    public_steps: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default="[]")
+    # The public map of its service-need reports (`/public/<slug>/map`), while set.
+    public_map_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class FlowVersion(Base):

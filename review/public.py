@@ -1,0 +1,475 @@
+"""Public results pages: what a consultation found, for anyone, without a login.
+
+`/public/<slug>` (and the short `/p/<slug>`) shows the questions staff published, with
+the k-anonymity rules of `konsulta.public_results` applied to every number, and the
+outcomes staff sent ("you said, we did"); `/public/<slug>/embed` is the same without
+the page around it, for an iframe on the municipality's website. Staff switch it on
+and pick the questions on the consultation page (`/consultations/<slug>/public`, a
+post with CSRF, audited as `publish_results`).
+
+Three rules keep it from leaking:
+- one answer for everything not published: a consultation that does not exist, is not
+  published, or has no published version is the same 404 page (`not_found`);
+- a public page never touches the session (no cookie is set, so it can be cached by
+  proxies: `Cache-Control: public`), and renders with its own function, not the
+  dashboard's `render`, which puts a CSRF token in the session;
+- the numbers come from `storage.public_views` (finished runs, aggregated) and go
+  through the pure rules before a template sees them; free text, places, photos and
+  numbers are never among the kinds that can be published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from html import escape
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from dialogs.schema import Flow, Step, StepKind
+from konsulta import public_results
+from konsulta.public_results import OTHER, PUBLIC_KINDS, Cell
+from review import i18n, queries
+from review.i18n import N_
+from review.pages import current_flow, own_consultation
+from review.rendering import flash
+from review.security import EDIT, Staff, action, audit, dashboard
+from storage import public_views
+from storage.models import Consultation
+from storage.uow import UnitOfWork
+
+__all__ = ["CACHE_CONTROL", "EMBED_PATH", "routes"]
+
+#: Public pages may be kept by browsers and proxies, briefly: unpublishing takes
+#: effect everywhere within a minute.
+CACHE_CONTROL = "public, max-age=60"
+#: Paths served by this module (the security middleware keeps their Cache-Control).
+PUBLIC_PREFIXES = ("/public/", "/p/", "/open311/")
+#: The embeddable widget's path ends so; only it may be framed by other sites.
+EMBED_PATH = "/embed"
+
+BAR_HEIGHT = 22
+BAR_GAP = 6
+LABEL_WIDTH = 150
+WIDTH = 460
+FONT = 'font-family="system-ui, sans-serif" font-size="13"'
+COLOURS = ("#1d4ed8", "#0f766e", "#a21caf", "#c2410c", "#4d7c0f", "#b91c1c")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One published number: its label, count and share of the people who finished."""
+
+    label: str
+    count: int
+    share: int
+
+
+@dataclass(frozen=True)
+class PublicChart:
+    title: str
+    rows: list[Row]
+    several: bool  # multiple choice: shares do not add up to 100%
+    svg: str
+
+
+# --- the numbers --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """What may be published of one consultation, in keys (labels come later)."""
+
+    population: int
+    languages: list[Cell] | None
+    questions: list[tuple[str, list[Cell]]]  # (step id, cells), shown ones only
+
+
+def option_keys(step: Step) -> list[str]:
+    if step.kind is StepKind.YES_NO:
+        return ["true", "false"]
+    if step.kind is StepKind.SCALE and step.min is not None and step.max is not None:
+        return [str(p) for p in range(int(step.min), int(step.max) + 1)]
+    return [option.key for option in step.options]
+
+
+def _key(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+async def count(request: Request, consultation: Consultation, flow: Flow) -> Numbers:
+    """The published numbers, from the dashboard's stats cache (recounted after
+    `KONSULTA_WEB_STATS_MAX_AGE_SECONDS`); which questions are public is read live."""
+    board = dashboard(request)
+    k = board.app.settings.public_min_group
+    steps = [
+        s
+        for s in flow.questions
+        if s.id in set(consultation.public_steps) and s.kind.value in PUBLIC_KINDS
+    ]
+
+    async def compute() -> Numbers:
+        async with board.app.uow(read_only=True) as uow:
+            languages = await public_views.finished_by_language(uow.session, consultation.id)
+            stats = await queries.question_stats(
+                uow.session, consultation.id, steps, public_views.finished()
+            )
+        population = sum(languages.values())
+        shown: list[tuple[str, list[Cell]]] = []
+        for step in steps:
+            item = stats[step.id]
+            counts: dict[str, int] = {}
+            for value, n in item.values:
+                counts[_key(value)] = counts.get(_key(value), 0) + n
+            order = option_keys(step)
+            if step.kind is StepKind.MULTIPLE_CHOICE:
+                cells = public_results.multiple_choice(counts, order, item.answered, population, k)
+            else:
+                known = {key: n for key, n in counts.items() if key in order}
+                cells = public_results.single_choice(known, order, population, k)
+            if cells and any(cell.key != OTHER for cell in cells):  # "other" alone says nothing
+                shown.append((step.id, cells))
+        return Numbers(
+            population=population,
+            languages=public_results.breakdown(languages, population, k),
+            questions=shown,
+        )
+
+    key = ("public", consultation.id, flow.version, tuple(s.id for s in steps), k)
+    numbers, _age = await board.stats.get(key, compute)
+    assert isinstance(numbers, Numbers)
+    return numbers
+
+
+# --- charts ---------------------------------------------------------------------------
+
+
+def bars(rows: list[Row], title: str) -> str:
+    """Horizontal bars with the count and share; `title` is the text alternative and
+    the page prints the same numbers in a table under it."""
+    height = max(len(rows), 1) * (BAR_HEIGHT + BAR_GAP) + BAR_GAP
+    track = WIDTH - LABEL_WIDTH - 90
+    most = max((row.count for row in rows), default=0) or 1
+    parts: list[str] = []
+    for index, row in enumerate(rows):
+        y = BAR_GAP + index * (BAR_HEIGHT + BAR_GAP)
+        length = max(round(track * row.count / most), 1)
+        label = row.label if len(row.label) <= 22 else row.label[:21] + "…"
+        parts.append(
+            f'<text x="{LABEL_WIDTH - 8}" y="{y + 16}" text-anchor="end" {FONT}>'
+            f"{escape(label)}</text>"
+            f'<rect x="{LABEL_WIDTH}" y="{y}" width="{length}" height="{BAR_HEIGHT}" rx="3" '
+            f'fill="{COLOURS[index % len(COLOURS)]}"><title>{escape(row.label)}: '
+            f"{row.count} ({row.share}%)</title></rect>"
+            f'<text x="{LABEL_WIDTH + length + 6}" y="{y + 16}" {FONT}>'
+            f"{row.count} ({row.share}%)</text>"
+        )
+    summary = "; ".join(f"{row.label}: {row.count} ({row.share}%)" for row in rows)
+    alt = f"{title} — {summary}" if summary else title
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="100%" '
+        f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(alt)}">'
+        f"<title>{escape(alt)}</title>{''.join(parts)}</svg>"
+    )
+
+
+def language_name(code: str, language: str) -> str:
+    try:
+        return Locale.parse(code).get_display_name(language) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
+def labelled(step: Step, flow: Flow, language: str) -> dict[str, str]:
+    if step.kind is StepKind.YES_NO:
+        return {"true": i18n.gettext("yes"), "false": i18n.gettext("no")}
+    if step.kind is StepKind.SCALE:
+        return {key: key for key in option_keys(step)}
+    return {option.key: flow.localize(option.label, language) for option in step.options}
+
+
+def chart(
+    title: str, cells: list[Cell], labels: dict[str, str], population: int, *, several: bool
+) -> PublicChart:
+    other = i18n.gettext(N_("Other answers or no answer"))
+    rows = [
+        Row(
+            other if cell.key == OTHER else labels.get(cell.key, cell.key),
+            cell.count,
+            round(100 * cell.count / population) if population else 0,
+        )
+        for cell in cells
+    ]
+    return PublicChart(title, rows, several, bars(rows, title))
+
+
+# --- pages ------------------------------------------------------------------------------
+
+
+def public_language(request: Request, flow: Flow | None = None) -> str:
+    """The page's language: ?lang= first, then Accept-Language, then the flow's (or the
+    deployment's) default; any language of the flow (its questions are translated),
+    or of the dashboard (its texts are)."""
+    offered = [*i18n.LANGUAGES, *(flow.languages if flow is not None else [])]
+    chosen = request.query_params.get("lang", "")
+    if chosen in offered:
+        return chosen
+    for part in (request.headers.get("accept-language") or "").split(","):
+        code = part.split(";")[0].strip().lower().split("-")[0]
+        if code in offered:
+            return code
+    default = flow.default_language if flow is not None else ""
+    if default not in offered:
+        default = dashboard(request).app.settings.default_language
+    return default if default in offered else i18n.LANGUAGES[0]
+
+
+def interface_language(language: str) -> str:
+    """The dashboard catalogs are Polish and English: other languages read English."""
+    return language if language in i18n.LANGUAGES else "en"
+
+
+def direction(language: str) -> str:
+    try:
+        rtl = Locale.parse(language).character_order == "right-to-left"
+    except (ValueError, UnknownLocaleError):
+        rtl = False
+    return "rtl" if rtl else "ltr"
+
+
+def _html(
+    request: Request,
+    template: str,
+    language: str,
+    status: int,
+    offered: Sequence[str] = i18n.LANGUAGES,
+    **context: Any,
+) -> Response:
+    """A public page: translated, never touching the session (no cookie, cacheable)."""
+    i18n.use_language(interface_language(language))
+    html = (
+        dashboard(request)
+        .templates.get_template(template)
+        .render(
+            language=language,
+            direction=direction(language),
+            languages=list(dict.fromkeys(offered)),
+            path=request.url.path,
+            **context,
+        )
+    )
+    cache = CACHE_CONTROL if status == 200 else "no-store"
+    return HTMLResponse(
+        html, status_code=status, headers={"cache-control": cache, "vary": "Accept-Language"}
+    )
+
+
+def not_found(request: Request) -> Response:
+    """The one answer for anything not published (or not there at all)."""
+    return _html(request, "public_missing.html", public_language(request), 404)
+
+
+async def results_page(request: Request) -> Response:
+    embed = request.url.path.endswith(EMBED_PATH)
+    slug = request.path_params["slug"]
+    board = dashboard(request)
+    async with board.app.uow(read_only=True) as uow:
+        found = await public_views.published_consultation(uow.session, slug)
+        if found is None:
+            return not_found(request)
+        version = await uow.consultations.get_version(found)
+        if version is None:
+            return not_found(request)
+        organisation = await public_views.organisation_name(uow.session, found.organisation_id)
+        outcomes = await public_views.public_outcomes(uow.session, found.id)
+    flow = board.app.flows.flow(version)
+    language = public_language(request, flow)
+    i18n.use_language(interface_language(language))
+    numbers = await count(request, found, flow)
+    k = board.app.settings.public_min_group
+    steps = {s.id: s for s in flow.questions}
+    charts = [
+        chart(
+            flow.localize(steps[step_id].text, language),
+            cells,
+            labelled(steps[step_id], flow, language),
+            numbers.population,
+            several=steps[step_id].kind is StepKind.MULTIPLE_CHOICE,
+        )
+        for step_id, cells in numbers.questions
+    ]
+    languages = None
+    if numbers.languages is not None:
+        languages = chart(
+            i18n.gettext(N_("People who finished, by language")),
+            numbers.languages,
+            {cell.key: language_name(cell.key, language) for cell in numbers.languages},
+            numbers.population,
+            several=False,
+        )
+    outcome_texts = [
+        (outcome.created_at, _in_language(outcome.texts, language, flow.default_language))
+        for outcome in outcomes
+    ]
+    base = f"{request.url.scheme}://{request.url.netloc}"
+    return _html(
+        request,
+        "public_embed.html" if embed else "public_results.html",
+        language,
+        200,
+        [*i18n.LANGUAGES, *flow.languages],
+        title=flow.localize(flow.title, language),
+        organisation=organisation,
+        slug=found.slug,
+        k=k,
+        enough=numbers.population >= k,
+        population=numbers.population,
+        languages_chart=languages,
+        charts=charts,
+        outcomes=outcome_texts,
+        has_map=found.public_map_since is not None,
+        share_url=f"{base}/p/{found.slug}",
+        embed_url=f"{base}/public/{found.slug}/embed",
+    )
+
+
+@dataclass(frozen=True)
+class PlacedReport:
+    """A report as public pages show it: labels in a language, the place snapped."""
+
+    run_id: int  # for Open311's keyed id only; never shown
+    category_key: str | None
+    category: str
+    status: str
+    day: date | None
+    point: tuple[float, float] | None
+
+
+def report_steps(flow: Flow) -> tuple[Step | None, Step | None]:
+    """(the place question, the kind-of-problem question: the first single choice)."""
+    place = next((s for s in flow.questions if s.kind is StepKind.LOCATION), None)
+    category = next((s for s in flow.questions if s.kind is StepKind.SINGLE_CHOICE), None)
+    return place, category
+
+
+async def placed_reports(
+    uow: UnitOfWork, consultation: Consultation, flow: Flow, language: str
+) -> list[PlacedReport]:
+    """The finished reports of a consultation whose list staff published, anonymised
+    (`konsulta.public_results.snap`; a typed place is dropped)."""
+    place_step, category_step = report_steps(flow)
+    if place_step is None:
+        return []
+    reports = await public_views.public_reports(
+        uow.session, consultation.id, place_step.id, category_step.id if category_step else None
+    )
+    categories = labelled(category_step, flow, language) if category_step else {}
+    placed = []
+    for report in reports:
+        lat, lon = report.place.get("lat"), report.place.get("lon")
+        point = None
+        if isinstance(lat, int | float) and isinstance(lon, int | float):
+            point = public_results.snap(float(lat), float(lon))
+        placed.append(
+            PlacedReport(
+                run_id=report.run_id,
+                category_key=report.category if report.category in categories else None,
+                category=categories.get(report.category or "", ""),
+                status=report.status,
+                day=report.day,
+                point=point,
+            )
+        )
+    return placed
+
+
+async def map_page(request: Request) -> Response:
+    """The public list of service-need reports: category, status, day and a place
+    snapped to a grid of about 100 m (typed places and photos are never shown)."""
+    slug = request.path_params["slug"]
+    board = dashboard(request)
+    async with board.app.uow(read_only=True) as uow:
+        found = await public_views.published_map(uow.session, slug)
+        version = None if found is None else await uow.consultations.get_version(found)
+        if found is None or version is None:
+            return not_found(request)
+        flow = board.app.flows.flow(version)
+        place_step, category_step = report_steps(flow)
+        if place_step is None:
+            return not_found(request)
+        language = public_language(request, flow)
+        i18n.use_language(interface_language(language))
+        organisation = await public_views.organisation_name(uow.session, found.organisation_id)
+        reports = await placed_reports(uow, found, flow, language)
+    return _html(
+        request,
+        "public_map.html",
+        language,
+        200,
+        [*i18n.LANGUAGES, *flow.languages],
+        title=flow.localize(flow.title, language),
+        organisation=organisation,
+        slug=found.slug,
+        category_title=flow.localize(category_step.text, language) if category_step else "",
+        reports=reports,
+    )
+
+
+def _in_language(texts: dict[str, str], language: str, default: str) -> str:
+    return texts.get(language) or texts.get(default) or next(iter(texts.values()), "")
+
+
+# --- staff: publish, unpublish, pick questions ------------------------------------------
+
+
+@action(EDIT)
+async def set_public(request: Request, staff: Staff, form: FormData) -> Response:
+    slug = request.path_params["slug"]
+    board = dashboard(request)
+    async with board.app.uow() as uow:
+        found = await own_consultation(uow, staff, slug)
+        flow = await current_flow(request, uow, found)
+        allowed = [s.id for s in flow.questions if s.kind.value in PUBLIC_KINDS]
+        picked = {str(value) for value in form.getlist("step")}
+        steps = [step_id for step_id in allowed if step_id in picked]
+        published = form.get("published") == "1"
+        if published and found.public_since is None:
+            found.public_since = board.clock()
+        elif not published:
+            found.public_since = None
+        found.public_steps = steps
+        has_places = any(s.kind is StepKind.LOCATION for s in flow.questions)
+        mapped = published and has_places and form.get("map") == "1"
+        if mapped and found.public_map_since is None:
+            found.public_map_since = board.clock()
+        elif not mapped:
+            found.public_map_since = None
+        await audit(
+            uow, staff, "publish_results", slug, published=published, steps=steps, map=mapped
+        )
+        await uow.commit()
+    on, off = N_("The public results page is on."), N_("The public results page is off.")
+    flash(request, on if published else off)
+    return RedirectResponse(f"/consultations/{slug}#public", status_code=303)
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/consultations/{slug}/public", set_public, methods=["POST"]),
+        Route("/public/{slug}", results_page, methods=["GET"]),
+        Route("/public/{slug}/embed", results_page, methods=["GET"]),
+        Route("/p/{slug}", results_page, methods=["GET"]),
+        Route("/p/{slug}/embed", results_page, methods=["GET"]),
+        Route("/public/{slug}/map", map_page, methods=["GET"]),
+        Route("/p/{slug}/map", map_page, methods=["GET"]),
+    ]
