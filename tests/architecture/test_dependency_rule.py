@@ -10,6 +10,7 @@ TYPE_CHECKING too, so a cycle cannot hide behind a lazy import.
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -151,3 +152,11 @@ def test_python_telegram_bot_stays_in_its_adapter() -> None:
     assert outside_its_home("bot.telegram.runtime", "telegram")
     assert outside_its_home("bot.ptbx", "telegram")
     assert not outside_its_home("bot.telegram.runtime", "aiogram")
+
+
+def test_every_test_module_has_its_own_name() -> None:
+    """pytest imports test modules by their base name (the folders are not packages):
+    two `test_consents.py` in two folders stop the whole suite at collection."""
+    tests = Path(__file__).resolve().parents[1]
+    names = Counter(path.name for path in tests.rglob("test_*.py"))
+    assert [name for name, n in names.items() if n > 1] == []
