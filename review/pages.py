@@ -9,6 +9,7 @@ so an address never reveals what another organisation has.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -716,9 +717,20 @@ async def thread(request: Request, staff: Staff) -> Response:
                         labels[answer.id] = shown
             del found
         messages = await uow.threads.for_citizen(citizen.id, staff.organisation_id)
+        # Opening the thread is reading it: its citizen messages are marked seen, and
+        # this page still points out which were new.
+        unread = {
+            m.id
+            for m in messages
+            if m.direction != ThreadDirection.TO_CITIZEN and m.seen_at is None
+        }
+        seen = await uow.threads.mark_seen(
+            citizen.id, staff.organisation_id, dashboard(request).clock()
+        )
         reachable = await uow.citizens.chat_id(citizen.id) is not None
         await audit(uow, staff, "view_thread", pid)
         await uow.commit()
+    request.state.staff = replace(staff, unread=max(staff.unread - seen, 0))
     return render(
         request,
         "thread.html",
@@ -728,10 +740,19 @@ async def thread(request: Request, staff: Staff) -> Response:
         questions=questions,
         labels=labels,
         messages=messages,
+        unread=unread,
         reachable=reachable and not citizen.stopped,
         max_reply=MAX_REPLY,
         outbound=ThreadDirection.TO_CITIZEN,
     )
+
+
+@page(VIEW)
+async def replies(request: Request, staff: Staff) -> Response:
+    """Threads with citizens' messages nobody at the organisation has opened yet."""
+    async with dashboard(request).app.uow(read_only=True) as uow:
+        threads = await uow.threads.unread_threads(staff.organisation_id)
+    return render(request, "replies.html", threads=threads)
 
 
 async def queue_to_citizen(
@@ -841,6 +862,7 @@ def routes() -> list[BaseRoute]:
         Route("/consultations/{slug}/reports/{run_id:int}/status", report_status, methods=["POST"]),
         Route("/photos/{run_id:int}/{step_id}", photo),
         Route("/answers/{answer_id:int}/voice", voice_note),
+        Route("/replies", replies),
         Route("/citizens/{pid}", thread),
         Route("/citizens/{pid}/reply", reply, methods=["POST"]),
         Route("/citizens/{pid}/erase", confirm_erase),
