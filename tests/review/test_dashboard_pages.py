@@ -275,7 +275,7 @@ async def test_staff_send_the_results_to_the_participants_of_their_consultation_
     # Anna and Celina (en) and Bogdan (pl) finished; Dawid did not; Ewa is Org B's.
     assert "3 citizens would get it now." in detail
     assert "Twelve new benches are coming in spring." in detail
-    assert "en · 2" in detail and "pl · 1" in detail
+    assert "English · 2" in detail and "Polish · 1" in detail  # languages by name
     scheduled = await browser.post(detail_url + "/schedule", {"at": ""})
     assert scheduled.status_code == 303
     listing = _text((await browser.get("/consultations/park-survey/broadcasts")).text)
