@@ -512,12 +512,21 @@ async def reports(request: Request, staff: Staff) -> Response:
         await audit(uow, staff, "view", slug, page="reports", shown=len(runs), status=wanted)
         await uow.commit()
     items = []
+    i18n.use_language(language_of(request, staff))
     for run, pid in runs:
         status = statuses.get(run.id, ReportState.NEW)
         if wanted and wanted != status:
             continue
         given = answers.get(run.id, {})
-        items.append({"run": run, "participant": pid, "answers": given, "status": status})
+        # Buttons' answers as the options' labels in the consultation's language.
+        labels = {
+            a.step_id: shown
+            for a in given.values()
+            if (shown := choice_text(flow, a.step_id, a.value, flow.default_language))
+        }
+        items.append(
+            {"run": run, "participant": pid, "answers": given, "labels": labels, "status": status}
+        )
     return render(
         request,
         "reports.html",

@@ -149,3 +149,21 @@ def test_the_polish_dashboard_says_files_and_statuses_in_polish() -> None:
         "%(num)s odpowiedzi",
         "%(num)s odpowiedzi",
     ]
+
+
+async def test_a_report_shows_a_buttons_answer_in_the_consultations_language(
+    browser_factory: Callable[[], Browser], app: App
+) -> None:
+    await add_run(
+        app,
+        "park-survey",
+        3301,
+        {"district": "south", "idea": "Більше лавок", "place": {"lat": 54.46, "lon": 17.02}},
+        language="uk",
+        display={"district": "Південь"},
+    )
+    staff = await logged_in(browser_factory, "staff-a@example.org")
+    page = _text((await staff.get("/consultations/park-survey/reports")).text)
+    assert "Which district do you live in? South" in page and "Південь" not in page
+    texts = _text((await staff.get("/consultations/park-survey/texts")).text)
+    assert "Більше лавок" in texts and "Ukrainian" in texts  # the language by name
