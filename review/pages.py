@@ -209,6 +209,7 @@ async def consultation(request: Request, staff: Staff) -> Response:
         flow = await current_flow(request, uow, found)
         conditions = filters.clauses(flow, _dialect(uow))
         live = await queries.counts(uow.session, [found.id], conditions)
+        wrote_back = await uow.threads.unread_in_consultation(staff.organisation_id, found.id)
     consultation_id = found.id
 
     async def count_answers() -> tuple[Any, ...]:
@@ -281,6 +282,7 @@ async def consultation(request: Request, staff: Staff) -> Response:
         charts=charts,
         has_reports=any(s.kind in REPORT_KINDS for s in flow.questions),
         titles={card["step"].id: card["title"] for card in cards},
+        wrote_back=wrote_back,
         stats_age=round(age),
     )
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -433,6 +433,18 @@ class ThreadRepository:
             .order_by(newest.desc())
         )
         return [UnreadThread(pid, int(n), when) for pid, n, when in result]
+
+    async def unread_in_consultation(self, organisation_id: int, consultation_id: int) -> int:
+        """How many of a consultation's participants wrote messages nobody has seen."""
+        took_part = exists().where(
+            Run.citizen_id == ThreadMessage.citizen_id, Run.consultation_id == consultation_id
+        )
+        result = await self._session.execute(
+            select(func.count(func.distinct(ThreadMessage.citizen_id))).where(
+                *self._unread(organisation_id), took_part
+            )
+        )
+        return int(result.scalar_one())
 
     async def mark_seen(self, citizen_id: int, organisation_id: int, now: datetime) -> int:
         """Mark the citizen's messages in the organisation's thread as seen; how many

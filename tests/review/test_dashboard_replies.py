@@ -35,6 +35,8 @@ async def test_a_citizens_reply_is_counted_until_someone_opens_the_thread(
     page = (await viewer.get("/consultations")).text
     assert 'data-unread="2"' in page and 'title="2 unread replies">2</span>' in page
     assert 'data-unread="0"' in (await other_org.get("/consultations")).text  # not theirs
+    consultation = _text((await viewer.get("/consultations/park-survey")).text)
+    assert "1 participant wrote to you and nobody has read it yet" in consultation
     replies = _text((await viewer.get("/replies")).text)
     assert f"{anna} 2 new messages" in replies
 
@@ -44,6 +46,7 @@ async def test_a_citizens_reply_is_counted_until_someone_opens_the_thread(
     assert 'data-unread="0"' in thread.text  # the count already leaves them out
     assert 'data-unread="0"' in (await viewer.get("/consultations")).text
     assert "No unread replies." in (await viewer.get("/replies")).text
+    assert "nobody has read" not in (await viewer.get("/consultations/park-survey")).text
     again = await viewer.get(f"/citizens/{anna}")
     assert "unread" not in again.text.split("<ol", 1)[1].split("</ol>", 1)[0]
 
