@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from dialogs.schema import Flow, StepKind
+from dialogs.schema import Flow, Step, StepKind
 from konsulta import privacy
 from konsulta.outbound import OutboundMessage
 from review import charts, i18n, queries
@@ -187,7 +187,7 @@ def _crosstab_choices(flow: Flow, language: str) -> list[tuple[str, str]]:
     return choices
 
 
-def _row_keys(step: Any, rows: list[tuple[str, int]]) -> list[str]:
+def _row_keys(step: Step, rows: list[tuple[str, int]]) -> list[str]:
     """The option key behind each of a chart's rows (options in flow order)."""
     if step.options and len(step.options) == len(rows):
         return [o.key for o in step.options]
