@@ -58,11 +58,24 @@ def translations_of(flow: Flow) -> dict[str, dict[str, str]]:
     return {language: dict(texts) for language, texts in flow._translations.items() if texts}
 
 
-async def publish(uow: UnitOfWork, flow: Flow, yaml_text: str, *, open_now: bool) -> Published:
+async def publish(
+    uow: UnitOfWork,
+    flow: Flow,
+    yaml_text: str,
+    *,
+    open_now: bool,
+    organisation_as: str | None = None,
+) -> Published:
     """Store the version (idempotent for identical YAML); raises VersionConflict if the
-    same version number was published with different content."""
+    same version number was published with different content.
+
+    The consultation belongs to the organisation its YAML names, unless
+    `organisation_as` (a slug) says otherwise: the playground publishes every bundled
+    flow under one organisation, so the dashboard account a newcomer makes for it sees
+    them all. A consultation published before keeps its organisation."""
+    slug = organisation_as or organisation_slug(flow.organisation)
     organisation = await uow.organisations.get_or_create(
-        organisation_slug(flow.organisation), flow.organisation
+        slug, flow.organisation if organisation_as is None else organisation_as
     )
     await uow.consultations.publish_version(
         flow.id,

@@ -225,9 +225,14 @@ async def template(request: Request, staff: Staff) -> Response:
 # --- users and organisations ------------------------------------------------------------
 
 
+#: What the add-user form offers first: the least a new account may do; more is a choice.
+DEFAULT_ROLE = StaffRole.VIEWER
+
+
 def _roles_for(staff: Staff) -> list[StaffRole]:
-    """The roles `staff` may hand out: only the platform operator makes another."""
-    return [r for r in StaffRole if staff.is_platform or r != StaffRole.PLATFORM]
+    """The roles `staff` may hand out, the least privileged first: only the platform
+    operator makes another."""
+    return [r for r in reversed(StaffRole) if staff.is_platform or r != StaffRole.PLATFORM]
 
 
 def _manages(staff: Staff, user: StaffUser) -> bool:
@@ -258,6 +263,7 @@ async def users(request: Request, staff: Staff) -> Response:
         organisations=organisations,
         names=names,
         roles=_roles_for(staff),
+        default_role=DEFAULT_ROLE,
         min_password=MIN_PASSWORD_LENGTH,
         platform=staff.is_platform,
     )

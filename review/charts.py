@@ -7,14 +7,18 @@ every bar says its number). Pure functions of their input: strings in, a string 
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from html import escape
 
-__all__ = ["bars", "columns", "timeline"]
+__all__ = ["bars", "columns", "timeline", "wrap"]
 
-BAR_HEIGHT = 22
-BAR_GAP = 6
-LABEL_WIDTH = 140
+BAR_HEIGHT = 20
+BAR_GAP = 10
+LINE_HEIGHT = 16
+#: About how many characters of a 13px label fit on one line of the chart.
+CHAR_WIDTH = 7.2
+LABEL_LINES = 3
 COUNT_WIDTH = 80
 FONT = 'font-family="system-ui, sans-serif" font-size="13"'
 COLOURS = ("#2563eb", "#0d9488", "#c026d3", "#ea580c", "#65a30d", "#dc2626")
@@ -32,28 +36,54 @@ def _short(label: str, limit: int = 28) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
+def wrap(label: str, per_line: int, lines: int = LABEL_LINES) -> list[str]:
+    """`label` in lines of at most `per_line` characters, broken between words; if it
+    needs more than `lines`, the last shown line ends in "…": a label is only ever
+    shortened at its end, never cut at its start."""
+    found = textwrap.wrap(" ".join(label.split()), per_line) or [""]
+    if len(found) <= lines:
+        return found
+    shown = found[:lines]
+    shown[-1] = shown[-1][: per_line - 1].rstrip() + "…"
+    return shown
+
+
 def bars(items: Sequence[tuple[str, int]], title: str, *, width: int = 440) -> str:
-    """Horizontal bars: one per option, with the count and its share of the total."""
+    """Horizontal bars: one per option, with the count and its share of the total.
+
+    Each option's label sits above its bar across the chart's whole width, wrapped
+    over up to three lines; a longer label ends in "…" and its full text is the
+    label's tooltip (and in the table beside the chart)."""
     total = sum(count for _label, count in items) or 1
     most = max((count for _label, count in items), default=0) or 1
-    track = width - LABEL_WIDTH - COUNT_WIDTH
-    height = max(len(items), 1) * (BAR_HEIGHT + BAR_GAP) + BAR_GAP
+    track = width - COUNT_WIDTH
+    per_line = max(int(width / CHAR_WIDTH), 10)
     parts: list[str] = []
+    y = BAR_GAP
     for index, (label, count) in enumerate(items):
-        y = BAR_GAP + index * (BAR_HEIGHT + BAR_GAP)
+        lines = wrap(label, per_line)
+        spans = "".join(
+            f'<tspan x="0" dy="{0 if n == 0 else LINE_HEIGHT}">{escape(line)}</tspan>'
+            for n, line in enumerate(lines)
+        )
+        parts.append(
+            f'<text x="0" y="{y + LINE_HEIGHT - 4}" {FONT}><title>{escape(label)}</title>'
+            f"{spans}</text>"
+        )
+        y += len(lines) * LINE_HEIGHT + 2
         length = round(track * count / most) if count else 0
         share = round(100 * count / total)
         colour = COLOURS[index % len(COLOURS)]
         parts.append(
-            f'<text x="{LABEL_WIDTH - 8}" y="{y + 16}" text-anchor="end" {FONT}>'
-            f"<title>{escape(label)}</title>{escape(_short(label, 20))}</text>"
-            f'<rect x="{LABEL_WIDTH}" y="{y}" width="{max(length, 1)}" height="{BAR_HEIGHT}" '
+            f'<rect x="0" y="{y}" width="{max(length, 1)}" height="{BAR_HEIGHT}" '
             f'rx="3" fill="{colour}"/>'
-            f'<text x="{LABEL_WIDTH + length + 6}" y="{y + 16}" {FONT}>{count} ({share}%)</text>'
+            f'<text x="{length + 6}" y="{y + 15}" {FONT}>{count} ({share}%)</text>'
         )
+        y += BAR_HEIGHT + BAR_GAP
     if not items:
-        parts.append(f'<text x="{LABEL_WIDTH}" y="20" {FONT}>—</text>')
-    return _svg(width, height, title, "".join(parts))
+        parts.append(f'<text x="0" y="20" {FONT}>—</text>')
+        y = 30
+    return _svg(width, y, title, "".join(parts))
 
 
 def columns(items: Sequence[tuple[str, int]], title: str, *, width: int = 440) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from functools import cache
 
+from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations, Translations
 
 from konsulta.i18n import LOCALES_DIR, compile_catalogs
@@ -24,6 +25,7 @@ DOMAIN = "review"
 LANGUAGES = ("pl", "en")
 
 _current: ContextVar[NullTranslations] = ContextVar("review_translations")
+_current_code: ContextVar[str] = ContextVar("review_language")
 
 
 def N_(message: str) -> str:
@@ -41,7 +43,25 @@ def translations(language: str) -> NullTranslations:
 
 def use_language(language: str) -> None:
     """Translate the texts rendered from now on (in this task) into `language`."""
-    _current.set(translations(language if language in LANGUAGES else LANGUAGES[0]))
+    code = language if language in LANGUAGES else LANGUAGES[0]
+    _current.set(translations(code))
+    _current_code.set(code)
+
+
+def current_language() -> str:
+    """The dashboard language texts are rendered in now (in this task)."""
+    return _current_code.get(LANGUAGES[0])
+
+
+@cache
+def language_name(code: str, in_language: str) -> str:
+    """A citizen's language as staff read it: "uk" -> "ukraiński" in Polish,
+    "Ukrainian" in English (Babel's CLDR names); an unknown code stays as it is."""
+    try:
+        name = Locale.parse(code.replace("-", "_")).get_display_name(in_language)
+    except (ValueError, UnknownLocaleError):
+        return code
+    return name or code
 
 
 def gettext(message: str) -> str:
@@ -91,4 +111,9 @@ DATA_TEXTS = (
     N_("failed"),
     N_("blocked"),
     N_("skipped"),
+    N_("started"),
+    N_("completed"),
+    N_("abandoned"),
+    N_("Yes"),
+    N_("No"),
 )

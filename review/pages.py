@@ -9,6 +9,7 @@ so an address never reveals what another organisation has.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -18,15 +19,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from dialogs.schema import Flow, StepKind
+from dialogs.schema import Flow, Step, StepKind
 from konsulta import privacy
 from konsulta.outbound import OutboundMessage
 from konsulta.retention import Retention
-from review import charts, queries
+from review import charts, i18n, queries
 from review.export import FORMATS, Format, stream_export
 from review.i18n import N_
 from review.queries import Filters
-from review.rendering import flash, render
+from review.rendering import flash, language_of, render
 from review.security import ADMIN, EDIT, VIEW, Staff, action, audit, dashboard, page
 from storage.models import (
     Answer,
@@ -60,6 +61,22 @@ CROSSTAB_KINDS = {
     StepKind.SCALE,
 }
 REPORT_KINDS = {StepKind.LOCATION, StepKind.PHOTO}
+#: What staff read for each kind of question, instead of the flow format's id.
+KIND_NAMES = {
+    StepKind.MESSAGE: N_("Message"),
+    StepKind.SINGLE_CHOICE: N_("One choice"),
+    StepKind.MULTIPLE_CHOICE: N_("Several choices"),
+    StepKind.TEXT: N_("Free text"),
+    StepKind.NUMBER: N_("Number"),
+    StepKind.SCALE: N_("Scale"),
+    StepKind.YES_NO: N_("Yes or no"),
+    StepKind.DATE: N_("Date"),
+    StepKind.LOCATION: N_("Location"),
+    StepKind.PHOTO: N_("Photo"),
+    StepKind.VOICE: N_("Voice note"),
+    StepKind.CONTACT: N_("Contact"),
+    StepKind.RANKING: N_("Ranking"),
+}
 
 
 # --- shared lookups -------------------------------------------------------------------
@@ -88,6 +105,34 @@ def filters_of(request: Request) -> Filters:
     return Filters.from_query(params)
 
 
+def _named_languages(items: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """A by-language breakdown with language names in the staff's language."""
+    shown = i18n.current_language()
+    return [(i18n.language_name(code, shown), n) for code, n in items]
+
+
+def choice_text(flow: Flow, step_id: str, value: Any, language: str) -> str | None:
+    """What a button answer said, in `language` (the consultation's default): the
+    option's label for the key it is stored as, "Yes"/"No" in the staff's language;
+    None when the answer is not a button's (staff then read what the citizen wrote)."""
+    try:
+        step = flow.step(step_id)
+    except KeyError:
+        return None
+    labels = {o.key: flow.localize(o.label, language) for o in step.options}
+    if step.kind is StepKind.YES_NO and isinstance(value, bool):
+        return i18n.gettext("Yes") if value else i18n.gettext("No")
+    if step.kind is StepKind.SINGLE_CHOICE and isinstance(value, str):
+        return labels.get(value)
+    if step.kind in {StepKind.MULTIPLE_CHOICE, StepKind.RANKING} and isinstance(value, list):
+        if not all(isinstance(key, str) and key in labels for key in value):
+            return None
+        if step.kind is StepKind.RANKING:
+            return ", ".join(f"{n}. {labels[key]}" for n, key in enumerate(value, 1))
+        return ", ".join(labels[key] for key in value)
+    return None
+
+
 def _dialect(uow: UnitOfWork) -> str:
     return uow.session.get_bind().dialect.name
 
@@ -111,6 +156,10 @@ async def consultations(request: Request, staff: Staff) -> Response:
     overall = None
     if ids:
         overall, _age = await board.stats.get(("overview", tuple(ids)), count_runs)
+        i18n.use_language(language_of(request, staff))
+        overall = queries.Breakdowns(
+            _named_languages(overall.by_language), overall.by_community, overall.by_day
+        )
     return render(
         request,
         "consultations.html",
@@ -129,7 +178,7 @@ def _crosstab_choices(flow: Flow, language: str) -> list[tuple[str, str]]:
             continue
         question = _short(flow.localize(step.text, language), 50)
         if step.kind is StepKind.YES_NO:
-            values = [("yes", "yes"), ("no", "no")]
+            values = [("yes", i18n.gettext("Yes")), ("no", i18n.gettext("No"))]
         elif step.kind is StepKind.SCALE:
             assert step.min is not None and step.max is not None
             values = [(str(p), str(p)) for p in range(int(step.min), int(step.max) + 1)]
@@ -137,6 +186,13 @@ def _crosstab_choices(flow: Flow, language: str) -> list[tuple[str, str]]:
             values = [(o.key, flow.localize(o.label, language)) for o in step.options]
         choices.extend((f"{step.id}:{key}", f"{question} = {label}") for key, label in values)
     return choices
+
+
+def _row_keys(step: Step, rows: list[tuple[str, int]]) -> list[str]:
+    """The option key behind each of a chart's rows (options in flow order)."""
+    if step.options and len(step.options) == len(rows):
+        return [o.key for o in step.options]
+    return [label for label, _n in rows]
 
 
 def _short(text: str, limit: int) -> str:
@@ -156,6 +212,7 @@ async def consultation(request: Request, staff: Staff) -> Response:
         live = await queries.counts(uow.session, [found.id], conditions)
         retention = await Retention(board.app).notice(uow, found, board.clock().date())
         undelivered = await queries.undelivered(uow.session, found.id)
+        wrote_back = await uow.threads.unread_in_consultation(staff.organisation_id, found.id)
     consultation_id = found.id
 
     async def count_answers() -> tuple[Any, ...]:
@@ -175,24 +232,43 @@ async def consultation(request: Request, staff: Staff) -> Response:
         (consultation_id, flow.version, filters), count_answers
     )
     language = flow.default_language
+    # Charts are drawn here, before `render` picks the language: pick it now.
+    i18n.use_language(language_of(request, staff))
+    yes, no = i18n.gettext("Yes"), i18n.gettext("No")
     cards: list[dict[str, Any]] = []
     for step in flow.questions:
         item = stats[step.id]
         title = flow.localize(step.text, language)
         chart = None
+        rows: list[tuple[str, int]] = []
         if step.kind in CHART_KINDS:
-            chart = charts.bars(item.labelled(flow, language), title)
+            rows = item.labelled(flow, language, yes=yes, no=no)
+            chart = charts.bars(rows, title)
         elif step.kind in HISTOGRAM_KINDS:
-            chart = charts.columns(item.histogram(), title)
+            rows = item.histogram()
+            chart = charts.columns(rows, title)
+        places = item.average_places()
+        total = sum(n for _label, n in rows) or 1
         cards.append(
             {
                 "step": step,
                 "title": title,
+                "kind": KIND_NAMES[step.kind],
                 "stats": item,
                 "chart": chart,
+                # The chart's numbers with full labels, and for a ranking each option's
+                # average place.
+                "table": [
+                    (label, n, n / total, places.get(key) if places else None)
+                    for (label, n), key in zip(rows, _row_keys(step, rows), strict=True)
+                ],
+                "ranking": step.kind is StepKind.RANKING,
                 "timeline": charts.timeline(item.by_day, title) if item.by_day else None,
             }
         )
+    overview = queries.Breakdowns(
+        _named_languages(overview.by_language), overview.by_community, overview.by_day
+    )
     return render(
         request,
         "consultation.html",
@@ -209,6 +285,7 @@ async def consultation(request: Request, staff: Staff) -> Response:
         charts=charts,
         has_reports=any(s.kind in REPORT_KINDS for s in flow.questions),
         titles={card["step"].id: card["title"] for card in cards},
+        wrote_back=wrote_back,
         stats_age=round(age),
         retention=retention,
         undelivered=undelivered,
@@ -442,12 +519,21 @@ async def reports(request: Request, staff: Staff) -> Response:
         await audit(uow, staff, "view", slug, page="reports", shown=len(runs), status=wanted)
         await uow.commit()
     items = []
+    i18n.use_language(language_of(request, staff))
     for run, pid in runs:
         status = statuses.get(run.id, ReportState.NEW)
         if wanted and wanted != status:
             continue
         given = answers.get(run.id, {})
-        items.append({"run": run, "participant": pid, "answers": given, "status": status})
+        # Buttons' answers as the options' labels in the consultation's language.
+        labels = {
+            a.step_id: shown
+            for a in given.values()
+            if (shown := choice_text(flow, a.step_id, a.value, flow.default_language))
+        }
+        items.append(
+            {"run": run, "participant": pid, "answers": given, "labels": labels, "status": status}
+        )
     return render(
         request,
         "reports.html",
@@ -629,6 +715,10 @@ async def thread(request: Request, staff: Staff) -> Response:
         )
         answers: dict[int, list[Answer]] = {}
         questions: dict[int, dict[str, str]] = {}
+        # A button's answer is stored as its option key: staff read the option's label
+        # in the consultation's default language, not the citizen's words for it.
+        labels: dict[int, str] = {}
+        i18n.use_language(language_of(request, staff))
         for run, found in runs:
             answers[run.id] = await uow.answers.list_for_run(run.id)
             version = await uow.consultations.get_version_by_id(run.flow_version_id)
@@ -637,11 +727,26 @@ async def thread(request: Request, staff: Staff) -> Response:
                 questions[run.id] = {
                     s.id: flow.localize(s.text, flow.default_language) for s in flow.steps
                 }
+                for answer in answers[run.id]:
+                    shown = choice_text(flow, answer.step_id, answer.value, flow.default_language)
+                    if shown is not None:
+                        labels[answer.id] = shown
             del found
         messages = await uow.threads.for_citizen(citizen.id, staff.organisation_id)
+        # Opening the thread is reading it: its citizen messages are marked seen, and
+        # this page still points out which were new.
+        unread = {
+            m.id
+            for m in messages
+            if m.direction != ThreadDirection.TO_CITIZEN and m.seen_at is None
+        }
+        seen = await uow.threads.mark_seen(
+            citizen.id, staff.organisation_id, dashboard(request).clock()
+        )
         reachable = await uow.citizens.chat_id(citizen.id) is not None
         await audit(uow, staff, "view_thread", pid)
         await uow.commit()
+    request.state.staff = replace(staff, unread=max(staff.unread - seen, 0))
     return render(
         request,
         "thread.html",
@@ -649,11 +754,21 @@ async def thread(request: Request, staff: Staff) -> Response:
         runs=runs,
         answers=answers,
         questions=questions,
+        labels=labels,
         messages=messages,
+        unread=unread,
         reachable=reachable and not citizen.stopped,
         max_reply=MAX_REPLY,
         outbound=ThreadDirection.TO_CITIZEN,
     )
+
+
+@page(VIEW)
+async def replies(request: Request, staff: Staff) -> Response:
+    """Threads with citizens' messages nobody at the organisation has opened yet."""
+    async with dashboard(request).app.uow(read_only=True) as uow:
+        threads = await uow.threads.unread_threads(staff.organisation_id)
+    return render(request, "replies.html", threads=threads)
 
 
 async def queue_to_citizen(
@@ -763,6 +878,7 @@ def routes() -> list[BaseRoute]:
         Route("/consultations/{slug}/reports/{run_id:int}/status", report_status, methods=["POST"]),
         Route("/photos/{run_id:int}/{step_id}", photo),
         Route("/answers/{answer_id:int}/voice", voice_note),
+        Route("/replies", replies),
         Route("/citizens/{pid}", thread),
         Route("/citizens/{pid}/reply", reply, methods=["POST"]),
         Route("/citizens/{pid}/erase", confirm_erase),

@@ -55,6 +55,9 @@ __all__ = [
 
 SCALAR_KINDS = {StepKind.SINGLE_CHOICE, StepKind.YES_NO, StepKind.SCALE, StepKind.NUMBER}
 LIST_KINDS = {StepKind.MULTIPLE_CHOICE}
+#: Answers that are an ordered list of option keys, most important first: counted
+#: per (option, place), so a chart shows first choices and a table the average place.
+RANKED_KINDS = {StepKind.RANKING}
 HISTOGRAM_BINS = 10
 NO_COMMUNITY = "none"
 
@@ -175,6 +178,20 @@ def _elements(dialect: str) -> Any:
     if dialect == "postgresql":
         return func.jsonb_array_elements_text(Answer.value).table_valued("value").alias("item")
     return func.json_each(Answer.value).table_valued("value").alias("item")
+
+
+def _placed_elements(dialect: str) -> tuple[Any, Any, int]:
+    """The items of `answers.value` with their place: (table, place column, the place
+    of the first item), since SQLite counts from 0 and PostgreSQL's ordinality from 1."""
+    if dialect == "postgresql":
+        table = (
+            func.jsonb_array_elements_text(Answer.value)
+            .table_valued("value", with_ordinality="place")
+            .render_derived(name="item")
+        )
+        return table, table.c.place, 1
+    table = func.json_each(Answer.value).table_valued("key", "value").alias("item")
+    return table, table.c.key, 0
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -305,18 +322,36 @@ class QuestionStats:
     #: (value as stored, count); for multiple choice one row per picked option.
     values: list[tuple[Any, int]] = field(default_factory=list)
     by_day: list[tuple[str, int]] = field(default_factory=list)
+    #: For a ranking: (option key, place from 1, count).
+    places: list[tuple[str, int, int]] = field(default_factory=list)
 
-    def labelled(self, flow: Flow, language: str) -> list[tuple[str, int]]:
-        """Bars for a choice question: every option in flow order, even at zero."""
+    def labelled(
+        self, flow: Flow, language: str, *, yes: str = "Yes", no: str = "No"
+    ) -> list[tuple[str, int]]:
+        """Bars for a choice question: every option in flow order, even at zero; for a
+        ranking, how many put each option first. `yes` and `no` name a yes/no
+        question's bars (in the staff's language)."""
         counts = {_key(value): count for value, count in self.values}
         if self.step.kind is StepKind.YES_NO:
-            return [("yes", counts.get("true", 0)), ("no", counts.get("false", 0))]
+            return [(yes, counts.get("true", 0)), (no, counts.get("false", 0))]
+        if self.step.kind in RANKED_KINDS:
+            counts = {key: n for key, place, n in self.places if place == 1}
         if self.step.options:
             return [
                 (flow.localize(option.label, language), counts.get(option.key, 0))
                 for option in self.step.options
             ]
         return [(str(value), count) for value, count in self.values]
+
+    def average_places(self) -> dict[str, float]:
+        """A ranking's options by their average place among those who ranked them
+        (1 is first); an option nobody ranked is absent."""
+        totals: dict[str, list[int]] = {}
+        for key, place, n in self.places:
+            pair = totals.setdefault(key, [0, 0])
+            pair[0] += place * n
+            pair[1] += n
+        return {key: total / n for key, (total, n) in totals.items() if n}
 
     def histogram(self) -> list[tuple[str, int]]:
         """Columns for a scale (one per point) or a number (up to 10 equal bins)."""
@@ -372,8 +407,9 @@ async def question_stats(
 ) -> dict[str, QuestionStats]:
     """Per question: answered and skipped counts, value counts, answers per day.
 
-    Two queries in all: one pass for answered/skipped, single values and days, and
-    one for the options of every multiple-choice question.
+    Three queries at most: one pass for answered/skipped, single values and days, one
+    for the options of every multiple-choice question, one for the places of every
+    ranking's options.
     """
     dialect = _dialect(session)
     stats = {step.id: QuestionStats(step) for step in questions}
@@ -426,6 +462,19 @@ async def question_stats(
         )
         for step_id, option, count in picked:
             stats[step_id].values.append((option, int(count)))
+    ranked = [s.id for s in questions if s.kind in RANKED_KINDS]
+    if ranked:
+        elements, place, first = _placed_elements(dialect)
+        placed = await session.execute(
+            select(Answer.step_id, elements.c.value, place, func.count())
+            .select_from(Answer)
+            .join(Run, Run.id == Answer.run_id)
+            .join(elements, true())
+            .where(*joined, Answer.step_id.in_(ranked), ~Answer.skipped)
+            .group_by(Answer.step_id, elements.c.value, place)
+        )
+        for step_id, option, at, count in placed:
+            stats[step_id].places.append((str(option), int(at) - first + 1, int(count)))
     for item_stats in stats.values():
         item_stats.values.sort(key=lambda pair: -pair[1])
     return stats
@@ -448,9 +497,14 @@ async def drop_off(
     stats: Mapping[str, QuestionStats],
     conditions: Sequence[Any] = (),
 ) -> tuple[int, list[DropOff]]:
-    """How many consented citizens left before the first question, and per question
-    how many reached it (answered or skipped) and how many stopped after it without
-    finishing. "Stopped after" is the last question a run answered (2 queries)."""
+    """How many consented citizens left before answering anything, and per question
+    how many reached it and how many stopped there without finishing (2 queries).
+
+    A run that stopped is counted at the question it was asked and did not answer: the
+    engine's `current` step in the run's state. Where the state does not name a
+    question (an old or closed run), the question after the last one answered, in
+    flow order, stands in. "Reached" is everyone who answered or skipped the question
+    plus those who stopped at it."""
     base = [
         Run.consultation_id == consultation_id,
         Run.parent_run_id.is_(None),
@@ -463,31 +517,50 @@ async def drop_off(
         .label("newest")
     )
     last = (
-        select(Answer.step_id.label("step_id"), newest)
+        select(
+            Answer.step_id.label("step_id"),
+            Run.state["current"].as_string().label("current"),
+            newest,
+        )
         .select_from(Answer)
         .join(Run, Run.id == Answer.run_id)
         .where(*base)
         .subquery()
     )
     rows = await session.execute(
-        select(last.c.step_id, func.count()).where(last.c.newest == 1).group_by(last.c.step_id)
+        select(last.c.step_id, last.c.current, func.count())
+        .where(last.c.newest == 1)
+        .group_by(last.c.step_id, last.c.current)
     )
-    left = {step_id: int(count) for step_id, count in rows}
+    order = [step.id for step in flow.questions]
+    left: dict[str, int] = {}
+    for last_answered, current, count in rows:
+        at = stopped_at(order, last_answered, current)
+        if at is not None:
+            left[at] = left.get(at, 0) + int(count)
     before_first = select(func.count()).where(
         *base,
         Run.consent_record_id.is_not(None),
         ~exists().where(Answer.run_id == Run.id),
     )
     none_answered = int((await session.execute(before_first)).scalar_one())
-    found = [
-        DropOff(
-            step.id,
-            stats[step.id].answered + stats[step.id].skipped if step.id in stats else 0,
-            left.get(step.id, 0),
-        )
-        for step in flow.questions
-    ]
+    found = []
+    for step in flow.questions:
+        item = stats.get(step.id)
+        answered = item.answered + item.skipped if item is not None else 0
+        found.append(DropOff(step.id, answered + left.get(step.id, 0), left.get(step.id, 0)))
     return none_answered, found
+
+
+def stopped_at(order: Sequence[str], last_answered: str, current: str | None) -> str | None:
+    """The question a run stopped at: the one it was being asked, else the one after
+    the last it answered (None past the last question, or for an unknown step)."""
+    if current in order:
+        return current
+    if last_answered not in order:
+        return None
+    following = order.index(last_answered) + 1
+    return order[following] if following < len(order) else None
 
 
 def free_text_match(query: str) -> ColumnElement[bool]:

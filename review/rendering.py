@@ -33,6 +33,9 @@ def make_templates() -> Environment:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
     )
+    env.filters["language_name"] = lambda code: i18n.language_name(
+        str(code), i18n.current_language()
+    )
     env.filters["svg"] = Markup  # charts are built from escaped parts in review.charts
     env.filters["percent"] = lambda v: "—" if v is None else f"{100 * v:.0f}%"
     env.globals["public_kinds"] = PUBLIC_KINDS  # the consultation page's publish form

@@ -109,6 +109,9 @@ class Staff:
     organisation_slug: str
     organisation_name: str
     language: str
+    #: Citizens' messages to the organisation no staff member has opened yet (the
+    #: count in every page's navigation).
+    unread: int = 0
 
     @property
     def can_edit(self) -> bool:
@@ -171,6 +174,7 @@ async def current_staff(request: Request) -> Staff | None:
     async with board.app.uow(read_only=True) as uow:
         uid = await uow.staff_sessions.user_of(token, now=board.clock())
         found = None if uid is None else await uow.staff.get_with_organisation(uid)
+        unread = 0 if found is None else await uow.threads.unread_count(found[1].id)
     if found is None:
         request.session.clear()
         return None
@@ -187,6 +191,7 @@ async def current_staff(request: Request) -> Staff | None:
         organisation_slug=organisation.slug,
         organisation_name=organisation.name,
         language=language if isinstance(language, str) else user.language,
+        unread=unread,
     )
 
 

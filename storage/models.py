@@ -516,7 +516,11 @@ class ThreadMessage(Base):
     """A message between an organisation's staff and a citizen, either way."""
 
     __tablename__ = "thread_messages"
-    __table_args__ = (Index("ix_thread_messages_citizen_id_id", "citizen_id", "id"),)
+    __table_args__ = (
+        Index("ix_thread_messages_citizen_id_id", "citizen_id", "id"),
+        # The dashboard counts an organisation's unread replies on every page.
+        Index("ix_thread_messages_organisation_id_seen_at", "organisation_id", "seen_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"))
@@ -527,6 +531,9 @@ class ThreadMessage(Base):
         ForeignKey("staff_users.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A citizen's message is unread until a staff member of the organisation opens the
+    # thread (any of them: the organisation shares one inbox); staff's own stay None.
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # The dashboard's aggregates: runs of a consultation by day (charts over time, date

@@ -8,10 +8,11 @@ a window), so it holds across restarts and across several dashboard processes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -19,6 +20,7 @@ from storage.models import (
     AnswerCoding,
     AnswerTag,
     AuditEntry,
+    Citizen,
     CodebookTag,
     Consultation,
     LoginAttempt,
@@ -39,7 +41,17 @@ __all__ = [
     "ReportRepository",
     "StaffRepository",
     "ThreadRepository",
+    "UnreadThread",
 ]
+
+
+@dataclass(frozen=True)
+class UnreadThread:
+    """A citizen's thread with messages no staff member has opened yet."""
+
+    participant_id: str
+    unread: int
+    newest: datetime
 
 
 class StaffRepository:
@@ -395,6 +407,55 @@ class ThreadRepository:
             .order_by(ThreadMessage.id)
         )
         return list(result.scalars())
+
+    def _unread(self, organisation_id: int) -> list[Any]:
+        return [
+            ThreadMessage.organisation_id == organisation_id,
+            ThreadMessage.seen_at.is_(None),
+            ThreadMessage.direction == ThreadDirection.FROM_CITIZEN,
+        ]
+
+    async def unread_count(self, organisation_id: int) -> int:
+        """How many citizens' messages to the organisation no staff member has seen."""
+        result = await self._session.execute(
+            select(func.count()).select_from(ThreadMessage).where(*self._unread(organisation_id))
+        )
+        return int(result.scalar_one())
+
+    async def unread_threads(self, organisation_id: int) -> list[UnreadThread]:
+        """The organisation's threads with unread citizen messages, newest first."""
+        newest = func.max(ThreadMessage.created_at)
+        result = await self._session.execute(
+            select(Citizen.participant_id, func.count(), newest)
+            .join(Citizen, Citizen.id == ThreadMessage.citizen_id)
+            .where(*self._unread(organisation_id))
+            .group_by(Citizen.participant_id)
+            .order_by(newest.desc())
+        )
+        return [UnreadThread(pid, int(n), when) for pid, n, when in result]
+
+    async def unread_in_consultation(self, organisation_id: int, consultation_id: int) -> int:
+        """How many of a consultation's participants wrote messages nobody has seen."""
+        took_part = exists().where(
+            Run.citizen_id == ThreadMessage.citizen_id, Run.consultation_id == consultation_id
+        )
+        result = await self._session.execute(
+            select(func.count(func.distinct(ThreadMessage.citizen_id))).where(
+                *self._unread(organisation_id), took_part
+            )
+        )
+        return int(result.scalar_one())
+
+    async def mark_seen(self, citizen_id: int, organisation_id: int, now: datetime) -> int:
+        """Mark the citizen's messages in the organisation's thread as seen; how many
+        were unread."""
+        result = await self._session.execute(
+            update(ThreadMessage)
+            .where(ThreadMessage.citizen_id == citizen_id, *self._unread(organisation_id))
+            .values(seen_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def open_thread(self, citizen_id: int, since: datetime) -> int | None:
         """The organisation that last wrote to this citizen after `since`, if any: a

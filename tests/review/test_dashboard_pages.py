@@ -46,10 +46,11 @@ async def test_a_consultation_shows_a_chart_per_question_and_the_drop_off(
     assert 'data-count="started">4<' in html and 'data-count="completed">3<' in html
     assert "North 2 (50%)" in page and "South 2 (50%)" in page  # district bars
     assert "Benches 2 (50%)" in page and "Shade 1 (25%)" in page  # picked options
-    assert "yes 1 (33%)" in page and "no 2 (67%)" in page  # stairs
+    assert "Yes 1 (33%)" in page and "No 2 (67%)" in page  # stairs
     assert html.count('class="card question"') == 8
-    # Drop-off: Dawid answered district and age and stopped after age.
-    assert "age 4 1" in page and "satisfaction 3 0" in page
+    # Drop-off: Dawid answered district and age and stopped at the next question, the
+    # rating (which he reached, and did not answer).
+    assert "How old are you? 4 0" in page and "How do you rate the park? 4 1" in page
 
 
 async def test_filters_narrow_every_number_and_the_cross_tab_asks_another_answer(
@@ -274,7 +275,7 @@ async def test_staff_send_the_results_to_the_participants_of_their_consultation_
     # Anna and Celina (en) and Bogdan (pl) finished; Dawid did not; Ewa is Org B's.
     assert "3 citizens would get it now." in detail
     assert "Twelve new benches are coming in spring." in detail
-    assert "en · 2" in detail and "pl · 1" in detail
+    assert "English · 2" in detail and "Polish · 1" in detail  # languages by name
     scheduled = await browser.post(detail_url + "/schedule", {"at": ""})
     assert scheduled.status_code == 303
     listing = _text((await browser.get("/consultations/park-survey/broadcasts")).text)
