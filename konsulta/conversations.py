@@ -304,12 +304,16 @@ class Conversations:
         if run_id is not None and run_id != run.id:
             return True
         current = CONSENT_STEP if run.consent_record_id is None else run.state.get("current")
-        if event.step_id != current:
+        # A consent a question needs (contact, naming) is asked before it, under the
+        # question's own step: its buttons answer the current question too.
+        if event.step_id != current and event.step_id not in engine.CONSENT_QUESTIONS.values():
             return True
         if delivery is None or delivery.source_message_id is None:
             return False
+        # Older than the newest copy noted; a newer one may not be noted yet (a tap
+        # quicker than the adapter's note), and it is the newest then.
         newest = await uow.keyboards.newest(delivery.chat_id)
-        return newest is not None and newest != delivery.source_message_id
+        return newest is not None and delivery.source_message_id < newest
 
     async def _pass_on_to_staff(
         self, uow: UnitOfWork, citizen: Citizen, event: Event, texts: Translator

@@ -349,6 +349,10 @@ class OpenKeyboard(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Closed (answered, or its buttons taken off) before or after it was noted: a tap
+    # can close a question before the adapter has noted it as sent, and the note
+    # must not open it again. Closed rows older than a chat's newest note are dropped.
+    closed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class InboxUpdate(Base):

@@ -26,6 +26,7 @@ class KeyboardRepository:
     async def opened(self, chat_id: int, message_id: int) -> list[int]:
         """Note `message_id` as the chat's newest open keyboard; returns the chat's
         older open ones (still open until their buttons are actually taken off)."""
+        # A row there already means it was closed first (a quick tap): it stays closed.
         statement = (
             upsert_insert(self._session, OpenKeyboard)
             .values(chat_id=chat_id, message_id=message_id, opened_at=utcnow())
@@ -34,22 +35,42 @@ class KeyboardRepository:
         await self._session.execute(statement)
         older = await self._session.scalars(
             select(OpenKeyboard.message_id)
-            .where(OpenKeyboard.chat_id == chat_id, OpenKeyboard.message_id < message_id)
+            .where(
+                OpenKeyboard.chat_id == chat_id,
+                OpenKeyboard.message_id < message_id,
+                OpenKeyboard.closed.is_(False),
+            )
             .order_by(OpenKeyboard.message_id)
+        )
+        # Older closed rows served their purpose: their notes were written before this
+        # one (a chat's messages go out one at a time, each noted right after it).
+        await self._session.execute(
+            delete(OpenKeyboard).where(
+                OpenKeyboard.chat_id == chat_id,
+                OpenKeyboard.message_id < message_id,
+                OpenKeyboard.closed.is_(True),
+            )
         )
         return list(older)
 
     async def closed(self, chat_id: int, message_id: int) -> None:
+        """Closed, whether or not it was noted yet (then the note finds it closed)."""
+        statement = upsert_insert(self._session, OpenKeyboard).values(
+            chat_id=chat_id, message_id=message_id, opened_at=utcnow(), closed=True
+        )
         await self._session.execute(
-            delete(OpenKeyboard).where(
-                OpenKeyboard.chat_id == chat_id, OpenKeyboard.message_id == message_id
+            statement.on_conflict_do_update(
+                index_elements=[OpenKeyboard.chat_id, OpenKeyboard.message_id],
+                set_={"closed": True},
             )
         )
 
     async def is_open(self, chat_id: int, message_id: int) -> bool:
         found = await self._session.scalar(
             select(OpenKeyboard.message_id).where(
-                OpenKeyboard.chat_id == chat_id, OpenKeyboard.message_id == message_id
+                OpenKeyboard.chat_id == chat_id,
+                OpenKeyboard.message_id == message_id,
+                OpenKeyboard.closed.is_(False),
             )
         )
         return found is not None
@@ -57,6 +78,8 @@ class KeyboardRepository:
     async def newest(self, chat_id: int) -> int | None:
         """The chat's newest question message with working buttons, if any is known."""
         newest: int | None = await self._session.scalar(
-            select(func.max(OpenKeyboard.message_id)).where(OpenKeyboard.chat_id == chat_id)
+            select(func.max(OpenKeyboard.message_id)).where(
+                OpenKeyboard.chat_id == chat_id, OpenKeyboard.closed.is_(False)
+            )
         )
         return newest

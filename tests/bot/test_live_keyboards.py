@@ -113,6 +113,12 @@ class Chat:
         return [r for r in self.emu.state.refused if "not modified" in r[1]]
 
 
+async def agree_to_contact(chat: Chat, run: int) -> None:
+    """The flow asks for a phone number: first the consent to keep it (its own purpose)."""
+    [consent] = chat.with_buttons("~contact")
+    await chat.tap(consent, f"t:{run}:~contact:yes")
+
+
 @pytest.fixture
 async def chat(tmp_path: Path) -> AsyncIterator[Chat]:
     (tmp_path / "keyboards.yaml").write_text(FLOW, encoding="utf-8")
@@ -172,8 +178,10 @@ async def test_after_a_hint_only_the_newest_copy_of_a_question_has_buttons(chat:
     assert (await chat.answers())["age"] == ("old", False)
 
     assert chat.not_modified() == [], chat.emu.state.refused
+    # Only the question now asked (the contact consent, before the phone) is open.
+    [contact_consent] = chat.with_buttons("~contact")
     async with chat.app.uow(read_only=True) as uow:
-        assert await uow.keyboards.newest(chat.user_id) is None, "no question left open"
+        assert await uow.keyboards.newest(chat.user_id) == contact_consent.message_id
 
 
 async def test_an_optional_contact_step_offers_the_request_button_and_skip(chat: Chat) -> None:
@@ -183,6 +191,7 @@ async def test_an_optional_contact_step_offers_the_request_button_and_skip(chat:
     await chat.tap(pick, f"t:{run}:pick:~done")
     [age] = chat.with_buttons("age")
     await chat.tap(age, f"t:{run}:age:old")
+    await agree_to_contact(chat, run)
 
     # The contact question: no inline buttons, Telegram's request keyboard instead,
     # with "Skip" on the same keyboard.
@@ -227,6 +236,7 @@ async def test_the_request_button_shares_the_number_and_skip_skips_it(chat: Chat
     await chat.tap(pick, f"t:{run}:pick:~done")
     [age] = chat.with_buttons("age")
     await chat.tap(age, f"t:{run}:age:young")
+    await agree_to_contact(chat, run)
 
     await chat.emu.citizens.press(chat.user_id, "Pomiń")
     await chat.settled()

@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("chat_id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("message_id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("closed", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.PrimaryKeyConstraint("chat_id", "message_id", name=op.f("pk_open_keyboards")),
     )
 
