@@ -34,7 +34,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.ptb.citizens import Citizens
 from bot.telegram.keyboards import track_keyboards
-from bot.telegram.runtime import ALLOWED_UPDATES, make_bot, register_commands
+from bot.telegram.runtime import ALLOWED_UPDATES, make_bot, patiently, register_commands
 from bot.telegram.sender import Sender
 from konsulta.bootstrap import App
 from konsulta.conversations import Conversations
@@ -173,7 +173,9 @@ class PtbRuntime:
 
     async def run(self, stop: asyncio.Event) -> None:
         async with self.application:  # initialize (getMe) ... shutdown
-            await register_commands(self.app, self.sender.bot)
+            await patiently(
+                "setMyCommands", lambda: register_commands(self.app, self.sender.bot), stop
+            )
             await self.recover()
             log.info("bot @%s is running (ptb, polling)", self.application.bot.username)
             tasks = [

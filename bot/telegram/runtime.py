@@ -15,9 +15,9 @@ import hmac
 import json
 import logging
 import signal
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from aiogram import Bot, Dispatcher, methods
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -73,6 +73,27 @@ async def register_commands(app: App, bot: Bot) -> None:
         texts = app.texts(language or app.settings.default_language)
         commands = [BotCommand(command=c, description=texts.gettext(d)) for c, d in COMMANDS]
         await bot.set_my_commands(commands, scope=scope, language_code=language)
+
+
+T = TypeVar("T")
+
+
+async def patiently(what: str, call: Callable[[], Awaitable[T]], stop: asyncio.Event) -> T | None:
+    """A start-up call to the Bot API, tried again while the API cannot be reached: a
+    bot started during a network outage waits for it instead of exiting. None if the
+    bot is told to stop meanwhile."""
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            return await call()
+        except TelegramRetryAfter as error:
+            wait = float(error.retry_after)
+        except (TelegramNetworkError, TelegramServerError) as error:
+            wait, delay = delay, min(delay * 2, 30.0)
+            log.warning("%s: no answer from the Bot API (%s); again in %.0f s", what, error, wait)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), wait)
+    return None
 
 
 @dataclass
@@ -141,7 +162,7 @@ class Runtime:
 
     async def poll(self, stop: asyncio.Event, timeout: int = 25) -> None:
         """Long polling; the offset moves on only after the batch is committed."""
-        await self.bot.delete_webhook(drop_pending_updates=False)
+        await patiently("deleteWebhook", self.bot.delete_webhook, stop)
         offset: int | None = None
         backoff = 1.0
         while not stop.is_set():
@@ -189,11 +210,15 @@ class Runtime:
         await runner.setup()
         site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
         await site.start()
-        if settings.webhook_url:
-            await self.bot.set_webhook(
-                settings.webhook_url,
-                secret_token=settings.webhook_secret.get_secret_value(),
-                allowed_updates=ALLOWED_UPDATES,
+        if url := settings.webhook_url:
+            await patiently(
+                "setWebhook",
+                lambda: self.bot.set_webhook(
+                    url,
+                    secret_token=settings.webhook_secret.get_secret_value(),
+                    allowed_updates=ALLOWED_UPDATES,
+                ),
+                stop,
             )
         log.info(
             "webhook listening on %s:%s%s",
@@ -207,9 +232,12 @@ class Runtime:
             await runner.cleanup()
 
     async def run(self, stop: asyncio.Event, *, webhook: bool) -> None:
-        await register_commands(self.app, self.bot)
+        await patiently("setMyCommands", lambda: register_commands(self.app, self.bot), stop)
+        me = await patiently("getMe", self.bot.get_me, stop)
+        if me is None:  # stopped before the Bot API ever answered
+            await self.bot.session.close()
+            return
         await self.worker.recover()
-        me = await self.bot.get_me()
         log.info("bot @%s is running (%s)", me.username, "webhook" if webhook else "polling")
         receive: Callable[[asyncio.Event], Coroutine[None, None, None]] = (
             self.serve_webhook if webhook else self.poll
