@@ -66,7 +66,7 @@ def test_a_citizen_reports_a_broken_pavement_in_polish_and_is_asked_two_weeks_la
     page.get_by_role("button", name="Start").click()
 
     tap(page, "Zgłoś problem w okolicy")
-    bot_says(page, "Czy zgadzasz się wziąć udział?")
+    bot_says(page, "Czy wyraża Pan/Pani zgodę na udział?")
     tap(page, "Tak, zgadzam się")
     tap(page, "Chodnik lub droga")
 
