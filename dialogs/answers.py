@@ -741,23 +741,38 @@ def _number_hint(params: dict[str, Any], texts: Translator) -> str:
     )
 
 
+_DOUBLE_STOP = re.compile(r"(?<!\.)\.\.(?!\.)")
+
+
 def _date_hint(params: dict[str, Any], texts: Translator) -> str:
     language = params.get("language")
     earliest, latest = params.get("earliest"), params.get("latest")
     if earliest is not None and latest is not None:
-        template = texts.gettext("Please send a date between {earliest} and {latest}.")
+        template = texts.gettext(
+            "Please send a date between {earliest} and {latest}, for example {example}."
+        )
     elif earliest is not None:
-        template = texts.gettext("Please send a date on or after {earliest}.")
+        template = texts.gettext(
+            "Please send a date on or after {earliest}, for example {example}."
+        )
     elif latest is not None:
-        template = texts.gettext("Please send a date on or before {latest}.")
+        template = texts.gettext("Please send a date on or before {latest}, for example {example}.")
     else:
         template = texts.gettext("Please send a date as day.month.year, for example {example}.")
-    return fill(
+    # the example is typed the citizen's way and lies within the bounds
+    example = dt.date(2026, 12, 31)
+    if earliest is not None and example < earliest:
+        example = earliest
+    if latest is not None and example > latest:
+        example = latest
+    hint = fill(
         template,
         earliest="" if earliest is None else format_date(earliest, language),
         latest="" if latest is None else format_date(latest, language),
-        example=typed_date(dt.date(2026, 12, 31), language),
+        example=typed_date(example, language),
     )
+    # "1 січня 2000 р." or "2026.12.31." (Hungarian) at the end of a sentence: one full stop
+    return _DOUBLE_STOP.sub(".", hint)
 
 
 def explain(problem: Problem, texts: Translator) -> str:

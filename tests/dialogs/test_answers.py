@@ -109,7 +109,9 @@ def test_impossible_or_unclear_dates_are_refused(typed):
 def test_date_bounds_and_their_hint():
     problem = parse_date("1.1.2020", earliest=dt.date(2024, 1, 1), latest=dt.date(2026, 12, 31))
     assert isinstance(problem, Problem)
-    assert explain(problem, TEXTS) == "Please send a date between 1.1.2024 and 31.12.2026."
+    assert explain(problem, TEXTS) == (
+        "Please send a date between 1.1.2024 and 31.12.2026, for example 31.12.2026."
+    )
 
 
 def test_text_is_stripped_and_must_not_be_empty():

@@ -221,7 +221,9 @@ def test_dates_are_read_in_every_usual_way_and_checked(flow, make_citizen, quick
         assert turn.answered == (AnswerRecord("moved", "2026-12-07", "7 December 2026"),)
     turn = citizen.command("back")
     turn = citizen.types("1.1.2027")
-    assert turn.outputs[0].text == "Please send a date on or before 31 December 2026."
+    assert turn.outputs[0].text == (
+        "Please send a date on or before 31 December 2026, for example 31.12.2026."
+    )
 
 
 def test_a_location_with_impossible_coordinates_is_refused(citizen, quick):

@@ -1,5 +1,6 @@
-"""Amal's Telegram speaks Arabic; the senior housing consultation is offered in Polish,
-English and Ukrainian. She never receives the Polish consent: the bot says, in Arabic,
+"""Amal's Telegram speaks Arabic; the senior housing consultation is offered here in
+Polish, English and Ukrainian only (the bundled template has all twelve languages).
+She never receives the Polish consent: the bot says, in Arabic,
 that the consultation is not in her language and lets her pick one of its languages,
 each named in itself; after she taps English, the consent is English.
 
@@ -12,18 +13,18 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from flow_copies import bundled_flow_in
 from in_process import bot_in_process
 
 from dialogs.schema import Flow
 from emulator import Emulator
 from emulator.state import ChatMessage
 from konsulta.bootstrap import App
-from konsulta.catalogs import ROOT
 from konsulta.publishing import read_flow
 
-FLOW = ROOT / "dialogs" / "flows" / "senior-housing.yaml"
 TIMEOUT = 30.0
 AMAL = 8301
 
@@ -36,8 +37,8 @@ class Town:
 
 
 @pytest.fixture
-async def town(migrated_url: str) -> AsyncIterator[Town]:
-    flow, text = read_flow(FLOW)
+async def town(migrated_url: str, tmp_path: Path) -> AsyncIterator[Town]:
+    flow, text = read_flow(bundled_flow_in("senior-housing", ["pl", "en", "uk"], tmp_path))
     async with bot_in_process(migrated_url, [(flow, text)], name="consultation-language") as bot:
         yield Town(bot.emu, bot.app, flow)
 

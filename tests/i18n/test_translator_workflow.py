@@ -26,8 +26,8 @@ from konsulta.settings import Settings
 FLOWS = ROOT / "dialogs" / "flows"
 OLD_URGENCY = "Jak pilne to jest?"
 NEW_URGENCY = "Jak pilna jest ta sprawa?"  # a small edit: fuzzy matching finds it
-OLD_PHONE = "Udostępnij numer telefonu przyciskiem poniżej."
-NEW_PHONE = "Naciśnij przycisk poniżej, a zobaczymy Twój numer."  # rewritten: found by place
+OLD_PHONE = "Prosimy udostępnić numer telefonu przyciskiem poniżej."
+NEW_PHONE = "Wystarczy nacisnąć przycisk poniżej, a zobaczymy numer."  # rewritten: by place
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ async def test_publishing_refuses_incomplete_languages_unless_allowed(
     assert refused == flows_command.EXIT_PROBLEMS
     err = capsys.readouterr().err
     assert "'uk' is 96% translated (46 of 48; 2 fuzzy, 0 missing)" in err
-    assert "fuzzy: step phone: text: Naciśnij przycisk poniżej" in err
+    assert "fuzzy: step phone: text: Wystarczy nacisnąć przycisk poniżej" in err
     assert "--allow-incomplete" in err
 
     published = await flows_command.publish(

@@ -65,12 +65,12 @@ def test_a_citizen_reports_a_broken_pavement_in_polish_and_is_asked_two_weeks_la
     expect(page.get_by_role("button", name="Sam (pl)")).to_be_visible()
     page.get_by_role("button", name="Start").click()
 
-    tap(page, "Zgłoś problem w okolicy")
-    bot_says(page, "Czy zgadzasz się wziąć udział?")
+    tap(page, "Zgłoszenie problemu w okolicy")
+    bot_says(page, "Czy wyraża Pan/Pani zgodę na udział?")
     tap(page, "Tak, zgadzam się")
     tap(page, "Chodnik lub droga")
 
-    bot_says(page, "Opisz krótko problem")
+    bot_says(page, "Prosimy krótko opisać problem")
     message_box = page.get_by_label("Message", exact=True)
     message_box.fill("Dziura w chodniku przed sklepem, ludzie się potykają")
     message_box.press("Enter")
@@ -84,7 +84,7 @@ def test_a_citizen_reports_a_broken_pavement_in_polish_and_is_asked_two_weeks_la
     dialog.get_by_role("button", name="Send location").click()
     expect(page.locator(".msg.me").filter(has_text="Location 54.4641, 17.0285")).to_be_visible()
 
-    bot_says(page, "Możesz wysłać zdjęcie")
+    bot_says(page, "Można wysłać zdjęcie")
     photo = tmp_path / "dziura.png"
     photo.write_bytes(tiny_png())
     page.get_by_role("button", name="Attach").click()
@@ -106,7 +106,7 @@ def test_a_citizen_reports_a_broken_pavement_in_polish_and_is_asked_two_weeks_la
     screenshot(page, "playground-multiple-choice")
     page.locator(".inline-kb").get_by_role("button", name=re.compile(r"^(Gotowe|Done)$")).click()
 
-    bot_says(page, "Czy zgłaszałeś/zgłaszałaś to już wcześniej?")
+    bot_says(page, "Czy ten problem był już wcześniej zgłaszany?")
     page.locator(".inline-kb").get_by_role("button", name=re.compile(r"^(Nie|No)$")).last.click()
     tap(page, "Tutaj w czacie")
     bot_says(page, "Dziękujemy za zgłoszenie")
@@ -126,7 +126,7 @@ def test_a_citizen_reports_a_broken_pavement_in_polish_and_is_asked_two_weeks_la
     # Two weeks later, by time travel: the bot asks whether the pavement was fixed.
     page.get_by_role("button", name="+14 days").click()
     expect(page.locator("#clock-now")).to_contain_text("14 days ahead")
-    bot_says(page, "Dwa tygodnie temu zgłosiłeś/zgłosiłaś problem: Chodnik lub droga")
+    bot_says(page, "Dwa tygodnie temu przyjęliśmy zgłoszenie: Chodnik lub droga")
     tap(page, "Tak")
     screenshot(page, "playground-follow-up")
 

@@ -9,6 +9,7 @@ from datetime import time
 from pathlib import Path
 
 import pytest
+from flow_copies import bundled_flow_in
 from sqlalchemy import select
 
 from dialogs.events import ButtonPress, CommandInput, MediaInput, TextInput
@@ -29,17 +30,22 @@ from konsulta.quiet import QuietHours
 from konsulta.settings import Settings
 from storage.models import OutboxMessage
 
-FLOWS = Path(__file__).resolve().parents[2] / "dialogs" / "flows"
-#: Telegram says Arabic; senior-housing is offered in pl, en and uk only.
+#: Telegram says Arabic; the senior-housing copy below is offered in pl, en and uk only.
 AMAL = Who("telegram", 2001, 2001, "ar")
 OKSANA = Who("telegram", 2002, 2002, "uk")
 ANNA = Who("telegram", 2003, 2003, "pl")
 
 
+@pytest.fixture(scope="module")
+def three_languages(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """senior-housing as if offered in Polish, English and Ukrainian only."""
+    return bundled_flow_in("senior-housing", ["pl", "en", "uk"], tmp_path_factory.mktemp("flow"))
+
+
 @pytest.fixture
-async def app(migrated_url: str) -> AsyncIterator[App]:
+async def app(migrated_url: str, three_languages: Path) -> AsyncIterator[App]:
     app = await build_app(Settings(database_url=migrated_url), migrate=False)
-    flow, text = read_flow(FLOWS / "senior-housing.yaml")
+    flow, text = read_flow(three_languages)
     async with app.uow() as uow:
         await publish(uow, flow, text, open_now=True)
         await uow.commit()
@@ -50,8 +56,8 @@ async def app(migrated_url: str) -> AsyncIterator[App]:
 
 
 @pytest.fixture
-def flow() -> Flow:
-    return read_flow(FLOWS / "senior-housing.yaml")[0]
+def flow(three_languages: Path) -> Flow:
+    return read_flow(three_languages)[0]
 
 
 async def test_an_arabic_speaker_picks_one_of_the_consultations_languages_first(
