@@ -26,6 +26,7 @@ from konsulta.transcription import (
     transcriber,
 )
 from outreach.scheduler import Outreach
+from storage.citizen_data import citizen_data
 from storage.models import Answer
 from tests.review.conftest import Browser, add_run, logged_in
 from tests.review.test_dashboard_voice import spoken_note
@@ -83,6 +84,12 @@ async def test_a_voice_answer_gets_a_machine_transcript_found_and_coded(
         assert stored is not None
         assert stored.transcript == "The swings by the pond are broken"
         assert stored.transcript_by == "fake"
+        # The citizen's own copy of their data has it too.
+        run = await uow.runs.get(stored.run_id)
+        assert run is not None
+        mine = await citizen_data(uow.session, run.citizen_id)
+        [copy] = mine["runs"][0]["answers"]
+        assert copy["machine_transcript"] == "The swings by the pond are broken"
 
     staff = await logged_in(browser_factory, "staff-a@example.org")
     page = await staff.get("/consultations/park-survey/texts")
