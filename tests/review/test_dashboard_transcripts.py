@@ -176,3 +176,22 @@ def test_vosk_without_its_package_or_a_model_says_what_is_missing(
 
 def test_stt_is_off_by_default() -> None:
     assert transcriber(settings("off", None)) is None
+
+
+async def test_the_scheduler_runs_the_job_only_with_an_engine_and_a_bot(app: App) -> None:
+    async def fetch(file_id: str) -> bytes:
+        return b""
+
+    for transcriber_, fetch_, expected in (
+        (None, fetch, False),
+        (FakeTranscriber(), None, False),
+        (FakeTranscriber(), fetch, True),
+    ):
+        app.transcriber = transcriber_
+        outreach = Outreach(app, fetch_file=fetch_)
+        outreach.start()
+        try:
+            assert outreach._scheduler is not None
+            assert (outreach._scheduler.get_job("transcripts") is not None) is expected
+        finally:
+            await outreach.shutdown()
