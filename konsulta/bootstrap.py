@@ -22,6 +22,7 @@ from konsulta.settings import Settings
 from konsulta.speech import ReadAloud, SpeechEngine, SpeechUnavailable
 from konsulta.speech_espeak import EspeakEngine
 from konsulta.speech_piper import PiperEngine
+from konsulta.transcription import Transcriber, transcriber
 from storage.engine import create_engine, create_sessionmaker
 from storage.migrate import upgrade
 from storage.uow import Handoff, UnitOfWork, WriterTurns
@@ -45,6 +46,8 @@ class App:
     handoff: Handoff | None = None
     #: Voice messages of the bot's texts (text only when no engine can run here).
     speech: ReadAloud = field(default_factory=lambda: ReadAloud(None, None))
+    #: Machine transcripts of voice notes (None: `KONSULTA_STT` off or cannot run).
+    transcriber: Transcriber | None = None
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
         """A unit of work; `read_only` ones never wait for (or hold up) writers."""
@@ -80,6 +83,7 @@ async def build_app(settings: Settings, *, migrate: bool = True) -> App:
         clock=clock,
         writer_turns=turns,
         speech=ReadAloud(speech_engine(settings), units),
+        transcriber=transcriber(settings),
     )
 
 

@@ -110,6 +110,18 @@ class Settings(BaseSettings):
         description="Folder of Piper voices (<voice>.onnx with its .onnx.json); never downloaded",
     )
 
+    # machine transcripts of voice answers (docs/speech.md)
+    stt: Literal["vosk", "whisper", "off"] = Field(
+        default="off",
+        description="Speech-to-text for citizens' voice notes: vosk or whisper "
+        "(faster-whisper), each with a model in KONSULTA_STT_MODELS, or off",
+    )
+    stt_models: Path | None = Field(
+        default=None,
+        description="Folder of speech-to-text models (Vosk: one folder per language; "
+        "Whisper: a CTranslate2 model); never downloaded",
+    )
+
     # local leaders
     leader_daily_broadcasts: int = Field(
         default=3, description="Broadcasts one leader may send (or ask to send) per 24 hours"

@@ -4,7 +4,9 @@ Three interval jobs on an `AsyncIOScheduler` in the bot's event loop: the outrea
 (every `outreach_tick_seconds`: schedule and start follow-ups, send reminders, then
 the broadcast work), a one-second broadcast job that keeps the outbox topped up
 while a broadcast runs, and an hourly retention job whose first run of each day
-purges (`konsulta.retention`: the day's claim row makes it once across processes).
+purges (`konsulta.retention`: the day's claim row makes it once across processes),
+and, with `KONSULTA_STT` on, a transcripts job that transcribes a few voice answers
+at a time (`outreach.transcripts`).
 No job carries state and none is persisted (no pickled
 jobs): a restarted process simply ticks again and finds the same due rows. The jobs
 of several processes on one PostgreSQL never clash: every step claims its rows
@@ -28,6 +30,7 @@ from konsulta.quiet import QuietHours
 from konsulta.retention import PurgeReport, Retention
 from outreach.followups import FollowUps
 from outreach.reminders import Reminders
+from outreach.transcripts import FetchFile, Transcripts
 
 __all__ = ["Outreach", "TickReport"]
 
@@ -38,6 +41,9 @@ MATERIALIZE_BUDGET = 0.5
 
 #: How often the retention job asks whether today's purge is done (one insert).
 RETENTION_CHECK_SECONDS = 3600
+
+#: How often the transcripts job looks for voice notes without a transcript.
+TRANSCRIPTS_SECONDS = 30
 
 
 @dataclass
@@ -54,7 +60,13 @@ class TickReport:
 
 
 class Outreach:
-    def __init__(self, app: App, wake: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        app: App,
+        wake: Callable[[], None] | None = None,
+        *,
+        fetch_file: FetchFile | None = None,
+    ) -> None:
         self.app = app
         self.wake = wake or (lambda: None)
         settings = app.settings
@@ -65,6 +77,8 @@ class Outreach:
         self.reminders = Reminders(app, quiet)
         self.broadcasts = Broadcasts(app, quiet)
         self.retention = Retention(app)
+        #: Needs the bot's `fetch_file` (a Telegram download) and an STT engine.
+        self.transcripts = Transcripts(app, fetch_file)
         self._lock = asyncio.Lock()
         self._scheduler: AsyncIOScheduler | None = None
         #: Job runs under way (shutdown lets them finish rather than cancel them).
@@ -95,6 +109,15 @@ class Outreach:
             id="retention",  # first run an interval after start: a restart loop never purges
             **common,
         )
+        if self.transcripts.on:  # its own job: a slow model never delays the tick
+            scheduler.add_job(
+                self._job,
+                "interval",
+                args=[self.transcribe],
+                seconds=TRANSCRIPTS_SECONDS,
+                id="transcripts",
+                **common,
+            )
         scheduler.start()
         self._scheduler = scheduler
 
@@ -162,6 +185,15 @@ class Outreach:
         if report is not None:
             log.info("retention purge %s: %s", report.day, report.counts()["total"])
         return report
+
+    async def transcribe(self) -> int:
+        """A few voice notes' machine transcripts (never raises: a failure is logged
+        and the next run goes on)."""
+        try:
+            return await self.transcripts.run()
+        except Exception:
+            log.exception("transcripts failed")
+            return 0
 
     async def broadcast_tick(self) -> TickReport:
         async with self._lock:

@@ -417,6 +417,9 @@ async def texts(request: Request, staff: Staff) -> Response:
         tag_chart=charts.bars(tag_counts, "tags") if tag_counts else None,
         questions=questions,
         text_steps=text_steps,
+        # Voice notes shown but no machine transcripts here: say how to add them.
+        stt_hint=dashboard(request).app.transcriber is None
+        and any(isinstance(a.value, dict) and a.value.get("voice") for a, _pid, _lang in rows),
         search=search,
         step_id=step_id,
         tag_id=tag_id,

@@ -31,6 +31,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    or_,
     select,
     true,
 )
@@ -564,8 +565,16 @@ def stopped_at(order: Sequence[str], last_answered: str, current: str | None) ->
 
 
 def free_text_match(query: str) -> ColumnElement[bool]:
-    """Case-insensitive search in free-text answers: every word must occur."""
+    """Case-insensitive search in free-text answers and the machine transcripts of
+    voice notes: every word must occur (in the one or the other)."""
     words = [w.lower() for w in query.split() if w][:8]
     return and_(
-        true(), *[func.lower(Answer.display_text).contains(w, autoescape=True) for w in words]
+        true(),
+        *[
+            or_(
+                func.lower(Answer.display_text).contains(w, autoescape=True),
+                func.lower(Answer.transcript).contains(w, autoescape=True),
+            )
+            for w in words
+        ],
     )

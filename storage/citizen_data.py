@@ -101,6 +101,11 @@ async def citizen_data(session: AsyncSession, citizen_id: int) -> dict[str, Any]
                     "step": answer.step_id,
                     "value": answer.value,
                     "text": answer.display_text,
+                    **(
+                        {"machine_transcript": answer.transcript}
+                        if answer.transcript is not None
+                        else {}
+                    ),
                     "skipped": answer.skipped,
                     "answered_at": _iso(answer.answered_at),
                     **({"staff_coding": coding[answer.id]} if answer.id in coding else {}),

@@ -298,6 +298,10 @@ class Answer(Base):
     display_text: Mapped[str | None] = mapped_column(Text)
     skipped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A voice note's words as a machine heard them (KONSULTA_STT), never the citizen's
+    # own text: `transcript_by` names the engine ("vosk", "whisper") and marks it so.
+    transcript: Mapped[str | None] = mapped_column(Text, nullable=True)
+    transcript_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class OutboxMessage(Base):

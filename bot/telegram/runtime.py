@@ -231,6 +231,12 @@ class Runtime:
         finally:
             await runner.cleanup()
 
+    async def download(self, file_id: str) -> bytes:
+        """A file a citizen sent (a voice note), through the Bot API's getFile."""
+        file = await self.bot.get_file(file_id)
+        data = await self.bot.download_file(file.file_path or "")
+        return data.read() if data is not None else b""
+
     async def run(self, stop: asyncio.Event, *, webhook: bool) -> None:
         await patiently("setMyCommands", lambda: register_commands(self.app, self.bot), stop)
         me = await patiently("getMe", self.bot.get_me, stop)
@@ -246,7 +252,9 @@ class Runtime:
             asyncio.create_task(receive(stop), name="receive"),
             asyncio.create_task(self.sender.run(stop), name="sender"),
         ]
-        outreach = Outreach(self.app, wake=self.sender.wake)  # follow-ups, broadcasts...
+        outreach = Outreach(  # follow-ups, broadcasts, machine transcripts...
+            self.app, wake=self.sender.wake, fetch_file=self.download
+        )
         outreach.start()
         try:
             await stop.wait()

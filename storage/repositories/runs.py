@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Answer, Citizen, ConsentPurpose, Consultation, Run, RunStatus
@@ -199,6 +199,9 @@ class AnswerRepository:
             "display_text": display_text,
             "skipped": skipped,
             "answered_at": answered_at or utcnow(),
+            # A new answer is not the old note: its machine transcript goes with it.
+            "transcript": None,
+            "transcript_by": None,
         }
         insert = upsert_insert(self._session, Answer).values(
             run_id=run_id, step_id=step_id, **values
@@ -212,6 +215,40 @@ class AnswerRepository:
 
     async def get(self, answer_id: int) -> Answer | None:
         return await self._session.get(Answer, answer_id)
+
+    async def untranscribed_voice(
+        self, limit: int, *, skip: Iterable[int] = ()
+    ) -> list[tuple[int, str, str]]:
+        """Voice-note answers without a machine transcript yet, oldest first, as
+        (answer id, Telegram file_id, the run's language); `skip` leaves some out."""
+        file_id = Answer.value["voice"].as_string()
+        query = (
+            select(Answer.id, file_id, Run.language)
+            .join(Run, Run.id == Answer.run_id)
+            .where(Answer.transcript.is_(None), ~Answer.skipped, file_id.is_not(None))
+            .order_by(Answer.id)
+            .limit(limit)
+        )
+        skipped = list(skip)
+        if skipped:
+            query = query.where(Answer.id.not_in(skipped))
+        rows = await self._session.execute(query)
+        return [(int(i), str(f), str(lang)) for i, f, lang in rows]
+
+    async def set_transcript(self, answer_id: int, file_id: str, text: str, by: str) -> bool:
+        """Store a machine transcript, unless the answer has one or is no longer the
+        note that was heard (re-answered meanwhile); True if stored."""
+        result = await self._session.execute(
+            update(Answer)
+            .where(
+                Answer.id == answer_id,
+                Answer.transcript.is_(None),
+                Answer.value["voice"].as_string() == file_id,
+            )
+            .values(transcript=text, transcript_by=by)
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(result) > 0
 
     async def list_for_run(self, run_id: int) -> list[Answer]:
         result = await self._session.execute(
