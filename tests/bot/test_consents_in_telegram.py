@@ -75,7 +75,7 @@ async def test_a_citizen_withdraws_her_contact_consent_and_her_number_is_deleted
         await people.send_text(OLGA, "/consents")
         await settled(app, emu)
         listing = emu.bot_messages(OLGA)[-1].text or ""
-        assert "Oddzwońcie" in listing and "Kontakt z Tobą" in listing
+        assert "Oddzwońcie" in listing and "Kontakt (numer telefonu" in listing
         await tap_label(emu, OLGA, "Wycofaj zgodę na kontakt")
         await settled(app, emu)
         assert (emu.bot_messages(OLGA)[-1].text or "").endswith("są usunięte.")
