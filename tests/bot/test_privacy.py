@@ -39,7 +39,7 @@ def mentions(rows: dict[str, list[dict[str, Any]]], needle: str) -> list[str]:
 
 
 async def test_mydata_shows_only_mine_and_delete_leaves_no_trace(world: Konsulta) -> None:
-    anna = world.phone(ANNA, "pl", "Anna")
+    anna = world.phone(ANNA, "pl", "Annamaria")  # a name no bundled text contains
     bogdan = world.phone(BOGDAN, "en", "Bogdan")
     world.bot.start()
     await answer_a_little(anna, "75_84", "alone")
@@ -96,7 +96,7 @@ async def test_mydata_shows_only_mine_and_delete_leaves_no_trace(world: Konsulta
     # her participant id, her name or her Telegram id (as SQLite stores an integer).
     for path in world.database_files():
         content = path.read_bytes()
-        for needle in (anna_pid.encode(), b"Anna", ANNA.to_bytes(6, "big")):
+        for needle in (anna_pid.encode(), b"Annamaria", ANNA.to_bytes(6, "big")):
             assert needle not in content, f"{needle!r} still in {path.name}"
 
     # Anna may come back as a new person; the bot does not remember her.
