@@ -231,9 +231,10 @@ class InboxWorker:
                 async with self.app.uow() as uow:
                     renewed = await uow.inbox.renew(self.name, lease=self.lease)
                     await uow.commit()
-                # Held before the renewal and no longer ours: another worker took them.
-                self.lost |= {update_id for update_id in held - renewed if update_id in self.held}
-                self.lost &= self.held
+                if held - renewed:  # handled meanwhile, locked, or taken by another worker
+                    async with self.app.uow() as uow:
+                        taken = await uow.inbox.taken_from(self.name, held - renewed)
+                    self.lost = (self.lost | taken) & self.held
                 await self._take_over(own=False)
             except Exception:
                 log.exception("could not renew this worker's claims on its updates")

@@ -13,6 +13,7 @@ insert doing nothing.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -316,16 +317,35 @@ class InboxRepository:
         return sorted((ClaimedUpdate(row[0], row[1]) for row in rows), key=lambda u: u.update_id)
 
     async def renew(self, claimed_by: str, *, lease: timedelta = DEFAULT_INBOX_LEASE) -> set[int]:
-        """Extend the lease on every pending update `claimed_by` holds; returns their
-        ids (one it held and that is not among them was taken over)."""
+        """Extend the lease on the pending updates `claimed_by` holds; returns their ids.
+        Rows locked at that moment (being marked handled) are skipped, never waited
+        for: renewing must not queue behind, or deadlock with, handling."""
+        mine = (
+            select(InboxUpdate.update_id)
+            .where(InboxUpdate.handled_at.is_(None), InboxUpdate.claimed_by == claimed_by)
+            .with_for_update(skip_locked=True)
+        )
         statement = (
             update(InboxUpdate)
-            .where(InboxUpdate.handled_at.is_(None), InboxUpdate.claimed_by == claimed_by)
+            .where(InboxUpdate.update_id.in_(mine))
             .values(lease_until=utcnow() + lease)
             .returning(InboxUpdate.update_id)
             .execution_options(synchronize_session=False)
         )
         return set((await self._session.execute(statement)).scalars())
+
+    async def taken_from(self, claimed_by: str, update_ids: Collection[int]) -> set[int]:
+        """Which of `update_ids` are pending and now held by another worker."""
+        if not update_ids:
+            return set()
+        result = await self._session.execute(
+            select(InboxUpdate.update_id).where(
+                InboxUpdate.update_id.in_(list(update_ids)),
+                InboxUpdate.handled_at.is_(None),
+                InboxUpdate.claimed_by != claimed_by,
+            )
+        )
+        return set(result.scalars())
 
     async def mark_handled(
         self, update_id: int, *, error: str | None = None, handled_at: datetime | None = None
