@@ -26,9 +26,16 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from aiogram import Bot, Dispatcher
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import AnswerCallbackQuery, Response, TelegramMethod
+from aiogram.methods.base import TelegramType
 from aiogram.types import Update
 from aiogram.types.update import UpdateTypeLookupError
 
@@ -88,6 +95,31 @@ def _known(update: Update) -> bool:
         log.info("update %s is of a kind this bot does not know", update.update_id)
         return False
     return bool(kind)
+
+
+class LateCallbackAnswers(BaseRequestMiddleware):
+    """A button tap answered too late is no failure of its update.
+
+    Handlers answer a tapped button (`answerCallbackQuery`, the spinner on the phone)
+    straight away, before their transaction commits. An update handled late (after a
+    restart, or taken over from a worker that died between that answer and its commit)
+    gets "query is too old" from Telegram: the spinner has long stopped, the rest of
+    the update still has to be handled, so that answer is skipped, not raised.
+    """
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        try:
+            return await make_request(bot, method)
+        except TelegramBadRequest as error:
+            if not isinstance(method, AnswerCallbackQuery) or "query is too old" not in str(error):
+                raise
+            log.info("a button tap was answered too late (handled after a restart)")
+            return cast(Response[TelegramType], Response[bool](ok=True, result=True))
 
 
 class UpdateMetrics(Protocol):
