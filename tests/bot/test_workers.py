@@ -122,6 +122,7 @@ async def test_two_workers_one_killed_and_restarted_handle_every_update_once(
         sender_halt_file=str(halt_file),
         **common,
     )
+    background: list[asyncio.Task[None]] = []
     try:
         for port in (*health, *ports):
             await until_ready(f"http://127.0.0.1:{port}/readyz")
@@ -133,6 +134,7 @@ async def test_two_workers_one_killed_and_restarted_handle_every_update_once(
         delivering = asyncio.create_task(balancer.run(stop))
         citizens = [world.phone(8_800_000 + n, "pl", f"C{n}") for n in range(CITIZENS)]
         playing = [asyncio.create_task(play(citizen)) for citizen in citizens]
+        background += [delivering, *playing]
 
         # B's sender stops after a dozen messages (nothing in flight), then B is
         # killed while the citizens go on; B's updates go to A meanwhile, and those
@@ -159,7 +161,11 @@ async def test_two_workers_one_killed_and_restarted_handle_every_update_once(
         status, _ = await get(f"http://127.0.0.1:{ports[0]}/metrics")
         assert status == 404  # never on the public webhook endpoint
     finally:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         await b.stop()
+        print(f"--- worker B's log ---\n{b.log()[-8000:]}")  # on failure
 
     # Every update stored once and handled once, none failed.
     async with world.engine.connect() as connection:
