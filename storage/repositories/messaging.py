@@ -225,9 +225,10 @@ class InboxRepository:
     An update is claimed by the worker that stores it (`add_many(claimed_by=...)`),
     which renews the lease on what it holds while it lives (`renew`). `take_over`
     claims updates whose lease ran out (a dead worker's) with `FOR UPDATE SKIP
-    LOCKED`, never a live worker's. `mark_handled` is conditional: in the handling
-    transaction it finds the update still pending or raises `UpdateAlreadyHandled`, so
-    of two workers that both handled an update only one commits what it did.
+    LOCKED`, never a live worker's. `mark_handled(only_pending=True)` is conditional:
+    in the handling transaction it finds the update still pending or raises
+    `UpdateAlreadyHandled`, so of two workers that both handled an update only one
+    commits what it did.
     """
 
     def __init__(self, session: AsyncSession) -> None:
@@ -348,26 +349,35 @@ class InboxRepository:
         return set(result.scalars())
 
     async def mark_handled(
-        self, update_id: int, *, error: str | None = None, handled_at: datetime | None = None
+        self,
+        update_id: int,
+        *,
+        error: str | None = None,
+        handled_at: datetime | None = None,
+        only_pending: bool = False,
     ) -> None:
         """Done with this update; `error` records a handler failure that will not retry.
 
-        Only a pending update is marked: one handled meanwhile raises
-        `UpdateAlreadyHandled` (the caller's transaction rolls back; on PostgreSQL the
-        row lock this UPDATE takes makes a second handler wait for the first to commit
-        and then see the mark). An unknown `update_id` is nothing to mark.
+        `only_pending` (the inbox worker's handling transactions): only a pending update
+        is marked, one handled meanwhile raises `UpdateAlreadyHandled` (the caller's
+        transaction rolls back; on PostgreSQL the row lock this UPDATE takes makes a
+        second handler wait for the first to commit and then see the mark). An unknown
+        `update_id` is nothing to mark.
 
         The raw update (names, texts) is dropped: only the `update_id` is kept, which
         is all replay detection needs, so the inbox holds no personal data for long.
         """
+        statement = update(InboxUpdate).where(InboxUpdate.update_id == update_id)
+        if only_pending:
+            statement = statement.where(InboxUpdate.handled_at.is_(None))
         result = await self._session.execute(
-            update(InboxUpdate)
-            .where(InboxUpdate.update_id == update_id, InboxUpdate.handled_at.is_(None))
-            .values(handled_at=handled_at or utcnow(), error=error, raw={}, lease_until=None)
+            statement.values(
+                handled_at=handled_at or utcnow(), error=error, raw={}, lease_until=None
+            )
             .returning(InboxUpdate.update_id)
             .execution_options(synchronize_session=False)
         )
-        if result.scalar_one_or_none() is None:
+        if only_pending and result.scalar_one_or_none() is None:
             known = await self._session.scalar(
                 select(InboxUpdate.update_id).where(InboxUpdate.update_id == update_id)
             )

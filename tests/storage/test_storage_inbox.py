@@ -114,10 +114,10 @@ async def test_an_update_handled_meanwhile_rolls_back_a_second_answer(
     async with uow_factory() as uow:  # worker A, late, answers too: refused
         await uow.outbox.enqueue(42, "dialog", {"text": "twice"})
         with pytest.raises(UpdateAlreadyHandled):
-            await uow.inbox.mark_handled(801)
+            await uow.inbox.mark_handled(801, only_pending=True)
     async with uow_factory() as uow:
         assert await uow.outbox.claim_due() == []  # the late answer was rolled back
-        await uow.inbox.mark_handled(99_999)  # unknown: nothing to mark, no error
+        await uow.inbox.mark_handled(99_999, only_pending=True)  # unknown: nothing to mark
 
 
 async def test_two_workers_marking_one_update_at_once_commit_once(
@@ -132,7 +132,7 @@ async def test_two_workers_marking_one_update_at_once_commit_once(
         try:
             async with uow_factory() as uow:
                 await uow.outbox.enqueue(42, "dialog", {"text": text})
-                await uow.inbox.mark_handled(901)
+                await uow.inbox.mark_handled(901, only_pending=True)
                 await asyncio.sleep(0.05)
                 await uow.commit()
         except UpdateAlreadyHandled:
