@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
 
+from bot.logs import configure_logging
 from konsulta.settings import Settings
 
 #: Modules under bot/commands that add subcommands, in the order `--help` lists them.
@@ -52,11 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings()
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    for noisy in ("aiosqlite", "alembic", "aiogram.event"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(settings.log_format, worker=settings.worker_name)
     code: int = asyncio.run(args.handler(args, settings))
     return code
 

@@ -44,6 +44,7 @@ __all__ = [
     "OutboundRole",
     "ReplyKeyboard",
     "deliver",
+    "mark_update",
     "noting_marks",
     "read_aloud",
 ]
@@ -480,7 +481,23 @@ async def deliver(
         if message.op is Op.CLOSE_QUESTION and message.edit_message_id is not None:
             await uow.keyboards.closed(delivery.chat_id, message.edit_message_id)
     if delivery.update_id is not None:
-        await uow.inbox.mark_handled(delivery.update_id)
-        marked = _MARKED.get()
-        if marked is not None:
-            marked.add(delivery.update_id)
+        await mark_update(uow, delivery.update_id)
+
+
+async def mark_update(uow: UnitOfWork, update_id: int) -> None:
+    """Mark the update handled in the caller's transaction: the one way to do so.
+
+    While the inbox worker handles it (`noting_marks`), the first mark demands the
+    update still pending (another worker may have handled it: `UpdateAlreadyHandled`
+    rolls this transaction back, see storage/repositories/messaging.py) and a second
+    mark within the same handling (a handler that answers in two transactions) is
+    already done. Outside the worker (the terminal, tests) marking is plain.
+    """
+    marked = _MARKED.get()
+    if marked is None:
+        await uow.inbox.mark_handled(update_id)
+        return
+    if update_id in marked:
+        return
+    await uow.inbox.mark_handled(update_id, only_pending=True)
+    marked.add(update_id)

@@ -12,6 +12,7 @@ import json
 from dialogs.events import Message
 from konsulta.bootstrap import App
 from konsulta.conversations import Delivery, Outcome, Who, queue_messages
+from konsulta.outbound import mark_update
 from storage.citizen_data import citizen_data
 from storage.engine import fold_in_erasures
 from storage.repositories.review import ERASED_PARTICIPANT
@@ -49,7 +50,7 @@ async def my_data(app: App, who: Who, language: str, delivery: Delivery) -> None
             }
             await uow.outbox.enqueue(delivery.chat_id, "notice", payload, citizen_id=citizen.id)
             if delivery.update_id is not None:
-                await uow.inbox.mark_handled(delivery.update_id)
+                await mark_update(uow, delivery.update_id)
         await uow.commit()
 
 
@@ -70,7 +71,7 @@ async def erase(app: App, who: Who, language: str, delivery: Delivery) -> None:
             payload["edit"] = True
         await uow.outbox.enqueue(delivery.chat_id, "notice", payload)
         if delivery.update_id is not None:
-            await uow.inbox.mark_handled(delivery.update_id)
+            await mark_update(uow, delivery.update_id)
         await uow.commit()
     await fold_in_erasures(app.engine)
 

@@ -169,6 +169,38 @@ class Settings(BaseSettings):
         default=None, description="Test hook: file the sender writes when it has halted"
     )
 
+    # operations: several workers, health, metrics, logs (docs/operations.md)
+    worker_name: str | None = Field(
+        default=None,
+        max_length=64,
+        description="This bot process's name among the workers on one database "
+        "(default: host name and webhook port, or host name and 'polling'); unique per "
+        "live worker",
+    )
+    inbox_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a worker holds the updates it stored without renewing; "
+        "a dead worker's updates are taken over this much later",
+    )
+    health_host: str = Field(
+        default="127.0.0.1", description="Address of the health and metrics server"
+    )
+    health_port: int | None = Field(
+        default=None,
+        description="Port of the health and metrics server (/healthz, /readyz, /metrics); "
+        "unset: none (the webhook server still answers /healthz and /readyz)",
+    )
+    bot_api_fresh_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="/readyz: a Bot API call that succeeded this recently means reachable "
+        "(older: one getMe is made, at most once per this interval)",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as text or as one JSON object per line"
+    )
+
     def redacted(self) -> dict[str, object]:
         """The settings as shown in logs and `konsulta settings`: secrets stay hidden."""
         return {

@@ -371,6 +371,10 @@ class InboxUpdate(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+    #: The worker handling the update, and until when it holds it (renewed while it
+    #: lives): another worker takes the update over only once the lease has run out.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # --- staff dashboard (review/) ---------------------------------------------------------

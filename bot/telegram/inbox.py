@@ -8,22 +8,41 @@ inbox: one citizen's updates strictly one after another in update_id order, diff
 citizens in parallel. Every update handled ends marked (`InboxWorker._handle`), and
 marking drops its raw JSON. After a crash, whatever was stored but not handled is
 handled on start.
+
+Several workers (webhook processes) on one PostgreSQL: each update is handled by
+exactly one of them. The worker that stores an update claims it (`worker` and a lease
+on the inbox row), renews the lease on what it holds while it lives, and takes over
+only updates whose lease ran out: a dead worker's, never a live one's. The handling
+transaction marks its update handled only if it is still pending (else it rolls back,
+`UpdateAlreadyHandled`), so even a worker that stalled past its lease cannot commit an
+answer twice. One citizen's transactions take turns on the citizen row's lock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Sequence
-from typing import Any
+from datetime import timedelta
+from typing import Any, Protocol, cast
 
 from aiogram import Bot, Dispatcher
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import AnswerCallbackQuery, Response, TelegramMethod
+from aiogram.methods.base import TelegramType
 from aiogram.types import Update
 from aiogram.types.update import UpdateTypeLookupError
 
+from bot.logs import handling_update
 from konsulta.bootstrap import App
 from konsulta.outbound import noting_marks
+from storage.repositories import UpdateAlreadyHandled
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +64,18 @@ def raw_update(update: Update) -> dict[str, Any]:
     return update.model_dump(mode="json", exclude_none=True, by_alias=True)
 
 
-async def store_updates(app: App, updates: Sequence[Update]) -> list[Update]:
-    """Commit updates to the inbox in one statement and transaction; returns the ones
-    not seen before."""
+async def store_updates(
+    app: App, updates: Sequence[Update], *, worker: str | None = None
+) -> list[Update]:
+    """Commit updates to the inbox in one statement and transaction, claimed by
+    `worker`; returns the ones not seen before."""
     rows = []
     for update in updates:
         key = chat_key(update)
         rows.append((update.update_id, raw_update(update), key if key > -(10**15) else None))
+    lease = timedelta(seconds=app.settings.inbox_lease_seconds)
     async with app.uow() as uow:
-        new = await uow.inbox.add_many(rows)
+        new = await uow.inbox.add_many(rows, claimed_by=worker, lease=lease)
         await uow.commit()
     fresh: list[Update] = []
     for update in updates:
@@ -75,20 +97,73 @@ def _known(update: Update) -> bool:
     return bool(kind)
 
 
-class InboxWorker:
-    """Feeds stored updates to the dispatcher, one chat at a time per chat."""
+class LateCallbackAnswers(BaseRequestMiddleware):
+    """A button tap answered too late is no failure of its update.
 
-    def __init__(self, app: App, dispatcher: Dispatcher, bot: Bot) -> None:
+    Handlers answer a tapped button (`answerCallbackQuery`, the spinner on the phone)
+    straight away, before their transaction commits. An update handled late (after a
+    restart, or taken over from a worker that died between that answer and its commit)
+    gets "query is too old" from Telegram: the spinner has long stopped, the rest of
+    the update still has to be handled, so that answer is skipped, not raised.
+    """
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        try:
+            return await make_request(bot, method)
+        except TelegramBadRequest as error:
+            if not isinstance(method, AnswerCallbackQuery) or "query is too old" not in str(error):
+                raise
+            log.info("a button tap was answered too late (handled after a restart)")
+            return cast(Response[TelegramType], Response[bool](ok=True, result=True))
+
+
+class UpdateMetrics(Protocol):
+    """What the worker reports about each update it handles (see bot/telegram/health.py)."""
+
+    def handled(self, seconds: float, *, failed: bool) -> None: ...
+
+
+class InboxWorker:
+    """Feeds stored updates to the dispatcher, one chat at a time per chat.
+
+    `name` is this worker among all on the database: the updates it stores are claimed
+    in its name (see `store_updates`), `keep_claims` renews their lease while it runs
+    and takes over a dead worker's.
+    """
+
+    def __init__(
+        self,
+        app: App,
+        dispatcher: Dispatcher,
+        bot: Bot,
+        *,
+        name: str = "worker",
+        metrics: UpdateMetrics | None = None,
+    ) -> None:
         self.app = app
         self.dispatcher = dispatcher
         self.bot = bot
+        self.name = name
+        self.metrics = metrics
+        self.lease = timedelta(seconds=app.settings.inbox_lease_seconds)
         self.queues: dict[int, deque[Update]] = {}
         self.tasks: dict[int, asyncio.Task[None]] = {}
+        #: Updates submitted and not yet handled, and those of them another worker
+        #: took over meanwhile (this one had stalled past its lease): skipped.
+        self.held: set[int] = set()
+        self.lost: set[int] = set()
         self.handled = 0
+        self.taken_over = 0
 
     def submit(self, updates: Sequence[Update]) -> None:
         for update in sorted(updates, key=lambda u: u.update_id):
             key = chat_key(update)
+            self.held.add(update.update_id)
             self.queues.setdefault(key, deque()).append(update)
             if key not in self.tasks:
                 self.tasks[key] = asyncio.create_task(self._drain(key))
@@ -97,7 +172,16 @@ class InboxWorker:
         queue = self.queues[key]
         try:
             while queue:
-                await self._handle(queue.popleft())
+                update = queue.popleft()
+                if update.update_id in self.lost:
+                    self.lost.discard(update.update_id)
+                    self.held.discard(update.update_id)
+                    log.warning("update %s was taken over by another worker", update.update_id)
+                    continue
+                try:
+                    await self._handle(update)
+                finally:
+                    self.held.discard(update.update_id)
         finally:
             del self.tasks[key]
             del self.queues[key]
@@ -111,13 +195,19 @@ class InboxWorker:
         wanted it, a handler returned without answering, or failed), so no update is
         handled again at every restart or keeps the person's name and text in the
         inbox. Updates `deliver` marked are skipped, which saves a write transaction
-        per update on the busy path.
+        per update on the busy path. An update another worker handled meanwhile rolls
+        back and is left as that worker marked it.
         """
         error: str | None = None
-        with noting_marks() as marked:
+        started = time.perf_counter()
+        with handling_update(update.update_id), noting_marks() as marked:
             try:
                 if _known(update):
                     await self.dispatcher.feed_update(self.bot, update)
+            except UpdateAlreadyHandled:
+                log.warning("update %s was handled by another worker", update.update_id)
+                self.handled += 1
+                return
             except Exception as exc:  # never let one bad update stop the citizen's queue
                 log.exception("update %s failed", update.update_id)
                 error = f"{type(exc).__name__}: {exc}"[:500]
@@ -129,18 +219,57 @@ class InboxWorker:
             except Exception:
                 log.exception("could not mark update %s handled", update.update_id)
         self.handled += 1
+        if self.metrics is not None:
+            self.metrics.handled(time.perf_counter() - started, failed=error is not None)
 
     async def recover(self) -> int:
-        """Submit what was stored but not handled before the last stop."""
+        """Submit what was stored but not handled before the last stop: updates this
+        worker's name held before (a restart) and any whose lease ran out."""
+        return await self._take_over(own=True)
+
+    async def _take_over(self, *, own: bool) -> int:
         async with self.app.uow() as uow:
-            pending = await uow.inbox.pending(limit=100_000)
+            claimed = await uow.inbox.take_over(self.name, lease=self.lease, own=own)
+            await uow.commit()
+        fresh = [row for row in claimed if row.update_id not in self.held]
         updates = [
-            Update.model_validate(row.raw, context={"bot": self.bot}) for row in pending if row.raw
+            Update.model_validate(row.raw, context={"bot": self.bot}) for row in fresh if row.raw
         ]
+        # A claimed row with no raw update left (emptied by an erasure) is done.
+        empty = [row.update_id for row in fresh if not row.raw]
+        if empty:
+            async with self.app.uow() as uow:
+                for update_id in empty:
+                    await uow.inbox.mark_handled_if_pending(update_id)
+                await uow.commit()
         self.submit(updates)
         if updates:
-            log.info("resuming %d update(s) stored before the last stop", len(updates))
+            self.taken_over += len(updates)
+            log.info("resuming %d update(s) stored but not handled", len(updates))
         return len(updates)
+
+    async def keep_claims(self, stop: asyncio.Event) -> None:
+        """While this worker runs: renew the lease on the updates it holds, and take
+        over updates whose worker died (their lease ran out), a few times per lease."""
+        interval = self.lease.total_seconds() / 3
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), interval)
+                return
+            except TimeoutError:
+                pass
+            try:
+                held = set(self.held)
+                async with self.app.uow() as uow:
+                    renewed = await uow.inbox.renew(self.name, lease=self.lease)
+                    await uow.commit()
+                if held - renewed:  # handled meanwhile, locked, or taken by another worker
+                    async with self.app.uow() as uow:
+                        taken = await uow.inbox.taken_from(self.name, held - renewed)
+                    self.lost = (self.lost | taken) & self.held
+                await self._take_over(own=False)
+            except Exception:
+                log.exception("could not renew this worker's claims on its updates")
 
     async def idle(self) -> None:
         """Wait until every submitted update is handled (tests, shutdown)."""

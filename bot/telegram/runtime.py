@@ -15,6 +15,7 @@ import hmac
 import json
 import logging
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -27,7 +28,8 @@ from aiogram.methods.base import Response
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, Update
 from aiohttp import web
 
-from bot.telegram.inbox import InboxWorker, store_updates
+from bot.telegram.health import Health
+from bot.telegram.inbox import InboxWorker, LateCallbackAnswers, store_updates
 from bot.telegram.keyboards import track_keyboards
 from bot.telegram.routers import include_konsulta
 from bot.telegram.sender import Sender
@@ -64,6 +66,17 @@ def make_bot(settings: Settings) -> Bot:
 
 def make_dispatcher(app: App) -> Dispatcher:
     return include_konsulta(Dispatcher(), app)
+
+
+def worker_name(settings: Settings, *, webhook: bool) -> str:
+    """This process among the workers on one database: `KONSULTA_WORKER_NAME`, else the
+    host name with the webhook port (two live workers cannot share both), or with
+    "polling". A restart under the same name takes its own unhandled updates back at
+    once; any other worker waits for their lease to run out."""
+    if settings.worker_name:
+        return settings.worker_name
+    suffix = str(settings.webhook_port) if webhook else "polling"
+    return f"{socket.gethostname()[: 63 - len(suffix)]}:{suffix}"
 
 
 async def register_commands(app: App, bot: Bot) -> None:
@@ -103,6 +116,7 @@ class Runtime:
     dispatcher: Dispatcher
     sender: Sender
     worker: InboxWorker
+    health: Health
 
     @classmethod
     def build(
@@ -118,8 +132,12 @@ class Runtime:
         # What a unit of work queues reaches the sender on commit: replies from memory
         # (no claiming round), anything else as a wake-up to claim it.
         app.handoff = sender
-        worker = InboxWorker(app, dispatcher, bot)
-        return cls(app, bot, dispatcher, sender, worker)
+        bot.session.middleware(LateCallbackAnswers())
+        health = Health(app, bot)
+        health.watch_sender(sender)
+        name = worker_name(app.settings, webhook=False)
+        worker = InboxWorker(app, dispatcher, bot, name=name, metrics=health)
+        return cls(app, bot, dispatcher, sender, worker, health)
 
     #: Webhook updates waiting for the next inbox commit (group commit, see `receive`).
     _arrivals: list[tuple[Update, asyncio.Future[None]]] = field(
@@ -129,7 +147,8 @@ class Runtime:
 
     async def accept(self, updates: list[Update]) -> None:
         """Commit, then hand to the worker (replays are dropped here)."""
-        fresh = await store_updates(self.app, updates)
+        fresh = await store_updates(self.app, updates, worker=self.worker.name)
+        self.health.received.inc(len(fresh))
         self.worker.submit(fresh)
 
     async def receive(self, update: Update) -> None:
@@ -202,6 +221,7 @@ class Runtime:
 
         application = web.Application()
         application.router.add_post(self.app.settings.webhook_path, receive)
+        self.health.add_probes(application)
         return application
 
     async def serve_webhook(self, stop: asyncio.Event) -> None:
@@ -237,7 +257,22 @@ class Runtime:
         data = await self.bot.download_file(file.file_path or "")
         return data.read() if data is not None else b""
 
+    async def serve_health(self, stop: asyncio.Event) -> None:
+        """/healthz, /readyz and /metrics on their own port (`KONSULTA_HEALTH_PORT`)."""
+        settings = self.app.settings
+        assert settings.health_port is not None
+        runner = web.AppRunner(self.health.server(), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, settings.health_host, settings.health_port)
+        await site.start()
+        log.info("health and metrics on %s:%s", settings.health_host, settings.health_port)
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+
     async def run(self, stop: asyncio.Event, *, webhook: bool) -> None:
+        self.worker.name = worker_name(self.app.settings, webhook=webhook)
         await patiently("setMyCommands", lambda: register_commands(self.app, self.bot), stop)
         me = await patiently("getMe", self.bot.get_me, stop)
         if me is None:  # stopped before the Bot API ever answered
@@ -251,7 +286,10 @@ class Runtime:
         tasks = [
             asyncio.create_task(receive(stop), name="receive"),
             asyncio.create_task(self.sender.run(stop), name="sender"),
+            asyncio.create_task(self.worker.keep_claims(stop), name="claims"),
         ]
+        if self.app.settings.health_port is not None:
+            tasks.append(asyncio.create_task(self.serve_health(stop), name="health"))
         outreach = Outreach(  # follow-ups, broadcasts, machine transcripts...
             self.app, wake=self.sender.wake, fetch_file=self.download
         )

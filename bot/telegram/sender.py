@@ -36,7 +36,7 @@ Invariants (each proven by the test named after it):
 Rows of kinds a citizen can opt out of (broadcasts, follow-ups, reminders) are skipped
 when claimed if the citizen sent /stop or blocked the bot since they were queued. A
 late `answerCallbackQuery` (Telegram refuses it after about 15 s) is taken as done
-(`tests/bot/test_late_callback_answers.py`).
+(`tests/bot/test_taps_answered_too_late.py`).
 """
 
 from __future__ import annotations

@@ -18,7 +18,11 @@ from storage.repositories.leaders import (
     LeaderBroadcastRepository,
     LeaderRepository,
 )
-from storage.repositories.messaging import InboxRepository, OutboxRepository
+from storage.repositories.messaging import (
+    InboxRepository,
+    OutboxRepository,
+    UpdateAlreadyHandled,
+)
 from storage.repositories.review import (
     AuditRepository,
     CodingRepository,
@@ -48,5 +52,6 @@ __all__ = [
     "RunRepository",
     "StaffRepository",
     "ThreadRepository",
+    "UpdateAlreadyHandled",
     "VersionConflict",
 ]

@@ -19,6 +19,7 @@ insert doing nothing.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,9 +38,18 @@ from storage.models import (
 from storage.repositories._dialect import upsert_insert
 from storage.types import utcnow
 
-__all__ = ["DEFAULT_LEASE", "InboxRepository", "OutboxRepository"]
+__all__ = [
+    "DEFAULT_INBOX_LEASE",
+    "DEFAULT_LEASE",
+    "ClaimedUpdate",
+    "InboxRepository",
+    "OutboxRepository",
+    "UpdateAlreadyHandled",
+]
 
 DEFAULT_LEASE = timedelta(minutes=2)
+#: How long a worker holds the updates it stored without renewing (see InboxRepository).
+DEFAULT_INBOX_LEASE = timedelta(seconds=30)
 #: Rows not yet sent, failed or given up: they hold their chat's place in the queue.
 UNSENT = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 
@@ -332,7 +342,29 @@ class OutboxRepository:
         )
 
 
+class UpdateAlreadyHandled(Exception):
+    """The update this transaction answers was handled meanwhile (by another worker
+    that took it over): the transaction must roll back, so nothing is done twice."""
+
+
+@dataclass(frozen=True)
+class ClaimedUpdate:
+    update_id: int
+    raw: dict[str, Any]
+
+
 class InboxRepository:
+    """Updates in, each handled exactly once across every worker on the database.
+
+    An update is claimed by the worker that stores it (`add_many(claimed_by=...)`),
+    which renews the lease on what it holds while it lives (`renew`). `take_over`
+    claims updates whose lease ran out (a dead worker's) with `FOR UPDATE SKIP
+    LOCKED`, never a live worker's. `mark_handled(only_pending=True)` is conditional:
+    in the handling transaction it finds the update still pending or raises
+    `UpdateAlreadyHandled`, so of two workers that both handled an update only one
+    commits what it did.
+    """
+
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
@@ -340,14 +372,29 @@ class InboxRepository:
         """Store an update; False if this `update_id` is already known (a replay)."""
         return update_id in await self.add_many([(update_id, raw, chat_id)])
 
-    async def add_many(self, updates: list[tuple[int, dict[str, Any], int | None]]) -> set[int]:
-        """Store (update_id, raw, chat_id) rows in one statement; returns the ids not
-        known before (a replay, or a repeat within `updates`, is not among them twice)."""
+    async def add_many(
+        self,
+        updates: list[tuple[int, dict[str, Any], int | None]],
+        *,
+        claimed_by: str | None = None,
+        lease: timedelta = DEFAULT_INBOX_LEASE,
+    ) -> set[int]:
+        """Store (update_id, raw, chat_id) rows in one statement, claimed by
+        `claimed_by` for `lease`; returns the ids not known before (a replay, or a
+        repeat within `updates`, is not among them twice)."""
         if not updates:
             return set()
         now = utcnow()
+        until = now + lease if claimed_by is not None else None
         rows = [
-            {"update_id": update_id, "raw": raw, "chat_id": chat_id, "received_at": now}
+            {
+                "update_id": update_id,
+                "raw": raw,
+                "chat_id": chat_id,
+                "received_at": now,
+                "claimed_by": claimed_by,
+                "lease_until": until,
+            }
             for update_id, raw, chat_id in updates
         ]
         statement = (
@@ -371,26 +418,111 @@ class InboxRepository:
         )
         return list(result.scalars())
 
+    async def take_over(
+        self,
+        claimed_by: str,
+        *,
+        lease: timedelta = DEFAULT_INBOX_LEASE,
+        own: bool = False,
+        limit: int = 1000,
+        now: datetime | None = None,
+    ) -> list[ClaimedUpdate]:
+        """Claim pending updates nobody holds: never claimed, or their lease ran out
+        (their worker died). `own`: also those `claimed_by` held before (a worker
+        restarted under the same name takes its own back at once). Oldest first."""
+        now = now or utcnow()
+        free = or_(InboxUpdate.lease_until.is_(None), InboxUpdate.lease_until < now)
+        if own:
+            free = or_(free, InboxUpdate.claimed_by == claimed_by)
+        candidates = (
+            select(InboxUpdate.update_id)
+            .where(InboxUpdate.handled_at.is_(None), free)
+            .order_by(InboxUpdate.update_id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        claim = (
+            update(InboxUpdate)
+            .where(InboxUpdate.update_id.in_(candidates))
+            .values(claimed_by=claimed_by, lease_until=now + lease)
+            .returning(InboxUpdate.update_id, InboxUpdate.raw)
+            .execution_options(synchronize_session=False)
+        )
+        rows = (await self._session.execute(claim)).all()
+        return sorted((ClaimedUpdate(row[0], row[1]) for row in rows), key=lambda u: u.update_id)
+
+    async def renew(self, claimed_by: str, *, lease: timedelta = DEFAULT_INBOX_LEASE) -> set[int]:
+        """Extend the lease on the pending updates `claimed_by` holds; returns their ids.
+        Rows locked at that moment (being marked handled) are skipped, never waited
+        for: renewing must not queue behind, or deadlock with, handling."""
+        mine = (
+            select(InboxUpdate.update_id)
+            .where(InboxUpdate.handled_at.is_(None), InboxUpdate.claimed_by == claimed_by)
+            .with_for_update(skip_locked=True)
+        )
+        statement = (
+            update(InboxUpdate)
+            .where(InboxUpdate.update_id.in_(mine))
+            .values(lease_until=utcnow() + lease)
+            .returning(InboxUpdate.update_id)
+            .execution_options(synchronize_session=False)
+        )
+        return set((await self._session.execute(statement)).scalars())
+
+    async def taken_from(self, claimed_by: str, update_ids: Collection[int]) -> set[int]:
+        """Which of `update_ids` are pending and now held by another worker."""
+        if not update_ids:
+            return set()
+        result = await self._session.execute(
+            select(InboxUpdate.update_id).where(
+                InboxUpdate.update_id.in_(list(update_ids)),
+                InboxUpdate.handled_at.is_(None),
+                InboxUpdate.claimed_by != claimed_by,
+            )
+        )
+        return set(result.scalars())
+
     async def mark_handled(
-        self, update_id: int, *, error: str | None = None, handled_at: datetime | None = None
+        self,
+        update_id: int,
+        *,
+        error: str | None = None,
+        handled_at: datetime | None = None,
+        only_pending: bool = False,
     ) -> None:
         """Done with this update; `error` records a handler failure that will not retry.
+
+        `only_pending` (the inbox worker's handling transactions): only a pending update
+        is marked, one handled meanwhile raises `UpdateAlreadyHandled` (the caller's
+        transaction rolls back; on PostgreSQL the row lock this UPDATE takes makes a
+        second handler wait for the first to commit and then see the mark). An unknown
+        `update_id` is nothing to mark.
 
         The raw update (names, texts) is dropped: only the `update_id` is kept, which
         is all replay detection needs, so the inbox holds no personal data for long.
         """
-        await self._session.execute(
-            update(InboxUpdate)
-            .where(InboxUpdate.update_id == update_id)
-            .values(handled_at=handled_at or utcnow(), error=error, raw={})
+        statement = update(InboxUpdate).where(InboxUpdate.update_id == update_id)
+        if only_pending:
+            statement = statement.where(InboxUpdate.handled_at.is_(None))
+        result = await self._session.execute(
+            statement.values(
+                handled_at=handled_at or utcnow(), error=error, raw={}, lease_until=None
+            )
+            .returning(InboxUpdate.update_id)
             .execution_options(synchronize_session=False)
         )
+        if only_pending and result.scalar_one_or_none() is None:
+            known = await self._session.scalar(
+                select(InboxUpdate.update_id).where(InboxUpdate.update_id == update_id)
+            )
+            if known is not None:
+                raise UpdateAlreadyHandled(update_id)
 
     async def mark_handled_if_pending(self, update_id: int, *, error: str | None = None) -> None:
         """Mark an update handled unless its handler already did (keeps that mark)."""
         await self._session.execute(
             update(InboxUpdate)
             .where(InboxUpdate.update_id == update_id, InboxUpdate.handled_at.is_(None))
-            .values(handled_at=utcnow(), error=error, raw={})
+            .values(handled_at=utcnow(), error=error, raw={}, lease_until=None)
             .execution_options(synchronize_session=False)
         )

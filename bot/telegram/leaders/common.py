@@ -23,6 +23,7 @@ from konsulta.bootstrap import App
 from konsulta.conversations import Delivery
 from konsulta.leaders.actions import LeaderAction as Act
 from konsulta.leaders.service import LeaderError, consultation_choices, keep_menu
+from konsulta.outbound import mark_update
 from storage.models import Community, Leader
 from storage.uow import UnitOfWork
 
@@ -114,7 +115,7 @@ async def send(uow: UnitOfWork, delivery: Delivery, *payloads: Payload) -> None:
     in the conversation service, which marks it too, so no update stays pending."""
     await queue(uow, delivery, *payloads)
     if delivery.update_id is not None:
-        await uow.inbox.mark_handled(delivery.update_id)
+        await mark_update(uow, delivery.update_id)
 
 
 async def reply(app: App, delivery: Delivery, *payloads: Payload) -> None:
