@@ -303,10 +303,15 @@ class Conversations:
             return False
         if run_id is not None and run_id != run.id:
             return True
-        current = CONSENT_STEP if run.consent_record_id is None else run.state.get("current")
-        # A consent a question needs (contact, naming) is asked before it, under the
-        # question's own step: its buttons answer the current question too.
-        if event.step_id != current and event.step_id not in engine.CONSENT_QUESTIONS.values():
+        # Before consent the language question and the consent's own buttons are
+        # sorted out by `_consent_answer`. After it, a consent a question needs
+        # (contact, naming) is asked before the question: its buttons count as current.
+        current = run.state.get("current")
+        if (
+            run.consent_record_id is not None
+            and event.step_id != current
+            and event.step_id not in engine.CONSENT_QUESTIONS.values()
+        ):
             return True
         if delivery is None or delivery.source_message_id is None:
             return False
