@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from storage.models import (
     Answer,
     AuditEntry,
     Citizen,
+    ConsentPurpose,
     ConsentRecord,
     ConsultationStatus,
     ReportState,
@@ -59,6 +60,16 @@ async def report(app: App, telegram_id: int) -> int:
         run = (await uow.session.execute(select(Run).order_by(Run.id.desc()).limit(1))).scalar_one()
         # The engine keeps each answer in the run's state too.
         run.state = {"answers": {"phone": {"value": {"phone": phone}, "display": phone}}}
+        # She agreed to be called back (the contact consent the phone question needs).
+        uow.session.add(
+            ConsentRecord(
+                citizen_id=run.citizen_id,
+                consultation_id=run.consultation_id,
+                purpose=ConsentPurpose.CONTACT,
+                text_version="service-need@1/contact",
+                granted=True,
+            )
+        )
         await uow.commit()
         return run.id
 
@@ -223,7 +234,8 @@ async def test_two_app_instances_purging_at_once_purge_once(
         assert park is not None
         await uow.consultations.set_status(park, ConsultationStatus.CLOSED)
         await uow.commit()
-    later = utcnow() + timedelta(days=800)
+    # 10:00 on a day 800 days on: an hour later is still the same day, whenever this runs.
+    later = datetime.combine(utcnow().date() + timedelta(days=800), time(10), tzinfo=UTC)
     other = await build_app(settings_for(migrated_url), migrate=False)
     try:
         results = await asyncio.gather(Retention(app).purge(later), Retention(other).purge(later))
