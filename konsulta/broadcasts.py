@@ -58,7 +58,7 @@ __all__ = [
 MAX_TEXT = 3500  # leaves room for the framing within Telegram's 4096
 TELEGRAM_TEXT = 4096
 MATERIALIZE_BATCH = 5000
-FEED_BATCH = 1000
+FEED_BATCH = 250
 #: Near the end of a broadcast, queued deliveries are checked against the outbox.
 RECONCILE_BELOW = 2000
 
@@ -290,7 +290,8 @@ async def cancel(app: App, broadcast_id: int) -> int:
 
 
 async def progress(app: App, broadcast_id: int) -> Progress:
-    async with app.uow() as uow:
+    # Read-only: staff watching a broadcast never hold up its sender (SQLite's writer).
+    async with app.uow(read_only=True) as uow:
         broadcast = await _get(uow, broadcast_id)
         return Progress(broadcast, await uow.broadcasts.counts(broadcast_id))
 

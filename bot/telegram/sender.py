@@ -89,6 +89,9 @@ MAX_BACKOFF = 60.0
 PROBE_MAX = 10.0
 #: Waves of sends in flight at once (each wave starts with one committed transaction).
 MAX_WAVES = 4
+#: Most rows one claim takes: building a thousand rows holds the event loop (and
+#: every send under way) for tens of milliseconds; a few smaller claims do not.
+CLAIM_MAX = 250
 #: How often rows a dead sender left `sending` are looked for.
 RECOVER_EVERY = 10.0
 #: Longest a result waits for a wave's transaction before it is written on its own.
@@ -304,7 +307,9 @@ class Sender:
         now = self.clock()
         if self._freed or self._claim_wanted or self._record_due():
             return 0.0
-        due = [self._claimed_at + self.idle - now]
+        due = [RECOVER_EVERY]
+        if len(self.held) < self.batch:  # else the poll waits for room (as in `_round`)
+            due.append(self._claimed_at + self.idle - now)
         if self._unrecorded:
             due.append(self._unrecorded_since + RECORD_WITHIN - now)
         if self.held:
@@ -397,12 +402,12 @@ class Sender:
         if general:
             self._claim_wanted = False
             self._claimed_at = now
-            # A reply never waits for a full batch of broadcasts to drain.
-            limit = max(self.batch - len(self.held), 20)
-            if len(self.held) >= self.batch // 2 and not freed:
-                limit = 20
+            # A reply never waits for a full batch of broadcasts to drain (20 more);
+            # once half a batch is held, the next claim waits for the poll interval,
+            # so a long broadcast costs a claim every `idle`, not one per wave.
+            limit = min(CLAIM_MAX, max(self.batch - len(self.held), 20))
             rows = await uow.outbox.claim_due(limit=limit, lease=self.lease)
-            self._claim_wanted = len(rows) == limit and len(self.held) + limit < self.batch
+            self._claim_wanted = len(rows) == limit and len(self.held) < self.batch // 2
         else:
             rows = await uow.outbox.claim_due(limit=len(freed), lease=self.lease, chats=freed)
         away = await uow.outbox.opted_out(
