@@ -43,6 +43,7 @@ from bot.logs import handling_update
 from konsulta.bootstrap import App
 from konsulta.outbound import noting_marks
 from storage.repositories import UpdateAlreadyHandled
+from storage.sqlite_driver import run_inline
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,7 @@ class InboxWorker:
                 self.tasks[key] = asyncio.create_task(self._drain(key))
 
     async def _drain(self, key: int) -> None:
+        run_inline()  # a dialog's statements are short (storage/sqlite_driver.py)
         queue = self.queues[key]
         try:
             while queue:

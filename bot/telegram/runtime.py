@@ -37,6 +37,7 @@ from konsulta.bootstrap import App
 from konsulta.menu import COMMANDS
 from konsulta.settings import Settings
 from outreach.scheduler import Outreach
+from storage.sqlite_driver import run_inline
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +167,7 @@ class Runtime:
         await arrived
 
     async def _commit_arrivals(self) -> None:
+        run_inline()  # one short INSERT (storage/sqlite_driver.py)
         while self._arrivals:
             batch, self._arrivals = self._arrivals, []
             try:

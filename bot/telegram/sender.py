@@ -76,6 +76,7 @@ from konsulta.bootstrap import App
 from konsulta.speech import VoiceNote
 from storage.engine import fold_in_erasures
 from storage.models import DeliveryStatus, OutboxMessage
+from storage.sqlite_driver import run_inline
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
@@ -195,6 +196,7 @@ class Sender:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event, idle: float = 0.5) -> None:
+        run_inline()  # the sender's statements are short (storage/sqlite_driver.py)
         self.idle = idle
         stopping = asyncio.ensure_future(stop.wait())
         try:
