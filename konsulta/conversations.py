@@ -206,15 +206,19 @@ class Conversations:
         delivery: Delivery | None,
         menu: bool = False,
         community_id: int | None = None,
+        resume_messages: bool = False,
     ) -> Outcome:
         """The citizen asks to take part (/start, a deep link, a menu tap, the simulator).
 
         An unfinished run of the same consultation resumes where it stopped; otherwise
         the consent question comes first. A community's invite link (or `community_id`)
-        attributes the new run to that community.
+        attributes the new run to that community. `resume_messages` (/start) ends a
+        /stop, in the same transaction.
         """
         async with self.app.uow() as uow:
             citizen = await self._citizen(uow, who)
+            if resume_messages and citizen.stopped:
+                await uow.citizens.set_flags(citizen, stopped=False)
             language = self.bot_language(citizen, who)
             texts = self.app.texts(language)
             invite = await self._invite(uow, consultation)

@@ -145,9 +145,10 @@ class Citizens:
         got = await self.incoming(update)
         text = update.message.text if update.message else None
         payload = (text or "").partition(" ")[2].strip() or None
-        await set_stopped(self.app, got.who, False)
         source = f"link:{payload}" if payload else "telegram"
-        await self.conversations.open(got.who, payload, source=source, delivery=got.delivery)
+        await self.conversations.open(
+            got.who, payload, source=source, delivery=got.delivery, resume_messages=True
+        )
 
     async def on_help(self, update: Update, context: Context) -> None:
         got = await self.incoming(update)

@@ -60,9 +60,8 @@ async def on_start(
     delivery: Delivery,
 ) -> None:
     payload = (command.args or "").strip() or None
-    await set_stopped(app, who, False)
     source = f"link:{payload}" if payload else "telegram"
-    await conversations.open(who, payload, source=source, delivery=delivery)
+    await conversations.open(who, payload, source=source, delivery=delivery, resume_messages=True)
 
 
 async def on_help(

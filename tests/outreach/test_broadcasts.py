@@ -122,3 +122,25 @@ async def test_results_reach_everyone_who_took_part_in_their_language_and_a_canc
     await world.later(timedelta(days=2))
     shown = await broadcasts.progress(world.app, later.id)
     assert shown.broadcast.status == "cancelled" and cancelled == 0 and shown.counts == {}
+
+
+async def test_start_after_stop_brings_the_broadcasts_back(world: World) -> None:
+    bartek = world.phone(6201)
+    await world.take_part(bartek, ["lighting", "north", "no"])
+    await bartek.send("/stop")
+    await bartek.expect()
+    await bartek.send("/start")
+    await bartek.expect()
+    await world.settled()
+    async with world.app.uow() as uow:
+        row = await uow.citizens.find(bartek.user_id)
+        assert row is not None and not row.stopped
+
+    draft = await broadcasts.create(
+        world.app,
+        name="back",
+        segment=NORTH,
+        texts={"en": "The lights are fixed.", "pl": "Latarnie naprawione."},
+        default_language="pl",
+    )
+    assert (await broadcasts.preview(world.app, draft.id)).total == 1
