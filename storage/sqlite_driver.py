@@ -62,11 +62,9 @@ class _Cursor:
         return self
 
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> _Cursor:
-        call = partial(self._run, sql, parameters, many=False)
-        if _INLINE.get() and not sql.startswith("BEGIN IMMEDIATE"):  # that one may wait
-            call()
-        else:
-            await self._connection.run(call)
+        # BEGIN IMMEDIATE may wait for another writer: never in the event loop's thread.
+        inline = not sql.startswith("BEGIN IMMEDIATE")
+        await self._connection.run(partial(self._run, sql, parameters, many=False), inline)
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> _Cursor:
@@ -121,10 +119,10 @@ class Connection(aiosqlite.Connection):
     def sqlite(self) -> sqlite3.Connection:
         return self._conn
 
-    async def run(self, function: Any) -> Any:
+    async def run(self, function: Any, inline: bool = True) -> Any:
         """Call `function` in the connection's thread (one hop), or right here if the
-        task runs its statements inline."""
-        if _INLINE.get():
+        task runs its statements inline and `inline` allows it."""
+        if inline and _INLINE.get():
             return function()
         return await self._execute(function)  # type: ignore[no-untyped-call]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ScalarSelect, case, delete, select, update
+from sqlalchemy import ScalarSelect, bindparam, case, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -48,6 +48,26 @@ CITIZEN_FLAGS = frozenset({"stopped", "no_reminders", "named_consent", "unreacha
 LAST_SEEN_RESOLUTION = timedelta(minutes=5)
 
 
+#: The lookups every update makes, built once: building a statement costs as much CPU
+#: as running it (SQLAlchemy caches the compiled SQL, not the statement object).
+_FIND = (
+    select(Citizen)
+    .join(CitizenChannel, CitizenChannel.citizen_id == Citizen.id)
+    .where(
+        CitizenChannel.channel == bindparam("channel"),
+        CitizenChannel.channel_user_id == bindparam("channel_user_id"),
+    )
+)
+_FIND_WITH_CHANNEL = (
+    select(CitizenChannel, Citizen)
+    .join(Citizen, Citizen.id == CitizenChannel.citizen_id)
+    .where(
+        CitizenChannel.channel == bindparam("channel"),
+        CitizenChannel.channel_user_id == bindparam("channel_user_id"),
+    )
+)
+
+
 class CitizenRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -72,12 +92,7 @@ class CitizenRepository:
 
     async def find(self, channel_user_id: int, channel: str = TELEGRAM) -> Citizen | None:
         result = await self._session.execute(
-            select(Citizen)
-            .join(CitizenChannel, CitizenChannel.citizen_id == Citizen.id)
-            .where(
-                CitizenChannel.channel == channel,
-                CitizenChannel.channel_user_id == channel_user_id,
-            )
+            _FIND, {"channel": channel, "channel_user_id": channel_user_id}
         )
         return result.scalar_one_or_none()
 
@@ -100,12 +115,7 @@ class CitizenRepository:
         now = utcnow()
         found = (
             await self._session.execute(
-                select(CitizenChannel, Citizen)
-                .join(Citizen, Citizen.id == CitizenChannel.citizen_id)
-                .where(
-                    CitizenChannel.channel == channel,
-                    CitizenChannel.channel_user_id == channel_user_id,
-                )
+                _FIND_WITH_CHANNEL, {"channel": channel, "channel_user_id": channel_user_id}
             )
         ).one_or_none()
         if found is None:

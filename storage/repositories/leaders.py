@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -133,6 +133,18 @@ class CommunityRepository:
         return [FunnelRow(s, lang, week, n) for (s, lang, week), n in sorted(cells.items())]
 
 
+#: Every update asks whether its sender is a leader: the statement is built once.
+_FIND_ACTIVE = (
+    select(Leader)
+    .join(CitizenChannel, CitizenChannel.citizen_id == Leader.citizen_id)
+    .where(
+        CitizenChannel.channel == bindparam("channel"),
+        CitizenChannel.channel_user_id == bindparam("channel_user_id"),
+        Leader.active.is_(True),
+    )
+)
+
+
 class LeaderRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -147,13 +159,7 @@ class LeaderRepository:
     async def find_active(self, channel_user_id: int, channel: str = "telegram") -> Leader | None:
         """The active leader behind a Telegram user, if they are one (one query)."""
         result = await self._session.execute(
-            select(Leader)
-            .join(CitizenChannel, CitizenChannel.citizen_id == Leader.citizen_id)
-            .where(
-                CitizenChannel.channel == channel,
-                CitizenChannel.channel_user_id == channel_user_id,
-                Leader.active.is_(True),
-            )
+            _FIND_ACTIVE, {"channel": channel, "channel_user_id": channel_user_id}
         )
         return result.scalar_one_or_none()
 

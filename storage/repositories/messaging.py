@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, false, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, false, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -353,6 +353,24 @@ class ClaimedUpdate:
     raw: dict[str, Any]
 
 
+def _marking(*, only_pending: bool) -> Any:
+    """Built once (every update is marked): done, its raw update dropped."""
+    statement = update(InboxUpdate).where(InboxUpdate.update_id == bindparam("id"))
+    if only_pending:
+        statement = statement.where(InboxUpdate.handled_at.is_(None))
+    return (
+        statement.values(
+            handled_at=bindparam("handled_at"), error=bindparam("error"), raw={}, lease_until=None
+        )
+        .returning(InboxUpdate.update_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+_MARK = _marking(only_pending=False)
+_MARK_PENDING = _marking(only_pending=True)
+
+
 class InboxRepository:
     """Updates in, each handled exactly once across every worker on the database.
 
@@ -501,15 +519,9 @@ class InboxRepository:
         The raw update (names, texts) is dropped: only the `update_id` is kept, which
         is all replay detection needs, so the inbox holds no personal data for long.
         """
-        statement = update(InboxUpdate).where(InboxUpdate.update_id == update_id)
-        if only_pending:
-            statement = statement.where(InboxUpdate.handled_at.is_(None))
         result = await self._session.execute(
-            statement.values(
-                handled_at=handled_at or utcnow(), error=error, raw={}, lease_until=None
-            )
-            .returning(InboxUpdate.update_id)
-            .execution_options(synchronize_session=False)
+            _MARK_PENDING if only_pending else _MARK,
+            {"id": update_id, "handled_at": handled_at or utcnow(), "error": error},
         )
         if only_pending and result.scalar_one_or_none() is None:
             known = await self._session.scalar(
