@@ -104,7 +104,8 @@ class LateCallbackAnswers(BaseRequestMiddleware):
     straight away, before their transaction commits. An update handled late (after a
     restart, or taken over from a worker that died between that answer and its commit)
     gets "query is too old" from Telegram: the spinner has long stopped, the rest of
-    the update still has to be handled, so that answer is skipped, not raised.
+    the update still has to be handled, so that answer is skipped, not raised. Every
+    `Sender` registers this on its bot, so each runtime has it.
     """
 
     async def __call__(

@@ -29,7 +29,7 @@ from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, Update
 from aiohttp import web
 
 from bot.telegram.health import Health
-from bot.telegram.inbox import InboxWorker, LateCallbackAnswers, store_updates
+from bot.telegram.inbox import InboxWorker, store_updates
 from bot.telegram.keyboards import track_keyboards
 from bot.telegram.routers import include_konsulta
 from bot.telegram.sender import Sender
@@ -132,7 +132,6 @@ class Runtime:
         # What a unit of work queues reaches the sender on commit: replies from memory
         # (no claiming round), anything else as a wake-up to claim it.
         app.handoff = sender
-        bot.session.middleware(LateCallbackAnswers())
         health = Health(app, bot)
         health.watch_sender(sender)
         name = worker_name(app.settings, webhook=False)
