@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Protocol, cast
@@ -40,10 +39,10 @@ from aiogram.types import Update
 from aiogram.types.update import UpdateTypeLookupError
 
 from bot.logs import handling_update
+from bot.runtime import NO_CHAT, ChatQueues, mark_handled, store_batch
 from konsulta.bootstrap import App
 from konsulta.outbound import noting_marks
 from storage.repositories import UpdateAlreadyHandled
-from storage.sqlite_driver import run_inline
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +57,7 @@ def chat_key(update: Update) -> int:
         return query.message.chat.id if query.message is not None else query.from_user.id
     if update.my_chat_member is not None:
         return update.my_chat_member.chat.id
-    return -(10**15) - update.update_id
+    return NO_CHAT - update.update_id
 
 
 def raw_update(update: Update) -> dict[str, Any]:
@@ -70,20 +69,7 @@ async def store_updates(
 ) -> list[Update]:
     """Commit updates to the inbox in one statement and transaction, claimed by
     `worker`; returns the ones not seen before."""
-    rows = []
-    for update in updates:
-        key = chat_key(update)
-        rows.append((update.update_id, raw_update(update), key if key > -(10**15) else None))
-    lease = timedelta(seconds=app.settings.inbox_lease_seconds)
-    async with app.uow() as uow:
-        new = await uow.inbox.add_many(rows, claimed_by=worker, lease=lease)
-        await uow.commit()
-    fresh: list[Update] = []
-    for update in updates:
-        if update.update_id in new:
-            new.discard(update.update_id)
-            fresh.append(update)
-    return fresh
+    return await store_batch(app, updates, chat_key, raw_update, worker=worker)
 
 
 def _known(update: Update) -> bool:
@@ -105,7 +91,8 @@ class LateCallbackAnswers(BaseRequestMiddleware):
     straight away, before their transaction commits. An update handled late (after a
     restart, or taken over from a worker that died between that answer and its commit)
     gets "query is too old" from Telegram: the spinner has long stopped, the rest of
-    the update still has to be handled, so that answer is skipped, not raised.
+    the update still has to be handled, so that answer is skipped, not raised. Every
+    `Sender` registers this on its bot, so each runtime has it.
     """
 
     async def __call__(
@@ -152,8 +139,7 @@ class InboxWorker:
         self.name = name
         self.metrics = metrics
         self.lease = timedelta(seconds=app.settings.inbox_lease_seconds)
-        self.queues: dict[int, deque[Update]] = {}
-        self.tasks: dict[int, asyncio.Task[None]] = {}
+        self.chats = ChatQueues(chat_key, self._handle_queued)
         #: Updates submitted and not yet handled, and those of them another worker
         #: took over meanwhile (this one had stalled past its lease): skipped.
         self.held: set[int] = set()
@@ -162,31 +148,19 @@ class InboxWorker:
         self.taken_over = 0
 
     def submit(self, updates: Sequence[Update]) -> None:
-        for update in sorted(updates, key=lambda u: u.update_id):
-            key = chat_key(update)
-            self.held.add(update.update_id)
-            self.queues.setdefault(key, deque()).append(update)
-            if key not in self.tasks:
-                self.tasks[key] = asyncio.create_task(self._drain(key))
+        self.held.update(update.update_id for update in updates)
+        self.chats.submit(updates)
 
-    async def _drain(self, key: int) -> None:
-        run_inline()  # a dialog's statements are short (storage/sqlite_driver.py)
-        queue = self.queues[key]
+    async def _handle_queued(self, update: Update) -> None:
+        if update.update_id in self.lost:
+            self.lost.discard(update.update_id)
+            self.held.discard(update.update_id)
+            log.warning("update %s was taken over by another worker", update.update_id)
+            return
         try:
-            while queue:
-                update = queue.popleft()
-                if update.update_id in self.lost:
-                    self.lost.discard(update.update_id)
-                    self.held.discard(update.update_id)
-                    log.warning("update %s was taken over by another worker", update.update_id)
-                    continue
-                try:
-                    await self._handle(update)
-                finally:
-                    self.held.discard(update.update_id)
+            await self._handle(update)
         finally:
-            del self.tasks[key]
-            del self.queues[key]
+            self.held.discard(update.update_id)
 
     async def _handle(self, update: Update) -> None:
         """Handle one update; afterwards it is marked handled, whatever happened.
@@ -214,12 +188,7 @@ class InboxWorker:
                 log.exception("update %s failed", update.update_id)
                 error = f"{type(exc).__name__}: {exc}"[:500]
         if update.update_id not in marked or error is not None:
-            try:
-                async with self.app.uow() as uow:
-                    await uow.inbox.mark_handled_if_pending(update.update_id, error=error)
-                    await uow.commit()
-            except Exception:
-                log.exception("could not mark update %s handled", update.update_id)
+            await mark_handled(self.app, update.update_id, error)
         self.handled += 1
         if self.metrics is not None:
             self.metrics.handled(time.perf_counter() - started, failed=error is not None)
@@ -275,5 +244,4 @@ class InboxWorker:
 
     async def idle(self) -> None:
         """Wait until every submitted update is handled (tests, shutdown)."""
-        while self.tasks:
-            await asyncio.gather(*list(self.tasks.values()), return_exceptions=True)
+        await self.chats.idle()

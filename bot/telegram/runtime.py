@@ -16,7 +16,7 @@ import json
 import logging
 import signal
 import socket
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -28,15 +28,15 @@ from aiogram.methods.base import Response
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, Update
 from aiohttp import web
 
+from bot.runtime import poll_updates, run_until_stopped
 from bot.telegram.health import Health
-from bot.telegram.inbox import InboxWorker, LateCallbackAnswers, store_updates
+from bot.telegram.inbox import InboxWorker, store_updates
 from bot.telegram.keyboards import track_keyboards
 from bot.telegram.routers import include_konsulta
 from bot.telegram.sender import Sender
 from konsulta.bootstrap import App
 from konsulta.menu import COMMANDS
 from konsulta.settings import Settings
-from outreach.scheduler import Outreach
 from storage.sqlite_driver import run_inline
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,17 @@ RESPONSE_TYPES = [Response.__class_getitem__(method.__returning__) for method in
 def make_bot(settings: Settings) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base_url))
     return Bot(settings.bot_token.get_secret_value(), session=session)
+
+
+def make_sender(app: App, bot: Bot) -> Sender:
+    """The one sender on `bot`, as every runtime has it. What it sends is watched for
+    questions asked again (their earlier copies lose their buttons; see
+    bot/telegram/keyboards.py), and what a unit of work queues reaches it on commit:
+    replies from memory (no claiming round), anything else as a wake-up to claim it."""
+    track_keyboards(app, bot)
+    sender = Sender(app, bot)
+    app.handoff = sender
+    return sender
 
 
 def make_dispatcher(app: App) -> Dispatcher:
@@ -126,14 +137,7 @@ class Runtime:
         """`dispatcher`: an embedding bot's own, with `include_konsulta` applied."""
         bot = bot or make_bot(app.settings)
         dispatcher = make_dispatcher(app) if dispatcher is None else dispatcher
-        # What the sender sends is watched for questions asked again (their earlier
-        # copies lose their buttons; see bot/telegram/keyboards.py).
-        track_keyboards(app, bot)
-        sender = Sender(app, bot)
-        # What a unit of work queues reaches the sender on commit: replies from memory
-        # (no claiming round), anything else as a wake-up to claim it.
-        app.handoff = sender
-        bot.session.middleware(LateCallbackAnswers())
+        sender = make_sender(app, bot)
         health = Health(app, bot)
         health.watch_sender(sender)
         name = worker_name(app.settings, webhook=False)
@@ -146,7 +150,7 @@ class Runtime:
     )
     _committing: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
-    async def accept(self, updates: list[Update]) -> None:
+    async def accept(self, updates: Sequence[Update]) -> None:
         """Commit, then hand to the worker (replays are dropped here)."""
         fresh = await store_updates(self.app, updates, worker=self.worker.name)
         self.health.received.inc(len(fresh))
@@ -184,28 +188,18 @@ class Runtime:
     async def poll(self, stop: asyncio.Event, timeout: int = 25) -> None:
         """Long polling; the offset moves on only after the batch is committed."""
         await patiently("deleteWebhook", self.bot.delete_webhook, stop)
-        offset: int | None = None
-        backoff = 1.0
-        while not stop.is_set():
-            try:
-                updates = await self.bot.get_updates(
-                    offset=offset,
-                    timeout=timeout,
-                    allowed_updates=ALLOWED_UPDATES,
-                    request_timeout=timeout + 10,
-                )
-            except TelegramRetryAfter as error:
-                await asyncio.sleep(error.retry_after)
-                continue
-            except (TelegramNetworkError, TelegramServerError) as error:
-                log.warning("getUpdates failed (%s); retrying in %.0fs", error, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30)
-                continue
-            backoff = 1.0
-            if updates:
-                await self.accept(updates)
-                offset = updates[-1].update_id + 1
+        await poll_updates(
+            stop,
+            lambda offset: self.bot.get_updates(
+                offset=offset,
+                timeout=timeout,
+                allowed_updates=ALLOWED_UPDATES,
+                request_timeout=timeout + 10,
+            ),
+            self.accept,
+            transient=(TelegramRetryAfter, TelegramNetworkError, TelegramServerError),
+            retry_after=lambda e: e.retry_after if isinstance(e, TelegramRetryAfter) else None,
+        )
 
     def webhook_app(self) -> web.Application:
         secret = self.app.settings.webhook_secret.get_secret_value()
@@ -285,26 +279,23 @@ class Runtime:
         receive: Callable[[asyncio.Event], Coroutine[None, None, None]] = (
             self.serve_webhook if webhook else self.poll
         )
-        tasks = [
-            asyncio.create_task(receive(stop), name="receive"),
-            asyncio.create_task(self.sender.run(stop), name="sender"),
-            asyncio.create_task(self.worker.keep_claims(stop), name="claims"),
-        ]
+        loops = {
+            "receive": receive(stop),
+            "sender": self.sender.run(stop),
+            "claims": self.worker.keep_claims(stop),
+        }
         if self.app.settings.health_port is not None:
-            tasks.append(asyncio.create_task(self.serve_health(stop), name="health"))
-        outreach = Outreach(  # follow-ups, broadcasts, machine transcripts...
-            self.app, wake=self.sender.wake, fetch_file=self.download
-        )
-        outreach.start()
+            loops["health"] = self.serve_health(stop)
         try:
-            await stop.wait()
+            await run_until_stopped(
+                self.app,
+                stop,
+                loops,
+                wake=self.sender.wake,
+                idle=self.worker.idle,
+                fetch_file=self.download,  # machine transcripts of voice answers
+            )
         finally:
-            await outreach.shutdown()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await self.worker.idle()
             await self.bot.session.close()
 
 

@@ -34,8 +34,10 @@ Invariants (each proven by the test named after it):
    `tests/bot/test_sender_limits.py`, `tests/delivery/test_adaptive_pace.py`.
 
 Rows of kinds a citizen can opt out of (broadcasts, follow-ups, reminders) are skipped
-when claimed if the citizen sent /stop or blocked the bot since they were queued. A
-late `answerCallbackQuery` (Telegram refuses it after about 15 s) is taken as done
+when claimed if the citizen sent /stop or blocked the bot since they were queued.
+Handlers answer taps through the same bot; the sender registers
+`bot.telegram.inbox.LateCallbackAnswers` on it, so that a late `answerCallbackQuery`
+(Telegram refuses it after about 15 s) is taken as done wherever a sender runs
 (`tests/bot/test_taps_answered_too_late.py`).
 """
 
@@ -65,11 +67,12 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramRetryAfter,
 )
-from aiogram.methods import AnswerCallbackQuery, GetMe, Response, SendMessage, TelegramMethod
+from aiogram.methods import GetMe, Response, SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import Message
 from aiohttp import ClientError, ClientTimeout
 
+from bot.telegram.inbox import LateCallbackAnswers
 from bot.telegram.render import inline_keyboard, message_html, render
 from bot.telegram.throttle import Limits
 from konsulta.bootstrap import App
@@ -98,7 +101,6 @@ RECOVER_EVERY = 10.0
 #: Longest a result waits for a wave's transaction before it is written on its own.
 RECORD_WITHIN = 0.1
 IN_DOUBT = "in doubt: the sending process died during the Bot API call"
-TOO_OLD = "query is too old"
 NO_VOICE = "not read aloud: no voice for this text or language (KONSULTA_TTS)"
 
 
@@ -187,6 +189,7 @@ class Sender:
         self._outage = False
         self._probe_at = 0.0
         self.bot.session.middleware(_Observer(self))
+        self.bot.session.middleware(LateCallbackAnswers())
 
     # --- what the rest of the bot sees ------------------------------------------------
 
@@ -691,9 +694,8 @@ class Sender:
 
 
 class _Observer(BaseRequestMiddleware):
-    """Sees every Bot API call of the bot: one that gets an answer ends an outage at
-    once; a late `answerCallbackQuery` ("query is too old") is taken as done, since
-    a tap's answer cannot be given any more and the update must not fail for it."""
+    """Sees every Bot API call of the bot: one that gets an answer (a refusal is an
+    answer too) ends an outage at once."""
 
     def __init__(self, sender: Sender) -> None:
         self.sender = sender
@@ -706,13 +708,7 @@ class _Observer(BaseRequestMiddleware):
     ) -> Response[TelegramType]:
         try:
             response = await make_request(bot, method)
-        except TelegramBadRequest as error:
-            self.sender.api_answered()
-            if isinstance(method, AnswerCallbackQuery) and TOO_OLD in error.message:
-                log.info("a callback query was answered too late: ignored")
-                return Response[TelegramType](ok=True, result=True)
-            raise
-        except TelegramForbiddenError:
+        except (TelegramBadRequest, TelegramForbiddenError):
             self.sender.api_answered()
             raise
         self.sender.api_answered()

@@ -137,7 +137,8 @@ async def test_a_text_when_no_broadcast_is_being_written_is_marked_handled(
         await uow.commit()
     assert update_id in await pending_updates(world)
     message = Message.model_validate(raw["message"])
-    await on_broadcast_text(message, world.app, leader, Delivery(1001, update_id), "en")
+    delivery = Delivery(1001, update_id)
+    await on_broadcast_text(message, world.app, leader, delivery, "en", world.runtime.bot)
     assert update_id not in await pending_updates(world)
 
 

@@ -18,13 +18,15 @@ from bot.telegram.callbacks import LeaderAct, Tap
 from bot.telegram.citizens import answer_tap
 from bot.telegram.events import event_of
 from bot.telegram.leaders.common import (
+    LeaderUpdate,
     Payload,
     button,
     gone,
     not_a_command,
-    pick_community,
-    pick_consultation,
+    pick_consultation_of,
+    pick_target,
     queue,
+    replies,
     reply,
     say,
     send,
@@ -35,7 +37,8 @@ from konsulta.conversations import Conversations, Delivery, Outcome, Who
 from konsulta.leaders import assist
 from konsulta.leaders.actions import LeaderAction as Act
 from konsulta.leaders.service import open_consultation, own_community
-from storage.models import Community, Leader
+from storage.models import Leader
+from storage.uow import UnitOfWork
 
 __all__ = ["router"]
 
@@ -58,43 +61,21 @@ def thanks(texts: Translator, language: str) -> Payload:
     return say(text, language)
 
 
-async def on_assist(
-    message: Message, app: App, leader: Leader, delivery: Delivery, language: str, texts: Translator
-) -> None:
-    async with app.uow() as uow:
-        if leader.assisting_citizen_id is not None:
-            found: Payload | Community = say(
-                texts.gettext("You are helping someone answer right now."),
-                language,
-                button(texts.gettext("Stop helping"), Act.ASSIST_STOP),
-            )
-        else:
-            found = await pick_community(uow, leader, Act.ASSIST_COMMUNITY, texts, language)
-            if isinstance(found, Community):
-                found = await pick_consultation(app, uow, Act.ASSIST, found.id, texts, language)
-        assert not isinstance(found, Community)
-        await send(uow, delivery, found)
-        await uow.commit()
+@replies
+async def on_assist(update: LeaderUpdate, uow: UnitOfWork) -> Payload:
+    texts, language = update.texts, update.language
+    if update.leader.assisting_citizen_id is not None:
+        return say(
+            texts.gettext("You are helping someone answer right now."),
+            language,
+            button(texts.gettext("Stop helping"), Act.ASSIST_STOP),
+        )
+    return await pick_target(update, uow, Act.ASSIST_COMMUNITY, Act.ASSIST)
 
 
-async def on_assist_community(
-    query: CallbackQuery,
-    callback_data: LeaderAct,
-    app: App,
-    leader: Leader,
-    delivery: Delivery,
-    language: str,
-    texts: Translator,
-) -> None:
-    await query.answer()
-    async with app.uow() as uow:
-        community = await own_community(uow, leader, callback_data.id)
-        if community is None:
-            answer = gone(texts, language)
-        else:
-            answer = await pick_consultation(app, uow, Act.ASSIST, community.id, texts, language)
-        await send(uow, delivery, answer)
-        await uow.commit()
+@replies
+async def on_assist_community(update: LeaderUpdate, uow: UnitOfWork) -> Payload:
+    return await pick_consultation_of(update, uow, Act.ASSIST)
 
 
 async def on_assist_consultation(

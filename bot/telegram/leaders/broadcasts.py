@@ -12,12 +12,13 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TypeVar
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.types import CallbackQuery, TelegramObject
 
 from bot.telegram.callbacks import LeaderAct
 from bot.telegram.leaders.common import (
+    LeaderUpdate,
     Payload,
     bot_username,
     button,
@@ -25,6 +26,7 @@ from bot.telegram.leaders.common import (
     not_a_command,
     pick_community,
     pick_consultation,
+    replies,
     say,
     send,
 )
@@ -90,165 +92,97 @@ async def _draft(
     return found
 
 
-async def on_broadcast(
-    message: Message, app: App, leader: Leader, delivery: Delivery, language: str, texts: Translator
-) -> None:
-    async with app.uow() as uow:
-        found = await pick_community(uow, leader, Act.BROADCAST_COMMUNITY, texts, language)
-        if isinstance(found, Community):
-            found = kinds(found, texts, language)
-        await send(uow, delivery, found)
-        await uow.commit()
+@replies
+async def on_broadcast(update: LeaderUpdate, uow: UnitOfWork) -> Payload:
+    texts, language = update.texts, update.language
+    found = await pick_community(uow, update.leader, Act.BROADCAST_COMMUNITY, texts, language)
+    return kinds(found, texts, language) if isinstance(found, Community) else found
 
 
-async def on_broadcast_community(
-    query: CallbackQuery,
-    callback_data: LeaderAct,
-    app: App,
-    leader: Leader,
-    delivery: Delivery,
-    language: str,
-    texts: Translator,
-) -> None:
-    await query.answer()
-    async with app.uow() as uow:
-        community = await own_community(uow, leader, callback_data.id)
-        answer = gone(texts, language) if community is None else kinds(community, texts, language)
-        await send(uow, delivery, answer)
-        await uow.commit()
+@replies
+async def on_broadcast_community(update: LeaderUpdate, uow: UnitOfWork) -> Payload:
+    community = await own_community(uow, update.leader, update.item)
+    if community is None:
+        return gone(update.texts, update.language)
+    return kinds(community, update.texts, update.language)
 
 
-async def on_broadcast_kind(
-    query: CallbackQuery,
-    callback_data: LeaderAct,
-    app: App,
-    leader: Leader,
-    delivery: Delivery,
-    language: str,
-    texts: Translator,
-) -> None:
-    await query.answer()
-    kind = _parsed(BroadcastKind, callback_data.arg)
-    async with app.uow() as uow:
-        community = await own_community(uow, leader, callback_data.id)
-        if community is None or kind is None:
-            answer = gone(texts, language)
-        else:
-            broadcast = await broadcasts.start(uow, leader, community, kind)
-            if kind == BroadcastKind.MESSAGE:
-                text = texts.gettext(
-                    "Type your message to {community} now. "
-                    "You will see it exactly as they will before anything is sent."
-                ).format(community=community.name)
-                answer = say(text, language)
-            else:
-                answer = await pick_consultation(
-                    app, uow, Act.BROADCAST_CONSULTATION, broadcast.id, texts, language
-                )
-        await send(uow, delivery, answer)
-        await uow.commit()
+@replies
+async def on_broadcast_kind(update: LeaderUpdate, uow: UnitOfWork) -> Payload:
+    texts, language = update.texts, update.language
+    kind = _parsed(BroadcastKind, update.arg)
+    community = await own_community(uow, update.leader, update.item)
+    if community is None or kind is None:
+        return gone(texts, language)
+    broadcast = await broadcasts.start(uow, update.leader, community, kind)
+    if kind == BroadcastKind.MESSAGE:
+        text = texts.gettext(
+            "Type your message to {community} now. "
+            "You will see it exactly as they will before anything is sent."
+        ).format(community=community.name)
+        return say(text, language)
+    return await pick_consultation(
+        update.app, uow, Act.BROADCAST_CONSULTATION, broadcast.id, texts, language
+    )
 
 
-async def on_broadcast_text(
-    message: Message, app: App, leader: Leader, delivery: Delivery, language: str
-) -> None:
+@replies
+async def on_broadcast_text(update: LeaderUpdate, uow: UnitOfWork) -> list[Payload]:
     """The text of the message the leader is composing; the draft panel comes back."""
-    async with app.uow() as uow:
-        written = await broadcasts.write_text(uow, leader, message.text or "")
-        answers: list[Payload] = []
-        if written is not None:  # else it was sent or cancelled meanwhile: nothing to say
-            broadcast, community = written
-            answers.append(broadcasts.draft_panel(app, broadcast, community, language))
-        await send(uow, delivery, *answers)
-        await uow.commit()
+    written = await broadcasts.write_text(uow, update.leader, update.text)
+    if written is None:  # it was sent or cancelled meanwhile: nothing to say
+        return []
+    broadcast, community = written
+    return [broadcasts.draft_panel(update.app, broadcast, community, update.language)]
 
 
-async def on_broadcast_consultation(
-    query: CallbackQuery,
-    callback_data: LeaderAct,
-    app: App,
-    bot: Bot,
-    leader: Leader,
-    delivery: Delivery,
-    language: str,
-    texts: Translator,
-) -> None:
-    await query.answer()
-    async with app.uow() as uow:
-        found = await _draft(uow, leader, callback_data.id, texts, language)
-        if isinstance(found, tuple):
-            broadcast, community = found
-            consultation = await open_consultation(uow, callback_data.arg)
-            found = gone(texts, language)
-            if consultation is not None and await broadcasts.choose_consultation(
-                uow, leader, broadcast, community, consultation, await bot_username(bot)
-            ):
-                found = broadcasts.draft_panel(app, broadcast, community, language)
-        await send(uow, delivery, found)
-        await uow.commit()
+@replies
+async def on_broadcast_consultation(update: LeaderUpdate, uow: UnitOfWork) -> Payload:
+    found = await _draft(uow, update.leader, update.item, update.texts, update.language)
+    if isinstance(found, dict):
+        return found
+    broadcast, community = found
+    consultation = await open_consultation(uow, update.arg)
+    if consultation is None or not await broadcasts.choose_consultation(
+        uow, update.leader, broadcast, community, consultation, await bot_username(update.bot)
+    ):
+        return gone(update.texts, update.language)
+    return broadcasts.draft_panel(update.app, broadcast, community, update.language)
 
 
-async def on_broadcast_language(
-    query: CallbackQuery,
-    callback_data: LeaderAct,
-    app: App,
-    leader: Leader,
-    delivery: Delivery,
-    language: str,
-    texts: Translator,
-) -> None:
-    await query.answer()
-    async with app.uow() as uow:
-        found = await _draft(uow, leader, callback_data.id, texts, language)
-        if isinstance(found, tuple):
-            broadcast, community = found
-            await broadcasts.toggle_language(uow, broadcast, community, callback_data.arg)
-            found = {**broadcasts.draft_panel(app, broadcast, community, language), "edit": True}
-        await send(uow, delivery, found)
-        await uow.commit()
+@replies
+async def on_broadcast_language(update: LeaderUpdate, uow: UnitOfWork) -> Payload:
+    found = await _draft(uow, update.leader, update.item, update.texts, update.language)
+    if isinstance(found, dict):
+        return found
+    broadcast, community = found
+    await broadcasts.toggle_language(uow, broadcast, community, update.arg)
+    return {
+        **broadcasts.draft_panel(update.app, broadcast, community, update.language),
+        "edit": True,
+    }
 
 
-async def on_broadcast_preview(
-    query: CallbackQuery,
-    callback_data: LeaderAct,
-    app: App,
-    leader: Leader,
-    delivery: Delivery,
-    language: str,
-    texts: Translator,
-) -> None:
-    await query.answer()
-    async with app.uow() as uow:
-        found = await _draft(uow, leader, callback_data.id, texts, language)
-        answers = [found] if isinstance(found, dict) else []
-        if isinstance(found, tuple) and not found[0].languages:
-            answers = [say(texts.gettext("Pick at least one language first."), language)]
-        elif isinstance(found, tuple):
-            broadcast, community = found
-            answers = await broadcasts.leader_preview(
-                app, uow, leader, broadcast, community, language
-            )
-        await send(uow, delivery, *answers)
-        await uow.commit()
+@replies
+async def on_broadcast_preview(update: LeaderUpdate, uow: UnitOfWork) -> list[Payload]:
+    found = await _draft(uow, update.leader, update.item, update.texts, update.language)
+    if isinstance(found, dict):
+        return [found]
+    broadcast, community = found
+    if not broadcast.languages:
+        return [say(update.texts.gettext("Pick at least one language first."), update.language)]
+    return await broadcasts.leader_preview(
+        update.app, uow, update.leader, broadcast, community, update.language
+    )
 
 
-async def on_broadcast_send(
-    query: CallbackQuery,
-    callback_data: LeaderAct,
-    app: App,
-    leader: Leader,
-    delivery: Delivery,
-    language: str,
-    texts: Translator,
-) -> None:
-    await query.answer()
-    async with app.uow() as uow:
-        found = await _draft(uow, leader, callback_data.id, texts, language)
-        if isinstance(found, tuple):
-            result = await broadcasts.request(app, uow, found[0], leader)
-            found = _requested(result, app, texts, language)
-        await send(uow, delivery, found)
-        await uow.commit()
+@replies
+async def on_broadcast_send(update: LeaderUpdate, uow: UnitOfWork) -> Payload:
+    found = await _draft(uow, update.leader, update.item, update.texts, update.language)
+    if isinstance(found, dict):
+        return found
+    result = await broadcasts.request(update.app, uow, found[0], update.leader)
+    return _requested(result, update.app, update.texts, update.language)
 
 
 def _requested(result: broadcasts.Request, app: App, texts: Translator, language: str) -> Payload:
@@ -276,23 +210,12 @@ def _requested(result: broadcasts.Request, app: App, texts: Translator, language
     return say(text, language, edit=True)
 
 
-async def on_broadcast_cancel(
-    query: CallbackQuery,
-    callback_data: LeaderAct,
-    app: App,
-    leader: Leader,
-    delivery: Delivery,
-    language: str,
-    texts: Translator,
-) -> None:
-    await query.answer()
-    async with app.uow() as uow:
-        found = await broadcasts.own_broadcast(uow, leader, callback_data.id)
-        answer = gone(texts, language)
-        if found is not None and await broadcasts.cancel(uow, leader, found[0]):
-            answer = say(texts.gettext("Cancelled. Nothing was sent."), language, edit=True)
-        await send(uow, delivery, answer)
-        await uow.commit()
+@replies
+async def on_broadcast_cancel(update: LeaderUpdate, uow: UnitOfWork) -> Payload:
+    found = await broadcasts.own_broadcast(uow, update.leader, update.item)
+    if found is None or not await broadcasts.cancel(uow, update.leader, found[0]):
+        return gone(update.texts, update.language)
+    return say(update.texts.gettext("Cancelled. Nothing was sent."), update.language, edit=True)
 
 
 # --- approvers ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
-"""What every leaders' handler shares: who the leader is, how a reply is queued, and
-the two questions most of their commands start with (which community, which
-consultation).
+"""What every leaders' handler shares: who the leader is, how a reply is queued, the
+one shape of a handler that answers in a transaction (`replies`), and the two
+questions most of their commands start with (which community, which consultation).
 
 `LeaderContext` finds the active leader behind an update with one read; the routers'
 filter `is_leader` only looks at what it found. The one write it may do (the leader's
@@ -12,23 +12,30 @@ then takes the update: a leader is also an ordinary citizen.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
-from aiogram.types import Message, TelegramObject, User
+from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
 from bot.telegram.callbacks import LeaderAct
 from dialogs.events import Translator
 from konsulta.bootstrap import App
 from konsulta.conversations import Delivery
 from konsulta.leaders.actions import LeaderAction as Act
-from konsulta.leaders.service import LeaderError, consultation_choices, keep_menu
+from konsulta.leaders.service import (
+    LeaderError,
+    consultation_choices,
+    keep_menu,
+    own_community,
+)
 from konsulta.outbound import mark_update
 from storage.models import Community, Leader
 from storage.uow import UnitOfWork
 
 __all__ = [
     "LeaderContext",
+    "LeaderUpdate",
     "Payload",
     "bot_username",
     "button",
@@ -37,7 +44,10 @@ __all__ = [
     "not_a_command",
     "pick_community",
     "pick_consultation",
+    "pick_consultation_of",
+    "pick_target",
     "queue",
+    "replies",
     "reply",
     "say",
     "send",
@@ -125,6 +135,66 @@ async def reply(app: App, delivery: Delivery, *payloads: Payload) -> None:
         await uow.commit()
 
 
+@dataclass(frozen=True)
+class LeaderUpdate:
+    """A leader's command, text or button tap, with what answering it needs."""
+
+    app: App
+    bot: Bot
+    leader: Leader
+    language: str
+    texts: Translator
+    #: What the leader typed ("" for a button).
+    text: str = ""
+    #: The tapped button's `LeaderAct` id and arg (0 and "" for a message).
+    item: int = 0
+    arg: str = ""
+
+
+Answer = Callable[[LeaderUpdate, UnitOfWork], Awaitable[Payload | list[Payload]]]
+
+
+def replies(answer: Answer) -> Callable[..., Awaitable[None]]:
+    """The aiogram handler of a leader's update whose answer `answer` works out.
+
+    Such handlers all have one shape, written here once: a tapped button's spinner
+    stops, `answer` reads and writes in one unit of work, what it returns is queued
+    and the update marked (`send`: no handler can forget it), then all is committed.
+    """
+
+    async def handler(
+        event: Message | CallbackQuery,
+        app: App,
+        leader: Leader,
+        delivery: Delivery,
+        language: str,
+        bot: Bot,
+        callback_data: LeaderAct | None = None,
+    ) -> None:
+        if isinstance(event, CallbackQuery):
+            await event.answer()
+        update = LeaderUpdate(
+            app,
+            bot,
+            leader,
+            language,
+            app.texts(language),
+            text=(event.text or "") if isinstance(event, Message) else "",
+            item=callback_data.id if callback_data else 0,
+            arg=callback_data.arg if callback_data else "",
+        )
+        async with app.uow() as uow:
+            found = await answer(update, uow)
+            await send(uow, delivery, *([found] if isinstance(found, dict) else found))
+            await uow.commit()
+
+    # Named as the answer for logs and tests; not `functools.wraps`, since aiogram
+    # would then read `answer`'s parameters (`inspect.unwrap`) instead of these.
+    handler.__name__ = handler.__qualname__ = answer.__name__
+    handler.__doc__ = answer.__doc__
+    return handler
+
+
 async def pick_community(
     uow: UnitOfWork, leader: Leader, act: Act, texts: Translator, language: str
 ) -> Payload | Community:
@@ -157,6 +227,28 @@ async def pick_consultation(
         return say(texts.gettext("There is no open consultation at the moment."), language)
     buttons = [button(title[:60], act, item, str(key)) for key, title in choices]
     return say(texts.gettext("Which consultation?"), language, *buttons)
+
+
+async def pick_target(
+    update: LeaderUpdate, uow: UnitOfWork, community_act: Act, consultation_act: Act
+) -> Payload:
+    """A command's first question: which community (buttons `community_act`), or for
+    a leader of one, straight away which consultation (buttons `consultation_act`)."""
+    texts, language = update.texts, update.language
+    found = await pick_community(uow, update.leader, community_act, texts, language)
+    if isinstance(found, Community):
+        return await pick_consultation(update.app, uow, consultation_act, found.id, texts, language)
+    return found
+
+
+async def pick_consultation_of(update: LeaderUpdate, uow: UnitOfWork, act: Act) -> Payload:
+    """Which consultation (buttons `act`), for the community the tapped button names."""
+    community = await own_community(uow, update.leader, update.item)
+    if community is None:
+        return gone(update.texts, update.language)
+    return await pick_consultation(
+        update.app, uow, act, community.id, update.texts, update.language
+    )
 
 
 async def bot_username(bot: Bot) -> str:

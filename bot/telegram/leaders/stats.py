@@ -5,78 +5,56 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
 
 from bot.telegram.callbacks import LeaderAct
-from bot.telegram.leaders.common import button, gone, pick_consultation, say, send
-from dialogs.events import Translator
-from konsulta.bootstrap import App
-from konsulta.conversations import Delivery
+from bot.telegram.leaders.common import (
+    LeaderUpdate,
+    Payload,
+    button,
+    gone,
+    pick_consultation,
+    replies,
+    say,
+)
 from konsulta.leaders.actions import LeaderAction as Act
 from konsulta.leaders.service import own_community
 from konsulta.leaders.stats import leader_stats
-from storage.models import Leader
+from storage.uow import UnitOfWork
 
 __all__ = ["router"]
 
 
-async def on_stats(
-    message: Message, app: App, leader: Leader, delivery: Delivery, language: str, texts: Translator
-) -> None:
-    async with app.uow() as uow:
-        communities = await uow.leaders.communities(leader)
-        if len(communities) > 1:
-            choices = [button(texts.gettext("All my communities"), Act.STATS_COMMUNITY, 0)]
-            choices += [button(c.name, Act.STATS_COMMUNITY, c.id) for c in communities]
-            answer = say(texts.gettext("Which community?"), language, *choices)
-        elif communities:
-            answer = await pick_consultation(
-                app, uow, Act.STATS, communities[0].id, texts, language, open_only=False
-            )
-        else:
-            answer = say(texts.gettext("You do not lead any community at the moment."), language)
-        await send(uow, delivery, answer)
-        await uow.commit()
+@replies
+async def on_stats(update: LeaderUpdate, uow: UnitOfWork) -> Payload:
+    texts, language = update.texts, update.language
+    communities = await uow.leaders.communities(update.leader)
+    if len(communities) > 1:
+        choices = [button(texts.gettext("All my communities"), Act.STATS_COMMUNITY, 0)]
+        choices += [button(c.name, Act.STATS_COMMUNITY, c.id) for c in communities]
+        return say(texts.gettext("Which community?"), language, *choices)
+    if communities:
+        return await pick_consultation(
+            update.app, uow, Act.STATS, communities[0].id, texts, language, open_only=False
+        )
+    return say(texts.gettext("You do not lead any community at the moment."), language)
 
 
-async def on_stats_community(
-    query: CallbackQuery,
-    callback_data: LeaderAct,
-    app: App,
-    leader: Leader,
-    delivery: Delivery,
-    language: str,
-    texts: Translator,
-) -> None:
+@replies
+async def on_stats_community(update: LeaderUpdate, uow: UnitOfWork) -> Payload:
     """Id 0 is "all my communities"."""
-    await query.answer()
-    item = callback_data.id
-    async with app.uow() as uow:
-        if item and await own_community(uow, leader, item) is None:
-            answer = gone(texts, language)
-        else:
-            answer = await pick_consultation(
-                app, uow, Act.STATS, item, texts, language, open_only=False
-            )
-        await send(uow, delivery, answer)
-        await uow.commit()
+    if update.item and await own_community(uow, update.leader, update.item) is None:
+        return gone(update.texts, update.language)
+    return await pick_consultation(
+        update.app, uow, Act.STATS, update.item, update.texts, update.language, open_only=False
+    )
 
 
-async def on_stats_consultation(
-    query: CallbackQuery,
-    callback_data: LeaderAct,
-    app: App,
-    leader: Leader,
-    delivery: Delivery,
-    language: str,
-    texts: Translator,
-) -> None:
-    await query.answer()
-    async with app.uow() as uow:
-        report = await leader_stats(app, uow, leader, callback_data.id, callback_data.arg, language)
-        answer = gone(texts, language) if report is None else say(report, language)
-        await send(uow, delivery, answer)
-        await uow.commit()
+@replies
+async def on_stats_consultation(update: LeaderUpdate, uow: UnitOfWork) -> Payload:
+    report = await leader_stats(
+        update.app, uow, update.leader, update.item, update.arg, update.language
+    )
+    return gone(update.texts, update.language) if report is None else say(report, update.language)
 
 
 def router() -> Router:
