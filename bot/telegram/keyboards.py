@@ -17,7 +17,10 @@ of the sender passes through.
 - A close row for a message that is no longer open (closed with its answer while
   the row waited) is not sent: Telegram would answer "message is not modified".
 
-So the common path costs one transaction per question sent (the note), none per tap.
+The note costs no transaction of its own: the tracker keeps it in memory and the
+sender writes it with the results of the same wave (`write`, in `Sender._write`), a
+tenth of a second later at most. So the common path costs no extra transaction per
+question sent, and none per tap.
 
 The conversation service reads the same table (`uow.keyboards.newest`) to answer a
 tap on a stale copy with a short note and nothing else. A crash between the Bot API
@@ -44,6 +47,7 @@ from bot.telegram.callbacks import Tap
 from konsulta.bootstrap import App
 from konsulta.outbound import OutboundMessage
 from storage.models import OutboxKind
+from storage.uow import UnitOfWork
 
 __all__ = ["KeyboardTracker", "track_keyboards"]
 
@@ -66,6 +70,8 @@ def has_answer_buttons(markup: Any) -> bool:
 class KeyboardTracker(BaseRequestMiddleware):
     def __init__(self, app: App) -> None:
         self.app = app
+        #: Questions sent and not yet noted: (chat, message id), oldest first.
+        self.sent: list[tuple[int, int]] = []
 
     async def __call__(
         self,
@@ -79,8 +85,23 @@ class KeyboardTracker(BaseRequestMiddleware):
         if isinstance(method, SendMessage) and has_answer_buttons(method.reply_markup):
             sent = cast(Any, result)
             if isinstance(sent, Message):
-                await self._opened(sent.chat.id, sent.message_id)
+                self.sent.append((sent.chat.id, sent.message_id))
         return result
+
+    async def write(self, uow: UnitOfWork) -> None:
+        """Note the questions sent since the last call as their chats' newest open
+        keyboards, and queue closing their older copies (in the caller's transaction;
+        kept for the next call if it fails)."""
+        sent, self.sent = self.sent, []
+        try:
+            for chat_id, message_id in sent:
+                older = await uow.keyboards.opened(chat_id, message_id)
+                if older:
+                    closes = [OutboundMessage.close_keyboard(m).to_payload() for m in older]
+                    await uow.outbox.queue(chat_id, OutboxKind.DIALOG, closes, citizen_id=None)
+        except BaseException:
+            self.sent[:0] = sent
+            raise
 
     async def _close(
         self,
@@ -105,28 +126,19 @@ class KeyboardTracker(BaseRequestMiddleware):
         await self._closed(chat_id, message_id)
         return result
 
-    async def _opened(self, chat_id: int, message_id: int) -> None:
-        try:
-            async with self.app.uow() as uow:
-                older = await uow.keyboards.opened(chat_id, message_id)
-                if older:
-                    closes = [OutboundMessage.close_keyboard(m).to_payload() for m in older]
-                    await uow.outbox.queue(chat_id, OutboxKind.DIALOG, closes, citizen_id=None)
-                await uow.commit()
-        except Exception:
-            # The message is out: failing here must not make the sender think it was
-            # not. Unnoted, its older copies keep their buttons until the next
-            # question; a tap there that names another question is still stale.
-            log.exception("could not note a question's open keyboard (message %s)", message_id)
-
     async def _closed(self, chat_id: int, message_id: int) -> None:
         async with self.app.uow() as uow:
             await uow.keyboards.closed(chat_id, message_id)
             await uow.commit()
 
 
-def track_keyboards(app: App, bot: Bot) -> None:
-    """Have `bot`'s session note open keyboards and close stale copies (once per bot)."""
+def track_keyboards(app: App, bot: Bot) -> KeyboardTracker:
+    """Have `bot`'s session note open keyboards and close stale copies (once per bot);
+    the sender writes the notes (`KeyboardTracker.write`)."""
     session = bot.session
-    if not any(isinstance(m, KeyboardTracker) for m in session.middleware):
-        session.middleware(KeyboardTracker(app))
+    for middleware in session.middleware:
+        if isinstance(middleware, KeyboardTracker):
+            return middleware
+    tracker = KeyboardTracker(app)
+    session.middleware(tracker)
+    return tracker

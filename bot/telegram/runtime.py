@@ -70,8 +70,7 @@ def make_sender(app: App, bot: Bot) -> Sender:
     questions asked again (their earlier copies lose their buttons; see
     bot/telegram/keyboards.py), and what a unit of work queues reaches it on commit:
     replies from memory (no claiming round), anything else as a wake-up to claim it."""
-    track_keyboards(app, bot)
-    sender = Sender(app, bot)
+    sender = Sender(app, bot, keyboards=track_keyboards(app, bot))
     app.handoff = sender
     return sender
 

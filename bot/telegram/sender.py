@@ -73,6 +73,7 @@ from aiogram.types import Message
 from aiohttp import ClientError, ClientTimeout
 
 from bot.telegram.inbox import LateCallbackAnswers
+from bot.telegram.keyboards import KeyboardTracker
 from bot.telegram.render import inline_keyboard, message_html, render
 from bot.telegram.throttle import Limits
 from konsulta.bootstrap import App
@@ -138,8 +139,11 @@ class Sender:
         *,
         batch: int | None = None,
         clock: Callable[[], float] = time.monotonic,
+        keyboards: KeyboardTracker | None = None,
     ) -> None:
         self.app = app
+        #: Notes questions sent (one live keyboard per question); written with results.
+        self.keyboards = keyboards
         self.bot = bot
         self.clock = clock
         settings = app.settings
@@ -493,6 +497,8 @@ class Sender:
                 await uow.outbox.mark_failed(row.id, result.error or "failed")
         if deliveries:
             await uow.broadcasts.record_deliveries(deliveries, now)
+        if self.keyboards is not None:
+            await self.keyboards.write(uow)
         return forgotten
 
     # --- results, in memory -------------------------------------------------------------

@@ -71,12 +71,21 @@ async def close_rows(app: App) -> list[int]:
     return [p["edit_message_id"] for p in payloads if p.get("op") == Op.CLOSE_KEYBOARD]
 
 
+async def noted(app: App, tracker: KeyboardTracker) -> None:
+    """What the sender does with each wave's results: write the tracker's notes."""
+    async with app.uow() as uow:
+        await tracker.write(uow)
+        await uow.commit()
+
+
 async def test_a_newer_copy_closes_the_older_ones_once(app: App) -> None:
     tracker, telegram = KeyboardTracker(app), Telegram()
     tap = Tap(run=1, step="age", key="a").pack()
     await tracker(telegram, NO_BOT, question(tap))
+    await noted(app, tracker)
     assert await close_rows(app) == []
     await tracker(telegram, NO_BOT, question(tap))
+    await noted(app, tracker)
     assert await close_rows(app) == [11]
     async with app.uow(read_only=True) as uow:
         assert await uow.keyboards.newest(CHAT) == 12
@@ -92,6 +101,7 @@ async def test_a_newer_copy_closes_the_older_ones_once(app: App) -> None:
 
     # Buttons that are not answers (the language picker) are not a question's copy.
     await tracker(telegram, NO_BOT, question(PickLanguage(code="pl").pack()))
+    await noted(app, tracker)
     assert await close_rows(app) == [11]
 
 
@@ -100,6 +110,7 @@ async def test_a_copy_closed_with_its_answer_is_not_closed_again(app: App) -> No
     tap = Tap(run=1, step="age", key="a").pack()
     await tracker(telegram, NO_BOT, question(tap))
     await tracker(telegram, NO_BOT, question(tap))
+    await noted(app, tracker)
     # The citizen answers on the older copy before its close row went out: the
     # answer closes it (queued with the answer), and the close row is then skipped.
     async with app.uow() as uow:
