@@ -14,7 +14,8 @@ Answer values are JSON and this is their contract (storage and export rely on it
 single_choice      option key, str: ``"often"``
 multiple_choice    list of option keys in flow order: ``["bus", "walk"]``
 ranking            list of option keys, most important first
-text               str, stripped; or ``{"voice": file_id, "duration": int|None}``
+text               str, stripped; or ``{"voice": file_id, "duration": int|None}``;
+                   with ``allow_media`` also a photo's or a location's value (below)
 number             int when the step asks for whole numbers, else float
 scale              int
 yes_no             bool
@@ -695,10 +696,16 @@ def interpret(
             kind is StepKind.VOICE or (kind is StepKind.TEXT and step.allow_voice)
         ):
             return voice_answer(event.file_id, event.duration, texts)
-        if event.kind == "photo" and kind is StepKind.PHOTO:
+        if event.kind == "photo" and (
+            kind is StepKind.PHOTO or (kind is StepKind.TEXT and step.allow_media)
+        ):
             return photo_answer(event.file_id, texts)
     elif isinstance(event, LocationInput) and kind is StepKind.LOCATION:
         return location_answer(event.latitude, event.longitude, typed=step.allow_typed)
+    elif isinstance(event, LocationInput) and kind is StepKind.TEXT and step.allow_media:
+        shown = location_answer(event.latitude, event.longitude, typed=False)
+        if isinstance(shown, Accepted):  # a broken point gets the text question's hint
+            return shown
     elif isinstance(event, ContactInput) and kind is StepKind.CONTACT:
         return contact_answer(event.phone, own=event.own)
     return expected(step, language)

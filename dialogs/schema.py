@@ -147,6 +147,9 @@ class Step(_Strict):
     min_length: int | None = Field(default=None, ge=0)
     max_length: int | None = Field(default=None, ge=1, le=4000)
     allow_voice: bool = True
+    #: A photo or a shared location sent to this text question is kept as its answer
+    #: (someone who shows rather than writes); otherwise it gets a short hint.
+    allow_media: bool = False
     # number and scale
     min: float | None = None
     max: float | None = None
@@ -220,6 +223,8 @@ class Step(_Strict):
             raise ValueError("rank_up_to is greater than the number of options")
         if self.contact_data and self.kind is not StepKind.LOCATION:
             raise ValueError("contact_data is for a location step (a contact step always is)")
+        if self.allow_media and self.kind is not StepKind.TEXT:
+            raise ValueError("allow_media is for a text step (photo and location steps take media)")
         if self.kind is StepKind.MESSAGE and not self.required:
             raise ValueError("a message step cannot be optional: it asks nothing")
         return self
