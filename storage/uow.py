@@ -8,13 +8,19 @@ so does leaving the block without `commit()`: nothing half-done reaches the data
         citizen = await uow.citizens.get_or_create(user_id, chat_id, secret=secret)
         await uow.outbox.enqueue(chat_id, "dialog", {"text": "..."})
         await uow.commit()
+
+SQL is written only in `storage/`. The rest of Konsulta reaches the database through
+the repositories, a few plain row operations (`add`, `get`, `delete`, `flush`) and
+`read`, which runs one of the read-side views (`storage.views`, `storage.public_views`)
+in this unit of work.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -51,6 +57,9 @@ from storage.repositories.sessions import StaffSessionRepository
 from storage.repositories.speech import VoiceClipRepository
 
 __all__ = ["Handoff", "UnitOfWork", "WriterTurns"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class WriterTurns:
@@ -196,3 +205,41 @@ class UnitOfWork:
     async def rollback(self) -> None:
         await self.session.rollback()
         self.outbox.queued = False
+
+    async def flush(self) -> None:
+        """Send pending changes (new rows get their ids) without committing."""
+        await self.session.flush()
+
+    def add(self, row: object) -> None:
+        """A new row, written at the next flush."""
+        self.session.add(row)
+
+    async def delete(self, row: object) -> None:
+        await self.session.delete(row)
+
+    async def get(self, model: type[T], key: Any) -> T | None:
+        """The row of `model` with primary key `key`, or None."""
+        return await self.session.get(model, key)
+
+    @property
+    def dialect(self) -> str:
+        """The database's dialect name ("sqlite" or "postgresql")."""
+        return self.session.get_bind().dialect.name
+
+    async def read(
+        self,
+        view: Callable[Concatenate[AsyncSession, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run a read-side view (a plain function over the session, in `storage/`)."""
+        return await view(self.session, *args, **kwargs)
+
+    def stream(
+        self,
+        view: Callable[Concatenate[AsyncSession, P], AsyncIterator[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> AsyncIterator[T]:
+        """Run a view that streams its rows (an export) in this unit of work."""
+        return view(self.session, *args, **kwargs)
