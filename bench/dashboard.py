@@ -35,6 +35,7 @@ import httpx
 from pydantic import SecretStr
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.loader import load_flow_text
 from konsulta.bootstrap import App, build_app
@@ -180,6 +181,10 @@ STEPS = [
     "channel",
     "idea",
 ]
+
+
+async def _count_answers(session: AsyncSession) -> int:
+    return int((await session.execute(text("SELECT count(*) FROM answers"))).scalar_one())
 
 
 async def seed(dsn: str, consultation_id: int, version_id: int, first: int, count: int) -> None:
@@ -435,7 +440,7 @@ async def main(url: str, total: int, small: int, repeat: int) -> None:
             await seed(dsn, consultation.id, version.id, seeded + 1, target - seeded)
             seeded = target
             async with app.uow() as uow:
-                answers = (await uow.session.execute(text("SELECT count(*) FROM answers"))).scalar()
+                answers = await uow.read(_count_answers)
             print(
                 f"seeded {seeded:,} runs, {answers:,} answers in "
                 f"{time.perf_counter() - began:.1f} s",

@@ -12,8 +12,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-
 from dialogs.events import Translator
 from konsulta.clock import Clock, ControllableClock, SystemClock
 from konsulta.flow_library import FlowLibrary
@@ -23,7 +21,7 @@ from konsulta.speech import ReadAloud, SpeechEngine, SpeechUnavailable
 from konsulta.speech_espeak import EspeakEngine
 from konsulta.speech_piper import PiperEngine
 from konsulta.transcription import Transcriber, transcriber
-from storage.engine import create_engine, create_sessionmaker
+from storage.engine import Engine, Sessionmaker, create_engine, create_sessionmaker
 from storage.migrate import upgrade
 from storage.uow import Handoff, UnitOfWork, WriterTurns
 
@@ -33,8 +31,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class App:
     settings: Settings
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
+    engine: Engine
+    sessionmaker: Sessionmaker
     i18n: Catalogs
     flows: FlowLibrary
     #: What time it is for outreach: real UTC, or moved by `konsulta clock advance`.

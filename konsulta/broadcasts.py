@@ -22,21 +22,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_
-
 from dialogs.render import fill
 from konsulta.bootstrap import App
 from konsulta.outbound import OutboundButton, OutboundMessage
 from konsulta.quiet import QuietHours
-from konsulta.segments import (
+from storage.models import Broadcast, BroadcastStatus, DeliveryStatus, OutboxKind, Priority
+from storage.segments import (
     Segment,
     known_language,
     parse_segment,
-    reachable,
+    recipients,
     segment_sql,
     spoken_language,
 )
-from storage.models import Broadcast, BroadcastStatus, DeliveryStatus, OutboxKind, Priority
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
@@ -155,7 +153,7 @@ async def create_in(
     default = default_language or app.settings.default_language
     # A leader's texts come framed already (bot/leaders), so only Telegram's limit holds.
     _check_texts(texts, default, TELEGRAM_TEXT if kind == "leader" else MAX_TEXT)
-    await segment_sql(uow.session, parsed, default_language=default)  # names exist
+    await uow.read(segment_sql, parsed, default_language=default)  # names exist
     broadcast = await uow.broadcasts.create(
         name=name,
         segment=parsed.to_json(),
@@ -167,7 +165,7 @@ async def create_in(
     )
     if buttons:
         broadcast.buttons = buttons
-        await uow.session.flush()
+        await uow.flush()
     return broadcast
 
 
@@ -229,9 +227,9 @@ async def preview(app: App, broadcast_id: int) -> Preview:
     async with app.uow() as uow:
         broadcast = await _get(uow, broadcast_id)
         segment = parse_segment(broadcast.segment)
-        where = await segment_sql(uow.session, segment, default_language=broadcast.default_language)
+        where = await uow.read(recipients, segment, default_language=broadcast.default_language)
         by_language = await uow.broadcasts.language_pairs(
-            and_(reachable(), where), spoken_language(broadcast.default_language), known_language()
+            where, spoken_language(broadcast.default_language), known_language()
         )
         titles = await _titles(app, uow, broadcast)
     merged: dict[str, int] = {}
@@ -275,7 +273,7 @@ async def schedule_in(
         raise BroadcastError(f"broadcast {broadcast_id} is already {broadcast.status}")
     broadcast.status = BroadcastStatus.SCHEDULED
     broadcast.send_at = at or app.clock.now()
-    await uow.session.flush()
+    await uow.flush()
     return broadcast
 
 
@@ -322,12 +320,8 @@ class Broadcasts:
             if broadcast is None:
                 return 0
             segment = parse_segment(broadcast.segment)
-            where = await segment_sql(
-                uow.session, segment, default_language=broadcast.default_language
-            )
-            added = await uow.broadcasts.materialize(
-                broadcast, and_(reachable(), where), now=now, batch=batch
-            )
+            where = await uow.read(recipients, segment, default_language=broadcast.default_language)
+            added = await uow.broadcasts.materialize(broadcast, where, now=now, batch=batch)
             await uow.commit()
             return added if added else (0 if broadcast.materialized else 1)
 

@@ -12,13 +12,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from storage.clock_offsets import read_offset, write_offset
+from storage.engine import Sessionmaker
 
-from storage.models import ClockOffset
-from storage.repositories._dialect import upsert_insert
-
-__all__ = ["CLOCK_NAME", "Clock", "ControllableClock", "SystemClock", "read_offset", "set_offset"]
+__all__ = ["CLOCK_NAME", "Clock", "ControllableClock", "SystemClock"]
 
 CLOCK_NAME = "default"
 
@@ -44,7 +41,7 @@ class SystemClock:
 class ControllableClock:
     """Real time plus an offset read from the database at every `refresh()`."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessionmaker: Sessionmaker) -> None:
         self._sessionmaker = sessionmaker
         self.offset = timedelta(0)
 
@@ -52,41 +49,14 @@ class ControllableClock:
         return datetime.now(UTC) + self.offset
 
     async def refresh(self) -> None:
-        async with self._sessionmaker() as session:
-            self.offset = await read_offset(session)
+        self.offset = await read_offset(self._sessionmaker, CLOCK_NAME)
 
     async def advance(self, delta: timedelta) -> datetime:
-        async with self._sessionmaker() as session:
-            offset = await read_offset(session) + delta
-            await set_offset(session, offset)
-            await session.commit()
+        offset = await read_offset(self._sessionmaker, CLOCK_NAME) + delta
+        await write_offset(self._sessionmaker, CLOCK_NAME, offset)
         self.offset = offset
         return self.now()
 
     async def reset(self) -> None:
-        async with self._sessionmaker() as session:
-            await set_offset(session, timedelta(0))
-            await session.commit()
+        await write_offset(self._sessionmaker, CLOCK_NAME, timedelta(0))
         self.offset = timedelta(0)
-
-
-async def read_offset(session: AsyncSession) -> timedelta:
-    seconds = (
-        await session.execute(
-            select(ClockOffset.offset_seconds).where(ClockOffset.name == CLOCK_NAME)
-        )
-    ).scalar_one_or_none()
-    return timedelta(seconds=seconds or 0)
-
-
-async def set_offset(session: AsyncSession, offset: timedelta) -> None:
-    seconds = int(offset.total_seconds())
-    now = datetime.now(UTC)
-    statement = (
-        upsert_insert(session, ClockOffset)
-        .values(name=CLOCK_NAME, offset_seconds=seconds, updated_at=now)
-        .on_conflict_do_update(
-            index_elements=[ClockOffset.name], set_={"offset_seconds": seconds, "updated_at": now}
-        )
-    )
-    await session.execute(statement)

@@ -412,7 +412,7 @@ class Conversations:
             elif run is not None:
                 consultation = await uow.consultations.get(run.consultation_id)
                 assert consultation is not None
-                await uow.session.delete(run)
+                await uow.delete(run)
                 outcome = await self._ask_consent(
                     uow, citizen, who, consultation, run.source, run.community_id
                 )
@@ -672,7 +672,7 @@ class Conversations:
             consultation_id=run.consultation_id,
         )
         if not granted:
-            await uow.session.delete(run)
+            await uow.delete(run)
             goodbye = texts.gettext(
                 "Thank you. We have kept nothing but your choice. "
                 "If you change your mind, send /start."

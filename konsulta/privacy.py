@@ -35,7 +35,7 @@ async def my_data(app: App, who: Who, language: str, delivery: Delivery) -> None
             )
             await queue_messages(uow, None, outcome, delivery)
         else:
-            data = await citizen_data(uow.session, citizen.id)
+            data = await uow.read(citizen_data, citizen.id)
             content = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
             caption = texts.gettext("This is everything we keep about you.")
             payload = {

@@ -19,8 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from dialogs.conditions import holds
 from dialogs.events import Message
 from dialogs.render import fill
@@ -28,7 +26,7 @@ from konsulta.bootstrap import App
 from konsulta.conversations import message_payloads
 from konsulta.followup_flow import FOLLOWUP_SOURCE, followup_flow, start_followup
 from konsulta.quiet import QuietHours
-from storage.models import FlowVersion, FollowUpStatus, RunStatus, ScheduledFollowUp
+from storage.models import FollowUpStatus, RunStatus, ScheduledFollowUp
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
@@ -47,7 +45,7 @@ class FollowUps:
 
     async def _versions_with_followups(self) -> list[int]:
         async with self.app.uow() as uow:
-            ids = list((await uow.session.execute(select(FlowVersion.id))).scalars())
+            ids = await uow.consultations.version_ids()
             for version_id in ids:
                 if version_id not in self._declares:
                     version = await uow.consultations.get_version_by_id(version_id)

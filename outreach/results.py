@@ -13,12 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
 from konsulta.bootstrap import App
 from konsulta.broadcasts import BroadcastError, create
-from konsulta.segments import Segment, parse_segment
 from storage.models import Broadcast, Outcome
+from storage.segments import Segment, parse_segment
 
 __all__ = ["OutcomeView", "add_outcome", "list_outcomes"]
 
@@ -69,21 +67,21 @@ async def add_outcome(
             broadcast_id=broadcast.id,
             created_at=app.clock.now(),
         )
-        uow.session.add(outcome)
+        uow.add(outcome)
         await uow.commit()
     return outcome, broadcast
 
 
 async def list_outcomes(app: App, consultation: str | None = None) -> list[OutcomeView]:
     async with app.uow() as uow:
-        query = select(Outcome).order_by(Outcome.id)
+        consultation_id = None
         if consultation is not None:
             found = await uow.consultations.get_by_slug(consultation)
             if found is None:
                 raise BroadcastError(f"no consultation '{consultation}'")
-            query = query.where(Outcome.consultation_id == found.id)
+            consultation_id = found.id
         views = []
-        for outcome in (await uow.session.execute(query)).scalars():
+        for outcome in await uow.broadcasts.outcomes(consultation_id):
             owner = await uow.consultations.get(outcome.consultation_id)
             broadcast = (
                 await uow.broadcasts.get(outcome.broadcast_id) if outcome.broadcast_id else None

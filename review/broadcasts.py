@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -25,7 +24,7 @@ from review.i18n import N_
 from review.pages import current_flow, own_consultation
 from review.rendering import flash, render
 from review.security import EDIT, VIEW, Staff, action, audit, dashboard, page
-from storage.models import Broadcast, BroadcastDelivery, BroadcastStatus
+from storage.models import Broadcast, BroadcastStatus
 
 LISTED = 50
 
@@ -46,25 +45,8 @@ async def broadcast_list(request: Request, staff: Staff) -> Response:
     async with dashboard(request).app.uow() as uow:
         found = await own_consultation(uow, staff, slug)
         flow = await current_flow(request, uow, found)
-        items = list(
-            (
-                await uow.session.execute(
-                    select(Broadcast)
-                    .where(Broadcast.consultation_id == found.id)
-                    .order_by(Broadcast.id.desc())
-                    .limit(LISTED)
-                )
-            ).scalars()
-        )
-        counts: dict[int, dict[str, int]] = {}
-        if items:
-            rows = await uow.session.execute(
-                select(BroadcastDelivery.broadcast_id, BroadcastDelivery.status, func.count())
-                .where(BroadcastDelivery.broadcast_id.in_([b.id for b in items]))
-                .group_by(BroadcastDelivery.broadcast_id, BroadcastDelivery.status)
-            )
-            for broadcast_id, status, n in rows:
-                counts.setdefault(broadcast_id, {})[status] = int(n)
+        items = await uow.broadcasts.of_consultation(found.id, limit=LISTED)
+        counts = await uow.broadcasts.delivery_counts([b.id for b in items])
     return render(
         request, "broadcasts.html", consultation=found, flow=flow, items=items, counts=counts
     )

@@ -102,7 +102,7 @@ async def _published(
     language = board.app.settings.default_language
     found = []
     async with board.app.uow(read_only=True) as uow:
-        for consultation in await public_views.published_maps(uow.session):
+        for consultation in await uow.read(public_views.published_maps):
             version = await uow.consultations.get_version(consultation)
             if version is None:
                 continue
@@ -112,8 +112,8 @@ async def _published(
                 continue
             labels = labelled(category_step, flow, language) if category_step else {}
             reports = await placed_reports(uow, consultation, flow, language)
-            organisation = await public_views.organisation_name(
-                uow.session, consultation.organisation_id
+            organisation = await uow.read(
+                public_views.organisation_name, consultation.organisation_id
             )
             title = flow.localize(flow.title, language)
             found.append((consultation.slug, title, organisation, labels, reports))

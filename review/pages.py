@@ -12,7 +12,6 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import exists, select
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -23,25 +22,23 @@ from dialogs.schema import Flow, Step, StepKind
 from konsulta import privacy
 from konsulta.outbound import OutboundMessage
 from konsulta.retention import Retention
-from review import charts, i18n, queries
+from review import charts, i18n
 from review.export import FORMATS, Format, stream_export
 from review.i18n import N_
-from review.queries import Filters
 from review.rendering import flash, language_of, render
 from review.security import ADMIN, EDIT, VIEW, Staff, action, audit, dashboard, page
 from storage.models import (
     Answer,
-    AnswerCoding,
     AnswerMark,
-    AnswerTag,
     Citizen,
     Consultation,
     OutboxKind,
     ReportState,
-    Run,
     ThreadDirection,
 )
 from storage.uow import UnitOfWork
+from storage.views import dashboard as queries
+from storage.views.dashboard import Filters
 
 TEXTS_PER_PAGE = 50
 REPORTS_PER_PAGE = 100
@@ -133,10 +130,6 @@ def choice_text(flow: Flow, step_id: str, value: Any, language: str) -> str | No
     return None
 
 
-def _dialect(uow: UnitOfWork) -> str:
-    return uow.session.get_bind().dialect.name
-
-
 # --- consultations ----------------------------------------------------------------------
 
 
@@ -146,12 +139,12 @@ async def consultations(request: Request, staff: Staff) -> Response:
         organisation = await uow.organisations.get_by_slug(staff.organisation_slug)
         found = await uow.consultations.list_all(organisation=organisation)
         ids = [c.id for c in found]
-        counts = await queries.counts_by_consultation(uow.session, ids)
+        counts = await uow.read(queries.counts_by_consultation, ids)
     board = dashboard(request)
 
     async def count_runs() -> queries.Breakdowns:
         async with board.app.uow() as uow:
-            return await queries.breakdowns(uow.session, ids)
+            return await uow.read(queries.breakdowns, ids)
 
     overall = None
     if ids:
@@ -208,22 +201,20 @@ async def consultation(request: Request, staff: Staff) -> Response:
     async with board.app.uow() as uow:
         found = await own_consultation(uow, staff, slug)
         flow = await current_flow(request, uow, found)
-        conditions = filters.clauses(flow, _dialect(uow))
-        live = await queries.counts(uow.session, [found.id], conditions)
+        conditions = filters.clauses(flow, uow.dialect)
+        live = await uow.read(queries.counts, [found.id], conditions)
         retention = await Retention(board.app).notice(uow, found, board.clock().date())
-        undelivered = await queries.undelivered(uow.session, found.id)
+        undelivered = await uow.read(queries.undelivered, found.id)
         wrote_back = await uow.threads.unread_in_consultation(staff.organisation_id, found.id)
     consultation_id = found.id
 
     async def count_answers() -> tuple[Any, ...]:
         async with board.app.uow() as uow:
-            where = filters.clauses(flow, _dialect(uow))
-            overview = await queries.breakdowns(uow.session, [consultation_id], where)
-            stats = await queries.question_stats(
-                uow.session, consultation_id, flow.questions, where
-            )
-            left_before, drops = await queries.drop_off(
-                uow.session, consultation_id, flow, stats, where
+            where = filters.clauses(flow, uow.dialect)
+            overview = await uow.read(queries.breakdowns, [consultation_id], where)
+            stats = await uow.read(queries.question_stats, consultation_id, flow.questions, where)
+            left_before, drops = await uow.read(
+                queries.drop_off, consultation_id, flow, stats, where
             )
         return overview, stats, left_before, drops
 
@@ -308,7 +299,7 @@ async def export(request: Request, staff: Staff) -> Response:
 
     async def body() -> Any:
         async with app.uow() as uow:
-            conditions = filters.clauses(flow, _dialect(uow))
+            conditions = filters.clauses(flow, uow.dialect)
             async for chunk in stream_export(uow, app.flows, slug, _format(fmt), where=conditions):
                 yield chunk
 
@@ -350,35 +341,16 @@ async def texts(request: Request, staff: Staff) -> Response:
         text_steps = [s.id for s in flow.questions if s.kind is StepKind.TEXT]
         if step_id not in text_steps:
             step_id = None
-        query = (
-            select(Answer, Citizen.participant_id, Run.language)
-            .join(Run, Run.id == Answer.run_id)
-            .join(Citizen, Citizen.id == Run.citizen_id)
-            .where(
-                Run.consultation_id == found.id,
-                Answer.step_id.in_([step_id] if step_id else text_steps),
-                ~Answer.skipped,
-                Answer.display_text.is_not(None),
-            )
-        )
-        if search:
-            query = query.where(queries.free_text_match(search))
-        if tag_id is not None:
-            query = query.where(
-                exists().where(AnswerTag.answer_id == Answer.id, AnswerTag.tag_id == tag_id)
-            )
-        if mark is not None:
-            query = query.where(
-                exists().where(AnswerCoding.answer_id == Answer.id, AnswerCoding.mark == mark)
-            )
-        if flagged:
-            query = query.where(
-                exists().where(AnswerCoding.answer_id == Answer.id, AnswerCoding.follow_up)
-            )
-        rows = list(
-            await uow.session.execute(
-                query.order_by(Answer.id.desc()).limit(TEXTS_PER_PAGE + 1).offset(offset)
-            )
+        rows = await uow.read(
+            queries.free_texts,
+            found.id,
+            [step_id] if step_id else text_steps,
+            search=search,
+            tag_id=tag_id,
+            mark=mark,
+            flagged=flagged,
+            limit=TEXTS_PER_PAGE + 1,
+            offset=offset,
         )
         more = len(rows) > TEXTS_PER_PAGE
         rows = rows[:TEXTS_PER_PAGE]
@@ -457,12 +429,7 @@ async def code_answer(request: Request, staff: Staff, form: FormData) -> Respons
     answer_id = int(request.path_params["answer_id"])
     async with dashboard(request).app.uow() as uow:
         found = await own_consultation(uow, staff, slug)
-        owner = await uow.session.execute(
-            select(Run.consultation_id)
-            .join(Answer, Answer.run_id == Run.id)
-            .where(Answer.id == answer_id)
-        )
-        if owner.scalar_one_or_none() != found.id:
+        if await uow.read(queries.answer_consultation, answer_id) != found.id:
             raise HTTPException(404)
         allowed = {t.id for t in await uow.codings.tags(found.id)}
         chosen = {int(str(v)) for v in form.getlist("tags") if str(v).isdecimal()} & allowed
@@ -500,24 +467,11 @@ async def reports(request: Request, staff: Staff) -> Response:
         report_steps = [s.id for s in flow.questions if s.kind in REPORT_KINDS]
         if not report_steps:
             raise HTTPException(404)
-        run_query = (
-            select(Run, Citizen.participant_id)
-            .join(Citizen, Citizen.id == Run.citizen_id)
-            .where(
-                Run.consultation_id == found.id,
-                exists().where(Answer.run_id == Run.id, Answer.step_id.in_(report_steps)),
-            )
-            .order_by(Run.id.desc())
-            .limit(REPORTS_PER_PAGE)
-        )
-        runs = list(await uow.session.execute(run_query))
+        runs = await uow.read(queries.report_runs, found.id, report_steps, limit=REPORTS_PER_PAGE)
         run_ids = [run.id for run, _pid in runs]
         answers: dict[int, dict[str, Answer]] = {}
-        if run_ids:
-            for answer in (
-                await uow.session.execute(select(Answer).where(Answer.run_id.in_(run_ids)))
-            ).scalars():
-                answers.setdefault(answer.run_id, {})[answer.step_id] = answer
+        for answer in await uow.read(queries.answers_of_runs, run_ids):
+            answers.setdefault(answer.run_id, {})[answer.step_id] = answer
         statuses = await uow.reports.statuses(run_ids)
         await audit(uow, staff, "view", slug, page="reports", shown=len(runs), status=wanted)
         await uow.commit()
@@ -683,16 +637,7 @@ async def own_citizen(uow: UnitOfWork, staff: Staff, pid: str) -> Citizen:
     citizen = await uow.citizens.get_by_participant_id(pid)
     if citizen is None:
         raise HTTPException(404)
-    took_part = await uow.session.execute(
-        select(
-            exists().where(
-                Run.citizen_id == citizen.id,
-                Run.consultation_id == Consultation.id,
-                Consultation.organisation_id == staff.organisation_id,
-            )
-        )
-    )
-    if not took_part.scalar():
+    if not await uow.read(queries.took_part_in_organisation, citizen.id, staff.organisation_id):
         raise HTTPException(404)
     return citizen
 
@@ -703,19 +648,7 @@ async def thread(request: Request, staff: Staff) -> Response:
     app = dashboard(request).app
     async with app.uow() as uow:
         citizen = await own_citizen(uow, staff, pid)
-        runs = list(
-            (
-                await uow.session.execute(
-                    select(Run, Consultation)
-                    .join(Consultation, Consultation.id == Run.consultation_id)
-                    .where(
-                        Run.citizen_id == citizen.id,
-                        Consultation.organisation_id == staff.organisation_id,
-                    )
-                    .order_by(Run.id.desc())
-                )
-            ).all()
-        )
+        runs = await uow.read(queries.citizen_runs, citizen.id, staff.organisation_id)
         answers: dict[int, list[Answer]] = {}
         questions: dict[int, dict[str, str]] = {}
         # A button's answer is stored as its option key: staff read the option's label

@@ -35,7 +35,7 @@ from starlette.routing import BaseRoute, Route
 from dialogs.schema import Flow, Step, StepKind
 from konsulta import public_results
 from konsulta.public_results import OTHER, PUBLIC_KINDS, Cell
-from review import i18n, queries
+from review import i18n
 from review.i18n import N_
 from review.pages import current_flow, own_consultation
 from review.rendering import flash
@@ -43,6 +43,7 @@ from review.security import EDIT, Staff, action, audit, dashboard
 from storage import public_views
 from storage.models import Consultation
 from storage.uow import UnitOfWork
+from storage.views import dashboard as queries
 
 __all__ = ["CACHE_CONTROL", "EMBED_PATH", "routes"]
 
@@ -120,9 +121,9 @@ async def count(request: Request, consultation: Consultation, flow: Flow) -> Num
 
     async def compute() -> Numbers:
         async with board.app.uow(read_only=True) as uow:
-            languages = await public_views.finished_by_language(uow.session, consultation.id)
-            stats = await queries.question_stats(
-                uow.session, consultation.id, steps, public_views.finished()
+            languages = await uow.read(public_views.finished_by_language, consultation.id)
+            stats = await uow.read(
+                queries.question_stats, consultation.id, steps, public_views.finished()
             )
         population = sum(languages.values())
         shown: list[tuple[str, list[Cell]]] = []
@@ -284,14 +285,14 @@ async def results_page(request: Request) -> Response:
     slug = request.path_params["slug"]
     board = dashboard(request)
     async with board.app.uow(read_only=True) as uow:
-        found = await public_views.published_consultation(uow.session, slug)
+        found = await uow.read(public_views.published_consultation, slug)
         if found is None:
             return not_found(request)
         version = await uow.consultations.get_version(found)
         if version is None:
             return not_found(request)
-        organisation = await public_views.organisation_name(uow.session, found.organisation_id)
-        outcomes = await public_views.public_outcomes(uow.session, found.id)
+        organisation = await uow.read(public_views.organisation_name, found.organisation_id)
+        outcomes = await uow.read(public_views.public_outcomes, found.id)
     flow = board.app.flows.flow(version)
     language = public_language(request, flow)
     i18n.use_language(interface_language(language))
@@ -370,8 +371,11 @@ async def placed_reports(
     place_step, category_step = report_steps(flow)
     if place_step is None:
         return []
-    reports = await public_views.public_reports(
-        uow.session, consultation.id, place_step.id, category_step.id if category_step else None
+    reports = await uow.read(
+        public_views.public_reports,
+        consultation.id,
+        place_step.id,
+        category_step.id if category_step else None,
     )
     categories = labelled(category_step, flow, language) if category_step else {}
     placed = []
@@ -399,7 +403,7 @@ async def map_page(request: Request) -> Response:
     slug = request.path_params["slug"]
     board = dashboard(request)
     async with board.app.uow(read_only=True) as uow:
-        found = await public_views.published_map(uow.session, slug)
+        found = await uow.read(public_views.published_map, slug)
         version = None if found is None else await uow.consultations.get_version(found)
         if found is None or version is None:
             return not_found(request)
@@ -409,7 +413,7 @@ async def map_page(request: Request) -> Response:
             return not_found(request)
         language = public_language(request, flow)
         i18n.use_language(interface_language(language))
-        organisation = await public_views.organisation_name(uow.session, found.organisation_id)
+        organisation = await uow.read(public_views.organisation_name, found.organisation_id)
         reports = await placed_reports(uow, found, flow, language)
     return _html(
         request,

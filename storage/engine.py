@@ -31,9 +31,16 @@ from storage import sqlite_driver
 
 log = logging.getLogger(__name__)
 
+#: The engine and the session factory as the rest of Konsulta holds them: `bootstrap`
+#: keeps them in the `App` and hands them back to `storage/`, never using SQL itself.
+Engine = AsyncEngine
+Sessionmaker = async_sessionmaker[AsyncSession]
+
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "SQLITE_BUSY_TIMEOUT_MS",
+    "Engine",
+    "Sessionmaker",
     "create_engine",
     "create_sessionmaker",
     "normalise_url",

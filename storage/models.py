@@ -861,7 +861,7 @@ class Outcome(Base):
         ForeignKey("consultations.id", ondelete="CASCADE"), index=True
     )
     texts: Mapped[dict[str, str]] = mapped_column(JSONType)
-    # None: everyone who took part; else a segment (see konsulta.segments).
+    # None: everyone who took part; else a segment (see storage.segments).
     segment: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     broadcast_id: Mapped[int | None] = mapped_column(
         ForeignKey("broadcasts.id", ondelete="SET NULL")

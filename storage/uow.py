@@ -8,13 +8,19 @@ so does leaving the block without `commit()`: nothing half-done reaches the data
         citizen = await uow.citizens.get_or_create(user_id, chat_id, secret=secret)
         await uow.outbox.enqueue(chat_id, "dialog", {"text": "..."})
         await uow.commit()
+
+The session stays inside: SQL is written only in `storage/`. The rest of Konsulta
+reaches the database through the repositories, a few plain row operations (`add`,
+`get`, `delete`, `flush`) and `read`, which runs one of the read-side views
+(`storage.views`, `storage.public_views`) in this unit of work.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -51,6 +57,9 @@ from storage.repositories.sessions import StaffSessionRepository
 from storage.repositories.speech import VoiceClipRepository
 
 __all__ = ["Handoff", "UnitOfWork", "WriterTurns"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class WriterTurns:
@@ -92,7 +101,7 @@ class Handoff(Protocol):
 
 
 class UnitOfWork:
-    session: AsyncSession
+    _session: AsyncSession
     organisations: OrganisationRepository
     citizens: CitizenRepository
     consents: ConsentRepository
@@ -140,7 +149,7 @@ class UnitOfWork:
         if self._turns is not None:
             await self._turns.acquire()
         session = self._sessionmaker()
-        self.session = session
+        self._session = session
         if self._read_only:
             await session.connection(execution_options={READ_ONLY_OPTION: True})
         self.organisations = OrganisationRepository(session)
@@ -177,22 +186,60 @@ class UnitOfWork:
     ) -> None:
         try:
             if exc_type is not None:
-                await self.session.rollback()
+                await self._session.rollback()
         finally:
             # Closing ends any transaction not committed (its changes are discarded) but,
             # unlike rollback, leaves loaded objects readable after the block.
             try:
-                await self.session.close()
+                await self._session.close()
             finally:
                 if self._turns is not None:
                     self._turns.release()
 
     async def commit(self) -> None:
-        await self.session.commit()
+        await self._session.commit()
         queued, self.outbox.queued = self.outbox.queued, False
         if queued and self._handoff is not None:
             self._handoff.wake()
 
     async def rollback(self) -> None:
-        await self.session.rollback()
+        await self._session.rollback()
         self.outbox.queued = False
+
+    async def flush(self) -> None:
+        """Send pending changes (new rows get their ids) without committing."""
+        await self._session.flush()
+
+    def add(self, row: object) -> None:
+        """A new row, written at the next flush."""
+        self._session.add(row)
+
+    async def delete(self, row: object) -> None:
+        await self._session.delete(row)
+
+    async def get(self, model: type[T], key: Any) -> T | None:
+        """The row of `model` with primary key `key`, or None."""
+        return await self._session.get(model, key)
+
+    @property
+    def dialect(self) -> str:
+        """The database's dialect name ("sqlite" or "postgresql")."""
+        return self._session.get_bind().dialect.name
+
+    async def read(
+        self,
+        view: Callable[Concatenate[AsyncSession, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run a read-side view (a plain function over the session, in `storage/`)."""
+        return await view(self._session, *args, **kwargs)
+
+    def stream(
+        self,
+        view: Callable[Concatenate[AsyncSession, P], AsyncIterator[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> AsyncIterator[T]:
+        """Run a view that streams its rows (an export) in this unit of work."""
+        return view(self._session, *args, **kwargs)

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from database_checks import session_of
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
@@ -85,12 +86,12 @@ async def settled(app: App, emu: Emulator, timeout: float = TIMEOUT) -> None:
     deadline = loop.time() + timeout
     while True:
         async with app.uow() as uow:
-            unhandled = await uow.session.scalar(
+            unhandled = await session_of(uow).scalar(
                 select(func.count())
                 .select_from(InboxUpdate)
                 .where(InboxUpdate.handled_at.is_(None))
             )
-            queued = await uow.session.scalar(
+            queued = await session_of(uow).scalar(
                 select(func.count())
                 .select_from(OutboxMessage)
                 # Claimed rows stay pending with a lease, so no due_at filter here.

@@ -29,10 +29,10 @@ from bot.commands.operator import record
 from konsulta import broadcasts
 from konsulta.bootstrap import App, running_app
 from konsulta.broadcasts import BroadcastError
-from konsulta.segments import SegmentError
 from konsulta.settings import Settings
 from outreach.durations import DurationError, parse_duration
 from storage.models import BroadcastStatus
+from storage.segments import SegmentError
 
 EXIT_USAGE = 2
 

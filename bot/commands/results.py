@@ -15,9 +15,9 @@ from bot.commands.operator import record
 from konsulta import broadcasts
 from konsulta.bootstrap import running_app
 from konsulta.broadcasts import BroadcastError
-from konsulta.segments import SegmentError
 from konsulta.settings import Settings
 from outreach.results import add_outcome, list_outcomes
+from storage.segments import SegmentError
 
 EXIT_USAGE = 2
 

@@ -45,8 +45,8 @@ async def begin(
         created_at=now,
         last_seen_at=now,
     )
-    uow.session.add(person)
-    await uow.session.flush()
+    uow.add(person)
+    await uow.flush()
     await uow.leaders.set_assisting(leader, person.id)
     await uow.leaders.audit(
         actor(leader),

@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_
-
 from konsulta import broadcasts as outreach
 from konsulta.bootstrap import App
 from konsulta.leaders.actions import LeaderAction as Act
@@ -37,7 +35,6 @@ from konsulta.leaders.service import (
     own_community,
 )
 from konsulta.outbound import OutboundButton, OutboundMessage
-from konsulta.segments import parse_segment, reachable, segment_sql, spoken_language
 from storage.models import (
     Community,
     Consultation,
@@ -47,6 +44,7 @@ from storage.models import (
     LeaderBroadcastStatus,
     OutboxKind,
 )
+from storage.segments import parse_segment, recipients, spoken_language
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
@@ -94,7 +92,7 @@ async def start(
 async def set_text(uow: UnitOfWork, broadcast: LeaderBroadcast, text: str) -> None:
     broadcast.text = text.strip()[:MAX_TEXT]
     broadcast.status = S.DRAFT
-    await uow.session.flush()
+    await uow.flush()
 
 
 async def write_text(
@@ -166,7 +164,7 @@ async def set_invitation(
         raise LeaderError("consultation is not open")
     broadcast.consultation_id = consultation.id
     broadcast.text = link
-    await uow.session.flush()
+    await uow.flush()
 
 
 async def toggle_language(
@@ -180,7 +178,7 @@ async def toggle_language(
     else:
         chosen.append(language)
     broadcast.languages = [lang for lang in community.languages if lang in chosen]
-    await uow.session.flush()
+    await uow.flush()
 
 
 async def citizen_payload(
@@ -448,10 +446,8 @@ def _segment(broadcast: LeaderBroadcast) -> dict[str, Any]:
 async def _audience(uow: UnitOfWork, broadcast: LeaderBroadcast) -> int:
     """How many the outreach segment reaches now (outreach skips /stop and blocked)."""
     default = broadcast.languages[0]
-    where = await segment_sql(
-        uow.session, parse_segment(_segment(broadcast)), default_language=default
-    )
-    counts = await uow.broadcasts.languages(and_(reachable(), where), spoken_language(default))
+    where = await uow.read(recipients, parse_segment(_segment(broadcast)), default_language=default)
+    counts = await uow.broadcasts.languages(where, spoken_language(default))
     return sum(counts.values())
 
 
@@ -480,5 +476,5 @@ async def _hand_off(app: App, uow: UnitOfWork, broadcast: LeaderBroadcast) -> in
     await outreach.schedule_in(app, uow, outgoing.id)
     broadcast.outreach_broadcast_id = outgoing.id
     broadcast.recipients = await _audience(uow, broadcast)
-    await uow.session.flush()
+    await uow.flush()
     return broadcast.recipients

@@ -161,7 +161,7 @@ async def set_menu(
     """Queue the menu for the leader's chat in `language` (None: remove it)."""
     await uow.outbox.enqueue(chat_id, OutboxKind.NOTICE, menu_message(app, language).to_payload())
     leader.menu_language = language
-    await uow.session.flush()
+    await uow.flush()
 
 
 async def keep_menu(
@@ -242,7 +242,7 @@ async def revoke_link(uow: UnitOfWork, payload: str, by: str) -> InviteLink | No
 
 async def revoke_own_link(uow: UnitOfWork, leader: Leader, link_id: int) -> bool:
     """A leader stops one of their communities' links; False if it is not theirs."""
-    link = await uow.session.get(InviteLink, link_id)
+    link = await uow.get(InviteLink, link_id)
     if link is None or await own_community(uow, leader, link.community_id) is None:
         return False
     await revoke_link(uow, link.payload, actor(leader))

@@ -182,5 +182,9 @@ class ConsultationRepository:
         )
         return result.scalar_one_or_none()
 
+    async def version_ids(self) -> list[int]:
+        """Every published flow version's id."""
+        return list((await self._session.execute(select(FlowVersion.id))).scalars())
+
     async def get_version_by_id(self, flow_version_id: int) -> FlowVersion | None:
         return await self._session.get(FlowVersion, flow_version_id)

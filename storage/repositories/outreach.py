@@ -40,6 +40,7 @@ from storage.models import (
     FollowUpStatus,
     OutboxMessage,
     OutboxStatus,
+    Outcome,
     Reminder,
     Run,
     RunStatus,
@@ -255,6 +256,37 @@ class BroadcastRepository:
         self._session.add(broadcast)
         await self._session.flush()
         return broadcast
+
+    async def of_consultation(self, consultation_id: int, *, limit: int) -> list[Broadcast]:
+        """The consultation's latest broadcasts, newest first."""
+        found = await self._session.execute(
+            select(Broadcast)
+            .where(Broadcast.consultation_id == consultation_id)
+            .order_by(Broadcast.id.desc())
+            .limit(limit)
+        )
+        return list(found.scalars())
+
+    async def delivery_counts(self, broadcast_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+        """Deliveries per broadcast and status (one GROUP BY)."""
+        counts: dict[int, dict[str, int]] = {}
+        if not broadcast_ids:
+            return counts
+        rows = await self._session.execute(
+            select(BroadcastDelivery.broadcast_id, BroadcastDelivery.status, func.count())
+            .where(BroadcastDelivery.broadcast_id.in_(broadcast_ids))
+            .group_by(BroadcastDelivery.broadcast_id, BroadcastDelivery.status)
+        )
+        for broadcast_id, status, n in rows:
+            counts.setdefault(broadcast_id, {})[status] = int(n)
+        return counts
+
+    async def outcomes(self, consultation_id: int | None = None) -> list[Outcome]:
+        """Results outcomes in the order written, of one consultation or of all."""
+        query = select(Outcome).order_by(Outcome.id)
+        if consultation_id is not None:
+            query = query.where(Outcome.consultation_id == consultation_id)
+        return list((await self._session.execute(query)).scalars())
 
     async def get(self, broadcast_id: int, *, for_update: bool = False) -> Broadcast | None:
         query = select(Broadcast).where(Broadcast.id == broadcast_id)

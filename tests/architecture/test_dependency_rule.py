@@ -2,9 +2,10 @@
 
 dialogs <- storage <- konsulta (the services) <- {outreach, review} <- bot, with the
 emulator a tool on its own; nothing imports bot; the services know no bot or web
-framework; python-telegram-bot stays in its adapter (bot/ptb/); and no module takes
-part in an import cycle, counting every import: those inside functions and under
-TYPE_CHECKING too, so a cycle cannot hide behind a lazy import.
+framework; python-telegram-bot stays in its adapter (bot/ptb/); SQL is written in
+storage/ only (no other package imports SQLAlchemy or reaches a unit of work's
+session); and no module takes part in an import cycle, counting every import: those
+inside functions and under TYPE_CHECKING too, so a cycle cannot hide behind a lazy import.
 """
 
 from __future__ import annotations
@@ -31,9 +32,18 @@ ALLOWED: dict[str, set[str]] = {
 FORBIDDEN_LIBRARIES: dict[str, set[str]] = {
     "dialogs": {"aiogram", "telegram", "sqlalchemy", "starlette", "aiohttp", "apscheduler"},
     "storage": {"aiogram", "telegram", "starlette", "aiohttp", "apscheduler"},
-    "konsulta": {"aiogram", "telegram", "starlette", "aiohttp", "apscheduler", "uvicorn"},
-    "outreach": {"aiogram", "telegram", "starlette"},
-    "review": {"telegram", "apscheduler"},
+    "konsulta": {
+        "aiogram",
+        "telegram",
+        "starlette",
+        "aiohttp",
+        "apscheduler",
+        "uvicorn",
+        "sqlalchemy",
+    },
+    "outreach": {"aiogram", "telegram", "starlette", "sqlalchemy"},
+    "review": {"telegram", "apscheduler", "sqlalchemy"},
+    "bot": {"sqlalchemy"},
 }
 
 #: Outside libraries only one part of the project may import (each adapter keeps its
@@ -102,6 +112,33 @@ def test_every_package_imports_only_the_layers_beneath_it() -> None:
             elif outside_its_home(module, target):
                 broken.append(f"{module} imports {name}, which belongs in {LIBRARY_HOMES[target]}")
     assert broken == []
+
+
+def session_reaches(path: Path) -> Iterator[str]:
+    """Every `<unit of work>.session` (or `._session`) in a file, as written."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Attribute) and node.attr in {"session", "_session"}:
+            owner = ast.unparse(node.value)
+            if owner == "uow" or owner.endswith((".uow", "_uow")):
+                yield f"{ast.unparse(node)} on line {node.lineno}"
+
+
+def test_only_storage_reaches_the_session_of_a_unit_of_work() -> None:
+    """SQL is written in storage/: the rest goes through repositories, views
+    (`uow.read`) and the unit of work's few row operations, never its session."""
+    broken = [
+        f"{module}: {reach}"
+        for module, path in modules().items()
+        if module.split(".")[0] != "storage"
+        for reach in session_reaches(path)
+    ]
+    assert broken == []
+
+
+def test_the_rule_would_catch_a_handler_that_writes_sql(tmp_path: Path) -> None:
+    path = tmp_path / "pages.py"
+    path.write_text("async def f(uow):\n    await uow.session.execute(query)\n")
+    assert list(session_reaches(path)) == ["uow.session on line 2"]
 
 
 def test_no_module_takes_part_in_an_import_cycle() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from database_checks import session_of
 from in_process import bot_in_process, settled
 from sqlalchemy import select
 
@@ -69,7 +70,7 @@ async def test_a_citizen_withdraws_her_contact_consent_and_her_number_is_deleted
         await people.send_contact(OLGA, "+48600100200")
         await settled(app, emu)
         async with app.uow() as uow:
-            phones = await uow.session.scalars(select(Answer).where(Answer.step_id == "phone"))
+            phones = await session_of(uow).scalars(select(Answer).where(Answer.step_id == "phone"))
             assert [a.value for a in phones] == [{"phone": "+48600100200"}]
 
         await people.send_text(OLGA, "/consents")
@@ -80,9 +81,9 @@ async def test_a_citizen_withdraws_her_contact_consent_and_her_number_is_deleted
         await settled(app, emu)
         assert (emu.bot_messages(OLGA)[-1].text or "").endswith("są usunięte.")
         async with app.uow() as uow:
-            answers = (await uow.session.scalars(select(Answer))).all()
+            answers = (await session_of(uow).scalars(select(Answer))).all()
             assert [a.step_id for a in answers] == ["need"]
-            records = (await uow.session.scalars(select(ConsentRecord))).all()
+            records = (await session_of(uow).scalars(select(ConsentRecord))).all()
         assert [(r.purpose, r.granted) for r in records] == [
             ("participation", True),
             ("contact", True),

@@ -16,6 +16,7 @@ from typing import Any
 
 from aiogram import Dispatcher, Router
 from aiogram.types import Message, Update
+from database_checks import session_of
 from in_process import bot_in_process, settled
 from sqlalchemy import select
 
@@ -40,7 +41,7 @@ SECRET = "my neighbour's secret"
 
 async def inbox(app: App) -> list[InboxUpdate]:
     async with app.uow() as uow:
-        return list((await uow.session.scalars(select(InboxUpdate))).all())
+        return list((await session_of(uow).scalars(select(InboxUpdate))).all())
 
 
 async def assert_all_marked_and_forgotten(app: App, at_least: int) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from aiogram.methods import EditMessageReplyMarkup, SendMessage, TelegramMethod
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from database_checks import session_of
 from sqlalchemy import select
 
 from bot.telegram.callbacks import PickLanguage, Tap
@@ -67,7 +68,7 @@ def close(message_id: int) -> EditMessageReplyMarkup:
 
 async def close_rows(app: App) -> list[int]:
     async with app.uow(read_only=True) as uow:
-        payloads = (await uow.session.scalars(select(OutboxMessage.payload))).all()
+        payloads = (await session_of(uow).scalars(select(OutboxMessage.payload))).all()
     return [p["edit_message_id"] for p in payloads if p.get("op") == Op.CLOSE_KEYBOARD]
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from database_checks import session_of
 from in_process import bot_in_process, settled
 from sqlalchemy import select
 
@@ -106,7 +107,9 @@ class Chat:
 
     async def answers(self) -> dict[str, tuple[Any, bool]]:
         async with self.app.uow(read_only=True) as uow:
-            rows = await uow.session.execute(select(Answer.step_id, Answer.value, Answer.skipped))
+            rows = await session_of(uow).execute(
+                select(Answer.step_id, Answer.value, Answer.skipped)
+            )
             return {step: (value, skipped) for step, value, skipped in rows}
 
     def not_modified(self) -> list[tuple[str, str]]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from database_checks import session_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from in_process import bot_in_process, settled
@@ -150,7 +151,7 @@ async def test_any_citizen_behaviour_is_handled_without_an_error(
     assert len(world.emu.bot_messages(user_id)) > before
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     async with world.app.uow() as uow:
-        failed = await uow.session.scalar(
+        failed = await session_of(uow).scalar(
             select(func.count()).select_from(InboxUpdate).where(InboxUpdate.error.is_not(None))
         )
     assert failed == 0

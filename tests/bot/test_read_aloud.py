@@ -16,6 +16,7 @@ import shutil
 import pytest
 import soundfile as sf
 from bot_world import Konsulta, Phone
+from database_checks import session_of
 from sqlalchemy import func, select
 
 from emulator.state import ChatMessage
@@ -93,9 +94,9 @@ async def test_a_senior_who_taps_listen_hears_the_consent_and_every_question(
     # One clip per text, each uploaded once and then sent by its file_id.
     await world.settled()
     async with world.uow() as uow:
-        clips = (await uow.session.execute(select(VoiceClip))).scalars().all()
+        clips = (await session_of(uow).execute(select(VoiceClip))).scalars().all()
         listening = (
-            await uow.session.execute(select(func.count()).where(Citizen.read_aloud))
+            await session_of(uow).execute(select(func.count()).where(Citizen.read_aloud))
         ).scalar()
     voices = [m.content["voice"]["file_id"] for m in senior.messages() if m.kind == "voice"]
     assert len(clips) == len(set(voices)) == 4 and len(voices) == 6

@@ -27,6 +27,7 @@ import pytest
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter
 from aiogram.methods import GetMe, SendMessage, TelegramMethod
 from aiogram.types import User
+from database_checks import session_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, update
@@ -181,7 +182,7 @@ class World:
         if calls_ended:
             statuses.append(OutboxStatus.SENDING)
         async with self.app.uow() as uow:
-            await uow.session.execute(
+            await session_of(uow).execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.status.in_(statuses))
                 .values(due_at=utcnow() - timedelta(seconds=1))
@@ -191,7 +192,7 @@ class World:
     async def unsent(self) -> int:
         async with self.app.uow() as uow:
             return int(
-                await uow.session.scalar(
+                await session_of(uow).scalar(
                     select(func.count())
                     .select_from(OutboxMessage)
                     .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
@@ -223,7 +224,7 @@ async def run_program(database: str, program: list[Step]) -> World:
             await world.play(step)
         await world.drain()
         async with app.uow() as uow:
-            rows = (await uow.session.execute(select(OutboxMessage))).scalars().all()
+            rows = (await session_of(uow).execute(select(OutboxMessage))).scalars().all()
         world.rows = rows  # type: ignore[attr-defined]
         return world
     finally:

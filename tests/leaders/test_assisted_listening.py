@@ -8,6 +8,7 @@ import shutil
 from collections.abc import AsyncIterator
 
 import pytest
+from database_checks import session_of
 from in_process import bot_in_process
 from leader_world import COMMUNITY, FLOWS, ORGANISATION, World, daytime_zone
 from sqlalchemy import select
@@ -60,6 +61,6 @@ async def test_a_leader_turns_on_listening_for_the_neighbour_they_help(world: Wo
     ]
 
     async with world.app.uow() as uow:
-        citizens = (await uow.session.execute(select(Citizen))).scalars().all()
+        citizens = (await session_of(uow).execute(select(Citizen))).scalars().all()
     listening = {c.assisted_by is not None: c.read_aloud for c in citizens}
     assert listening == {True: True, False: False}  # the neighbour listens, the leader not

@@ -7,6 +7,7 @@ import io
 import json
 
 import zxingcpp
+from database_checks import session_of
 from leader_world import COMMUNITY, ORGANISATION, World
 from PIL import Image
 from sqlalchemy import select
@@ -53,7 +54,7 @@ async def test_a_leader_prints_a_poster_whose_code_brings_seniors_to_the_co_op(
     await senior.tap(consent, "Yes")
     await senior.expect(2)
     async with world.app.uow() as uow:
-        [run] = (await uow.session.execute(select(Run))).scalars().all()
+        [run] = (await session_of(uow).execute(select(Run))).scalars().all()
     assert run.source == f"link:{payload}" and run.consent_record_id is not None
     assert run.community_id is not None
     assert run.language == "en"
@@ -74,7 +75,7 @@ async def test_a_leader_prints_a_poster_whose_code_brings_seniors_to_the_co_op(
     async with world.app.uow() as uow:
         actions = [
             entry.action
-            for entry in (await uow.session.execute(select(AuditEntry))).scalars()
+            for entry in (await session_of(uow).execute(select(AuditEntry))).scalars()
             if entry.email.startswith("leader:") or "leader:" in (entry.target or "")
         ]
         opens = await uow.communities.funnel([run.community_id], run.consultation_id)
@@ -106,7 +107,7 @@ async def test_a_leaked_link_is_stopped_and_a_new_one_made(world: World) -> None
     async with world.app.uow() as uow:
         [entry] = [
             e
-            for e in (await uow.session.execute(select(AuditEntry))).scalars()
+            for e in (await session_of(uow).execute(select(AuditEntry))).scalars()
             if e.action == "link.revoke"
         ]
     assert entry.email.startswith("leader:")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from database_checks import session_of
 from leader_world import COMMUNITY, ORGANISATION, Phone, World, zone_at
 from sqlalchemy import func, select, update
 
@@ -44,7 +45,7 @@ async def join_through_link(world: World, user_id: int, language: str) -> Phone:
 
 async def outreach_broadcasts(world: World) -> list[Broadcast]:
     async with world.app.uow() as uow:
-        return list((await uow.session.execute(select(Broadcast))).scalars())
+        return list((await session_of(uow).execute(select(Broadcast))).scalars())
 
 
 async def until(world: World, phone: Phone, text: str) -> str:
@@ -97,7 +98,7 @@ async def test_a_message_waits_for_approval_then_reaches_each_person_once(world:
     # The approving process dies before its transaction commits: nothing was handed
     # over, and the broadcast still waits for a decision.
     async with world.app.uow() as uow:
-        [waiting] = (await uow.session.execute(select(LeaderBroadcast))).scalars()
+        [waiting] = (await session_of(uow).execute(select(LeaderBroadcast))).scalars()
         assert (await decide(world.app, uow, waiting.id, True, by="crash")).outcome == "sent"
     assert await outreach_broadcasts(world) == []
 
@@ -112,7 +113,7 @@ async def test_a_message_waits_for_approval_then_reaches_each_person_once(world:
     await until(world, leader, "approved and is going to 2 people")
     [handed] = await outreach_broadcasts(world)  # one outreach broadcast, linked
     async with world.app.uow() as uow:
-        [linked] = (await uow.session.execute(select(LeaderBroadcast))).scalars()
+        [linked] = (await session_of(uow).execute(select(LeaderBroadcast))).scalars()
     assert linked.status == "sent" and linked.outreach_broadcast_id == handed.id
     # Scheduled for now: the bot's own one-second broadcast job may already have
     # started (or even finished) it by the time the test looks.
@@ -125,11 +126,11 @@ async def test_a_message_waits_for_approval_then_reaches_each_person_once(world:
     assert to_jan.text == previews["ℹ️ Preview (PL):"]
     assert quiet.messages() == []  # said /stop
     async with world.app.uow() as uow:
-        rows = await uow.session.scalar(
+        rows = await session_of(uow).scalar(
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "broadcast")
         )
-        deliveries = (await uow.session.execute(select(BroadcastDelivery))).scalars().all()
-        [done] = (await uow.session.execute(select(Broadcast))).scalars()
+        deliveries = (await session_of(uow).execute(select(BroadcastDelivery))).scalars().all()
+        [done] = (await session_of(uow).execute(select(Broadcast))).scalars()
     assert rows == 2
     assert sorted(d.status for d in deliveries) == ["sent", "sent"]  # no row for /stop
     assert done.status == "done"
@@ -148,7 +149,7 @@ async def test_a_message_waits_for_approval_then_reaches_each_person_once(world:
     async with world.app.uow() as uow:
         log = [
             (e.email.split(":")[0], e.action)
-            for e in (await uow.session.execute(select(AuditEntry))).scalars()
+            for e in (await session_of(uow).execute(select(AuditEntry))).scalars()
         ]
     for step in ("broadcast.start", "broadcast.preview", "broadcast.request", "broadcast.limit"):
         assert ("leader", step) in log
@@ -168,7 +169,7 @@ async def test_an_invitation_without_approval_reaches_a_night_owl_in_the_morning
     async with world.app.uow() as uow:  # the owl lives where it is 23:00 now
         owl_row = await uow.citizens.find(owl.user_id)
         assert owl_row is not None
-        await uow.session.execute(
+        await session_of(uow).execute(
             update(Citizen).where(Citizen.id == owl_row.id).values(timezone=zone_at(23))
         )
         await uow.commit()

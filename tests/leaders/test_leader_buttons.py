@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from aiogram.dispatcher.event.handler import HandlerObject
 from aiogram.filters.callback_data import CallbackQueryFilter
 from aiogram.types import CallbackQuery, Message, User
+from database_checks import session_of
 from leader_world import World
 from sqlalchemy import select
 
@@ -91,7 +92,7 @@ async def test_every_leader_action_has_exactly_one_handler() -> None:
 
 async def pending_updates(world: World) -> list[int]:
     async with world.app.uow() as uow:
-        rows = await uow.session.execute(
+        rows = await session_of(uow).execute(
             select(InboxUpdate.update_id).where(InboxUpdate.handled_at.is_(None))
         )
         return list(rows.scalars())

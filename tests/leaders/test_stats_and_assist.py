@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from database_checks import session_of
 from hypothesis import given
 from hypothesis import strategies as st
 from leader_world import COMMUNITY, ORGANISATION, World
@@ -105,13 +106,13 @@ async def test_a_leader_helps_a_neighbour_answer_and_cannot_read_it_later(world:
     async with world.app.uow() as uow:
         leader_row = (await uow.leaders.list_all())[0][0]
         [person] = (
-            (await uow.session.execute(select(Citizen).where(Citizen.assisted_by.is_not(None))))
+            (await session_of(uow).execute(select(Citizen).where(Citizen.assisted_by.is_not(None))))
             .scalars()
             .all()
         )
         channels = (
             (
-                await uow.session.execute(
+                await session_of(uow).execute(
                     select(CitizenChannel).where(CitizenChannel.citizen_id == person.id)
                 )
             )
@@ -120,7 +121,7 @@ async def test_a_leader_helps_a_neighbour_answer_and_cannot_read_it_later(world:
         )
         [run] = await uow.runs.list_for_citizen(person.id)
         answers = (
-            (await uow.session.execute(select(Answer).where(Answer.run_id == run.id)))
+            (await session_of(uow).execute(select(Answer).where(Answer.run_id == run.id)))
             .scalars()
             .all()
         )

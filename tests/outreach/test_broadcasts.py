@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from database_checks import session_of
 from sqlalchemy import select, update
 
 from konsulta import broadcasts
@@ -61,7 +62,7 @@ async def test_a_message_due_at_night_waits_for_the_morning_in_the_citizens_time
     for phone in (early, owl):
         await world.take_part(phone, ["pavement", "north", "no"])
     async with world.app.uow() as uow:  # the owl lives where it is 23:00 now
-        await uow.session.execute(
+        await session_of(uow).execute(
             update(Citizen).where(Citizen.id == 2).values(timezone=zone_at(23))
         )
         await uow.commit()
@@ -75,7 +76,7 @@ async def test_a_message_due_at_night_waits_for_the_morning_in_the_citizens_time
     assert len(owl.messages()) == seen  # 23:00 there: not now
     async with world.app.uow() as uow:
         waiting = (
-            await uow.session.execute(
+            await session_of(uow).execute(
                 select(BroadcastDelivery).where(BroadcastDelivery.status == "pending")
             )
         ).scalar_one()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from database_checks import session_of
 from sqlalchemy import select
 
 from outreach.followups import list_followups
@@ -35,14 +36,16 @@ async def test_a_citizen_who_reported_a_broken_light_is_asked_two_weeks_later_an
     assert thanks.text == "Thank you for telling us how things are."
 
     async with world.app.uow() as uow:
-        [original, followup] = (await uow.session.execute(select(Run).order_by(Run.id))).scalars()
+        [original, followup] = (
+            await session_of(uow).execute(select(Run).order_by(Run.id))
+        ).scalars()
         assert followup.parent_run_id == original.id and followup.status == "completed"
         assert followup.source == "followup:fixed_check"
         answers = {a.step_id: a.value for a in await uow.answers.list_for_run(followup.id)}
         assert answers == {"fixed": True, "rating": 4}
         kept = {a.step_id for a in await uow.answers.list_for_run(original.id)}
         assert kept == {"what", "district", "visit"}
-        rows = (await uow.session.execute(select(ScheduledFollowUp))).scalars().all()
+        rows = (await session_of(uow).execute(select(ScheduledFollowUp))).scalars().all()
     states = {row.followup_id: row.status for row in rows}
     # visit_check only follows up a request for a visit, and Ewa asked for none.
     assert states == {"fixed_check": "sent", "visit_check": "skipped"}

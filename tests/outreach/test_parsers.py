@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from konsulta.quiet import QuietHours
-from konsulta.segments import SegmentError, parse_segment
 from outreach.durations import DurationError, format_duration, parse_duration
+from storage.segments import SegmentError, parse_segment
 
 
 def test_durations_read_the_way_staff_write_them() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from database_checks import session_of
 from sqlalchemy import func, select
 
 from konsulta.bootstrap import App
@@ -176,7 +177,7 @@ async def test_a_viewer_reads_everything_but_cannot_change_anything(
         assert (await viewer.post(url, data)).status_code == 403, url
     assert (await viewer.get("/admin/users")).status_code == 403
     async with app.uow() as uow:
-        count = await uow.session.scalar(
+        count = await session_of(uow).scalar(
             select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "reply")
         )
     assert count == 0

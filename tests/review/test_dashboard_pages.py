@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Callable
 
 import openpyxl
+from database_checks import session_of
 from sqlalchemy import select
 
 from dialogs.events import TextInput
@@ -152,7 +153,7 @@ async def test_a_report_can_be_resolved_and_the_citizen_is_asked_if_it_is_fixed(
         'id="run-' not in (await browser.get("/consultations/park-survey/reports?status=new")).text
     )
     async with app.uow() as uow:
-        [message] = (await uow.session.execute(select(OutboxMessage))).scalars().all()
+        [message] = (await session_of(uow).execute(select(OutboxMessage))).scalars().all()
     assert message.kind == "followup"
     assert message.payload["text"].startswith("A message from Org A:")
     assert "Has it been fixed?" in message.payload["text"]
@@ -167,7 +168,7 @@ async def test_a_reply_goes_out_in_the_outbox_and_the_citizens_answer_comes_back
     )
     assert sent.status_code == 303
     async with app.uow() as uow:
-        [message] = (await uow.session.execute(select(OutboxMessage))).scalars().all()
+        [message] = (await session_of(uow).execute(select(OutboxMessage))).scalars().all()
     assert message.kind == "reply" and message.chat_id == 1001
     assert message.payload["text"] == "A message from Org A:\n\nWe will add benches in spring."
 
@@ -186,7 +187,7 @@ async def test_a_reply_goes_out_in_the_outbox_and_the_citizens_answer_comes_back
     )
     assert other.messages[0].expects == "pick"  # the menu of consultations
     async with app.uow() as uow:
-        stored = (await uow.session.execute(select(ThreadMessage.text))).scalars().all()
+        stored = (await session_of(uow).execute(select(ThreadMessage.text))).scalars().all()
         views = await uow.audit.search(organisation_id=None, action="view_thread")
     assert "hello?" not in stored
     assert [v.target for v in views] == [people["anna"]]
@@ -331,7 +332,7 @@ async def test_a_citizen_who_deletes_their_data_leaves_no_thread_coding_or_repor
         await uow.commit()
     async with app.uow() as uow:
         for model in (ThreadMessage, AnswerCoding, ReportStatus):
-            count = await uow.session.scalar(select(func.count()).select_from(model))
+            count = await session_of(uow).scalar(select(func.count()).select_from(model))
             assert count == 0, model
     assert (await browser.get(f"/citizens/{people['anna']}")).status_code == 404
 

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from bot.cli import main
 from review import charts
 from review.i18n import LANGUAGES, pick_language
-from review.queries import Filters
 from review.update_catalogs import template
+from storage.views.dashboard import Filters
 
 LOCALES = Path(__file__).resolve().parents[2] / "locales"
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from database_checks import session_of
 from sqlalchemy import update
 
 from konsulta.bootstrap import App
@@ -109,7 +110,7 @@ async def test_drop_off_counts_a_citizen_at_the_question_they_left(
     async with app.uow() as uow:
         citizen = await uow.citizens.get_by_participant_id(left_at_safe)
         assert citizen is not None
-        await uow.session.execute(
+        await session_of(uow).execute(
             update(Run)
             .where(Run.citizen_id == citizen.id)
             .values(state={"current": "safe", "status": "active"})

@@ -80,14 +80,14 @@ async def test_a_voice_answer_gets_a_machine_transcript_found_and_coded(
     [(samples, language)] = fake.heard
     assert language == "pl" and abs(samples - 2 * SAMPLE_RATE) < SAMPLE_RATE // 10
     async with app.uow() as uow:
-        stored = await uow.session.get(Answer, answer_id)
+        stored = await uow.get(Answer, answer_id)
         assert stored is not None
         assert stored.transcript == "The swings by the pond are broken"
         assert stored.transcript_by == "fake"
         # The citizen's own copy of their data has it too.
         run = await uow.runs.get(stored.run_id)
         assert run is not None
-        mine = await citizen_data(uow.session, run.citizen_id)
+        mine = await uow.read(citizen_data, run.citizen_id)
         [copy] = mine["runs"][0]["answers"]
         assert copy["machine_transcript"] == "The swings by the pond are broken"
 

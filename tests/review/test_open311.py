@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from xml.etree import ElementTree
 
+from database_checks import session_of
 from sqlalchemy import select
 
 from konsulta.bootstrap import App
@@ -42,14 +43,14 @@ async def seed(app: App, browser_factory: Callable[[], Browser]) -> None:
         assert consultation is not None
         first = (
             (
-                await uow.session.execute(
+                await session_of(uow).execute(
                     select(Run.id).where(Run.consultation_id == consultation.id).order_by(Run.id)
                 )
             )
             .scalars()
             .first()
         )
-        uow.session.add(ReportStatus(run_id=first, status="resolved", updated_at=utcnow()))
+        uow.add(ReportStatus(run_id=first, status="resolved", updated_at=utcnow()))
         await uow.commit()
     staff = await logged_in(browser_factory, "staff-a@example.org")
     await staff.post(

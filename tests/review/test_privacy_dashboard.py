@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from database_checks import session_of
 from sqlalchemy import select
 
 from bot.cli import build_parser
@@ -38,7 +39,7 @@ from tests.review.conftest import Browser, logged_in, password_of
 
 async def _audit_rows(app: App) -> list[AuditEntry]:
     async with app.uow() as uow:
-        return list((await uow.session.execute(select(AuditEntry))).scalars())
+        return list((await session_of(uow).execute(select(AuditEntry))).scalars())
 
 
 def _mentions(rows: list[AuditEntry], needle: str) -> list[str]:
@@ -100,7 +101,7 @@ async def _mydata(app: App, telegram_id: int) -> dict[str, Any]:
     )
     async with app.uow() as uow:
         row = (
-            await uow.session.execute(
+            await session_of(uow).execute(
                 select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(1)
             )
         ).scalar_one()
@@ -171,7 +172,7 @@ async def test_mydata_names_broadcasts_received_and_leaves_out_files_already_sen
     async with app.uow() as uow:
         anna = await uow.citizens.get_by_participant_id(people["anna"])
         assert anna is not None
-        uow.session.add(
+        uow.add(
             BroadcastDelivery(
                 broadcast_id=created.id, citizen_id=anna.id, status="pending", due_at=utcnow()
             )
@@ -201,7 +202,7 @@ async def _assisted_participant(app: App) -> str:
         assert version is not None
         leader_citizen = await uow.citizens.get_or_create(9001, 9001, secret=TEST_PSEUDONYM_SECRET)
         leader = Leader(citizen_id=leader_citizen.id, organisation_id=organisation.id)
-        uow.session.add(leader)
+        uow.add(leader)
         community = await uow.communities.create(organisation.id, "Seniors' club", ["en"])
         person = await assist.begin(app, uow, leader, community, consultation)
         consent = await uow.consents.record(
@@ -248,7 +249,7 @@ async def test_an_admin_erases_a_participant_a_leader_helped_after_a_confirmatio
     assert done.status_code == 303 and done.headers["location"] == "/consultations"
     async with app.uow() as uow:
         assert await uow.citizens.get_by_participant_id(pid) is None
-        answers = (await uow.session.execute(select(Answer.value))).scalars().all()
+        answers = (await session_of(uow).execute(select(Answer.value))).scalars().all()
     assert "A bench by the bus stop" not in answers
     assert (await admin.get(f"/citizens/{pid}")).status_code == 404
     rows = await _audit_rows(app)
@@ -381,7 +382,7 @@ async def test_a_person_who_never_agreed_to_a_leaders_help_leaves_no_id_in_the_a
         assert organisation is not None and consultation is not None
         leader_citizen = await uow.citizens.get_or_create(9002, 9002, secret=TEST_PSEUDONYM_SECRET)
         leader = Leader(citizen_id=leader_citizen.id, organisation_id=organisation.id)
-        uow.session.add(leader)
+        uow.add(leader)
         community = await uow.communities.create(organisation.id, "Youth club", ["en"])
         person = await assist.begin(app, uow, leader, community, consultation)
         pid = person.participant_id

@@ -175,7 +175,7 @@ async def test_you_said_we_did_shows_sent_outcomes_with_their_dates(
     )
     await add_outcome(app, "park-survey", {"en": "Still a draft"})
     async with app.uow() as uow:
-        broadcast = await uow.session.get(Broadcast, sent.broadcast_id)
+        broadcast = await uow.get(Broadcast, sent.broadcast_id)
         assert broadcast is not None
         broadcast.status = BroadcastStatus.DONE
         await uow.commit()

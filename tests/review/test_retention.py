@@ -13,6 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from database_checks import session_of
 from sqlalchemy import func, select
 
 from konsulta.bootstrap import App, build_app
@@ -57,11 +58,13 @@ async def report(app: App, telegram_id: int) -> int:
         display={"phone": phone},
     )
     async with app.uow() as uow:
-        run = (await uow.session.execute(select(Run).order_by(Run.id.desc()).limit(1))).scalar_one()
+        run = (
+            await session_of(uow).execute(select(Run).order_by(Run.id.desc()).limit(1))
+        ).scalar_one()
         # The engine keeps each answer in the run's state too.
         run.state = {"answers": {"phone": {"value": {"phone": phone}, "display": phone}}}
         # She agreed to be called back (the contact consent the phone question needs).
-        uow.session.add(
+        uow.add(
             ConsentRecord(
                 citizen_id=run.citizen_id,
                 consultation_id=run.consultation_id,
@@ -92,7 +95,7 @@ def database_files(app: App) -> list[Path]:
 
 async def purge_audits(app: App) -> list[AuditEntry]:
     async with app.uow() as uow:
-        result = await uow.session.execute(
+        result = await session_of(uow).execute(
             select(AuditEntry).where(AuditEntry.action == "retention_purge")
         )
         return list(result.scalars())
@@ -197,25 +200,25 @@ async def test_a_consultation_closed_13_months_ago_has_its_participants_data_pur
     assert purged.consultations["park-survey"]["participants"] == 4
     assert purged.consultations["park-survey"]["runs"] == 4
     async with app.uow() as uow:
-        runs = await uow.session.execute(
+        runs = await session_of(uow).execute(
             select(Run.consultation_id, func.count()).group_by(Run.consultation_id)
         )
         harbour = await uow.consultations.get_by_slug("harbour-survey")
         assert harbour is not None
         assert dict(runs.all()) == {harbour.id: 1}  # only Ewa's run is left
-        left = await uow.session.execute(
+        left = await session_of(uow).execute(
             select(func.count())
             .select_from(Answer)
             .join(Run, Run.id == Answer.run_id)
             .where(Run.consultation_id == park.id)
         )
         assert left.scalar_one() == 0
-        consents = await uow.session.execute(
+        consents = await session_of(uow).execute(
             select(func.count()).where(ConsentRecord.consultation_id == park.id)
         )
         assert consents.scalar_one() == 0
         # The people stay bot users (broadcasts, other consultations): /delete removes them.
-        citizens = await uow.session.execute(select(func.count()).select_from(Citizen))
+        citizens = await session_of(uow).execute(select(func.count()).select_from(Citizen))
         assert citizens.scalar_one() == 5
     csv = await export_csv(app, "park-survey")
     assert people["anna"] not in csv and "More benches" not in csv
@@ -247,7 +250,7 @@ async def test_two_app_instances_purging_at_once_purge_once(
     assert done[0].consultations["park-survey"]["runs"] == 4
     assert len(await purge_audits(app)) == 1
     async with app.uow() as uow:
-        claims = await uow.session.execute(select(func.count()).select_from(RetentionPurge))
+        claims = await session_of(uow).execute(select(func.count()).select_from(RetentionPurge))
         assert claims.scalar_one() == 1
     # Later the same day the job runs again: the day is claimed, nothing happens.
     assert await Retention(app).purge(later + timedelta(hours=1)) is None

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from database_checks import session_of
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -92,13 +93,13 @@ async def take_part(app: App, who: Who, *, named: bool) -> Conversations:
 
 async def decisions(app: App) -> list[tuple[str, bool, str]]:
     async with app.uow() as uow:
-        records = (await uow.session.execute(select(ConsentRecord))).scalars().all()
+        records = (await session_of(uow).execute(select(ConsentRecord))).scalars().all()
     return [(r.purpose, r.granted, r.text_version) for r in records]
 
 
 async def stored_answers(app: App) -> dict[str, object]:
     async with app.uow() as uow:
-        answers = (await uow.session.execute(select(Answer))).scalars().all()
+        answers = (await session_of(uow).execute(select(Answer))).scalars().all()
     return {a.step_id: a.value for a in answers}
 
 
@@ -120,7 +121,7 @@ async def test_a_citizen_who_says_no_to_contact_is_never_asked_for_a_phone(app: 
     answers = await stored_answers(app)
     assert "phone" not in answers and answers["when"] == "morning"
     async with app.uow() as uow:
-        [run] = (await uow.session.execute(select(Run))).scalars().all()
+        [run] = (await session_of(uow).execute(select(Run))).scalars().all()
     assert run.status == "completed"
     assert "+48600100200" not in json.dumps(run.state)
     assert [d[:2] for d in await decisions(app)] == [
@@ -149,7 +150,7 @@ async def test_one_who_agrees_and_later_withdraws_has_the_phone_deleted(app: App
     chat = Delivery(chat_id=ANNA.chat_id)
     await show_consents(app, ANNA.user_id, ANNA.channel, "en", chat)
     async with app.uow() as uow:
-        [listing] = (await uow.session.execute(select(OutboxMessage))).scalars().all()
+        [listing] = (await session_of(uow).execute(select(OutboxMessage))).scalars().all()
     assert "Call me back" in listing.payload["text"]
     assert "Being contacted (phone number, address): ✅ given on" in listing.payload["text"]
     buttons = listing.payload["buttons"]
@@ -161,7 +162,7 @@ async def test_one_who_agrees_and_later_withdraws_has_the_phone_deleted(app: App
     answers = await stored_answers(app)
     assert "phone" not in answers and answers["need"] == "A ramp at the library"
     async with app.uow() as uow:
-        [run] = (await uow.session.execute(select(Run))).scalars().all()
+        [run] = (await session_of(uow).execute(select(Run))).scalars().all()
     assert "+48600100200" not in json.dumps(run.state)
     assert (await decisions(app))[-1][:2] == ("contact", False)
     [row] = await export_csv(app)

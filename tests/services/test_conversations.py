@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from database_checks import session_of
 from sqlalchemy import func, select
 
 from dialogs.events import ButtonPress, TextInput
@@ -36,7 +37,7 @@ async def app(migrated_url: str) -> AsyncIterator[App]:
 async def count(app: App, model: type) -> int:
     async with app.uow() as uow:
         return int(
-            (await uow.session.execute(select(func.count()).select_from(model))).scalar_one()
+            (await session_of(uow).execute(select(func.count()).select_from(model))).scalar_one()
         )
 
 
@@ -49,7 +50,7 @@ async def test_a_senior_who_declines_leaves_only_the_refusal(app: App) -> None:
     await conversations.handle(ANNA, ButtonPress(CONSENT_STEP, "decline"), delivery=None)
     assert await count(app, Run) == 0 and await count(app, Answer) == 0
     async with app.uow() as uow:
-        [record] = (await uow.session.execute(select(ConsentRecord))).scalars().all()
+        [record] = (await session_of(uow).execute(select(ConsentRecord))).scalars().all()
     assert record.granted is False
     assert record.text_version.startswith("senior-housing@2/privacy-")
 
@@ -64,7 +65,7 @@ async def test_answers_wait_for_consent_and_are_stored_with_the_state(app: App) 
     assert question.step_id == "age" and question.progress is not None
     await conversations.handle(ANNA, ButtonPress("age", question.buttons[2].key), delivery=None)
     async with app.uow() as uow:
-        [run] = (await uow.session.execute(select(Run))).scalars().all()
+        [run] = (await session_of(uow).execute(select(Run))).scalars().all()
         [answer] = await uow.answers.list_for_run(run.id)
     assert run.source == "link:senior-housing" and run.consent_record_id is not None
     assert answer.step_id == "age" and answer.value == question.buttons[2].key
@@ -80,7 +81,7 @@ async def test_yes_or_no_typed_at_the_consent_counts_as_the_tap(
     shown = await conversations.handle(ANNA, TextInput(typed), delivery=None)
     assert all(m.step_id != CONSENT_STEP for m in shown.messages)  # not asked again
     async with app.uow() as uow:
-        [record] = (await uow.session.execute(select(ConsentRecord))).scalars().all()
+        [record] = (await session_of(uow).execute(select(ConsentRecord))).scalars().all()
     assert record.granted is granted
     if granted:
         assert shown.messages[-1].step_id == "age"
@@ -97,7 +98,7 @@ async def test_a_telegram_event_queues_its_replies_and_marks_its_update_in_one_g
     await conversations.open(ANNA, "senior-housing", source="telegram", delivery=delivery)
     async with app.uow() as uow:
         update = await uow.inbox.get(77)
-        [queued] = (await uow.session.execute(select(OutboxMessage))).scalars().all()
+        [queued] = (await session_of(uow).execute(select(OutboxMessage))).scalars().all()
     assert update is not None and update.handled_at is not None
     assert queued.chat_id == 1001 and queued.payload["step_id"] == CONSENT_STEP
     assert queued.payload["language"] == "pl"

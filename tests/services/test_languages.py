@@ -9,6 +9,7 @@ from datetime import time
 from pathlib import Path
 
 import pytest
+from database_checks import session_of
 from flow_copies import bundled_flow_in
 from sqlalchemy import select
 
@@ -270,7 +271,7 @@ async def test_results_in_polish_and_english_warn_who_gets_another_language(app:
         pass
     assert await sending.feed(now) == 4
     async with app.uow() as uow:
-        rows = (await uow.session.execute(select(OutboxMessage))).scalars().all()
+        rows = (await session_of(uow).execute(select(OutboxMessage))).scalars().all()
     sent = {row.chat_id: row.payload["language"] for row in rows if row.payload.get("broadcast_id")}
     expected = {ANNA: "pl", OKSANA: "pl", AMAL: "en", RUSLAN: "pl"}
     assert sent == {who.chat_id: language for who, language in expected.items()}

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
+from database_checks import session_of
 from sqlalchemy import func, select
 
 from dialogs.events import Button, ButtonPress, Message
@@ -77,7 +78,9 @@ async def test_one_text_is_synthesised_once_and_then_sent_by_file_id(speaking_ap
     sent = await other.note("Ile ma Pan lub Pani lat?", "pl")
     assert sent is not None and (sent.file_id, sent.audio) == ("telegram-file-id", None)
     async with speaking_app.uow() as uow:
-        clips = (await uow.session.execute(select(func.count()).select_from(VoiceClip))).scalar()
+        clips = (
+            await session_of(uow).execute(select(func.count()).select_from(VoiceClip))
+        ).scalar()
     assert clips == 1
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from database_checks import session_of
 from sqlalchemy import String, cast, func, select
 from storage_stories import NewCitizen, Published
 
@@ -65,7 +66,7 @@ async def test_mydata_shows_everything_about_the_citizen_and_nobody_else(
     async with uow_factory() as uow:
         await uow.citizens.set_language(anna, "uk")
         await uow.commit()
-        data = await citizen_data(uow.session, anna.id)
+        data = await uow.read(citizen_data, anna.id)
 
     text = json.dumps(data)  # plain JSON
     assert "Bronowice" not in text and olek.participant_id not in text
@@ -99,7 +100,7 @@ async def test_erasure_leaves_no_answer_and_no_telegram_id(
         await uow.commit()
 
     async with uow_factory() as uow:
-        session = uow.session
+        session = session_of(uow)
         assert await uow.citizens.find(4242) is None
         assert await uow.citizens.chat_id(anna.id) is None
         assert await session.get(Citizen, anna.id) is None

@@ -9,6 +9,10 @@ time grow with the questionnaire, not with the number of citizens.
 `Filters` are the dashboard's filters (language, community, date range, and the
 answer to another question for a cross-tab) as SQL conditions on runs; the same
 conditions narrow the exports, so a download holds what the screen shows.
+
+The pages' other reads (free texts, reports, a citizen's thread) are here too, so
+the dashboard's SQL is written in `storage/` only; `review` runs them with
+`uow.read(view, ...)`.
 """
 
 from __future__ import annotations
@@ -40,19 +44,39 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from dialogs.schema import Flow, Step, StepKind
-from storage.models import Answer, OutboxMessage, OutboxStatus, Run, RunStatus
+from storage.models import (
+    Answer,
+    AnswerCoding,
+    AnswerTag,
+    Citizen,
+    Consultation,
+    OutboxMessage,
+    OutboxStatus,
+    Run,
+    RunStatus,
+)
 
 __all__ = [
+    "Conditions",
     "Counts",
     "DropOff",
     "Filters",
     "QuestionStats",
+    "answer_consultation",
+    "answers_of_runs",
     "breakdowns",
+    "citizen_runs",
     "counts",
     "counts_by_consultation",
     "drop_off",
+    "free_texts",
     "question_stats",
+    "report_runs",
+    "took_part_in_organisation",
 ]
+
+#: Conditions on runs (from `Filters.clauses` or `storage.public_views.finished`).
+Conditions = Sequence[ColumnElement[bool]]
 
 SCALAR_KINDS = {StepKind.SINGLE_CHOICE, StepKind.YES_NO, StepKind.SCALE, StepKind.NUMBER}
 LIST_KINDS = {StepKind.MULTIPLE_CHOICE}
@@ -578,3 +602,111 @@ def free_text_match(query: str) -> ColumnElement[bool]:
             for w in words
         ],
     )
+
+
+async def free_texts(
+    session: AsyncSession,
+    consultation_id: int,
+    steps: Sequence[str],
+    *,
+    search: str = "",
+    tag_id: int | None = None,
+    mark: str | None = None,
+    flagged: bool = False,
+    limit: int,
+    offset: int = 0,
+) -> list[tuple[Answer, str, str]]:
+    """Free-text answers to `steps`, newest first, with the participant id and the
+    run's language: optionally those matching `search`, tagged `tag_id`, marked `mark`
+    or flagged for a follow-up."""
+    query = (
+        select(Answer, Citizen.participant_id, Run.language)
+        .join(Run, Run.id == Answer.run_id)
+        .join(Citizen, Citizen.id == Run.citizen_id)
+        .where(
+            Run.consultation_id == consultation_id,
+            Answer.step_id.in_(steps),
+            ~Answer.skipped,
+            Answer.display_text.is_not(None),
+        )
+    )
+    if search:
+        query = query.where(free_text_match(search))
+    if tag_id is not None:
+        query = query.where(
+            exists().where(AnswerTag.answer_id == Answer.id, AnswerTag.tag_id == tag_id)
+        )
+    if mark is not None:
+        query = query.where(
+            exists().where(AnswerCoding.answer_id == Answer.id, AnswerCoding.mark == mark)
+        )
+    if flagged:
+        query = query.where(
+            exists().where(AnswerCoding.answer_id == Answer.id, AnswerCoding.follow_up)
+        )
+    rows = await session.execute(query.order_by(Answer.id.desc()).limit(limit).offset(offset))
+    return [(answer, pid, language) for answer, pid, language in rows]
+
+
+async def answer_consultation(session: AsyncSession, answer_id: int) -> int | None:
+    """The consultation an answer belongs to (None for an unknown answer)."""
+    owner = await session.execute(
+        select(Run.consultation_id)
+        .join(Answer, Answer.run_id == Run.id)
+        .where(Answer.id == answer_id)
+    )
+    return owner.scalar_one_or_none()
+
+
+async def report_runs(
+    session: AsyncSession, consultation_id: int, steps: Sequence[str], *, limit: int
+) -> list[tuple[Run, str]]:
+    """The latest runs that answered one of the report questions `steps`, newest first,
+    with their participant ids."""
+    rows = await session.execute(
+        select(Run, Citizen.participant_id)
+        .join(Citizen, Citizen.id == Run.citizen_id)
+        .where(
+            Run.consultation_id == consultation_id,
+            exists().where(Answer.run_id == Run.id, Answer.step_id.in_(steps)),
+        )
+        .order_by(Run.id.desc())
+        .limit(limit)
+    )
+    return [(run, pid) for run, pid in rows]
+
+
+async def answers_of_runs(session: AsyncSession, run_ids: Sequence[int]) -> list[Answer]:
+    """Every answer of the runs `run_ids`."""
+    if not run_ids:
+        return []
+    return list((await session.execute(select(Answer).where(Answer.run_id.in_(run_ids)))).scalars())
+
+
+async def took_part_in_organisation(
+    session: AsyncSession, citizen_id: int, organisation_id: int
+) -> bool:
+    """Whether the citizen has a run in one of the organisation's consultations."""
+    took_part = await session.execute(
+        select(
+            exists().where(
+                Run.citizen_id == citizen_id,
+                Run.consultation_id == Consultation.id,
+                Consultation.organisation_id == organisation_id,
+            )
+        )
+    )
+    return bool(took_part.scalar())
+
+
+async def citizen_runs(
+    session: AsyncSession, citizen_id: int, organisation_id: int
+) -> list[tuple[Run, Consultation]]:
+    """The citizen's runs in the organisation's consultations, newest first."""
+    rows = await session.execute(
+        select(Run, Consultation)
+        .join(Consultation, Consultation.id == Run.consultation_id)
+        .where(Run.citizen_id == citizen_id, Consultation.organisation_id == organisation_id)
+        .order_by(Run.id.desc())
+    )
+    return [(run, consultation) for run, consultation in rows]

@@ -51,6 +51,7 @@ __all__ = [
     "known_language",
     "parse_segment",
     "reachable",
+    "recipients",
     "segment_sql",
     "spoken_language",
 ]
@@ -195,6 +196,13 @@ async def segment_sql(
         if missing:
             raise SegmentError(f"no consultation {', '.join(missing)}")
     return _compile(segment, ids, default_language)
+
+
+async def recipients(
+    session: AsyncSession, segment: Segment, *, default_language: str
+) -> ColumnElement[bool]:
+    """Who the segment reaches now: its condition, narrowed to `reachable()` citizens."""
+    return and_(reachable(), await segment_sql(session, segment, default_language=default_language))
 
 
 def _took_part(consultation_id: int | None) -> list[ColumnElement[bool]]:
