@@ -85,6 +85,9 @@ async def settled(app: App, emu: Emulator, timeout: float = TIMEOUT) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
+        # The emulator first: an update leaves its queue only once it is in the inbox,
+        # so nothing slips between the two looks (the other way round, one did).
+        waiting = bool(emu.state.updates)
         async with app.uow() as uow:
             unhandled = await session_of(uow).scalar(
                 select(func.count())
@@ -97,7 +100,7 @@ async def settled(app: App, emu: Emulator, timeout: float = TIMEOUT) -> None:
                 # Claimed rows stay pending with a lease, so no due_at filter here.
                 .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
             )
-        if not unhandled and not queued and not emu.state.updates:
+        if not unhandled and not queued and not waiting:
             return
         assert loop.time() < deadline, f"not settled: {unhandled} updates, {queued} queued"
         await asyncio.sleep(0.05)

@@ -251,6 +251,10 @@ class Konsulta:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
+            # The emulator first: an update it hands over is in the inbox before it
+            # leaves the emulator's queue, so looked at in this order nothing slips
+            # between the two (looked at after, an update taken meanwhile did).
+            waiting = len(self.emu.state.updates)
             async with self.engine.connect() as connection:
                 unhandled = await connection.scalar(
                     select(func.count())
@@ -263,7 +267,6 @@ class Konsulta:
                     # `sending`: the Bot API call is under way (see bot/telegram/sender.py).
                     .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
                 )
-            waiting = len(self.emu.state.updates)
             if not unhandled and not queued and not waiting:
                 return
             if loop.time() > deadline:
