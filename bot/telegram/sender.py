@@ -80,7 +80,6 @@ from konsulta.bootstrap import App
 from konsulta.speech import VoiceNote
 from storage.engine import fold_in_erasures
 from storage.models import DeliveryStatus, OutboxMessage
-from storage.sqlite_driver import run_inline
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
@@ -203,7 +202,6 @@ class Sender:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event, idle: float = 0.5) -> None:
-        run_inline()  # the sender's statements are short (storage/sqlite_driver.py)
         self.idle = idle
         stopping = asyncio.ensure_future(stop.wait())
         try:
