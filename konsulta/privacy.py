@@ -106,8 +106,8 @@ async def erase_assisted(
 
 async def set_stopped(app: App, who: Who, stopped: bool) -> bool:
     """/stop: no broadcasts, reminders or follow-ups until /start. Returns whether a
-    citizen exists to stop. Every /start passes here: nothing is written unless the
-    flag changes."""
+    citizen exists to stop. Nothing is written unless the flag changes. (/start ends
+    a /stop in the conversation's own transaction: `Conversations.open`.)"""
     async with app.uow(read_only=True) as uow:
         citizen = await uow.citizens.find(who.user_id, channel=who.channel)
     if citizen is None or citizen.stopped == stopped:

@@ -104,3 +104,13 @@ async def settled(app: App, emu: Emulator, timeout: float = TIMEOUT) -> None:
             return
         assert loop.time() < deadline, f"not settled: {unhandled} updates, {queued} queued"
         await asyncio.sleep(0.05)
+
+
+async def tap_label(emu: Emulator, user_id: int, label: str) -> int:
+    """Tap the button whose label contains `label` on the bot's last message to the
+    user; returns that message's id."""
+    shown = emu.bot_messages(user_id)[-1]
+    rows = (shown.reply_markup or {}).get("inline_keyboard", [])
+    data = next(b["callback_data"] for row in rows for b in row if label in b["text"])
+    await emu.citizens.tap(user_id, shown.message_id, data)
+    return shown.message_id

@@ -7,10 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from database_checks import session_of
-from in_process import bot_in_process, settled
+from in_process import bot_in_process, settled, tap_label
 from sqlalchemy import select
 
-from emulator import Emulator
 from konsulta.publishing import read_flow
 from storage.models import Answer, ConsentRecord
 
@@ -34,13 +33,6 @@ ends:
   - text: {en: Thank you., pl: Dziękujemy.}
 """
 OLGA = 5001
-
-
-async def tap_label(emu: Emulator, user_id: int, label: str) -> None:
-    shown = emu.bot_messages(user_id)[-1]
-    rows = (shown.reply_markup or {}).get("inline_keyboard", [])
-    data = next(b["callback_data"] for row in rows for b in row if label in b["text"])
-    await emu.citizens.tap(user_id, shown.message_id, data)
 
 
 async def test_a_citizen_withdraws_her_contact_consent_and_her_number_is_deleted(

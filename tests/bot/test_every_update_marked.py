@@ -17,12 +17,11 @@ from typing import Any
 from aiogram import Dispatcher, Router
 from aiogram.types import Message, Update
 from database_checks import session_of
-from in_process import bot_in_process, settled
+from in_process import bot_in_process, settled, tap_label
 from sqlalchemy import select
 
 from bot.telegram.callbacks import ConfirmErase, LeaderAct, PickLanguage, Tap
 from bot.telegram.inbox import InboxWorker, store_updates
-from emulator import Emulator
 from konsulta.bootstrap import App
 from konsulta.leaders.actions import LeaderAction
 from konsulta.leaders.service import add_community, add_leader
@@ -51,16 +50,6 @@ async def assert_all_marked_and_forgotten(app: App, at_least: int) -> None:
     assert [r.update_id for r in rows if r.raw] == []
     stored = json.dumps([r.raw for r in rows], ensure_ascii=False)
     assert NAME not in stored and SECRET not in stored
-
-
-async def tap_label(emu: Emulator, user_id: int, label: str) -> int:
-    """Tap the button whose label contains `label` on the bot's last message to the
-    user; returns that message's id."""
-    shown = emu.bot_messages(user_id)[-1]
-    rows = (shown.reply_markup or {}).get("inline_keyboard", [])
-    data = next(b["callback_data"] for row in rows for b in row if label in b["text"])
-    await emu.citizens.tap(user_id, shown.message_id, data)
-    return shown.message_id
 
 
 def message(user_id: int, chat_id: int, **content: Any) -> dict[str, Any]:

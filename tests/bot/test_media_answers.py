@@ -6,20 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from in_process import bot_in_process, settled
+from in_process import bot_in_process, settled, tap_label
 
-from emulator import Emulator
 from konsulta.publishing import read_flow
 
 FLOW = Path(__file__).parent / "flows" / "show-me.yaml"
 CITIZEN = 7101
-
-
-async def tap_label(emu: Emulator, user_id: int, label: str) -> None:
-    shown = emu.bot_messages(user_id)[-1]
-    rows = (shown.reply_markup or {}).get("inline_keyboard", [])
-    data = next(b["callback_data"] for row in rows for b in row if label in b["text"])
-    await emu.citizens.tap(user_id, shown.message_id, data)
 
 
 async def test_a_photo_and_a_place_answer_text_questions_that_allow_media(
