@@ -22,6 +22,11 @@ from dataclasses import dataclass, field
 RECOVERY = 0.02
 #: The slowest a bucket gets after repeated 429s, as a share of the configured rate.
 FLOOR = 1 / 32
+#: Seconds a chat's next message waits beyond its token. Telegram counts from when a
+#: message arrives, we from when it leaves; messages of one wave travel on different
+#: connections, so the first of a burst can arrive later than the next one and, with no
+#: slack, a second message lands a few milliseconds inside Telegram's second (a 429).
+CHAT_SLACK = 0.15
 
 
 @dataclass
@@ -29,12 +34,15 @@ class Bucket:
     rate: float  # tokens per second
     burst: float
     clock: Callable[[], float] = time.monotonic
+    #: Seconds of slack a token needs beyond its own (see `CHAT_SLACK`).
+    slack: float = 0.0
     tokens: float = field(init=False)
     stamp: float = field(init=False)
     #: The configured rate; `rate` is below it for a while after a 429.
     nominal: float = field(init=False)
 
     def __post_init__(self) -> None:
+        self.burst = max(self.burst, 1 + self.slack * self.rate)  # a token is reachable
         self.tokens = self.burst
         self.stamp = self.clock()
         self.nominal = self.rate
@@ -54,9 +62,10 @@ class Bucket:
         self.tokens = min(self.tokens, 0.0)
 
     def wait_time(self) -> float:
-        """Seconds until one token is available (0 when one is there now)."""
+        """Seconds until one token (and the slack) is available (0 when it is now)."""
         self._refill()
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+        needed = 1 + self.slack * self.rate
+        return 0.0 if self.tokens >= needed else (needed - self.tokens) / self.rate
 
     def take(self) -> None:
         self._refill()
@@ -113,9 +122,9 @@ class Limits:
         bucket = self._chats.get(chat_id)
         if bucket is None:
             if chat_id < 0:  # groups and channels
-                bucket = Bucket(self.group_per_minute / 60, 1.0, self.clock)
+                bucket = Bucket(self.group_per_minute / 60, 1.0, self.clock, CHAT_SLACK)
             else:
-                bucket = Bucket(self.per_chat, self.chat_burst, self.clock)
+                bucket = Bucket(self.per_chat, self.chat_burst, self.clock, CHAT_SLACK)
             if len(self._chats) >= self._prune_at:
                 self._prune()
             self._chats[chat_id] = bucket

@@ -6,7 +6,14 @@ process on the same token, a limit Telegram lowered) the next 429 comes within s
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bot.telegram.throttle import FLOOR, RECOVERY, Limits
+from emulator.config import RateLimitConfig
+from emulator.limits import RateLimiter
+
+CHAT = 4711
 
 
 class Clock:
@@ -58,3 +65,29 @@ def test_repeated_429s_never_stop_sending_altogether() -> None:
         limits.bot_bucket().slow_down()
     assert pace(limits) == 30.0 * FLOOR
     assert sent_in(limits, clock, 10.0) >= 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    delays=st.lists(st.floats(min_value=0.0, max_value=0.1), min_size=8, max_size=8),
+    gaps=st.lists(st.floats(min_value=0.0, max_value=1.5), min_size=8, max_size=8),
+)
+def test_a_chat_paced_by_the_sender_never_meets_telegrams_limit_despite_network_delays(
+    delays: list[float], gaps: list[float]
+) -> None:
+    """Messages to one chat leave as the sender's bucket allows and arrive up to 100 ms
+    later, each delayed differently (they travel on different connections): Telegram's
+    own bucket, counted from arrival, never has to answer 429."""
+    clock = Clock()
+    limits = Limits(clock=clock)
+    arrival = Clock()
+    telegram = RateLimiter(RateLimitConfig(enabled=True), arrival)
+    departures = []
+    for gap in gaps:  # the citizen's next message asks for a reply after `gap` seconds
+        clock.now += gap
+        clock.now += limits.wait_time(CHAT)
+        limits.take(CHAT)
+        departures.append(clock.now)
+    for at in sorted(d + delay for d, delay in zip(departures, delays, strict=True)):
+        arrival.now = at
+        telegram.admit(CHAT, is_group=False)  # raises a 429 if it came too soon
