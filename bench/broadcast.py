@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -205,15 +206,19 @@ class Figures:
     bot_cpu_seconds: float = 0.0
     emulator_cpu_seconds: float = 0.0
     restarts: int = 0
+    #: Messages in the three slowest whole seconds: a stall shows here, not in `ratio`.
+    slowest_seconds: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
 class SendTimes:
-    """First and last time the emulator accepted a message (from its change signal)."""
+    """First and last time the emulator accepted a message (from its change signal),
+    and how many it accepted in each second since the first."""
 
     def __init__(self, emu: Emulator) -> None:
         self.first: float | None = None
         self.last: float | None = None
+        self.per_second: Counter[int] = Counter()
         emu.state.listeners.append(self)
 
     def __call__(self, event: ChatEvent) -> None:
@@ -221,6 +226,7 @@ class SendTimes:
             now = time.monotonic()
             self.first = self.first if self.first is not None else now
             self.last = now
+            self.per_second[int(now - self.first)] += 1
 
 
 def tally(emu: Emulator, recipients: int, figures: Figures) -> None:
@@ -344,6 +350,8 @@ async def run_broadcast(
         figures.seconds = times.last - times.first
         figures.achieved_per_second = (figures.sent - 1) / figures.seconds
         figures.ratio = figures.achieved_per_second / rate
+        whole = [times.per_second[k] for k in sorted(times.per_second)][:-1]
+        figures.slowest_seconds = sorted(whole)[:3]
     return figures
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from datetime import datetime, timedelta
@@ -80,6 +81,15 @@ async def publish_bundled(app: App) -> None:
             log.warning("not published: %s: %s", path.name, error)
 
 
+def freeze_startup_objects() -> None:
+    """Take what start-up made (modules, schemas, the mapped classes: most of the
+    process's objects) out of the garbage collector's sight. Otherwise every full
+    collection walks them all again: at a thousand messages a second that was about 30
+    pauses of 0.3-0.7 s in a 40-second broadcast."""
+    gc.collect()
+    gc.freeze()
+
+
 async def start_emulator_near(port: int, host: str = "127.0.0.1") -> Emulator:
     """The emulator on `port`, or on a free port if that one is taken (said aloud)."""
     emu = Emulator(EmulatorConfig())
@@ -148,10 +158,12 @@ async def run(
                     "(Ctrl+C stops)",
                     flush=True,
                 )
-            if framework == "ptb":
-                await PtbRuntime.build(app).run(stop)
+            runtime = PtbRuntime.build(app) if framework == "ptb" else Runtime.build(app)
+            freeze_startup_objects()
+            if isinstance(runtime, PtbRuntime):
+                await runtime.run(stop)
             else:
-                await Runtime.build(app).run(stop, webhook=webhook)
+                await runtime.run(stop, webhook=webhook)
     finally:
         if emu is not None:
             await emu.close()
