@@ -331,7 +331,7 @@ class _Expression:
 
     def parse(self) -> Cond:
         if not self.tokens:
-            raise _ExpressionError(N_("the expression is empty"))
+            raise _ExpressionError(N_("relevant %(expression)s: the expression is empty"))
         result = self._or()
         if self.at < len(self.tokens):
             self._unsupported()
@@ -344,7 +344,7 @@ class _Expression:
         token = self._peek()
         if token is None or (text is not None and token.text != text):
             if token is None:
-                raise _ExpressionError(N_("the expression ends too early"))
+                raise _ExpressionError(N_("relevant %(expression)s: the expression ends too early"))
             self._unsupported()
         self.at += 1
         assert token is not None
@@ -354,8 +354,9 @@ class _Expression:
         token = self._peek()
         raise _ExpressionError(
             N_(
-                "'%(part)s' is not supported; Konsulta understands ${q} = 'x', ${q} != 'x', "
-                "${q} > 3, ${q} = '', selected(${q}, 'x'), not(...), and, or"
+                "relevant %(expression)s: '%(part)s' is not supported; Konsulta understands "
+                "${q} = 'x', ${q} != 'x', ${q} > 3, ${q} = '', selected(${q}, 'x'), "
+                "not(...), and, or"
             ),
             part=token.text if token else "",
         )
@@ -377,7 +378,7 @@ class _Expression:
     def _unary(self) -> Cond:
         token = self._peek()
         if token is None:
-            raise _ExpressionError(N_("the expression ends too early"))
+            raise _ExpressionError(N_("relevant %(expression)s: the expression ends too early"))
         if token.text == "(":
             self.at += 1
             inner = self._or()
@@ -410,7 +411,8 @@ class _Expression:
         name = token.text[2:-1].strip()
         if name not in self.questions:
             raise _ExpressionError(
-                N_("${%(name)s} is not a question asked before this row"), name=name
+                N_("relevant %(expression)s: ${%(name)s} is not a question asked before this row"),
+                name=name,
             )
         return name
 
@@ -449,7 +451,9 @@ class _Expression:
         kind = self.questions[step]
         if value == "":
             if op not in {"=", "!="}:
-                raise _ExpressionError(N_("only = '' and != '' compare with empty"))
+                raise _ExpressionError(
+                    N_("relevant %(expression)s: only = '' and != '' compare with empty")
+                )
             answered: Cond = {"answered": step}
             return not_of(answered) if op == "=" else answered
         if kind is K.YES_NO and isinstance(value, str):
@@ -459,7 +463,9 @@ class _Expression:
             return equals if op == "=" else not_of(equals)
         if isinstance(value, str):
             raise _ExpressionError(
-                N_("'%(op)s' compares numbers, not '%(value)s'"), op=op, value=value
+                N_("relevant %(expression)s: '%(op)s' compares numbers, not '%(value)s'"),
+                op=op,
+                value=value,
             )
         if op == ">":
             return {"step": step, "greater": value}
@@ -852,7 +858,7 @@ class _Reader:
             self.add(
                 "survey",
                 row.number,
-                N_("relevant %(expression)s: ") + error.message,
+                error.message,
                 expression=expression,
                 **error.params,
             )
