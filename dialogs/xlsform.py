@@ -556,6 +556,15 @@ def _column_name(header: str) -> str:
     return base.strip().lower().replace(" ", "_") + (sep + language.strip() if sep else "")
 
 
+#: More rows than any consultation has: a sheet beyond this is refused, not read.
+MAX_ROWS = 2000
+MAX_COLUMNS = 200
+
+
+class _TooLarge(Exception):
+    pass
+
+
 def _sheet_rows(workbook: Any, name: str) -> list[_Row] | None:
     sheet = next((workbook[s] for s in workbook.sheetnames if s.strip().lower() == name), None)
     if sheet is None:
@@ -564,9 +573,11 @@ def _sheet_rows(workbook: Any, name: str) -> list[_Row] | None:
     header = next(rows, None)
     if header is None:
         return []
-    columns = [_column_name(_cell_text(h)) for h in header]
+    columns = [_column_name(_cell_text(h)) for h in header[:MAX_COLUMNS]]
     found: list[_Row] = []
     for number, values in enumerate(rows, start=2):
+        if number > MAX_ROWS + 1:
+            raise _TooLarge(name)
         cells = {
             column: _cell_text(value)
             for column, value in zip(columns, values, strict=False)
@@ -1139,6 +1150,11 @@ def read_xlsform(
     try:
         reader = _Reader(workbook, source_name, organisation)
         flow_data = reader.read()
+    except _TooLarge as error:
+        too_many = N_("the sheet has more than %(rows)s rows")
+        return Imported(
+            None, None, [FormProblem(str(error), None, too_many, {"rows": str(MAX_ROWS)})]
+        )
     finally:
         workbook.close()
     if flow_data is None or reader.problems:

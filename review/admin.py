@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from dialogs.loader import Problem, check_flow_text
 from dialogs.schema import Flow
-from dialogs.xlsform import FormProblem, read_xlsform
+from dialogs.xlsform import ExportError, FormProblem, read_xlsform, write_xlsform
 from konsulta.publishing import organisation_slug, publish
 from review.diagram import DiagramError, flow_svg, inline_svg
 from review.i18n import LANGUAGES, N_, translations
@@ -283,6 +283,28 @@ async def template(request: Request, staff: Staff) -> Response:
     )
 
 
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@page(VIEW)
+async def spreadsheet_form(request: Request, staff: Staff) -> Response:
+    """The current version as XLSForm, to edit in a spreadsheet or open in KoBo/ODK
+    (what XLSForm cannot hold is listed in docs/flows.md)."""
+    slug = request.path_params["slug"]
+    async with dashboard(request).app.uow() as uow:
+        found = await own_consultation(uow, staff, slug)
+        flow = await current_flow(request, uow, found)
+    try:
+        data, _left_out = write_xlsform(flow)
+    except ExportError as error:  # a loop back: no relevant can say it
+        raise HTTPException(409, "; ".join(error.problems)) from error
+    return Response(
+        data,
+        media_type=XLSX_TYPE,
+        headers={"content-disposition": f'attachment; filename="{slug}.xlsx"'},
+    )
+
+
 # --- users and organisations ------------------------------------------------------------
 
 
@@ -445,6 +467,7 @@ def routes() -> list[BaseRoute]:
         Route("/publish", publish_flow, methods=["POST"]),
         Route("/consultations/{slug}/status", set_status, methods=["POST"]),
         Route("/consultations/{slug}/template.pot", template),
+        Route("/consultations/{slug}/form.xlsx", spreadsheet_form),
         Route("/admin/users", users),
         Route("/admin/users", add_user, methods=["POST"]),
         Route("/admin/users/{user_id:int}/active", user_active, methods=["POST"]),

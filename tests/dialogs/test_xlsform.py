@@ -314,6 +314,29 @@ def test_a_form_without_a_closing_note_is_told_to_add_one() -> None:
     ]
 
 
+def test_a_groups_relevant_applies_to_each_question_in_it() -> None:
+    survey = [list(row) for row in SURVEY]
+    survey.insert(9, ["end group", "", "", "", "", "", "", "", ""])
+    survey.insert(7, ["begin group", "old", "", "", "", "", "", "${age} > 60", ""])
+
+    flow = read_xlsform(workbook(survey=survey)).flow
+
+    assert flow is not None
+    answers = {s.id: {"value": "x"} for s in flow.questions}
+    young = {**answers, "visits": {"value": "daily"}, "age": {"value": 20}}
+    old = {**young, "age": {"value": 70}, "wishes": {"value": ["benches"]}}
+    assert "last_visit" not in visited(flow, young)[0]
+    assert "last_visit" in visited(flow, old)[0] and "bench_place" in visited(flow, old)[0]
+
+
+def test_a_sheet_longer_than_any_consultation_is_refused_unread() -> None:
+    survey = [*SURVEY[:-1], *[["text", f"q{i}", "?"] for i in range(2100)], SURVEY[-1]]
+
+    assert lines(read_xlsform(workbook(survey=survey))) == [
+        "survey: the sheet has more than 2000 rows"
+    ]
+
+
 def test_a_file_that_is_not_a_workbook_is_refused_in_one_line() -> None:
     assert lines(read_xlsform(b"id: not-a-workbook\n")) == ["form: not an .xlsx workbook"]
 
