@@ -15,11 +15,19 @@ from typing import Any
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dialogs.conditions import holds
 from dialogs.loader import load_flow
-from dialogs.schema import END, Flow, Step, StepKind
-from dialogs.xlsform import Imported, parse_relevant, read_xlsform, write_xlsform
+from dialogs.schema import END, Condition, Flow, Step, StepKind
+from dialogs.xlsform import (
+    Imported,
+    expression_of,
+    parse_relevant,
+    read_xlsform,
+    write_xlsform,
+)
 
 FLOWS = Path(__file__).resolve().parents[2] / "dialogs" / "flows"
 
@@ -387,3 +395,59 @@ def test_a_bundled_consultation_round_trips_through_xlsform(name: str) -> None:
     for _ in range(400):
         answers = random_answers(original.questions, rng)
         assert visited(copy, answers) == visited(original, answers)
+
+
+# --- relevant expressions written and read back: the same answer for every citizen ----
+
+KINDS = {
+    "visits": StepKind.SINGLE_CHOICE,
+    "wishes": StepKind.MULTIPLE_CHOICE,
+    "age": StepKind.NUMBER,
+    "far": StepKind.YES_NO,
+    "story": StepKind.TEXT,
+}
+KEYS = ["daily", "weekly", "never"]
+
+comparisons = st.one_of(
+    st.builds(lambda k: {"step": "visits", "equals": k}, st.sampled_from(KEYS)),
+    st.builds(lambda ks: {"step": "visits", "in": ks}, st.lists(st.sampled_from(KEYS), min_size=1)),
+    st.builds(lambda k: {"step": "wishes", "contains": k}, st.sampled_from(KEYS)),
+    st.builds(lambda n: {"step": "age", "greater": n}, st.integers(0, 100)),
+    st.builds(lambda n: {"step": "age", "less": n}, st.integers(0, 100)),
+    st.builds(lambda n: {"step": "age", "equals": n}, st.integers(0, 100)),
+    st.builds(lambda b: {"step": "far", "equals": b}, st.booleans()),
+    st.builds(lambda w: {"step": "story", "contains": w}, st.sampled_from(["park", "bench"])),
+    st.builds(lambda s: {"answered": s}, st.sampled_from(sorted(KINDS))),
+)
+conditions = st.recursive(
+    comparisons,
+    lambda inner: st.one_of(
+        st.builds(lambda cs: {"all": cs}, st.lists(inner, min_size=1, max_size=3)),
+        st.builds(lambda cs: {"any": cs}, st.lists(inner, min_size=1, max_size=3)),
+        st.builds(lambda c: {"not": c}, inner),
+    ),
+    max_leaves=6,
+)
+answer_sets = st.fixed_dictionaries(
+    {},
+    optional={
+        "visits": st.builds(lambda v: {"value": v}, st.sampled_from(KEYS)),
+        "wishes": st.builds(lambda v: {"value": v}, st.lists(st.sampled_from(KEYS), unique=True)),
+        "age": st.builds(lambda v: {"value": v}, st.integers(0, 100)),
+        "far": st.builds(lambda v: {"value": v}, st.booleans()),
+        "story": st.builds(lambda v: {"value": v}, st.sampled_from(["a park", "Bench", ""])),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(condition=conditions, answers=answer_sets)
+def test_a_condition_written_as_relevant_and_read_back_holds_for_the_same_answers(
+    condition: dict[str, Any], answers: dict[str, Any]
+) -> None:
+    expression = expression_of(condition, KINDS)
+    back = parse_relevant(expression, KINDS)
+
+    expected = holds(Condition.model_validate(condition), answers)
+    found = back if isinstance(back, bool) else holds(Condition.model_validate(back), answers)
+    assert found == expected, expression
