@@ -925,6 +925,17 @@ class _Reader:
             part.partition("=")[::2] for part in re.split(r"[\s;,]+", row.get("parameters")) if part
         )
         if word in {"select_one", "select_multiple", "rank"}:
+            if argument.endswith(" or_other"):
+                self.add(
+                    "survey",
+                    row.number,
+                    N_(
+                        "'or_other' is not supported: add an 'other' choice and a text "
+                        "question with relevant selected(${%(name)s}, 'other')"
+                    ),
+                    name=name,
+                )
+                return None
             options = lists.get(argument)
             if options is None:
                 self.add(
@@ -1244,7 +1255,7 @@ class _Writer:
                         }
                     )
             for option in step.options:
-                choice = {"list_name": step.id, "name": option.key}
+                choice = {"list_name": _list_name(step), "name": option.key}
                 choice.update(self.texts("label", option.label))
                 if option.emoji:
                     choice["emoji"] = option.emoji
@@ -1272,14 +1283,14 @@ class _Writer:
 
         kind = step.kind
         if kind is K.SINGLE_CHOICE:
-            type_text = f"select_one {step.id}"
+            type_text = f"select_one {_list_name(step)}"
         elif kind is K.YES_NO:
             type_text = f"select_one {YES_NO_LIST}"
         elif kind is K.MULTIPLE_CHOICE:
-            type_text = f"select_multiple {step.id}"
+            type_text = f"select_multiple {_list_name(step)}"
             bounds("count-selected(.)", step.min_picks, step.max_picks, str)
         elif kind is K.RANKING:
-            type_text = f"rank {step.id}"
+            type_text = f"rank {_list_name(step)}"
             if step.rank_up_to is not None:
                 parameters.append(f"rank_up_to={step.rank_up_to}")
         elif kind in {K.TEXT, K.CONTACT}:
@@ -1351,6 +1362,11 @@ class _Writer:
                 row[name] = value.isoformat() if isinstance(value, dt.date) else value
         row["phone_region"] = flow.phone_region
         return row
+
+
+def _list_name(step: Step) -> str:
+    """The step's own choices list, never the shared yes/no list's name."""
+    return step.id if step.id != YES_NO_LIST else f"{step.id}_options"
 
 
 def _end_name(flow: Flow, end: EndMessage) -> str:

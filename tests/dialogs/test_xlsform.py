@@ -246,6 +246,9 @@ UNSUPPORTED = [
      "survey row 13", "constraint 'regex(., '[0-9]+')' is not supported"),
     (with_row("text", "Other", "Inne", "Інше"), "survey row 13",
      "name 'Other' is not a Konsulta id"),
+    (with_row("select_one visits or_other", "again", "Znowu?", "Знову?"), "survey row 13",
+     "'or_other' is not supported: add an 'other' choice and a text question with relevant "
+     "selected(${again}, 'other')"),
     (with_row("select_one colours", "colour", "Kolor", "Колір"), "survey row 13",
      "list 'colours' is not on the choices sheet"),
     (with_row("text", "other", "Inne", "Інше", "", "", "${age} > 3"), "survey row 13",
