@@ -105,6 +105,8 @@ METADATA = {
     "audit",
     "start-geopoint",
 }
+#: The calculate row KoBoToolbox adds to every form it exports: its own version stamp.
+KOBO_VERSION = {"__version__", "_version_"}
 #: Columns that would change what a citizen sees, and that Konsulta cannot do.
 UNSUPPORTED_COLUMNS = {
     "choice_filter": N_("a choice_filter (cascading choices) is not supported"),
@@ -817,7 +819,7 @@ class _Reader:
                 if groups:
                     groups.pop()
                 continue
-            if word in METADATA:
+            if word in METADATA or (word == "calculate" and row.get("name") in KOBO_VERSION):
                 continue
             step = self._step(row, word, argument.strip(), lists)
             if step is None:
