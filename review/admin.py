@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 from babel.messages.catalog import Catalog
@@ -19,11 +20,12 @@ from starlette.routing import BaseRoute, Route
 
 from dialogs.loader import Problem, check_flow_text
 from dialogs.schema import Flow
+from dialogs.xlsform import ExportError, FormProblem, read_xlsform, write_xlsform
 from konsulta.publishing import organisation_slug, publish
 from review.diagram import DiagramError, flow_svg, inline_svg
-from review.i18n import LANGUAGES, N_
+from review.i18n import LANGUAGES, N_, translations
 from review.pages import current_flow, own_consultation
-from review.rendering import flash, render, safe_next
+from review.rendering import flash, language_of, render, safe_next
 from review.security import (
     ADMIN,
     EDIT,
@@ -42,6 +44,8 @@ from storage.repositories import VersionConflict
 from storage.repositories.review import ERASED_PARTICIPANT
 
 MAX_FLOW_BYTES = 512 * 1024
+#: A spreadsheet form is zipped XML, larger than the YAML it becomes.
+MAX_FORM_BYTES = 2 * 1024 * 1024
 AUDIT_PAGE = 100
 AUDIT_ACTIONS = (
     "login",
@@ -139,13 +143,70 @@ async def checked_off_the_loop(
         return None, [Problem(name, None, took)], None
 
 
+def form_problems_by_row(
+    problems: list[FormProblem], translate: Callable[[str], str]
+) -> list[tuple[str | None, list[ProblemText]]]:
+    """A spreadsheet's problems grouped by sheet and row, in the staff member's language
+    (the msgids come from dialogs/xlsform.py; what they quote is the staff's own)."""
+    grouped: dict[str | None, list[ProblemText]] = {}
+    for problem in problems:
+        where = (
+            translate(N_("%(sheet)s row %(row)s")) % {"sheet": problem.sheet, "row": problem.row}
+            if problem.row is not None
+            else problem.sheet
+        )
+        grouped.setdefault(where, []).append((problem.text(translate), False))
+    return list(grouped.items())
+
+
+def _is_spreadsheet(form: FormData) -> UploadFile | None:
+    upload = form.get("file")
+    if isinstance(upload, UploadFile) and (upload.filename or "").lower().endswith(".xlsx"):
+        return upload
+    return None
+
+
+async def converted_off_the_loop(
+    request: Request, staff: Staff, upload: UploadFile
+) -> tuple[str, str, list[tuple[str | None, list[ProblemText]]]]:
+    """An uploaded XLSForm as flow YAML (in a worker thread, with the check's time
+    limit), and its problems by row; the staff member's organisation stands in for a
+    settings sheet that names none."""
+    data = await upload.read(MAX_FORM_BYTES + 1)
+    if len(data) > MAX_FORM_BYTES:
+        raise HTTPException(413)
+    name = upload.filename or "form.xlsx"
+    async with dashboard(request).app.uow(read_only=True) as uow:
+        organisation = await uow.organisations.get_by_slug(staff.organisation_slug)
+    default = organisation.name if organisation is not None else None
+    translate = translations(language_of(request, staff)).gettext
+    try:
+        imported = await asyncio.wait_for(
+            asyncio.to_thread(read_xlsform, data, name, organisation=default), FLOW_CHECK_SECONDS
+        )
+    except TimeoutError:
+        took = N_("the check took longer than %(seconds)s s: is the file very large?")
+        problem = FormProblem("form", None, took, {"seconds": f"{FLOW_CHECK_SECONDS:.0f}"})
+        return "", name, form_problems_by_row([problem], translate)
+    return imported.yaml_text or "", name, form_problems_by_row(imported.problems, translate)
+
+
 @action(EDIT)
 async def publish_flow(request: Request, staff: Staff, form: FormData) -> Response:
-    yaml_text, name = await _flow_text(form)
-    flow, problems, diagram = await checked_off_the_loop(yaml_text, name)
+    upload = _is_spreadsheet(form)
+    if upload is not None:
+        yaml_text, name, by_row = await converted_off_the_loop(request, staff, upload)
+    else:
+        yaml_text, name = await _flow_text(form)
+        by_row = []
+    problems: list[Problem] = []
+    flow: Flow | None = None
+    diagram: str | None = None
+    if not by_row:
+        flow, problems, diagram = await checked_off_the_loop(yaml_text, name)
     result: dict[str, object] = {
         "name": name,
-        "problems": problems_by_step(problems),
+        "problems": by_row or problems_by_step(problems),
         "diagram": diagram,
     }
     app = dashboard(request).app
@@ -219,6 +280,28 @@ async def template(request: Request, staff: Staff) -> Response:
         translation_template(flow),
         media_type="text/x-gettext-translation",
         headers={"content-disposition": f'attachment; filename="{slug}.pot"'},
+    )
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@page(VIEW)
+async def spreadsheet_form(request: Request, staff: Staff) -> Response:
+    """The current version as XLSForm, to edit in a spreadsheet or open in KoBo/ODK
+    (what XLSForm cannot hold is listed in docs/flows.md)."""
+    slug = request.path_params["slug"]
+    async with dashboard(request).app.uow() as uow:
+        found = await own_consultation(uow, staff, slug)
+        flow = await current_flow(request, uow, found)
+    try:
+        data, _left_out = write_xlsform(flow)
+    except ExportError as error:  # a loop back: no relevant can say it
+        raise HTTPException(409, "; ".join(error.problems)) from error
+    return Response(
+        data,
+        media_type=XLSX_TYPE,
+        headers={"content-disposition": f'attachment; filename="{slug}.xlsx"'},
     )
 
 
@@ -384,6 +467,7 @@ def routes() -> list[BaseRoute]:
         Route("/publish", publish_flow, methods=["POST"]),
         Route("/consultations/{slug}/status", set_status, methods=["POST"]),
         Route("/consultations/{slug}/template.pot", template),
+        Route("/consultations/{slug}/form.xlsx", spreadsheet_form),
         Route("/admin/users", users),
         Route("/admin/users", add_user, methods=["POST"]),
         Route("/admin/users/{user_id:int}/active", user_active, methods=["POST"]),

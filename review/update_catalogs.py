@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.pofile import read_po, write_po
 
 from konsulta.i18n import LOCALES_DIR
@@ -20,6 +20,9 @@ from review.i18n import DOMAIN, LANGUAGES
 ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = {"N_": None, "_": None, "ngettext": (1, 2)}
 METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]
+#: Modules outside review/ whose N_() texts the dashboard shows: a spreadsheet form's
+#: problems (dialogs/ cannot import review/, so it marks them with its own N_).
+SHOWN_FROM = [ROOT / "dialogs" / "xlsform.py"]
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 
 
@@ -29,6 +32,11 @@ def template() -> Catalog:
         str(ROOT / "review"), METHODS, OPTIONS, KEYWORDS, strip_comment_tags=True
     ):
         catalog.add(message, auto_comments=comments)
+    for path in SHOWN_FROM:
+        for _line, message, comments, _context in extract_from_file(
+            "python", str(path), KEYWORDS, strip_comment_tags=True
+        ):
+            catalog.add(message, auto_comments=comments)
     return catalog
 
 

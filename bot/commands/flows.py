@@ -1,4 +1,4 @@
-"""`konsulta flows check|publish|list|open|close`."""
+"""`konsulta flows check|publish|list|open|close|import|export`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Any
 
 from bot.commands.diagram import register_diagram
 from dialogs.loader import FlowError, Problem, check_dir, check_flow_file
+from dialogs.schema import Flow
+from dialogs.xlsform import ExportError, read_xlsform, write_xlsform
 from konsulta.bootstrap import running_app
 from konsulta.catalogs import flow_coverage
 from konsulta.publishing import publish as publish_flow
@@ -38,6 +40,21 @@ def register(sub: Any) -> None:
         )
     )
     register_diagram(actions)
+    import_cmd = actions.add_parser(
+        "import", help="turn a spreadsheet form (XLSForm: KoBoToolbox, ODK) into a flow file"
+    )
+    import_cmd.add_argument("form", type=Path, help="the form, an .xlsx workbook")
+    import_cmd.add_argument("--out", type=Path, required=True, help="the flow file to write")
+    import_cmd.set_defaults(handler=lambda args, settings: _async(import_form(args.form, args.out)))
+    export_cmd = actions.add_parser(
+        "export", help="write a published consultation (or a flow file) as a spreadsheet form"
+    )
+    export_cmd.add_argument("consultation", help="a published consultation id, or a flow file")
+    export_cmd.add_argument("--format", choices=("xlsform",), default="xlsform")
+    export_cmd.add_argument("--out", type=Path, required=True, help="the .xlsx file to write")
+    export_cmd.set_defaults(
+        handler=lambda args, settings: export_form(settings, args.consultation, args.out)
+    )
     list_cmd = actions.add_parser("list", help="list published consultations")
     list_cmd.set_defaults(handler=lambda args, settings: list_all(settings))
     for action, text in (("open", "open a consultation"), ("close", "close a consultation")):
@@ -166,4 +183,55 @@ async def set_status(settings: Settings, slug: str, action: str) -> int:
         await uow.consultations.set_status(consultation, status)
         await uow.commit()
     print(f"{slug} is {status}")
+    return 0
+
+
+def import_form(form: Path, out: Path) -> int:
+    """Write the form's flow YAML to `out`, or print one line per problem (naming the
+    sheet and row) and exit 2, writing nothing."""
+    try:
+        data = form.read_bytes()
+    except OSError as error:
+        print(f"{form}: cannot read the file: {error.strerror}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    imported = read_xlsform(data, form.name)
+    if imported.problems or imported.yaml_text is None:
+        for problem in imported.problems:
+            print(f"{form.name}: {problem}", file=sys.stderr)
+        print(f"{len(imported.problems)} problem(s); nothing written", file=sys.stderr)
+        return EXIT_PROBLEMS
+    out.write_text(imported.yaml_text, encoding="utf-8")
+    print(f"wrote {out}: check it with konsulta flows check {out}")
+    return 0
+
+
+async def export_form(settings: Settings, target: str, out: Path) -> int:
+    """The current version of a published consultation (or a flow file) as XLSForm."""
+    path = Path(target)
+    flow: Flow | None = None
+    if path.suffix in {".yaml", ".yml"} or path.exists():
+        try:
+            flow = read_flow(path, allow_incomplete=True)[0]
+        except FlowError as error:
+            for problem in error.problems:
+                print(problem, file=sys.stderr)
+            return EXIT_PROBLEMS
+    else:
+        async with running_app(settings) as app, app.uow(read_only=True) as uow:
+            consultation = await uow.consultations.get_by_slug(target)
+            version = await uow.consultations.get_version(consultation) if consultation else None
+            if version is None:
+                print(f"no published consultation '{target}'", file=sys.stderr)
+                return 1
+            flow = app.flows.flow(version)
+    try:
+        data, left_out = write_xlsform(flow)
+    except ExportError as error:
+        for line in error.problems:
+            print(f"{flow.id}:{line}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    out.write_bytes(data)
+    for note in left_out:
+        print(f"{flow.id}: left out: {note}", file=sys.stderr)
+    print(f"wrote {out}")
     return 0
