@@ -33,16 +33,25 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from emulator import Emulator, EmulatorConfig, start_emulator
 from emulator.config import RateLimitConfig
 from emulator.state import ChatEvent
 from konsulta import broadcasts
 from konsulta.bootstrap import running_app
+from konsulta.publishing import publish, read_flow
 from konsulta.settings import Settings
 from storage.engine import create_engine
 from storage.migrate import upgrade
-from storage.models import Citizen, CitizenChannel
+from storage.models import (
+    Citizen,
+    CitizenChannel,
+    ConsentPurpose,
+    ConsentRecord,
+    Run,
+    RunStatus,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "7000000001:broadcast-bench-token"
@@ -57,8 +66,30 @@ def noon_zone(now: datetime | None = None) -> str:
     return "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
 
 
-async def seed_citizens(database_url: str, count: int, *, languages: tuple[str, ...]) -> None:
-    """`count` citizens with a Telegram chat each, in bulk (chat ids from FIRST_CHAT)."""
+async def publish_consultation(settings: Settings) -> tuple[int, int, int]:
+    """The bundled senior-housing consultation: (organisation, consultation, version)
+    ids. A broadcast reaches only people who took part in its organisation's
+    consultations, so the seeded citizens all took part in this one."""
+    flow, yaml_text = read_flow(REPO / "dialogs" / "flows" / "senior-housing.yaml")
+    async with running_app(settings, migrate=False) as app, app.uow() as uow:
+        published = await publish(uow, flow, yaml_text, open_now=True)
+        await uow.commit()
+        consultation = await uow.consultations.get_by_slug(published.slug)
+        assert consultation is not None
+        version = await uow.consultations.get_version(consultation)
+        assert version is not None
+        return consultation.organisation_id, consultation.id, version.id
+
+
+async def seed_citizens(
+    database_url: str,
+    count: int,
+    *,
+    languages: tuple[str, ...],
+    took_part: tuple[int, int] | None = None,
+) -> None:
+    """`count` citizens with a Telegram chat each, in bulk (chat ids from FIRST_CHAT);
+    with `took_part` (consultation and version ids), each consented and started it."""
     engine = create_engine(database_url)
     zone = noon_zone()
     now = datetime.now(UTC)
@@ -84,6 +115,8 @@ async def seed_citizens(database_url: str, count: int, *, languages: tuple[str, 
                         for n in numbers
                     ],
                 )
+                if took_part is not None:
+                    await seed_runs(connection, numbers, took_part, languages, now)
                 await connection.execute(
                     insert(CitizenChannel),
                     [
@@ -99,6 +132,50 @@ async def seed_citizens(database_url: str, count: int, *, languages: tuple[str, 
                 )
     finally:
         await engine.dispose()
+
+
+async def seed_runs(
+    connection: AsyncConnection,
+    numbers: range,
+    took_part: tuple[int, int],
+    languages: tuple[str, ...],
+    now: datetime,
+) -> None:
+    """A participation consent and a started run for each citizen numbered."""
+    consultation_id, version_id = took_part
+    await connection.execute(
+        insert(ConsentRecord),
+        [
+            {
+                "id": n + 1,
+                "citizen_id": n + 1,
+                "consultation_id": consultation_id,
+                "purpose": ConsentPurpose.PARTICIPATION,
+                "text_version": "bench",
+                "granted": True,
+                "created_at": now,
+            }
+            for n in numbers
+        ],
+    )
+    await connection.execute(
+        insert(Run),
+        [
+            {
+                "citizen_id": n + 1,
+                "consultation_id": consultation_id,
+                "flow_version_id": version_id,
+                "state": {},
+                "status": RunStatus.STARTED,
+                "language": languages[n % len(languages)],
+                "source": "bench",
+                "started_at": now,
+                "updated_at": now,
+                "consent_record_id": n + 1,
+            }
+            for n in numbers
+        ],
+    )
 
 
 def emulator_limits(rate: float, *, paid: bool) -> RateLimitConfig:
@@ -239,11 +316,12 @@ def tally(emu: Emulator, recipients: int, figures: Figures) -> None:
     figures.too_many_requests = emu.stats.too_many_requests
 
 
-async def schedule_to_everyone(settings: Settings) -> int:
+async def schedule_to_everyone(settings: Settings, organisation_id: int) -> int:
     async with running_app(settings, migrate=False) as app:
         draft = await broadcasts.create(
             app,
             name="benchmark",
+            organisation_id=organisation_id,
             segment={"everyone": True},
             texts={"pl": "Zapraszamy na konsultacje!", "en": "You are invited to a consultation!"},
             default_language="pl",
@@ -298,7 +376,14 @@ async def run_broadcast(
     (single) bot halts after that many sends, is killed with SIGKILL and restarted."""
     figures = Figures(recipients, rate, paid)
     await upgrade(database_url)
-    await seed_citizens(database_url, recipients, languages=("pl", "en"))
+    settings = Settings(database_url=database_url, _env_file=None)
+    organisation_id, consultation_id, version_id = await publish_consultation(settings)
+    await seed_citizens(
+        database_url,
+        recipients,
+        languages=("pl", "en"),
+        took_part=(consultation_id, version_id),
+    )
     config = EmulatorConfig(token=TOKEN, rate_limits=emulator_limits(rate, paid=paid))
     emu = await start_emulator("127.0.0.1", 0, config)
     times = SendTimes(emu)
@@ -313,8 +398,7 @@ async def run_broadcast(
             "sender_processes": processes,
         }
         env = bot_env(emu.base_url, database_url, **sender)
-        settings = Settings(database_url=database_url, _env_file=None)
-        broadcast_id = await schedule_to_everyone(settings)
+        broadcast_id = await schedule_to_everyone(settings, organisation_id)
         if crash_after:
             halt = workdir / "halted"
             bot = BotProcess(workdir, env)

@@ -47,6 +47,7 @@ __all__ = [
     "cancel",
     "create",
     "create_in",
+    "organisation_named",
     "preview",
     "progress",
     "schedule",
@@ -114,6 +115,7 @@ async def create(
     app: App,
     *,
     name: str,
+    organisation_id: int,
     segment: dict[str, Any] | Segment,
     texts: dict[str, str],
     default_language: str | None = None,
@@ -125,6 +127,7 @@ async def create(
             app,
             uow,
             name=name,
+            organisation_id=organisation_id,
             segment=segment,
             texts=texts,
             default_language=default_language,
@@ -140,6 +143,7 @@ async def create_in(
     uow: UnitOfWork,
     *,
     name: str,
+    organisation_id: int,
     segment: dict[str, Any] | Segment,
     texts: dict[str, str],
     default_language: str | None = None,
@@ -148,12 +152,15 @@ async def create_in(
     buttons: dict[str, list[dict[str, Any]]] | None = None,
 ) -> Broadcast:
     """`create` inside the caller's unit of work (which commits it, or not).
-    `buttons`: per language, inline buttons as in outbox payloads (e.g. a link)."""
+    It reaches only citizens who took part in one of `organisation_id`'s consultations
+    (storage/segments.py). `buttons`: per language, inline buttons as in outbox
+    payloads (e.g. a link)."""
     parsed = segment if isinstance(segment, Segment) else parse_segment(segment)
     default = default_language or app.settings.default_language
     # A leader's texts come framed already (bot/leaders), so only Telegram's limit holds.
     _check_texts(texts, default, TELEGRAM_TEXT if kind == "leader" else MAX_TEXT)
-    await uow.read(segment_sql, parsed, default_language=default)  # names exist
+    # The consultations it names exist and are the organisation's own.
+    await uow.read(segment_sql, parsed, default_language=default, organisation_id=organisation_id)
     broadcast = await uow.broadcasts.create(
         name=name,
         segment=parsed.to_json(),
@@ -161,12 +168,29 @@ async def create_in(
         default_language=default,
         kind=kind,
         consultation_id=consultation_id,
+        organisation_id=organisation_id,
         now=app.clock.now(),
     )
     if buttons:
         broadcast.buttons = buttons
         await uow.flush()
     return broadcast
+
+
+async def organisation_named(app: App, slug: str | None) -> int:
+    """The organisation a broadcast from the command line belongs to: the one named,
+    or the only one there is."""
+    async with app.uow(read_only=True) as uow:
+        if slug is not None:
+            organisation = await uow.organisations.get_by_slug(slug)
+            if organisation is None:
+                raise BroadcastError(f"no organisation '{slug}'")
+            return organisation.id
+        every = await uow.organisations.list_all()
+    if len(every) != 1:
+        names = ", ".join(sorted(o.slug for o in every)) or "none yet"
+        raise BroadcastError(f"name the organisation with --organisation ({names})")
+    return every[0].id
 
 
 async def _get(uow: UnitOfWork, broadcast_id: int, *, for_update: bool = False) -> Broadcast:
@@ -227,7 +251,12 @@ async def preview(app: App, broadcast_id: int) -> Preview:
     async with app.uow() as uow:
         broadcast = await _get(uow, broadcast_id)
         segment = parse_segment(broadcast.segment)
-        where = await uow.read(recipients, segment, default_language=broadcast.default_language)
+        where = await uow.read(
+            recipients,
+            segment,
+            default_language=broadcast.default_language,
+            organisation_id=broadcast.organisation_id,
+        )
         by_language = await uow.broadcasts.language_pairs(
             where, spoken_language(broadcast.default_language), known_language()
         )
@@ -320,7 +349,12 @@ class Broadcasts:
             if broadcast is None:
                 return 0
             segment = parse_segment(broadcast.segment)
-            where = await uow.read(recipients, segment, default_language=broadcast.default_language)
+            where = await uow.read(
+                recipients,
+                segment,
+                default_language=broadcast.default_language,
+                organisation_id=broadcast.organisation_id,
+            )
             added = await uow.broadcasts.materialize(broadcast, where, now=now, batch=batch)
             await uow.commit()
             return added if added else (0 if broadcast.materialized else 1)

@@ -53,6 +53,7 @@ async def add_outcome(
     broadcast = await create(
         app,
         name=f"results of {consultation}",
+        organisation_id=found.organisation_id,
         segment=audience,
         texts=texts,
         default_language=default,

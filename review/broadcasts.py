@@ -71,6 +71,7 @@ async def broadcast_create(request: Request, staff: Staff, form: FormData) -> Re
         created = await outreach.create(
             app,
             name=name,
+            organisation_id=staff.organisation_id,
             segment=segment_for(slug, str(form.get("who") or "all"), chosen),
             texts=texts,
             default_language=flow.default_language,

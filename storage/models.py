@@ -818,6 +818,10 @@ class Broadcast(Base):
     consultation_id: Mapped[int | None] = mapped_column(
         ForeignKey("consultations.id", ondelete="SET NULL")
     )
+    # Whose broadcast it is: it reaches only citizens who took part in one of this
+    # organisation's consultations (storage/segments.py). None only for broadcasts made
+    # before organisations bounded them (migration 0016), which reach nobody.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=BroadcastStatus.DRAFT)
     send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Recipients are written in citizen id order, a batch at a time; this is how far.

@@ -11,8 +11,10 @@ it) with exactly one operator per node, like flow conditions:
     {"all": [...]}   {"any": [...]}   {"not": {...}}
 
 Whatever the segment says, citizens who sent /stop, blocked the bot or have no chat
-are never included. The compiled condition is used inside INSERT ... SELECT, so the
-recipients are never loaded into memory.
+are never included, and a broadcast reaches only citizens who took part (consented) in
+one of its organisation's consultations: "everyone" is everyone of that organisation, and
+a consultation named in a segment must be one of its own. The compiled condition is
+used inside INSERT ... SELECT, so the recipients are never loaded into memory.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ __all__ = [
     "recipients",
     "segment_sql",
     "spoken_language",
+    "took_part_in",
 ]
 
 Scalar = str | int | float | bool
@@ -182,27 +185,46 @@ def reachable() -> ColumnElement[bool]:
 
 
 async def segment_sql(
-    session: AsyncSession, segment: Segment, *, default_language: str
+    session: AsyncSession, segment: Segment, *, default_language: str, organisation_id: int
 ) -> ColumnElement[bool]:
-    """The segment as a condition on `citizens` (without `reachable()`)."""
+    """The segment as a condition on `citizens` (without `reachable()` and the
+    organisation's bound); the consultations it names must be the organisation's."""
     slugs = segment.consultations()
     ids: dict[str, int] = {}
     if slugs:
         rows = await session.execute(
-            select(Consultation.slug, Consultation.id).where(Consultation.slug.in_(slugs))
+            select(Consultation.slug, Consultation.id).where(
+                Consultation.slug.in_(slugs), Consultation.organisation_id == organisation_id
+            )
         )
         ids = {slug: cid for slug, cid in rows}
         missing = sorted(slugs - ids.keys())
         if missing:
-            raise SegmentError(f"no consultation {', '.join(missing)}")
-    return _compile(segment, ids, default_language)
+            raise SegmentError(f"no consultation {', '.join(missing)} in this organisation")
+    return _compile(segment, ids, default_language, organisation_id)
 
 
 async def recipients(
-    session: AsyncSession, segment: Segment, *, default_language: str
+    session: AsyncSession,
+    segment: Segment,
+    *,
+    default_language: str,
+    organisation_id: int | None,
 ) -> ColumnElement[bool]:
-    """Who the segment reaches now: its condition, narrowed to `reachable()` citizens."""
-    return and_(reachable(), await segment_sql(session, segment, default_language=default_language))
+    """Who the segment reaches now: its condition, narrowed to `reachable()` citizens
+    of the organisation (None: a broadcast from before organisations bounded them,
+    which reaches nobody)."""
+    if organisation_id is None:
+        return false()
+    condition = await segment_sql(
+        session, segment, default_language=default_language, organisation_id=organisation_id
+    )
+    return and_(reachable(), took_part_in(organisation_id), condition)
+
+
+def took_part_in(organisation_id: int) -> ColumnElement[bool]:
+    """The citizen consented to one of the organisation's consultations."""
+    return exists().where(*_took_part(None), _own(organisation_id))
 
 
 def _took_part(consultation_id: int | None) -> list[ColumnElement[bool]]:
@@ -216,7 +238,15 @@ def _took_part(consultation_id: int | None) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _compile(segment: Segment, ids: dict[str, int], default_language: str) -> ColumnElement[bool]:
+def _own(organisation_id: int) -> ColumnElement[bool]:
+    """The run is in one of the organisation's consultations."""
+    own = select(Consultation.id).where(Consultation.organisation_id == organisation_id)
+    return Run.consultation_id.in_(own)
+
+
+def _compile(
+    segment: Segment, ids: dict[str, int], default_language: str, organisation_id: int
+) -> ColumnElement[bool]:
     if segment.everyone:
         return true()
     if segment.consultation is not None:
@@ -231,6 +261,7 @@ def _compile(segment: Segment, ids: dict[str, int], default_language: str) -> Co
     if segment.answer is not None:
         match = segment.answer
         conditions = [*_took_part(ids[match.consultation] if match.consultation else None)]
+        conditions.append(_own(organisation_id))
         conditions += [Answer.run_id == Run.id, Answer.step_id == match.step]
         # Compared as JSON on both backends (SQLite keeps JSON text, PostgreSQL JSONB).
         as_json = Answer.value.type
@@ -239,18 +270,26 @@ def _compile(segment: Segment, ids: dict[str, int], default_language: str) -> Co
         )
         return exists().where(*conditions)
     # Took part through a community: consented, not merely opened its link.
+    # Only runs in the organisation's own consultations: another organisation's
+    # community or leader id finds nobody.
     if segment.community is not None:
-        return exists().where(*_took_part(None), Run.community_id == segment.community)
+        return exists().where(
+            *_took_part(None), _own(organisation_id), Run.community_id == segment.community
+        )
     if segment.leader is not None:
         led = select(LeaderCommunity.community_id).where(
             LeaderCommunity.leader_id == segment.leader
         )
-        return exists().where(*_took_part(None), Run.community_id.in_(led))
+        return exists().where(*_took_part(None), _own(organisation_id), Run.community_id.in_(led))
     if segment.never_answered:
-        return not_(exists().where(Run.citizen_id == Citizen.id, Answer.run_id == Run.id))
+        return not_(
+            exists().where(
+                Run.citizen_id == Citizen.id, _own(organisation_id), Answer.run_id == Run.id
+            )
+        )
     if segment.all is not None:
-        return and_(*(_compile(s, ids, default_language) for s in segment.all))
+        return and_(*(_compile(s, ids, default_language, organisation_id) for s in segment.all))
     if segment.any is not None:
-        return or_(*(_compile(s, ids, default_language) for s in segment.any))
+        return or_(*(_compile(s, ids, default_language, organisation_id) for s in segment.any))
     assert segment.not_ is not None
-    return not_(_compile(segment.not_, ids, default_language))
+    return not_(_compile(segment.not_, ids, default_language, organisation_id))

@@ -55,6 +55,12 @@ def register(sub: Any) -> None:
         "--text-file", action="append", default=[], metavar="LANG=FILE", help="text from a file"
     )
     create_cmd.add_argument("--default-language", help="for citizens whose language has no text")
+    create_cmd.add_argument(
+        "--organisation",
+        metavar="SLUG",
+        help="whose broadcast: it reaches only people who took part in this organisation's "
+        "consultations (may be left out when the deployment has one organisation)",
+    )
     create_cmd.set_defaults(handler=create)
 
     preview_cmd = actions.add_parser("preview", help="the dry run: count and texts")
@@ -110,9 +116,11 @@ async def create(args: Any, settings: Settings) -> int:
         texts = parse_texts(args.text, args.text_file)
         segment = parse_segment_argument(args.segment)
         async with running_app(settings) as app:
+            organisation_id = await broadcasts.organisation_named(app, args.organisation)
             broadcast = await broadcasts.create(
                 app,
                 name=args.name,
+                organisation_id=organisation_id,
                 segment=segment,
                 texts=texts,
                 default_language=args.default_language,

@@ -446,7 +446,12 @@ def _segment(broadcast: LeaderBroadcast) -> dict[str, Any]:
 async def _audience(uow: UnitOfWork, broadcast: LeaderBroadcast) -> int:
     """How many the outreach segment reaches now (outreach skips /stop and blocked)."""
     default = broadcast.languages[0]
-    where = await uow.read(recipients, parse_segment(_segment(broadcast)), default_language=default)
+    where = await uow.read(
+        recipients,
+        parse_segment(_segment(broadcast)),
+        default_language=default,
+        organisation_id=broadcast.organisation_id,
+    )
     counts = await uow.broadcasts.languages(where, spoken_language(default))
     return sum(counts.values())
 
@@ -467,6 +472,7 @@ async def _hand_off(app: App, uow: UnitOfWork, broadcast: LeaderBroadcast) -> in
         app,
         uow,
         name=f"Leader broadcast {broadcast.id} ({community.name})"[:200],
+        organisation_id=community.organisation_id,
         segment=_segment(broadcast),
         texts=texts,
         default_language=broadcast.languages[0],

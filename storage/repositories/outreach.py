@@ -238,6 +238,7 @@ class BroadcastRepository:
         default_language: str,
         kind: str = "broadcast",
         consultation_id: int | None = None,
+        organisation_id: int,
         now: datetime,
     ) -> Broadcast:
         broadcast = Broadcast(
@@ -247,6 +248,7 @@ class BroadcastRepository:
             texts=texts,
             default_language=default_language,
             consultation_id=consultation_id,
+            organisation_id=organisation_id,
             status=BroadcastStatus.DRAFT,
             cursor_citizen_id=0,
             materialized=False,

@@ -28,7 +28,7 @@ from storage.models import Consultation
 FLOWS = Path(__file__).resolve().parent / "flows"
 TIMEOUT = 20.0
 COMMUNITY = "Senior co-op Słupsk"
-ORGANISATION = "demo"
+ORGANISATION = "spoldzielnia-mieszkaniowa-w-slupsku"  # co-op-homes.yaml names it
 
 
 def daytime_zone(now: datetime | None = None) -> str:

@@ -30,6 +30,7 @@ async def test_a_broadcast_to_the_north_skips_the_south_respects_stop_and_marks_
 
     draft = await broadcasts.create(
         world.app,
+        organisation_id=await broadcasts.organisation_named(world.app, None),
         name="lights",
         segment=NORTH,
         texts={"en": "The lights in the north are fixed.", "pl": "Latarnie naprawione."},
@@ -68,7 +69,11 @@ async def test_a_message_due_at_night_waits_for_the_morning_in_the_citizens_time
         await uow.commit()
     seen = len(owl.messages())
     draft = await broadcasts.create(
-        world.app, name="night", segment=NORTH, texts={"pl": "Dzień dobry", "en": "Good morning"}
+        world.app,
+        organisation_id=await broadcasts.organisation_named(world.app, None),
+        name="night",
+        segment=NORTH,
+        texts={"pl": "Dzień dobry", "en": "Good morning"},
     )
     await broadcasts.schedule(world.app, draft.id)
     await world.tick()
@@ -116,7 +121,11 @@ async def test_results_reach_everyone_who_took_part_in_their_language_and_a_canc
     assert all("12" not in (t or "") for t in outsider.texts())
 
     later = await broadcasts.create(
-        world.app, name="later", segment={"everyone": True}, texts={"en": "Hi", "pl": "Cześć"}
+        world.app,
+        organisation_id=await broadcasts.organisation_named(world.app, None),
+        name="later",
+        segment={"everyone": True},
+        texts={"en": "Hi", "pl": "Cześć"},
     )
     await broadcasts.schedule(world.app, later.id, world.clock.now() + timedelta(days=1))
     cancelled = await broadcasts.cancel(world.app, later.id)
@@ -139,6 +148,7 @@ async def test_start_after_stop_brings_the_broadcasts_back(world: World) -> None
 
     draft = await broadcasts.create(
         world.app,
+        organisation_id=await broadcasts.organisation_named(world.app, None),
         name="back",
         segment=NORTH,
         texts={"en": "The lights are fixed.", "pl": "Latarnie naprawione."},

@@ -165,6 +165,7 @@ async def test_mydata_names_broadcasts_received_and_leaves_out_files_already_sen
 
     created = await broadcasts.create(
         app,
+        organisation_id=await broadcasts.organisation_named(app, "org-a"),
         name="Park news",
         segment={"consultation": "park-survey"},
         texts={"en": "The park opens."},
@@ -345,6 +346,8 @@ async def test_cli_export_broadcast_and_results_are_audited_with_the_os_account(
             '{"consultation": "park-survey"}',
             "--text",
             "en=The park opens.",
+            "--organisation",
+            "org-a",
         )
         == 0
     )

@@ -248,6 +248,7 @@ async def test_results_in_polish_and_english_warn_who_gets_another_language(app:
     await take_part(conversations, RUSLAN, "uk")  # reads Russian, answered in Ukrainian
     draft = await broadcasts.create(
         app,
+        organisation_id=await broadcasts.organisation_named(app, None),
         name="results",
         segment={"consultation": "senior-housing"},
         texts={"pl": "Winda będzie naprawiona w maju.", "en": "The lift will be fixed in May."},
