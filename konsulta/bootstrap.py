@@ -23,6 +23,7 @@ from konsulta.speech_piper import PiperEngine
 from konsulta.transcription import Transcriber, transcriber
 from storage.engine import Engine, Sessionmaker, create_engine, create_sessionmaker
 from storage.migrate import upgrade
+from storage.models import Register
 from storage.uow import Handoff, UnitOfWork, WriterTurns
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,10 @@ class App:
             self.sessionmaker, turns=self.writer_turns, read_only=read_only, handoff=self.handoff
         )
 
-    def texts(self, language: str) -> Translator:
-        return translator(self.i18n, language)
+    def texts(self, language: str, register: Register = Register.FORMAL) -> Translator:
+        """The bot's texts in `language`, addressing the citizen in `register` (that of
+        the organisation whose consultation it is: see `Conversations.texts_for`)."""
+        return translator(self.i18n, language, register)
 
     async def close(self) -> None:
         await self.engine.dispose()

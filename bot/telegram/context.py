@@ -20,6 +20,7 @@ from aiogram.types import Chat, TelegramObject, Update, User
 from dialogs.events import Message
 from konsulta.bootstrap import App
 from konsulta.conversations import Conversations, Delivery, Outcome, Who, queue_messages
+from storage.models import Register
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -47,7 +48,8 @@ class CitizenContext(BaseMiddleware):
         chat: Chat | None = data.get("event_chat")
         language = await self.language_of(user)
         data["language"] = language
-        data["texts"] = self.app.texts(language)
+        register = await self.conversations.stored_register(user.id) if user else None
+        data["texts"] = self.app.texts(language, register or Register.FORMAL)
         source_id = source_text = None
         if event.callback_query is not None and event.callback_query.message is not None:
             source_id = event.callback_query.message.message_id
