@@ -4,7 +4,9 @@ Two kinds of catalogs, both ordinary gettext `.po` files a translator opens in P
 Weblate or any CAT tool:
 
 - the bot's own texts: `locales/konsulta.pot` extracted from the code (mapping
-  `babel.cfg`), one `locales/<lang>/LC_MESSAGES/konsulta.po` per language;
+  `babel.cfg`), one `locales/<lang>/LC_MESSAGES/konsulta.po` per language, and for a
+  language with an informal register `konsulta-informal.po` beside it, holding only
+  the texts whose informal wording differs (the rest falls back to `konsulta.po`);
 - each consultation's texts: `<flow>.locales/<flow>.pot` extracted from the flow YAML
   (method `konsulta_flow`, dialogs/babel_extract.py), one `<flow>.locales/<lang>.po`
   per language, next to the flow file.
@@ -34,7 +36,7 @@ from babel.messages.pofile import read_po, write_po
 from dialogs.babel_extract import FlowMessage, flow_messages
 from dialogs.loader import check_flow_file
 from dialogs.schema import Flow
-from konsulta.i18n import DOMAIN, LOCALES_DIR
+from konsulta.i18n import DOMAIN, INFORMAL_DOMAIN, LOCALES_DIR
 
 #: The languages Konsulta speaks, in the order the language picker shows them.
 LANGUAGES = ("pl", "en", "uk", "ru", "et", "es", "hu", "nl", "it", "sv", "fi", "ar")
@@ -109,6 +111,35 @@ def bot_catalog_paths(locales_dir: Path = LOCALES_DIR) -> dict[str, Path]:
     }
 
 
+def informal_catalog_paths(locales_dir: Path = LOCALES_DIR) -> dict[str, Path]:
+    return {
+        path.parent.parent.name: path
+        for path in sorted(locales_dir.glob(f"*/LC_MESSAGES/{INFORMAL_DOMAIN}.po"))
+    }
+
+
+def refresh_informal_catalogs(template: Catalog, locales_dir: Path = LOCALES_DIR) -> list[Path]:
+    """`pybabel update` for the informal catalogs, which hold a chosen few texts: a
+    text gone from the code goes (kept as obsolete), a changed one keeps its old
+    informal wording marked fuzzy, and a new text is not added (it falls back to the
+    formal catalog until a translator adds an informal wording by hand)."""
+    changed = []
+    for language, path in sorted(informal_catalog_paths(locales_dir).items()):
+        catalog = update_catalog(path, template, language)
+        for message in list(catalog):
+            if message.id and not message.fuzzy and not _has_string(message.string):
+                catalog.delete(message.id, context=message.context)
+        if write_if_changed(path, catalog):
+            changed.append(path)
+    return changed
+
+
+def _has_string(string: str | tuple[str, ...] | list[str] | None) -> bool:
+    if isinstance(string, str) or string is None:
+        return bool(string)
+    return any(string)
+
+
 def refresh_bot_catalogs(
     root: Path = ROOT, locales_dir: Path = LOCALES_DIR, new_languages: Iterable[str] = ()
 ) -> list[Path]:
@@ -128,7 +159,7 @@ def refresh_bot_catalogs(
             fill_with_source(catalog)
         if write_if_changed(path, catalog):
             changed.append(path)
-    return changed
+    return changed + refresh_informal_catalogs(template, locales_dir)
 
 
 def fill_with_source(catalog: Catalog) -> None:
