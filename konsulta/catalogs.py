@@ -124,20 +124,28 @@ def refresh_informal_catalogs(template: Catalog, locales_dir: Path = LOCALES_DIR
     informal wording marked fuzzy, and a new text is not added (it falls back to the
     formal catalog until a translator adds an informal wording by hand)."""
     changed = []
+    current = msgids(template)
     for language, path in sorted(informal_catalog_paths(locales_dir).items()):
+        held = msgids(read_catalog(path, language))
+        gone = held - current
         catalog = update_catalog(path, template, language)
         for message in list(catalog):
-            if message.id and not message.fuzzy and not _has_string(message.string):
+            if not message.id or _key(message.id) in held:
+                continue
+            # Babel's fuzzy matching also offers a new text the wording of a similar
+            # one; only a text that replaced one of ours keeps it (to be checked).
+            previous = _key(message.previous_id) if message.previous_id else None
+            if not (message.fuzzy and previous in gone):
                 catalog.delete(message.id, context=message.context)
         if write_if_changed(path, catalog):
             changed.append(path)
     return changed
 
 
-def _has_string(string: str | tuple[str, ...] | list[str] | None) -> bool:
-    if isinstance(string, str) or string is None:
-        return bool(string)
-    return any(string)
+def _key(message_id: str | tuple[str, ...] | list[str]) -> str | tuple[str, ...]:
+    if isinstance(message_id, str):
+        return message_id
+    return message_id[0] if len(message_id) == 1 else tuple(message_id)
 
 
 def refresh_bot_catalogs(
