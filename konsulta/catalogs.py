@@ -118,11 +118,14 @@ def informal_catalog_paths(locales_dir: Path = LOCALES_DIR) -> dict[str, Path]:
     }
 
 
-def refresh_informal_catalogs(template: Catalog, locales_dir: Path = LOCALES_DIR) -> list[Path]:
+def refresh_informal_catalogs(
+    template: Catalog, locales_dir: Path = LOCALES_DIR, *, known: set[str | tuple[str, ...]]
+) -> list[Path]:
     """`pybabel update` for the informal catalogs, which hold a chosen few texts: a
-    text gone from the code goes (kept as obsolete), a changed one keeps its old
-    informal wording marked fuzzy, and a new text is not added (it falls back to the
-    formal catalog until a translator adds an informal wording by hand)."""
+    text gone from the code goes (kept as obsolete), a changed one (a text new to the
+    code, not in `known`, the template before this extraction) keeps its old informal
+    wording marked fuzzy, and no other text is added (it falls back to the formal
+    catalog until a translator adds an informal wording by hand)."""
     changed = []
     current = msgids(template)
     for language, path in sorted(informal_catalog_paths(locales_dir).items()):
@@ -135,7 +138,7 @@ def refresh_informal_catalogs(template: Catalog, locales_dir: Path = LOCALES_DIR
             # Babel's fuzzy matching also offers a new text the wording of a similar
             # one; only a text that replaced one of ours keeps it (to be checked).
             previous = _key(message.previous_id) if message.previous_id else None
-            if not (message.fuzzy and previous in gone):
+            if not (message.fuzzy and previous in gone and _key(message.id) not in known):
                 catalog.delete(message.id, context=message.context)
         if write_if_changed(path, catalog):
             changed.append(path)
@@ -153,6 +156,8 @@ def refresh_bot_catalogs(
 ) -> list[Path]:
     """Extract the template, update every language's catalog; the files changed."""
     template = extract_bot(root)
+    pot = locales_dir / f"{DOMAIN}.pot"
+    known = msgids(read_catalog(pot)) if pot.exists() else set()
     changed = (
         [locales_dir / f"{DOMAIN}.pot"]
         if write_if_changed(locales_dir / f"{DOMAIN}.pot", template)
@@ -167,7 +172,7 @@ def refresh_bot_catalogs(
             fill_with_source(catalog)
         if write_if_changed(path, catalog):
             changed.append(path)
-    return changed + refresh_informal_catalogs(template, locales_dir)
+    return changed + refresh_informal_catalogs(template, locales_dir, known=known)
 
 
 def fill_with_source(catalog: Catalog) -> None:
