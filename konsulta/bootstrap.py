@@ -59,6 +59,17 @@ class App:
         the organisation whose consultation it is: see `Conversations.texts_for`)."""
         return translator(self.i18n, language, register)
 
+    async def citizen_texts(
+        self, uow: UnitOfWork, citizen_id: int | None, language: str
+    ) -> Translator:
+        """The bot's texts for a citizen outside a consultation (/mydata, /consents,
+        /delete): in the register of the organisation whose consultation they touched
+        last, formal for someone who has answered none."""
+        register = Register.FORMAL
+        if citizen_id is not None:
+            register = await uow.organisations.register_for_citizen(citizen_id)
+        return self.texts(language, register)
+
     async def close(self) -> None:
         await self.engine.dispose()
 

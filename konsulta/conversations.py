@@ -452,12 +452,9 @@ class Conversations:
         """The bot's texts in `language`, in the register of the organisation whose
         consultation is at hand: the run's; outside one, that of the consultation the
         citizen touched last (formal for someone who has answered none)."""
-        if run is not None:
-            register = await uow.organisations.register_of(run.consultation_id)
-        elif citizen is not None:
-            register = await uow.organisations.register_for_citizen(citizen.id)
-        else:
-            register = Register.FORMAL
+        if run is None:
+            return await self.app.citizen_texts(uow, citizen.id if citizen else None, language)
+        register = await uow.organisations.register_of(run.consultation_id)
         return self.app.texts(language, register)
 
     # --- steps ---------------------------------------------------------------------

@@ -2,7 +2,7 @@
 the town hall keeps the formal one.
 
 Kasia answers the youth council's consultation and the bot's own texts say "ty" to
-her (the consent, the hint after a wrong answer, /help); Jan answers the town hall's
+her (the consent, the hint after a wrong answer, /help, /mydata); Jan answers the town hall's
 on the same bot and reads "Pan/Pani" and "Prosimy". An English-speaking member of
 the youth council reads the English texts, which have one register. The youth
 council's register is set with the real CLI, as an operator would.
@@ -54,7 +54,7 @@ async def said(app: App, emu: Emulator, user_id: int, text: str) -> str:
     before = len(emu.bot_messages(user_id)) if user_id in emu.state.chats else 0
     await emu.citizens.send_text(user_id, text)
     await settled(app, emu)
-    return "\n".join(m.text or "" for m in emu.bot_messages(user_id)[before:])
+    return "\n".join(m.text or m.caption or "" for m in emu.bot_messages(user_id)[before:])
 
 
 async def joined(app: App, emu: Emulator, user_id: int, slug: str) -> str:
@@ -101,6 +101,8 @@ async def test_the_youth_councils_citizens_read_ty_while_the_town_hall_says_pan_
         # /help outside the dialog's steps speaks the same way.
         assert "co o tobie przechowujemy" in await said(app, emu, KASIA, "/help")
         assert "co o Panu/Pani przechowujemy" in await said(app, emu, JAN, "/help")
+        assert "To wszystko, co o tobie przechowujemy." in await said(app, emu, KASIA, "/mydata")
+        assert "co przechowujemy o Panu/Pani." in await said(app, emu, JAN, "/mydata")
 
         # English has one "you": the informal choice falls back to the one catalog.
         consent = await joined(app, emu, ALEX, "ideas")
