@@ -17,7 +17,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import Chat, TelegramObject, Update, User
 
-from dialogs.events import Message
+from dialogs.events import Message, Translator
 from konsulta.bootstrap import App
 from konsulta.conversations import Conversations, Delivery, Outcome, Who, queue_messages
 from storage.models import Register
@@ -93,7 +93,7 @@ class FloodControl(BaseMiddleware):
         if len(stamps) <= self.limit:
             return await handler(event, data)
         language: str = data["language"]
-        texts = self.app.texts(language)
+        texts: Translator = data["texts"]  # the citizen's language and register
         messages: tuple[Message, ...] = ()
         if now - self.warned.get(delivery.chat_id, -1e9) > self.window * 5:
             self.warned[delivery.chat_id] = now
