@@ -170,6 +170,9 @@ class Conversations:
         #: (and a register changed by starting another organisation's consultation)
         #: shows within LANGUAGE_TTL.
         self._languages: dict[int, tuple[str | None, Register, float]] = {}
+        #: consultation id -> (its organisation's register, when looked up): a dialog's
+        #: every update needs it; a change on the dashboard shows within LANGUAGE_TTL.
+        self._registers: dict[int, tuple[Register, float]] = {}
 
     async def stored_language(self, user_id: int, channel: str = "telegram") -> str | None:
         """The language the citizen chose, if any (cached for a few seconds)."""
@@ -454,8 +457,16 @@ class Conversations:
         citizen touched last (formal for someone who has answered none)."""
         if run is None:
             return await self.app.citizen_texts(uow, citizen.id if citizen else None, language)
-        register = await uow.organisations.register_of(run.consultation_id)
-        return self.app.texts(language, register)
+        return self.app.texts(language, await self._register_of(uow, run.consultation_id))
+
+    async def _register_of(self, uow: UnitOfWork, consultation_id: int) -> Register:
+        now = time.monotonic()
+        cached = self._registers.get(consultation_id)
+        if cached is not None and now - cached[1] < LANGUAGE_TTL:
+            return cached[0]
+        register = await uow.organisations.register_of(consultation_id)
+        self._registers[consultation_id] = (register, now)
+        return register
 
     # --- steps ---------------------------------------------------------------------
 
@@ -508,7 +519,7 @@ class Conversations:
             # A follow-up dialog (outreach): its own steps, from the pinned version.
             parent = await uow.runs.get(run.parent_run_id)
             answers = parent.state.get("answers", {}) if parent is not None else {}
-            register = await uow.organisations.register_of(run.consultation_id)
+            register = await self._register_of(uow, run.consultation_id)
             return followup_flow(
                 flow, followup, lambda language: self.app.texts(language, register), answers
             )
