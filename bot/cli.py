@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "run",
     "database",
     "settings",
+    "organisations",
     "communities",
     "leaders",
     "web",

@@ -23,6 +23,7 @@ from konsulta.speech_piper import PiperEngine
 from konsulta.transcription import Transcriber, transcriber
 from storage.engine import Engine, Sessionmaker, create_engine, create_sessionmaker
 from storage.migrate import upgrade
+from storage.models import Register
 from storage.uow import Handoff, UnitOfWork, WriterTurns
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,21 @@ class App:
             self.sessionmaker, turns=self.writer_turns, read_only=read_only, handoff=self.handoff
         )
 
-    def texts(self, language: str) -> Translator:
-        return translator(self.i18n, language)
+    def texts(self, language: str, register: Register = Register.FORMAL) -> Translator:
+        """The bot's texts in `language`, addressing the citizen in `register` (that of
+        the organisation whose consultation it is: see `Conversations.texts_for`)."""
+        return translator(self.i18n, language, register)
+
+    async def citizen_texts(
+        self, uow: UnitOfWork, citizen_id: int | None, language: str
+    ) -> Translator:
+        """The bot's texts for a citizen outside a consultation (/mydata, /consents,
+        /delete): in the register of the organisation whose consultation they touched
+        last, formal for someone who has answered none."""
+        register = Register.FORMAL
+        if citizen_id is not None:
+            register = await uow.organisations.register_for_citizen(citizen_id)
+        return self.texts(language, register)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -26,7 +26,14 @@ from dialogs.render import fill
 from konsulta.bootstrap import App
 from konsulta.outbound import OutboundButton, OutboundMessage
 from konsulta.quiet import QuietHours
-from storage.models import Broadcast, BroadcastStatus, DeliveryStatus, OutboxKind, Priority
+from storage.models import (
+    Broadcast,
+    BroadcastStatus,
+    DeliveryStatus,
+    OutboxKind,
+    Priority,
+    Register,
+)
 from storage.segments import (
     Segment,
     known_language,
@@ -215,6 +222,13 @@ async def _titles(app: App, uow: UnitOfWork, broadcast: Broadcast) -> dict[str, 
     return {lang: flow.localize(flow.title, lang) for lang in languages}
 
 
+async def _register(uow: UnitOfWork, broadcast: Broadcast) -> Register:
+    """The register of the organisation whose consultation the broadcast is about."""
+    if broadcast.consultation_id is None:
+        return Register.FORMAL
+    return await uow.organisations.register_of(broadcast.consultation_id)
+
+
 def language_for(
     broadcast: Broadcast, citizen_language: str | None, known_language: str | None = None
 ) -> str:
@@ -226,9 +240,16 @@ def language_for(
     return broadcast.default_language
 
 
-def message_text(app: App, broadcast: Broadcast, language: str, titles: dict[str, str]) -> str:
-    """What a recipient in `language` reads: the staff's words, framed by the bot's."""
-    texts = app.texts(language)
+def message_text(
+    app: App,
+    broadcast: Broadcast,
+    language: str,
+    titles: dict[str, str],
+    register: Register = Register.FORMAL,
+) -> str:
+    """What a recipient in `language` reads: the staff's words, framed by the bot's
+    (in the register of the consultation's organisation)."""
+    texts = app.texts(language, register)
     body = broadcast.texts.get(language) or broadcast.texts[broadcast.default_language]
     if broadcast.kind == "leader":  # framed by bot/leaders, exactly as the leader previewed
         return body
@@ -261,6 +282,7 @@ async def preview(app: App, broadcast_id: int) -> Preview:
             where, spoken_language(broadcast.default_language), known_language()
         )
         titles = await _titles(app, uow, broadcast)
+        register = await _register(uow, broadcast)
     merged: dict[str, int] = {}
     instead: dict[tuple[str, str], int] = {}
     for (citizen_language, known), count in by_language.items():
@@ -278,7 +300,7 @@ async def preview(app: App, broadcast_id: int) -> Preview:
     return Preview(
         total=sum(merged.values()),
         languages={
-            lang: (n, message_text(app, broadcast, lang, titles))
+            lang: (n, message_text(app, broadcast, lang, titles, register))
             for lang, n in sorted(merged.items())
         },
         fallbacks=tuple(fallbacks),
@@ -376,6 +398,7 @@ class Broadcasts:
                 return 0
             broadcasts: dict[int, Broadcast] = {}
             titles: dict[int, dict[str, str]] = {}
+            registers: dict[int, Register] = {}
             texts: dict[tuple[int, str], str] = {}
             buttons: dict[tuple[int, str], tuple[OutboundButton, ...]] = {}
             changes: list[dict[str, Any]] = []
@@ -402,11 +425,18 @@ class Broadcasts:
                     broadcast = await _get(uow, item.broadcast_id)
                     broadcasts[item.broadcast_id] = broadcast
                     titles[item.broadcast_id] = await _titles(self.app, uow, broadcast)
+                    registers[item.broadcast_id] = await _register(uow, broadcast)
                 broadcast = broadcasts[item.broadcast_id]
                 language = language_for(broadcast, item.language, item.known_language)
                 key = (broadcast.id, language)
                 if key not in texts:
-                    texts[key] = message_text(self.app, broadcast, language, titles[broadcast.id])
+                    texts[key] = message_text(
+                        self.app,
+                        broadcast,
+                        language,
+                        titles[broadcast.id],
+                        registers[broadcast.id],
+                    )
                     buttons[key] = _buttons(broadcast, language)
                 messages.append(
                     {

@@ -4,7 +4,9 @@ Two kinds of catalogs, both ordinary gettext `.po` files a translator opens in P
 Weblate or any CAT tool:
 
 - the bot's own texts: `locales/konsulta.pot` extracted from the code (mapping
-  `babel.cfg`), one `locales/<lang>/LC_MESSAGES/konsulta.po` per language;
+  `babel.cfg`), one `locales/<lang>/LC_MESSAGES/konsulta.po` per language, and for a
+  language with an informal register `konsulta-informal.po` beside it, holding only
+  the texts whose informal wording differs (the rest falls back to `konsulta.po`);
 - each consultation's texts: `<flow>.locales/<flow>.pot` extracted from the flow YAML
   (method `konsulta_flow`, dialogs/babel_extract.py), one `<flow>.locales/<lang>.po`
   per language, next to the flow file.
@@ -34,7 +36,7 @@ from babel.messages.pofile import read_po, write_po
 from dialogs.babel_extract import FlowMessage, flow_messages
 from dialogs.loader import check_flow_file
 from dialogs.schema import Flow
-from konsulta.i18n import DOMAIN, LOCALES_DIR
+from konsulta.i18n import DOMAIN, INFORMAL_DOMAIN, LOCALES_DIR
 
 #: The languages Konsulta speaks, in the order the language picker shows them.
 LANGUAGES = ("pl", "en", "uk", "ru", "et", "es", "hu", "nl", "it", "sv", "fi", "ar")
@@ -109,11 +111,53 @@ def bot_catalog_paths(locales_dir: Path = LOCALES_DIR) -> dict[str, Path]:
     }
 
 
+def informal_catalog_paths(locales_dir: Path = LOCALES_DIR) -> dict[str, Path]:
+    return {
+        path.parent.parent.name: path
+        for path in sorted(locales_dir.glob(f"*/LC_MESSAGES/{INFORMAL_DOMAIN}.po"))
+    }
+
+
+def refresh_informal_catalogs(
+    template: Catalog, locales_dir: Path = LOCALES_DIR, *, known: set[str | tuple[str, ...]]
+) -> list[Path]:
+    """`pybabel update` for the informal catalogs, which hold a chosen few texts: a
+    text gone from the code goes (kept as obsolete), a changed one (a text new to the
+    code, not in `known`, the template before this extraction) keeps its old informal
+    wording marked fuzzy, and no other text is added (it falls back to the formal
+    catalog until a translator adds an informal wording by hand)."""
+    changed = []
+    current = msgids(template)
+    for language, path in sorted(informal_catalog_paths(locales_dir).items()):
+        held = msgids(read_catalog(path, language))
+        gone = held - current
+        catalog = update_catalog(path, template, language)
+        for message in list(catalog):
+            if not message.id or _key(message.id) in held:
+                continue
+            # Babel's fuzzy matching also offers a new text the wording of a similar
+            # one; only a text that replaced one of ours keeps it (to be checked).
+            previous = _key(message.previous_id) if message.previous_id else None
+            if not (message.fuzzy and previous in gone and _key(message.id) not in known):
+                catalog.delete(message.id, context=message.context)
+        if write_if_changed(path, catalog):
+            changed.append(path)
+    return changed
+
+
+def _key(message_id: str | tuple[str, ...] | list[str]) -> str | tuple[str, ...]:
+    if isinstance(message_id, str):
+        return message_id
+    return message_id[0] if len(message_id) == 1 else tuple(message_id)
+
+
 def refresh_bot_catalogs(
     root: Path = ROOT, locales_dir: Path = LOCALES_DIR, new_languages: Iterable[str] = ()
 ) -> list[Path]:
     """Extract the template, update every language's catalog; the files changed."""
     template = extract_bot(root)
+    pot = locales_dir / f"{DOMAIN}.pot"
+    known = msgids(read_catalog(pot)) if pot.exists() else set()
     changed = (
         [locales_dir / f"{DOMAIN}.pot"]
         if write_if_changed(locales_dir / f"{DOMAIN}.pot", template)
@@ -128,7 +172,7 @@ def refresh_bot_catalogs(
             fill_with_source(catalog)
         if write_if_changed(path, catalog):
             changed.append(path)
-    return changed
+    return changed + refresh_informal_catalogs(template, locales_dir, known=known)
 
 
 def fill_with_source(catalog: Catalog) -> None:

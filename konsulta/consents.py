@@ -80,9 +80,9 @@ async def show_consents(
 ) -> None:
     """The citizen's standing decisions, per consultation, with a withdraw button for
     each consent that can be withdrawn and stands."""
-    texts = app.texts(language)
     async with app.uow() as uow:
         citizen = await uow.citizens.find(user_id, channel=channel)
+        texts = await app.citizen_texts(uow, citizen.id if citizen else None, language)
         records: list[ConsentRecord] = []
         if citizen is not None:
             records = [
@@ -137,9 +137,9 @@ async def withdraw(
     purpose: str,
 ) -> bool:
     """Withdraw a standing consent (see the module docstring); False if none stands."""
-    texts = app.texts(language)
     async with app.uow() as uow:
         citizen = await uow.citizens.find(user_id, channel=channel)
+        texts = await app.citizen_texts(uow, citizen.id if citizen else None, language)
         latest = None
         if citizen is not None and purpose in WITHDRAWABLE:
             latest = await uow.consents.latest(citizen.id, purpose, consultation_id=consultation_id)

@@ -43,6 +43,7 @@ from storage.models import (
     ConsultationStatus,
     InviteLink,
     OutboxKind,
+    Register,
     Run,
     ThreadDirection,
 )
@@ -163,27 +164,45 @@ def outbound_messages(
 class Conversations:
     def __init__(self, app: App) -> None:
         self.app = app
-        #: user id -> (stored language, when looked up): a cache, so the language of
-        #: the bot's own texts costs no query on every update. Changes made here
-        #: update it at once; another process's change shows within LANGUAGE_TTL.
-        self._languages: dict[int, tuple[str | None, float]] = {}
+        #: user id -> (stored language, register, when looked up): a cache, so the
+        #: language and register of the bot's own texts cost no query on every update.
+        #: Changes made here update the language at once; another process's change
+        #: (and a register changed by starting another organisation's consultation)
+        #: shows within LANGUAGE_TTL.
+        self._languages: dict[int, tuple[str | None, Register, float]] = {}
+        #: consultation id -> (its organisation's register, when looked up): a dialog's
+        #: every update needs it; a change on the dashboard shows within LANGUAGE_TTL.
+        self._registers: dict[int, tuple[Register, float]] = {}
 
     async def stored_language(self, user_id: int, channel: str = "telegram") -> str | None:
         """The language the citizen chose, if any (cached for a few seconds)."""
+        return (await self._stored(user_id, channel))[0]
+
+    async def stored_register(self, user_id: int, channel: str = "telegram") -> Register:
+        """The register of the bot's texts for the citizen outside a dialog: that of the
+        organisation whose consultation they touched last (cached for a few seconds)."""
+        return (await self._stored(user_id, channel))[1]
+
+    async def _stored(self, user_id: int, channel: str) -> tuple[str | None, Register]:
         now = time.monotonic()
         cached = self._languages.get(user_id)
-        if cached is not None and now - cached[1] < LANGUAGE_TTL:
-            return cached[0]
+        if cached is not None and now - cached[2] < LANGUAGE_TTL:
+            return cached[0], cached[1]
+        register = Register.FORMAL
         async with self.app.uow(read_only=True) as uow:
             citizen = await uow.citizens.find(user_id, channel=channel)
+            if citizen is not None:
+                register = await uow.organisations.register_for_citizen(citizen.id)
         language = citizen.language if citizen else None
         if len(self._languages) > 100_000:
             self._languages.clear()
-        self._languages[user_id] = (language, now)
-        return language
+        self._languages[user_id] = (language, register, now)
+        return language, register
 
     def _remember_language(self, user_id: int, language: str) -> None:
-        self._languages[user_id] = (language, time.monotonic())
+        cached = self._languages.get(user_id)
+        register = cached[1] if cached is not None else Register.FORMAL
+        self._languages[user_id] = (language, register, time.monotonic())
 
     # --- languages -----------------------------------------------------------------
 
@@ -220,7 +239,7 @@ class Conversations:
             if resume_messages and citizen.stopped:
                 await uow.citizens.set_flags(citizen, stopped=False)
             language = self.bot_language(citizen, who)
-            texts = self.app.texts(language)
+            texts = await self.texts_for(uow, language, citizen=citizen)
             invite = await self._invite(uow, consultation)
             if invite is not None:
                 community_id = invite.community_id
@@ -271,7 +290,7 @@ class Conversations:
             citizen = await self._citizen(uow, who)
             run = await uow.runs.latest_active(citizen.id)
             language = self.bot_language(citizen, who)
-            texts = self.app.texts(language)
+            texts = await self.texts_for(uow, language, run=run, citizen=citizen)
             if run is None and (passed := await self._pass_on_to_staff(uow, citizen, event, texts)):
                 outcome = Outcome((passed,), language)
             elif run is None:
@@ -364,7 +383,7 @@ class Conversations:
             citizen = await self._citizen(uow, who)
             run = await uow.runs.latest_active(citizen.id)
             language = run.language if run is not None else self.bot_language(citizen, who)
-            texts = self.app.texts(language)
+            texts = await self.texts_for(uow, language, run=run, citizen=citizen)
             # The run goes with every outcome: a leader helping someone reads a missing
             # run as the end of that person's dialog.
             run_id = run.id if run is not None else None
@@ -417,13 +436,37 @@ class Conversations:
                     uow, citizen, who, consultation, run.source, run.community_id
                 )
             else:
-                texts = self.app.texts(language)
+                texts = await self.texts_for(uow, language, citizen=citizen)
                 outcome = Outcome(
                     (_notice(texts.gettext("Done. I will speak to you in this language.")),),
                     language,
                 )
             await self._finish(uow, citizen, outcome, delivery)
             return outcome
+
+    async def texts_for(
+        self,
+        uow: UnitOfWork,
+        language: str,
+        *,
+        run: Run | None = None,
+        citizen: Citizen | None = None,
+    ) -> Translator:
+        """The bot's texts in `language`, in the register of the organisation whose
+        consultation is at hand: the run's; outside one, that of the consultation the
+        citizen touched last (formal for someone who has answered none)."""
+        if run is None:
+            return await self.app.citizen_texts(uow, citizen.id if citizen else None, language)
+        return self.app.texts(language, await self._register_of(uow, run.consultation_id))
+
+    async def _register_of(self, uow: UnitOfWork, consultation_id: int) -> Register:
+        now = time.monotonic()
+        cached = self._registers.get(consultation_id)
+        if cached is not None and now - cached[1] < LANGUAGE_TTL:
+            return cached[0]
+        register = await uow.organisations.register_of(consultation_id)
+        self._registers[consultation_id] = (register, now)
+        return register
 
     # --- steps ---------------------------------------------------------------------
 
@@ -476,7 +519,10 @@ class Conversations:
             # A follow-up dialog (outreach): its own steps, from the pinned version.
             parent = await uow.runs.get(run.parent_run_id)
             answers = parent.state.get("answers", {}) if parent is not None else {}
-            return followup_flow(flow, followup, self.app.texts, answers)
+            register = await self._register_of(uow, run.consultation_id)
+            return followup_flow(
+                flow, followup, lambda language: self.app.texts(language, register), answers
+            )
         return flow
 
     async def _menu(
@@ -522,7 +568,7 @@ class Conversations:
                 )
             )
         if self._offer_listen(citizen, language):
-            buttons.append(self._listen_button(language))
+            buttons.append(self._listen_button(texts))
         menu = Message("\n\n".join(lines), "question", PICK_STEP, tuple(buttons), expects="pick")
         return Outcome((menu,), language)
 
@@ -552,6 +598,9 @@ class Conversations:
             source=source,
             community_id=community_id,
         )
+        # Outside a dialog the bot now speaks in this organisation's register: looked
+        # up again on the next update rather than kept for LANGUAGE_TTL.
+        self._languages.pop(who.user_id, None)
         return await self._before_consent(uow, citizen, who, run, flow)
 
     async def _before_consent(
@@ -560,16 +609,17 @@ class Conversations:
         """What a run without consent asks: the language question, else the consent."""
         if run.state.get(CHOOSING_LANGUAGE):
             own = self.bot_language(citizen, who)
-            return Outcome((self._language_question(flow, own),), own, run.id)
+            texts = await self.texts_for(uow, own, run=run)
+            return Outcome((self._language_question(flow, texts),), own, run.id)
         invited_by = await self._invited_by(uow, run)
         listen = self._offer_listen(citizen, run.language)
-        consent = self._consent_message(flow, run.language, invited_by, listen=listen)
+        texts = await self.texts_for(uow, run.language, run=run)
+        consent = self._consent_message(flow, run.language, texts, invited_by, listen=listen)
         return Outcome((consent,), run.language, run.id)
 
-    def _language_question(self, flow: Flow, own: str) -> Message:
+    def _language_question(self, flow: Flow, texts: Translator) -> Message:
         """In the citizen's own language: this consultation is not in it; each of its
         languages named in itself ("Polski", "English", "Українська")."""
-        texts = self.app.texts(own)
         text = texts.gettext(
             "This consultation is not available in your language. "
             "Which of its languages would you like to read it in?"
@@ -588,8 +638,9 @@ class Conversations:
         elif isinstance(event, TextInput):
             picked = typed_language(event.text, flow.languages)
         if picked not in flow.languages:
-            hint = _hint(self.app.texts(own).gettext("Please tap one of the languages below."))
-            return Outcome((hint, self._language_question(flow, own)), own, run.id)
+            texts = await self.texts_for(uow, own, run=run)
+            hint = _hint(texts.gettext("Please tap one of the languages below."))
+            return Outcome((hint, self._language_question(flow, texts)), own, run.id)
         assert picked is not None
         run.language = picked
         run.state = {}
@@ -601,13 +652,18 @@ class Conversations:
         list of consultations) while the citizen does not listen yet."""
         return not citizen.read_aloud and self.app.speech.speaks(language)
 
-    def _listen_button(self, language: str) -> Button:
-        return Button(LISTEN, self.app.texts(language).gettext("🔊 Listen"))
+    def _listen_button(self, texts: Translator) -> Button:
+        return Button(LISTEN, texts.gettext("🔊 Listen"))
 
     def _consent_message(
-        self, flow: Flow, language: str, invited_by: str | None = None, *, listen: bool = False
+        self,
+        flow: Flow,
+        language: str,
+        texts: Translator,
+        invited_by: str | None = None,
+        *,
+        listen: bool = False,
     ) -> Message:
-        texts = self.app.texts(language)
         parts = [flow.localize(flow.title, language)]
         if invited_by is not None:
             parts.append(
@@ -632,7 +688,7 @@ class Conversations:
             Button(CHANGE_LANGUAGE, f"🌐 {language_name(language)}"),
         )
         if listen:
-            buttons = (*buttons, self._listen_button(language))
+            buttons = (*buttons, self._listen_button(texts))
         return Message("\n\n".join(parts), "question", CONSENT_STEP, buttons, expects="consent")
 
     def consent_version(self, flow: Flow) -> str:
@@ -645,7 +701,7 @@ class Conversations:
         if run.state.get(CHOOSING_LANGUAGE):
             return await self._choose_language(uow, citizen, who, run, flow, event)
         language = run.language
-        texts = self.app.texts(language)
+        texts = await self.texts_for(uow, language, run=run)
         answer = (
             event.key if isinstance(event, ButtonPress) and event.step_id == CONSENT_STEP else None
         )
@@ -661,7 +717,7 @@ class Conversations:
             hint = _hint(texts.gettext("Please tap one of the buttons to say whether you agree."))
             invited_by = await self._invited_by(uow, run)
             listen = self._offer_listen(citizen, language)
-            again = self._consent_message(flow, language, invited_by, listen=listen)
+            again = self._consent_message(flow, language, texts, invited_by, listen=listen)
             return Outcome((hint, again), language, run.id)
         granted = answer == AGREE
         record = await uow.consents.record(
@@ -698,7 +754,7 @@ class Conversations:
         flow = await self._flow_of(uow, run)
         if run.consent_record_id is None:
             return await self._before_consent(uow, citizen, who, run, flow)
-        texts = self.app.texts(run.language)
+        texts = await self.texts_for(uow, run.language, run=run)
         turn = engine.advance(flow, run.state, event, texts=texts)
         outcome = await self._persist(uow, run, turn, run.language, event)
         requested = [a for a in turn.answered if _requested(flow, a.step_id)]
@@ -736,7 +792,7 @@ class Conversations:
             return await self._advance(uow, citizen, who, run, CommandInput("back"))
         if command is WordCommand.SKIP:
             return await self._advance(uow, citizen, who, run, CommandInput("skip"))
-        texts = self.app.texts(own)
+        texts = await self.texts_for(uow, own, run=run)
         if command is WordCommand.STOP:
             await uow.citizens.set_flags(citizen, stopped=True)
             return Outcome((_notice(stopped_text(texts)),), own)

@@ -14,9 +14,13 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from dialogs.events import Translator
+from storage.models import Register
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "konsulta"
+#: Only the texts whose informal wording differs ("ty", "ти", "tú"), per language;
+#: everything else falls back to DOMAIN (docs/languages.md, "Register").
+INFORMAL_DOMAIN = "konsulta-informal"
 
 
 def compile_catalogs(locales_dir: Path = LOCALES_DIR, domain: str = DOMAIN) -> list[Path]:
@@ -35,24 +39,36 @@ def compile_catalogs(locales_dir: Path = LOCALES_DIR, domain: str = DOMAIN) -> l
 
 
 class Catalogs:
-    """The bot's catalogs, one gettext translation per language that has a `.mo`.
+    """The bot's catalogs, one gettext translation per language that has a `.mo`, and
+    per language with an informal register its `konsulta-informal` catalog, which
+    falls back to the formal one for every text it does not hold.
 
     Plain `gettext` rather than a framework's i18n helper, so the services stay free of
-    any bot framework; adapters translate through `App.texts(language)`.
+    any bot framework; adapters translate through `App.texts(language, register)`.
     """
 
     def __init__(self, locales_dir: Path, default_locale: str, domain: str = DOMAIN) -> None:
         self.default_locale = default_locale
-        self.locales: dict[str, gettext.GNUTranslations] = {}
-        for mo_path in sorted(locales_dir.glob(f"*/LC_MESSAGES/{domain}.mo")):
-            with mo_path.open("rb") as mo_file:
-                self.locales[mo_path.parent.parent.name] = gettext.GNUTranslations(mo_file)
+        self.locales = _load(locales_dir, domain)
         self.available_locales: tuple[str, ...] = tuple(self.locales)
+        self.informal = _load(locales_dir, INFORMAL_DOMAIN)
+        for language, informal in self.informal.items():
+            if language in self.locales:
+                informal.add_fallback(self.locales[language])
+
+
+def _load(locales_dir: Path, domain: str) -> dict[str, gettext.GNUTranslations]:
+    loaded: dict[str, gettext.GNUTranslations] = {}
+    for mo_path in sorted(locales_dir.glob(f"*/LC_MESSAGES/{domain}.mo")):
+        with mo_path.open("rb") as mo_file:
+            loaded[mo_path.parent.parent.name] = gettext.GNUTranslations(mo_file)
+    return loaded
 
 
 def make_i18n(default_language: str, locales_dir: Path = LOCALES_DIR) -> Catalogs:
     locales_dir.mkdir(parents=True, exist_ok=True)  # no catalogs yet: English source texts
     compile_catalogs(locales_dir)
+    compile_catalogs(locales_dir, INFORMAL_DOMAIN)
     return Catalogs(locales_dir, default_language)
 
 
@@ -60,6 +76,10 @@ def available_languages(i18n: Catalogs) -> tuple[str, ...]:
     return tuple(sorted(i18n.available_locales))
 
 
-def translator(i18n: Catalogs, language: str) -> Translator:
-    """The catalog for `language`; the English source texts when there is none."""
+def translator(i18n: Catalogs, language: str, register: Register = Register.FORMAL) -> Translator:
+    """The catalog for `language` in `register` (a language without an informal catalog,
+    like English or Swedish, has one register); the English source texts when there
+    is no catalog at all."""
+    if register == Register.INFORMAL and language in i18n.informal:
+        return i18n.informal[language]
     return i18n.locales.get(language) or gettext.NullTranslations()

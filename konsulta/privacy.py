@@ -26,9 +26,9 @@ async def _citizen_id(app: App, who: Who) -> int | None:
 
 async def my_data(app: App, who: Who, language: str, delivery: Delivery) -> None:
     """Send the citizen a JSON file of exactly their own data."""
-    texts = app.texts(language)
     async with app.uow() as uow:
         citizen = await uow.citizens.find(who.user_id, channel=who.channel)
+        texts = await app.citizen_texts(uow, citizen.id if citizen else None, language)
         if citizen is None:
             outcome = Outcome(
                 (Message(texts.gettext("We have no data about you."), "notice"),), language
@@ -56,9 +56,10 @@ async def my_data(app: App, who: Who, language: str, delivery: Delivery) -> None
 
 async def erase(app: App, who: Who, language: str, delivery: Delivery) -> None:
     """Delete everything about the citizen; the goodbye leaves no trace once sent."""
-    texts = app.texts(language)
     async with app.uow() as uow:
         citizen = await uow.citizens.find(who.user_id, channel=who.channel)
+        # Asked before the erasure, which takes the runs that tell the register.
+        texts = await app.citizen_texts(uow, citizen.id if citizen else None, language)
         if citizen is not None:
             await uow.citizens.erase(citizen)
         goodbye = texts.gettext(

@@ -116,9 +116,12 @@ class FollowUps:
         assert version is not None
         flow = self.app.flows.flow(version)
         answers = run.state.get("answers", {})
-        derived = followup_flow(flow, row.followup_id, self.app.texts, answers)
+        register = await uow.organisations.register_of(run.consultation_id)
+        derived = followup_flow(
+            flow, row.followup_id, lambda language: self.app.texts(language, register), answers
+        )
         language = run.language
-        texts = self.app.texts(language)
+        texts = self.app.texts(language, register)
         turn = start_followup(derived, language, answers, texts=texts)
         followup_run = await uow.runs.create(
             citizen_id=citizen.id,

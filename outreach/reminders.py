@@ -53,7 +53,8 @@ class Reminders:
                 version = await uow.consultations.get_version_by_id(run.flow_version_id)
                 assert version is not None
                 flow = self.app.flows.flow(version)
-                texts = self.app.texts(run.language)
+                register = await uow.organisations.register_of(run.consultation_id)
+                texts = self.app.texts(run.language, register)
                 text = fill(
                     texts.gettext(
                         "You started “{title}” but did not finish. Your answers so far are "

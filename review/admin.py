@@ -39,7 +39,7 @@ from review.security import (
     hash_password,
     page,
 )
-from storage.models import ConsultationStatus, StaffRole, StaffUser
+from storage.models import ConsultationStatus, Register, StaffRole, StaffUser
 from storage.repositories import VersionConflict
 from storage.repositories.review import ERASED_PARTICIPANT
 
@@ -62,6 +62,7 @@ AUDIT_ACTIONS = (
     "add_user",
     "user_active",
     "add_organisation",
+    "set_register",
     "broadcast",
     "passwd",
     "erase",
@@ -349,6 +350,7 @@ async def users(request: Request, staff: Staff) -> Response:
         default_role=DEFAULT_ROLE,
         min_password=MIN_PASSWORD_LENGTH,
         platform=staff.is_platform,
+        registers=list(Register),
     )
 
 
@@ -417,6 +419,28 @@ async def add_organisation(request: Request, staff: Staff, form: FormData) -> Re
     return RedirectResponse("/admin/users", status_code=303)
 
 
+@action(ADMIN)
+async def set_register(request: Request, staff: Staff, form: FormData) -> Response:
+    """How the bot's own texts address the citizens of an organisation's consultations
+    (docs/languages.md, "Register"): an admin sets their own organisation's, the
+    platform operator any organisation's."""
+    organisation_id = int(request.path_params["organisation_id"])
+    wanted = str(form.get("register") or "")
+    if wanted not in set(Register):
+        raise HTTPException(400)
+    if not staff.is_platform and organisation_id != staff.organisation_id:
+        raise HTTPException(404)
+    async with dashboard(request).app.uow() as uow:
+        organisation = await uow.organisations.get(organisation_id)
+        if organisation is None:
+            raise HTTPException(404)
+        await uow.organisations.set_register(organisation, Register(wanted))
+        await audit(uow, staff, "set_register", organisation.slug, register=wanted)
+        await uow.commit()
+    flash(request, N_("Saved."))
+    return RedirectResponse("/admin/users", status_code=303)
+
+
 # --- audit log -------------------------------------------------------------------------
 
 
@@ -472,5 +496,10 @@ def routes() -> list[BaseRoute]:
         Route("/admin/users", add_user, methods=["POST"]),
         Route("/admin/users/{user_id:int}/active", user_active, methods=["POST"]),
         Route("/admin/organisations", add_organisation, methods=["POST"]),
+        Route(
+            "/admin/organisations/{organisation_id:int}/register",
+            set_register,
+            methods=["POST"],
+        ),
         Route("/audit", audit_log),
     ]

@@ -144,6 +144,15 @@ class Priority(IntEnum):
     BROADCAST = 100
 
 
+class Register(StrEnum):
+    """How the bot's own texts address the citizens of an organisation's consultations:
+    `formal` (the bundled catalogs: "Pan/Pani", "ви", "usted") or `informal` ("ty",
+    "ти", "tú"; the `konsulta-informal` catalogs, see docs/languages.md)."""
+
+    FORMAL = "formal"
+    INFORMAL = "informal"
+
+
 class Organisation(Base):
     __tablename__ = "organisations"
 
@@ -151,6 +160,9 @@ class Organisation(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    register: Mapped[str] = mapped_column(
+        String(16), default=Register.FORMAL, server_default=Register.FORMAL.value
+    )
 
 
 class Citizen(Base):

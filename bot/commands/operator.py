@@ -16,8 +16,9 @@ import pwd
 from typing import Any
 
 from konsulta.bootstrap import App
+from storage.uow import UnitOfWork
 
-__all__ = ["CLI_ACTOR", "os_user", "record"]
+__all__ = ["CLI_ACTOR", "audit", "os_user", "record"]
 
 CLI_ACTOR = "cli"
 
@@ -53,12 +54,24 @@ async def record(
         else:
             organisation = await uow.organisations.get_by_slug(app.settings.organisation)
             organisation_id = organisation.id if organisation else None
-        await uow.audit.add(
-            action_name,
-            email=CLI_ACTOR,
-            staff_user_id=None,
-            organisation_id=organisation_id,
-            target=target,
-            detail={**detail, "os_user": os_user()},
-        )
+        await audit(uow, action_name, target, organisation_id, **detail)
         await uow.commit()
+
+
+async def audit(
+    uow: UnitOfWork,
+    action_name: str,
+    target: str | None,
+    organisation_id: int | None,
+    **detail: Any,
+) -> None:
+    """The audit row of a command that changes something, in the caller's unit of work
+    (so the change and its record commit together)."""
+    await uow.audit.add(
+        action_name,
+        email=CLI_ACTOR,
+        staff_user_id=None,
+        organisation_id=organisation_id,
+        target=target,
+        detail={**detail, "os_user": os_user()},
+    )

@@ -133,7 +133,7 @@ class Citizens:
             Who("telegram", user.id, chat_id, user.language_code),
             Delivery(chat_id, update.update_id, source_id, source_text),
             language,
-            self.app.texts(language),
+            self.app.texts(language, await self.conversations.stored_register(user.id)),
         )
 
     async def notice(self, got: Incoming, text: str) -> None:

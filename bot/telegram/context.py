@@ -17,9 +17,10 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import Chat, TelegramObject, Update, User
 
-from dialogs.events import Message
+from dialogs.events import Message, Translator
 from konsulta.bootstrap import App
 from konsulta.conversations import Conversations, Delivery, Outcome, Who, queue_messages
+from storage.models import Register
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -47,7 +48,8 @@ class CitizenContext(BaseMiddleware):
         chat: Chat | None = data.get("event_chat")
         language = await self.language_of(user)
         data["language"] = language
-        data["texts"] = self.app.texts(language)
+        register = await self.conversations.stored_register(user.id) if user else None
+        data["texts"] = self.app.texts(language, register or Register.FORMAL)
         source_id = source_text = None
         if event.callback_query is not None and event.callback_query.message is not None:
             source_id = event.callback_query.message.message_id
@@ -91,7 +93,7 @@ class FloodControl(BaseMiddleware):
         if len(stamps) <= self.limit:
             return await handler(event, data)
         language: str = data["language"]
-        texts = self.app.texts(language)
+        texts: Translator = data["texts"]  # the citizen's language and register
         messages: tuple[Message, ...] = ()
         if now - self.warned.get(delivery.chat_id, -1e9) > self.window * 5:
             self.warned[delivery.chat_id] = now

@@ -12,7 +12,14 @@ import hashlib
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Consultation, ConsultationStatus, FlowVersion, Organisation
+from storage.models import (
+    Consultation,
+    ConsultationStatus,
+    FlowVersion,
+    Organisation,
+    Register,
+    Run,
+)
 from storage.repositories._dialect import upsert_insert
 from storage.repositories._session import attached
 from storage.types import utcnow
@@ -53,6 +60,31 @@ class OrganisationRepository:
         organisation = await self.get_by_slug(slug)
         assert organisation is not None
         return organisation
+
+    async def set_register(self, organisation: Organisation, register: Register) -> None:
+        organisation.register = register
+
+    async def register_of(self, consultation_id: int) -> Register:
+        """The register of the organisation that runs this consultation."""
+        result = await self._session.execute(
+            select(Organisation.register)
+            .join(Consultation, Consultation.organisation_id == Organisation.id)
+            .where(Consultation.id == consultation_id)
+        )
+        return Register(result.scalar_one_or_none() or Register.FORMAL)
+
+    async def register_for_citizen(self, citizen_id: int) -> Register:
+        """Outside a consultation: the register of the organisation whose consultation
+        the citizen touched last (formal for someone who has answered none)."""
+        result = await self._session.execute(
+            select(Organisation.register)
+            .join(Consultation, Consultation.organisation_id == Organisation.id)
+            .join(Run, Run.consultation_id == Consultation.id)
+            .where(Run.citizen_id == citizen_id)
+            .order_by(Run.updated_at.desc(), Run.id.desc())
+            .limit(1)
+        )
+        return Register(result.scalar_one_or_none() or Register.FORMAL)
 
 
 class ConsultationRepository:

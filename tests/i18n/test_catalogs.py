@@ -26,6 +26,7 @@ from konsulta.catalogs import (
     extract_bot,
     extract_flow_template,
     flow_catalog_dir,
+    informal_catalog_paths,
     msgids,
     read_catalog,
 )
@@ -33,8 +34,10 @@ from konsulta.catalogs import (
 FLOWS = ROOT / "dialogs" / "flows"
 FLOW_FILES = sorted(FLOWS.glob("*.yaml"))
 BOT_CATALOGS = bot_catalog_paths()
+#: The bot's texts in the informal register, for the languages that have one.
+INFORMAL_CATALOGS = informal_catalog_paths()
 FLOW_CATALOGS = sorted(FLOWS.glob("*.locales/*.po"))
-ALL_CATALOGS = [*BOT_CATALOGS.values(), *FLOW_CATALOGS]
+ALL_CATALOGS = [*BOT_CATALOGS.values(), *INFORMAL_CATALOGS.values(), *FLOW_CATALOGS]
 #: Python brace fields ({n}, {done}) and flow answer placeholders ({{what}}).
 FIELD = re.compile(r"\{\{\s*([a-z][a-z0-9_]*)\s*\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -64,6 +67,30 @@ def test_the_bot_catalogs_hold_exactly_the_texts_in_the_code() -> None:
             f"new in the code:\n  {_describe(fresh - current)}\n"
             f"gone from the code:\n  {_describe(current - fresh)}"
         )
+
+
+def test_every_language_with_a_formal_address_has_an_informal_catalog() -> None:
+    """Finnish (the bot already says "sinä"), Swedish and English (one "you") and
+    Arabic (the respectful plural is also how a youth council writes) have none."""
+    assert sorted(INFORMAL_CATALOGS) == ["es", "et", "hu", "it", "nl", "pl", "ru", "uk"]
+
+
+@pytest.mark.parametrize("language", sorted(INFORMAL_CATALOGS))
+def test_an_informal_catalog_holds_only_texts_of_the_code_that_it_words_differently(
+    language: str,
+) -> None:
+    """Only what differs: every other text falls back to the formal catalog, so a
+    text copied here unchanged would only go stale."""
+    informal = read_catalog(INFORMAL_CATALOGS[language], language)
+    stale = msgids(informal) - msgids(extract_bot())
+    assert not stale, f"{language}: not in the code any more; {REFRESH}:\n  {_describe(stale)}"
+    formal = read_catalog(BOT_CATALOGS[language], language)
+    same = {
+        m.id if isinstance(m.id, str) else m.id[0]
+        for m in informal
+        if m.id and m.string == formal[m.id].string
+    }
+    assert not same, f"{language}: worded as in the formal catalog:\n  {_describe(same)}"
 
 
 @pytest.mark.parametrize("flow_path", FLOW_FILES, ids=lambda p: p.stem)
