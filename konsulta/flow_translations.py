@@ -41,12 +41,14 @@ __all__ = [
     "check_edits",
     "check_po",
     "coverage",
+    "inline_text",
     "language_po",
     "merged",
     "next_version_yaml",
     "own_translations",
     "publish_translations",
     "source_texts",
+    "translatable_languages",
 ]
 
 #: A `.po` larger than this is refused unread (a consultation's texts are a few KB).
@@ -152,7 +154,7 @@ def language_po(flow: Flow, language: str) -> bytes:
     for text in source_texts(flow):
         catalog.add(
             text.msgid,
-            own.get(text.msgid) or _inline_text(flow, text.msgid, language) or "",
+            own.get(text.msgid) or inline_text(flow, text.msgid, language) or "",
             auto_comments=list(text.places),
         )
     out = io.BytesIO()
@@ -160,7 +162,8 @@ def language_po(flow: Flow, language: str) -> bytes:
     return out.getvalue()
 
 
-def _inline_text(flow: Flow, msgid: str, language: str) -> str | None:
+def inline_text(flow: Flow, msgid: str, language: str) -> str | None:
+    """The text the YAML itself writes in `language` for `msgid` (None if it does not)."""
     for _label, text in flow.flow_texts():
         if isinstance(text, dict) and text.get(flow.default_language) == msgid:
             return text.get(language) or None
