@@ -92,7 +92,7 @@ def _page(
         consultation=consultation,
         flow=flow,
         coverage=ft.coverage(flow),
-        languages=ft.translatable_languages(flow),
+        translatable=ft.translatable_languages(flow),
         chosen=language,
         rows=rows,
         longer=longer,
