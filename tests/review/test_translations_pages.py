@@ -183,3 +183,21 @@ async def test_publishing_shows_the_texts_each_language_has(
     assert percent(checked.text, "pl") == "100" and percent(checked.text, "en") == "100"
     assert broken.status_code == 422  # English and Ukrainian texts are missing
     assert percent(broken.text, "pl") == "100" and percent(broken.text, "uk") == "0"
+
+
+async def test_a_polish_clerk_reads_what_is_wrong_with_the_file_in_polish(
+    browser_factory: Callable[[], Browser], app: App, library: None
+) -> None:
+    staff = await logged_in(browser_factory, "staff-a@example.org")
+    await staff.post("/language", {"language": "pl"})
+
+    wrong_language = await upload(staff, UK_PO, language="en", name="tlumaczenie.po")
+    no_file = await staff.client.post(PAGE, data={"csrf_token": staff.csrf, "language": "uk"})
+
+    assert wrong_language.status_code == 422
+    assert "Nic nie zostało opublikowane" in wrong_language.text
+    assert "Plik tlumaczenie.po jest katalogiem dla języka „uk”, a nie „en”" in (
+        wrong_language.text
+    )
+    assert "Prosimy wybrać plik .po do przesłania." in no_file.text
+    assert (await current(app))[0] == 3
