@@ -27,7 +27,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import PoFileError, read_po, write_po
 
 from dialogs.babel_extract import describe, source_text
-from dialogs.loader import MAX_LABEL, MAX_TEXT, FlowError, check_flow_text
+from dialogs.loader import MAX_LABEL, MAX_TEXT, FlowError, Problem, check_flow_text
 from dialogs.schema import Flow
 from konsulta.catalogs import LANGUAGES, with_fallbacks
 from konsulta.publishing import Published, publish, translations_of
@@ -451,10 +451,11 @@ async def publish_translations(
     consultation = await uow.consultations.get_by_slug(flow.id)
     current = consultation.current_version if consultation is not None else None
     number = max(current or 0, flow.version) + 1
+    name = f"{flow.id}.yaml"
     new_yaml = next_version_yaml(yaml_text, number)
     if new_yaml is None:
-        raise FlowError([])
-    name = f"{flow.id}.yaml"
+        missing = "the YAML has no top-level line 'version: N' to raise for the next version"
+        raise FlowError([Problem(name, None, missing)])
     bare, problems = check_flow_text(new_yaml, name)
     if bare is None:
         raise FlowError(problems)

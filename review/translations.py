@@ -146,7 +146,7 @@ async def _publish(
             uow, flow, version.yaml_text, translations, organisation=staff.organisation_slug
         )
     except FlowError as error:
-        wrong = "; ".join(str(p) for p in error.problems) or "version"
+        wrong = "; ".join(str(p) for p in error.problems)
         return [
             ft.TranslationProblem(
                 N_("The consultation cannot be published with these translations: %(problems)s"),
