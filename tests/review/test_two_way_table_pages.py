@@ -35,6 +35,21 @@ async def test_a_viewer_sees_stairs_by_district_with_row_shares(
     assert "north" not in table.replace('data-cell="north', "")  # labels, never keys
 
 
+async def test_picking_other_questions_keeps_the_filters(
+    browser_factory: Callable[[], Browser], people: dict[str, str]
+) -> None:
+    viewer = await logged_in(browser_factory, "viewer-a@example.org")
+
+    page = (await viewer.get(f"{TABLE}&language=pl&answer=needs:shade")).text
+
+    form = page.split('id="two-way"', 1)[1].split("</form>", 1)[0]
+    assert '<input type="hidden" name="language" value="pl">' in form
+    assert '<input type="hidden" name="step" value="needs">' in form
+    assert '<input type="hidden" name="value" value="shade">' in form
+    assert '<td data-cell="south:false">1 <small>(100%)</small></td>' in page  # Bogdan only
+    assert "crosstab.csv?rows=district&amp;columns=stairs&amp;language=pl&amp;step=needs" in page
+
+
 async def test_the_table_follows_the_filters_and_downloads_as_csv(
     browser_factory: Callable[[], Browser], people: dict[str, str], app: App
 ) -> None:
