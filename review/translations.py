@@ -58,12 +58,9 @@ def _editor_rows(flow: Flow, language: str) -> tuple[list[dict[str, object]], in
             longer += 1
             continue
         inline = ft.inline_text(flow, text.msgid, language)
+        current = inline or own.get(text.msgid, "")
         rows.append(
-            {
-                "text": text,
-                "translation": inline or own.get(text.msgid, ""),
-                "inline": inline is not None,
-            }
+            {"text": text, "translation": current, "shown": current, "inline": inline is not None}
         )
     return rows, longer
 
@@ -222,14 +219,23 @@ async def upload(request: Request, staff: Staff, form: FormData) -> Response:
 @action(EDIT)
 async def save_edits(request: Request, staff: Staff, form: FormData) -> Response:
     """The side-by-side editor: each source text (`msgid`) with its translation
-    (`msgstr`), in the same order; checked like an upload."""
+    (`msgstr`) and the translation the page showed (`shown`), in the same order; the
+    changed ones are checked like an upload."""
     slug = request.path_params["slug"]
     language = request.path_params["language"]
     sources = [str(v) for v in form.getlist("msgid")]
     texts = [str(v) for v in form.getlist("msgstr")]
-    if len(sources) != len(texts):
+    # A form without `shown` (a script, an old page) means every field as sent.
+    shown: list[str | None] = [str(v) for v in form.getlist("shown")] or [None] * len(texts)
+    if not len(sources) == len(texts) == len(shown):
         raise HTTPException(400)
-    edits = list(zip(sources, texts, strict=True))
+    # Only the fields the translator changed: the rest were shown from the version the
+    # page was loaded with, and must not undo what someone published since.
+    edits = [
+        (msgid, text)
+        for msgid, text, before in zip(sources, texts, shown, strict=True)
+        if before is None or text.strip() != before.strip()
+    ]
     async with dashboard(request).app.uow() as uow:
         found, version, flow = await _current(request, uow, staff, slug)
         if _chosen(flow, language) is None:

@@ -201,3 +201,31 @@ async def test_a_polish_clerk_reads_what_is_wrong_with_the_file_in_polish(
     )
     assert "Prosimy wybrać plik .po do przesłania." in no_file.text
     assert (await current(app))[0] == 3
+
+
+async def test_two_translators_one_after_the_other_keep_each_others_work(
+    browser_factory: Callable[[], Browser], app: App, library: None
+) -> None:
+    first = await logged_in(browser_factory, "staff-a@example.org")
+    second = await logged_in(browser_factory, "admin-a@example.org")
+    await first.get(f"{PAGE}?language=uk")  # both open the Ukrainian editor
+    await second.get(f"{PAGE}?language=uk")
+    untouched = ["Jak często odwiedza Pan/Pani bibliotekę?", "Dziękujemy!"]
+
+    await first.post(
+        f"{PAGE}/uk",
+        {"msgid": ["Co tydzień", *untouched], "msgstr": ["Щотижня", "", ""], "shown": ["", "", ""]},
+    )
+    await second.post(
+        f"{PAGE}/uk",
+        {
+            "msgid": ["Co tydzień", *untouched],
+            "msgstr": ["", "", "Дякуємо!"],
+            "shown": ["", "", ""],
+        },
+    )
+
+    number, translations = await current(app)
+    assert number == 5
+    assert translations["uk"]["Co tydzień"] == "Щотижня"  # the second page showed it empty
+    assert translations["uk"]["Dziękujemy!"] == "Дякуємо!"
