@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 from dialogs.loader import Problem, check_flow_text
 from dialogs.schema import Flow
 from dialogs.xlsform import ExportError, FormProblem, read_xlsform, write_xlsform
+from konsulta.flow_translations import coverage
 from konsulta.publishing import organisation_slug, publish
 from review.diagram import DiagramError, flow_svg, inline_svg
 from review.i18n import LANGUAGES, N_, translations
@@ -68,6 +69,7 @@ AUDIT_ACTIONS = (
     "erase",
     "results",
     "retention_purge",
+    "translate",
 )
 
 
@@ -209,6 +211,9 @@ async def publish_flow(request: Request, staff: Staff, form: FormData) -> Respon
         "name": name,
         "problems": by_row or problems_by_step(problems),
         "diagram": diagram,
+        # How much of each listed language the flow has (inline texts: a YAML brings
+        # no catalogs; the translations page adds them after publishing).
+        "coverage": coverage(flow) if flow is not None else [],
     }
     app = dashboard(request).app
     async with app.uow() as uow:

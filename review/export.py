@@ -12,6 +12,8 @@ be contacted, the name on their consent to be named. Per row, `consent:<purpose>
 when that consent was given, empty unless it stands today; the name and the contact
 columns are filled only while theirs does. The XLSX carries the basis of every column
 on a second sheet, the JSON in each row's `basis`.
+
+A two-way table (`crosstab_csv`) is written here too, with the same neutralisation.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from konsulta.flow_library import FlowLibrary
 from storage.models import ConsentPurpose
 from storage.repositories import RunExport
 from storage.uow import UnitOfWork
-from storage.views.dashboard import Conditions
+from storage.views.dashboard import Conditions, CrossTable
 from storage.views.export import PURPOSES, ExportAnswer, ExportRow, stream_rows
 
 Format = Literal["csv", "xlsx", "json"]
@@ -421,3 +423,30 @@ async def stream_export(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def crosstab_csv(
+    table: CrossTable,
+    row_labels: dict[str, str],
+    column_labels: dict[str, str],
+    *,
+    corner: str,
+    total: str,
+) -> str:
+    """A two-way table as CSV: per row its label, per column the count and the row
+    percentage (one decimal), and the row's citizens; labels as staff read them, every
+    cell neutralised (an option label is the flow author's text)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    header = [corner]
+    for key in table.column_keys:
+        label = column_labels.get(key, key)
+        header += [label, f"{label} %"]
+    writer.writerow([neutralise(cell) for cell in [*header, total]])
+    for row in table.row_keys:
+        cells: list[Any] = [row_labels.get(row, row)]
+        for column in table.column_keys:
+            share = table.share(row, column)
+            cells += [table.count(row, column), "" if share is None else f"{100 * share:.1f}"]
+        writer.writerow([neutralise(cell) for cell in [*cells, table.row_totals.get(row, 0)]])
+    return out.getvalue()

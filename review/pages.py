@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -23,7 +24,7 @@ from konsulta import privacy
 from konsulta.outbound import OutboundMessage
 from konsulta.retention import Retention
 from review import charts, i18n
-from review.export import FORMATS, Format, stream_export
+from review.export import FORMATS, Format, crosstab_csv, stream_export
 from review.i18n import N_
 from review.rendering import flash, language_of, render
 from review.security import ADMIN, EDIT, VIEW, Staff, action, audit, dashboard, page
@@ -51,12 +52,7 @@ CHART_KINDS = {
     StepKind.YES_NO,
 }
 HISTOGRAM_KINDS = {StepKind.SCALE, StepKind.NUMBER}
-CROSSTAB_KINDS = {
-    StepKind.SINGLE_CHOICE,
-    StepKind.MULTIPLE_CHOICE,
-    StepKind.YES_NO,
-    StepKind.SCALE,
-}
+CROSSTAB_KINDS = queries.CROSS_KINDS
 REPORT_KINDS = {StepKind.LOCATION, StepKind.PHOTO}
 #: What staff read for each kind of question, instead of the flow format's id.
 KIND_NAMES = {
@@ -193,6 +189,53 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def two_way_questions(flow: Flow) -> list[tuple[str, str]]:
+    """(step id, question in the default language) for the two-way table's selects."""
+    return [
+        (step.id, _short(flow.localize(step.text, flow.default_language), 60))
+        for step in flow.questions
+        if step.kind in CROSSTAB_KINDS
+    ]
+
+
+def two_way_steps(flow: Flow, params: Any) -> tuple[Step, Step] | None:
+    """The two questions the query string crosses (`rows`, `columns`), if both are
+    different choice questions of the flow; else None (no table, never an error)."""
+    try:
+        rows, columns = (
+            flow.step(str(params.get("rows", ""))),
+            flow.step(str(params.get("columns", ""))),
+        )
+    except KeyError:
+        return None
+    if rows.id == columns.id or not {rows.kind, columns.kind} <= CROSSTAB_KINDS:
+        return None
+    return rows, columns
+
+
+async def two_way_table(
+    uow: UnitOfWork, consultation_id: int, steps: tuple[Step, Step], conditions: Any
+) -> queries.CrossTable:
+    rows, columns = steps
+    pairs = await uow.read(queries.answer_pairs, consultation_id, rows.id, columns.id, conditions)
+    return queries.cross_table(rows, columns, pairs)
+
+
+def two_way_labels(
+    flow: Flow, table: queries.CrossTable
+) -> tuple[str, str, dict[str, str], dict[str, str]]:
+    """The table's two questions and their answers as staff read them: the flow's
+    default language, yes and no in the staff's (pick the language first)."""
+    language = flow.default_language
+    yes, no = i18n.gettext("Yes"), i18n.gettext("No")
+    return (
+        flow.localize(table.rows.text, language),
+        flow.localize(table.columns.text, language),
+        queries.answer_labels(flow, table.rows, language, yes=yes, no=no),
+        queries.answer_labels(flow, table.columns, language, yes=yes, no=no),
+    )
+
+
 @page(VIEW)
 async def consultation(request: Request, staff: Staff) -> Response:
     slug = request.path_params["slug"]
@@ -206,6 +249,8 @@ async def consultation(request: Request, staff: Staff) -> Response:
         retention = await Retention(board.app).notice(uow, found, board.clock().date())
         undelivered = await uow.read(queries.undelivered, found.id)
         wrote_back = await uow.threads.unread_in_consultation(staff.organisation_id, found.id)
+        crossed = two_way_steps(flow, request.query_params)
+        table = await two_way_table(uow, found.id, crossed, conditions) if crossed else None
     consultation_id = found.id
 
     async def count_answers() -> tuple[Any, ...]:
@@ -260,6 +305,17 @@ async def consultation(request: Request, staff: Staff) -> Response:
     overview = queries.Breakdowns(
         _named_languages(overview.by_language), overview.by_community, overview.by_day
     )
+    two_way: dict[str, Any] | None = None
+    if table is not None:
+        rows_title, columns_title, row_labels, column_labels = two_way_labels(flow, table)
+        two_way = {
+            "table": table,
+            "rows_title": rows_title,
+            "columns_title": columns_title,
+            "row_labels": row_labels,
+            "column_labels": column_labels,
+            "query": urlencode({"rows": table.rows.id, "columns": table.columns.id}),
+        }
     return render(
         request,
         "consultation.html",
@@ -272,6 +328,8 @@ async def consultation(request: Request, staff: Staff) -> Response:
         drops=drops,
         left_before=left_before,
         crosstab=_crosstab_choices(flow, language),
+        two_way_questions=two_way_questions(flow),
+        two_way=two_way,
         formats=FORMATS,
         charts=charts,
         has_reports=any(s.kind in REPORT_KINDS for s in flow.questions),
@@ -312,6 +370,46 @@ async def export(request: Request, staff: Staff) -> Response:
         body(),
         media_type=media,
         headers={"content-disposition": f'attachment; filename="{slug}.{fmt}"'},
+    )
+
+
+@page(VIEW)
+async def two_way_export(request: Request, staff: Staff) -> Response:
+    """The two-way table on the consultation page as CSV, filtered as on screen."""
+    slug = request.path_params["slug"]
+    filters = filters_of(request)
+    async with dashboard(request).app.uow() as uow:
+        found = await own_consultation(uow, staff, slug)
+        flow = await current_flow(request, uow, found)
+        crossed = two_way_steps(flow, request.query_params)
+        if crossed is None:
+            raise HTTPException(404)
+        table = await two_way_table(uow, found.id, crossed, filters.clauses(flow, uow.dialect))
+        await audit(
+            uow,
+            staff,
+            "export",
+            slug,
+            format="crosstab.csv",
+            rows=crossed[0].id,
+            columns=crossed[1].id,
+            filters=filters.query_string(),
+        )
+        await uow.commit()
+    i18n.use_language(language_of(request, staff))
+    rows_title, columns_title, row_labels, column_labels = two_way_labels(flow, table)
+    text = crosstab_csv(
+        table,
+        row_labels,
+        column_labels,
+        corner=f"{rows_title} / {columns_title}",
+        total=i18n.gettext(N_("Citizens")),
+    )
+    name = f"{slug}-{crossed[0].id}-{crossed[1].id}.csv"
+    return Response(
+        text.encode("utf-8-sig"),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{name}"'},
     )
 
 
@@ -804,6 +902,7 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/consultations", consultations),
         Route("/consultations/{slug}", consultation),
+        Route("/consultations/{slug}/crosstab.csv", two_way_export),
         Route("/consultations/{slug}/export.{fmt}", export),
         Route("/consultations/{slug}/texts", texts),
         Route("/consultations/{slug}/tags", add_tag, methods=["POST"]),

@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = {"N_": None, "_": None, "ngettext": (1, 2)}
 METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]
 #: Modules outside review/ whose N_() texts the dashboard shows: a spreadsheet form's
-#: problems (dialogs/ cannot import review/, so it marks them with its own N_).
-SHOWN_FROM = [ROOT / "dialogs" / "xlsform.py"]
+#: problems and a translator's .po problems (dialogs/ and konsulta/ cannot import
+#: review/, so they mark them with their own N_).
+SHOWN_FROM = [ROOT / "dialogs" / "xlsform.py", ROOT / "konsulta" / "flow_translations.py"]
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 
 

@@ -59,15 +59,20 @@ from storage.models import (
 __all__ = [
     "Conditions",
     "Counts",
+    "CrossTable",
     "DropOff",
     "Filters",
     "QuestionStats",
     "answer_consultation",
+    "answer_keys",
+    "answer_labels",
+    "answer_pairs",
     "answers_of_runs",
     "breakdowns",
     "citizen_runs",
     "counts",
     "counts_by_consultation",
+    "cross_table",
     "drop_off",
     "free_texts",
     "question_stats",
@@ -710,3 +715,125 @@ async def citizen_runs(
         .order_by(Run.id.desc())
     )
     return [(run, consultation) for run, consultation in rows]
+
+
+# --- two-way tables ------------------------------------------------------------------
+
+#: Questions a two-way table can cross: a fixed set of answers each.
+CROSS_KINDS = {StepKind.SINGLE_CHOICE, StepKind.MULTIPLE_CHOICE, StepKind.YES_NO, StepKind.SCALE}
+
+
+def answer_keys(step: Step) -> list[str]:
+    """The answers a choice question can have, as `_key` spells them, in flow order."""
+    if step.kind is StepKind.YES_NO:
+        return ["true", "false"]
+    if step.kind is StepKind.SCALE and step.min is not None and step.max is not None:
+        return [str(p) for p in range(int(step.min), int(step.max) + 1)]
+    return [option.key for option in step.options]
+
+
+def answer_labels(
+    flow: Flow, step: Step, language: str, *, yes: str = "Yes", no: str = "No"
+) -> dict[str, str]:
+    """What staff read for each of `answer_keys(step)`: an option's label in
+    `language`, `yes` and `no` (in the staff's language), a scale's point."""
+    if step.kind is StepKind.YES_NO:
+        return {"true": yes, "false": no}
+    labels = {key: key for key in answer_keys(step)}
+    labels.update({o.key: flow.localize(o.label, language) for o in step.options})
+    return labels
+
+
+def _items(value: Any) -> list[str]:
+    """The answers one stored value counts for: each picked option once, a number
+    as its point (a scale's 3.0 is 3)."""
+    values = value if isinstance(value, list) else [value]
+    found: list[str] = []
+    for item in values:
+        if isinstance(item, float) and item.is_integer():
+            item = int(item)
+        key = _key(item)
+        if key not in found:
+            found.append(key)
+    return found
+
+
+@dataclass
+class CrossTable:
+    """Answers to one question (rows) against another (columns), counted per citizen.
+
+    A citizen counts in a row for each answer they gave to the row question (one, or
+    several for multiple choice) and, there, in a column for each answer to the column
+    question. `row_totals` are the citizens behind each row who answered both, so a
+    row's percentages add up to 100 when the column question takes one answer, and to
+    more when it takes several.
+    """
+
+    rows: Step
+    columns: Step
+    row_keys: list[str] = field(default_factory=list)
+    column_keys: list[str] = field(default_factory=list)
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    row_totals: dict[str, int] = field(default_factory=dict)
+
+    def count(self, row: str, column: str) -> int:
+        return self.counts.get((row, column), 0)
+
+    def share(self, row: str, column: str) -> float | None:
+        """The cell as a fraction of its row's citizens (None for an empty row)."""
+        total = self.row_totals.get(row, 0)
+        return self.count(row, column) / total if total else None
+
+    @property
+    def total(self) -> int:
+        return sum(self.row_totals.values())
+
+
+def cross_table(rows: Step, columns: Step, pairs: Sequence[tuple[Any, Any, int]]) -> CrossTable:
+    """Count (row answer, column answer, citizens) pairs as stored into a table with
+    every answer of both questions in flow order, zeros included; an answer a later
+    version no longer offers is added after them."""
+    table = CrossTable(rows, columns, answer_keys(rows), answer_keys(columns))
+    for row_value, column_value, n in pairs:
+        column_items = _items(column_value)
+        for row in _items(row_value):
+            if row not in table.row_keys:
+                table.row_keys.append(row)
+            table.row_totals[row] = table.row_totals.get(row, 0) + n
+            for column in column_items:
+                if column not in table.column_keys:
+                    table.column_keys.append(column)
+                table.counts[(row, column)] = table.counts.get((row, column), 0) + n
+    return table
+
+
+async def answer_pairs(
+    session: AsyncSession,
+    consultation_id: int,
+    rows: str,
+    columns: str,
+    conditions: Sequence[Any] = (),
+) -> list[tuple[Any, Any, int]]:
+    """How many citizens gave each pair of stored answers to questions `rows` and
+    `columns` (both answered, not skipped), one row per distinct pair: the database
+    groups, so the result grows with the answer combinations, not the citizens."""
+    first = aliased(Answer, name="row_answer")
+    second = aliased(Answer, name="column_answer")
+    result = await session.execute(
+        select(first.value, second.value, func.count())
+        .select_from(first)
+        .join(Run, Run.id == first.run_id)
+        .join(
+            second,
+            and_(second.run_id == first.run_id, second.step_id == columns, ~second.skipped),
+        )
+        .where(
+            first.step_id == rows,
+            ~first.skipped,
+            Run.consultation_id == consultation_id,
+            Run.parent_run_id.is_(None),
+            *conditions,
+        )
+        .group_by(first.value, second.value)
+    )
+    return [(a, b, int(n)) for a, b, n in result]

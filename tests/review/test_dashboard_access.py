@@ -17,6 +17,9 @@ A_THREAD_PAGES = [
     "/consultations/park-survey/reports",
     "/consultations/park-survey/export.csv",
     "/consultations/park-survey/template.pot",
+    "/consultations/park-survey/translations",
+    "/consultations/park-survey/translations/pl.po",
+    "/consultations/park-survey/crosstab.csv?rows=district&columns=stairs",
 ]
 
 
@@ -151,6 +154,7 @@ async def test_staff_of_another_organisation_get_404_for_everything_of_org_a(
         ("/consultations/park-survey/status", {"status": "closed"}),
         ("/consultations/park-survey/reports/1/status", {"status": "resolved"}),
         ("/consultations/park-survey/answers/1/coding", {"mark": "idea"}),
+        ("/consultations/park-survey/translations/pl", {"msgid": "x", "msgstr": "y"}),
     ]:
         assert (await other.post(url, data)).status_code == 404, url
     # Their own citizen is theirs; Org A's citizen who never answered Org B is not.
@@ -172,6 +176,7 @@ async def test_a_viewer_reads_everything_but_cannot_change_anything(
         ("/consultations/park-survey/reports/1/status", {"status": "resolved"}),
         ("/consultations/park-survey/answers/1/coding", {"mark": "idea"}),
         ("/publish", {"yaml": "id: x"}),
+        ("/consultations/park-survey/translations/pl", {"msgid": "x", "msgstr": "y"}),
         ("/admin/users", {"email": "new@example.org"}),
     ]:
         assert (await viewer.post(url, data)).status_code == 403, url
