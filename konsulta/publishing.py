@@ -16,6 +16,7 @@ from dialogs.loader import FlowError, check_flow_file, check_flow_text, load_tra
 from dialogs.schema import Flow
 from konsulta.catalogs import with_fallbacks
 from storage.models import ConsultationStatus
+from storage.repositories import VersionConflict
 from storage.uow import UnitOfWork
 
 
@@ -58,6 +59,10 @@ def translations_of(flow: Flow) -> dict[str, dict[str, str]]:
     return {language: dict(texts) for language, texts in flow._translations.items() if texts}
 
 
+class OtherOrganisation(VersionConflict):
+    """The consultation id is taken by another organisation's consultation."""
+
+
 async def publish(
     uow: UnitOfWork,
     flow: Flow,
@@ -72,8 +77,18 @@ async def publish(
     The consultation belongs to the organisation its YAML names, unless
     `organisation_as` (a slug) says otherwise: the playground publishes every bundled
     flow under one organisation, so the dashboard account a newcomer makes for it sees
-    them all. A consultation published before keeps its organisation."""
+    them all. A consultation belongs to one organisation for good: a version naming
+    another is refused (`OtherOrganisation`), so nobody replaces another organisation's
+    consultation by reusing its id."""
     slug = organisation_as or organisation_slug(flow.organisation)
+    existing = await uow.consultations.get_by_slug(flow.id)
+    if existing is not None:
+        owner = await uow.organisations.get(existing.organisation_id)
+        if owner is not None and owner.slug != slug:
+            raise OtherOrganisation(
+                f"consultation '{flow.id}' belongs to another organisation ({owner.name}); "
+                "give yours another id"
+            )
     organisation = await uow.organisations.get_or_create(
         slug, flow.organisation if organisation_as is None else organisation_as
     )
