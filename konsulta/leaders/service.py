@@ -186,22 +186,29 @@ async def own_community(uow: UnitOfWork, leader: Leader, community_id: int) -> C
     return None
 
 
-async def open_consultation(uow: UnitOfWork, key: str) -> Consultation | None:
-    """The consultation a button names (its id as text), if it is still open."""
+async def open_consultation(uow: UnitOfWork, key: str, organisation_id: int) -> Consultation | None:
+    """The consultation a button names (its id as text), if it is still open and is
+    the organisation's (a forged button naming another organisation's: None)."""
     consultation = await uow.consultations.get(int(key)) if key.isdecimal() else None
-    if consultation is None or consultation.status != ConsultationStatus.OPEN:
+    if (
+        consultation is None
+        or consultation.status != ConsultationStatus.OPEN
+        or consultation.organisation_id != organisation_id
+    ):
         return None
     return consultation
 
 
 async def consultation_choices(
-    app: App, uow: UnitOfWork, language: str, *, open_only: bool = True
+    app: App, uow: UnitOfWork, language: str, organisation_id: int, *, open_only: bool = True
 ) -> list[tuple[int, str]]:
-    """The consultations a leader can pick (the open ones, or all for statistics), as
-    (id, title in `language`)."""
+    """The organisation's consultations a leader can pick (the open ones, or all for
+    statistics), as (id, title in `language`). Never another organisation's: a
+    deployment serves many, and a leader invites only to their own's."""
     status = ConsultationStatus.OPEN if open_only else None
     choices = []
-    for consultation in await uow.consultations.list_all(status=status):
+    found = await uow.consultations.list_all(status=status, organisation_id=organisation_id)
+    for consultation in found:
         title = consultation.title
         version = await uow.consultations.get_version(consultation)
         if version is not None:
@@ -217,7 +224,10 @@ async def consultation_choices(
 async def invite_link(
     uow: UnitOfWork, consultation: Consultation, community: Community, leader: Leader | None
 ) -> InviteLink:
-    """The community's active link for the consultation (made on first request)."""
+    """The community's active link for the consultation (made on first request);
+    only ever to a consultation of the community's own organisation."""
+    if consultation.organisation_id != community.organisation_id:
+        raise LeaderError(f"{consultation.slug} is not a consultation of this community's")
     link = await uow.invites.get_or_create(
         consultation.id, community.id, created_by=leader.id if leader else None
     )
