@@ -7,6 +7,7 @@ citizen's answers to a leader.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +28,7 @@ from storage.models import (
     LeaderBroadcast,
     LeaderBroadcastStatus,
     LeaderCommunity,
+    LeaderLink,
     LeaderPolicy,
     Run,
     RunStatus,
@@ -39,6 +41,7 @@ __all__ = [
     "FunnelRow",
     "InviteRepository",
     "LeaderBroadcastRepository",
+    "LeaderLinkRepository",
     "LeaderRepository",
     "new_payload",
 ]
@@ -455,5 +458,88 @@ class LeaderBroadcastRepository:
                 LeaderBroadcast.status == LeaderBroadcastStatus.AWAITING_APPROVAL,
             )
             .order_by(LeaderBroadcast.id)
+        )
+        return list(result.scalars())
+
+
+def token_hash(token: str) -> str:
+    """What is stored of a one-time leader link's token (SHA-256, hex)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class LeaderLinkRepository:
+    """One-time "become a leader" links; the token itself is never stored."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def create(
+        self, organisation_id: int, community_id: int, token: str, *, by: str, expires: datetime
+    ) -> LeaderLink:
+        link = LeaderLink(
+            token_hash=token_hash(token),
+            organisation_id=organisation_id,
+            community_id=community_id,
+            created_by=by[:200],
+            created_at=utcnow(),
+            expires_at=expires,
+        )
+        self._session.add(link)
+        await self._session.flush()
+        return link
+
+    async def get(self, link_id: int) -> LeaderLink | None:
+        return await self._session.get(LeaderLink, link_id)
+
+    async def by_token(self, token: str) -> LeaderLink | None:
+        result = await self._session.execute(
+            select(LeaderLink).where(LeaderLink.token_hash == token_hash(token))
+        )
+        return result.scalar_one_or_none()
+
+    async def use(self, link_id: int, now: datetime) -> bool:
+        """Use the link up, atomically: True for exactly one caller, and only while it
+        is unused, not revoked and not expired (two people opening it at once: one)."""
+        result = await self._session.execute(
+            update(LeaderLink)
+            .where(
+                LeaderLink.id == link_id,
+                LeaderLink.used_at.is_(None),
+                LeaderLink.revoked_at.is_(None),
+                LeaderLink.expires_at > now,
+            )
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
+    async def set_used_by(self, link_id: int, leader_id: int) -> None:
+        await self._session.execute(
+            update(LeaderLink)
+            .where(LeaderLink.id == link_id)
+            .values(used_by=leader_id)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def revoke(self, link_id: int, now: datetime) -> bool:
+        result = await self._session.execute(
+            update(LeaderLink)
+            .where(
+                LeaderLink.id == link_id,
+                LeaderLink.used_at.is_(None),
+                LeaderLink.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
+    async def of_organisation(self, organisation_id: int, limit: int = 100) -> list[LeaderLink]:
+        """The organisation's links, newest first (the dashboard shows their state)."""
+        result = await self._session.execute(
+            select(LeaderLink)
+            .where(LeaderLink.organisation_id == organisation_id)
+            .order_by(LeaderLink.id.desc())
+            .limit(limit)
         )
         return list(result.scalars())
