@@ -28,7 +28,7 @@ from starlette.staticfiles import StaticFiles
 
 from konsulta.bootstrap import App, build_app
 from konsulta.settings import Settings
-from review import account, admin, broadcasts, health, i18n, open311, pages, public
+from review import account, admin, broadcasts, health, i18n, leaders, open311, pages, public
 from review.dashboard import Dashboard
 from review.i18n import N_
 from review.rendering import make_templates, render, safe_next
@@ -147,6 +147,7 @@ def routes() -> list[BaseRoute]:
         *admin.routes(),
         *account.routes(),
         *broadcasts.routes(),
+        *leaders.routes(),
         *public.routes(),
         *open311.routes(),
         *health.routes(),

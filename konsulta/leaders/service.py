@@ -56,6 +56,7 @@ __all__ = [
     "menu_message",
     "open_consultation",
     "own_community",
+    "poster",
     "poster_text",
     "remove_leader",
     "revoke_leader_link",

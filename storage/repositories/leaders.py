@@ -225,6 +225,28 @@ class LeaderRepository:
             found.append((leader, int(user_id), names))
         return found
 
+    async def of_community(self, community_id: int) -> list[tuple[Leader, int]]:
+        """(leader, Telegram user id) of the community's leaders, in the order they
+        joined."""
+        result = await self._session.execute(
+            select(Leader, CitizenChannel.channel_user_id)
+            .join(LeaderCommunity, LeaderCommunity.leader_id == Leader.id)
+            .join(CitizenChannel, CitizenChannel.citizen_id == Leader.citizen_id)
+            .where(LeaderCommunity.community_id == community_id)
+            .order_by(LeaderCommunity.created_at, Leader.id)
+        )
+        return [(leader, int(user_id)) for leader, user_id in result.all()]
+
+    async def counts(self, organisation_id: int) -> dict[int, int]:
+        """How many leaders each of the organisation's communities has."""
+        result = await self._session.execute(
+            select(LeaderCommunity.community_id, func.count())
+            .join(Community, Community.id == LeaderCommunity.community_id)
+            .where(Community.organisation_id == organisation_id)
+            .group_by(LeaderCommunity.community_id)
+        )
+        return {int(c): int(n) for c, n in result.all()}
+
     async def set_assisting(self, leader: Leader, citizen_id: int | None) -> None:
         await self._session.execute(
             update(Leader).where(Leader.id == leader.id).values(assisting_citizen_id=citizen_id)
@@ -360,6 +382,18 @@ class InviteRepository:
         if not include_revoked:
             query = query.where(InviteLink.revoked_at.is_(None))
         return (await self._session.execute(query)).scalar_one_or_none()
+
+    async def of_community(self, community_id: int) -> list[InviteLink]:
+        """The community's working links (one per consultation at most)."""
+        result = await self._session.execute(
+            select(InviteLink)
+            .where(InviteLink.community_id == community_id, InviteLink.revoked_at.is_(None))
+            .order_by(InviteLink.consultation_id, InviteLink.id)
+        )
+        return list(result.scalars())
+
+    async def get(self, link_id: int) -> InviteLink | None:
+        return await self._session.get(InviteLink, link_id)
 
     async def record_open(self, link: InviteLink, language: str) -> None:
         self._session.add(
