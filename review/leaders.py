@@ -314,7 +314,7 @@ async def approval_decide(request: Request, staff: Staff, form: FormData) -> Res
         )
         await uow.commit()
     if decision.outcome == "sent":
-        flash(request, N_("Approved. It is going to %(count)s people."), count=decision.recipients)
+        flash(request, N_("Approved and sent. Recipients: %(count)s."), count=decision.recipients)
     elif decision.outcome == "rejected":
         flash(request, N_("Rejected. The leader has been told."))
     else:
