@@ -111,11 +111,7 @@ async def _community_page(
         leaders = await uow.leaders.of_community(community.id)
         links = await uow.invites.of_community(community.id)
         choices = await consultation_choices(app, uow, staff.language, community.organisation_id)
-        one_time = [
-            link
-            for link in await uow.leader_links.of_organisation(staff.organisation_id)
-            if link.community_id == community.id
-        ]
+        one_time = await uow.leader_links.of_community(community.id)
     titles = dict(choices)
     username = await board.bot_username() if links else ""
     invites = [

@@ -568,11 +568,11 @@ class LeaderLinkRepository:
         )
         return int(getattr(result, "rowcount", 0) or 0) == 1
 
-    async def of_organisation(self, organisation_id: int, limit: int = 100) -> list[LeaderLink]:
-        """The organisation's links, newest first (the dashboard shows their state)."""
+    async def of_community(self, community_id: int, limit: int = 50) -> list[LeaderLink]:
+        """The community's links, newest first (the dashboard shows their state)."""
         result = await self._session.execute(
             select(LeaderLink)
-            .where(LeaderLink.organisation_id == organisation_id)
+            .where(LeaderLink.community_id == community_id)
             .order_by(LeaderLink.id.desc())
             .limit(limit)
         )

@@ -167,8 +167,7 @@ async def test_editors_run_a_community_and_every_step_is_audited(
     async with app.uow() as uow:
         leader = await uow.leaders.find_active(7007)
         assert leader is not None
-        [link] = [k for k in await uow.leader_links.of_organisation(leader.organisation_id)
-                  if k.community_id == youth]  # fmt: skip
+        [link] = await uow.leader_links.of_community(youth)
         assert url.split("start=")[1] not in link.token_hash
     remove = f"{one}/leaders/{leader.id}/remove"
     assert (await browser.post(remove, {})).status_code == 303
