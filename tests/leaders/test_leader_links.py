@@ -4,14 +4,16 @@ is told kindly, in their language, that it was used."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from database_checks import session_of
 from leader_world import COMMUNITY, ORGANISATION, World
 from sqlalchemy import select
 
-from konsulta.leaders.service import LEADER_LINK_DAYS, make_leader_link
+from konsulta.leaders.service import LEADER_LINK_DAYS, make_leader_link, revoke_leader_link
 from storage.models import AuditEntry, LeaderLink
+from storage.types import utcnow
 
 
 async def _link(world: World) -> str:
@@ -64,3 +66,31 @@ async def test_a_leader_link_stops_working_after_a_week(world: World) -> None:
     [kind] = await late.expect()
     assert "no longer valid" in (kind.text or "")
     assert "invite" not in late.menu()
+
+
+async def test_a_stopped_link_makes_nobody_a_leader(world: World) -> None:
+    payload = await _link(world)
+    async with world.app.uow() as uow:
+        link = await uow.leader_links.by_token(payload)
+        assert link is not None
+        assert await revoke_leader_link(uow, link, by="staff@example.org", now=utcnow())
+        assert not await revoke_leader_link(uow, link, by="staff@example.org", now=utcnow())
+        await uow.commit()
+    phone = world.phone(4004)
+    await phone.send(f"/start {payload}")
+    [kind] = await phone.expect()
+    assert "no longer valid" in (kind.text or "")
+    async with world.app.uow() as uow:
+        assert await uow.leaders.find_active(4004) is None
+
+
+async def test_two_people_opening_one_link_at_once_make_one_leader(world: World) -> None:
+    payload = await _link(world)
+    first, second = world.phone(4005), world.phone(4006)
+    await asyncio.gather(first.send(f"/start {payload}"), second.send(f"/start {payload}"))
+    [a], [b] = await first.expect(), await second.expect()
+    welcomed = [p for p, m in ((4005, a), (4006, b)) if "You are now a leader" in (m.text or "")]
+    assert len(welcomed) == 1
+    async with world.app.uow() as uow:
+        leaders = [await uow.leaders.find_active(u) for u in (4005, 4006)]
+    assert sum(leader is not None for leader in leaders) == 1
