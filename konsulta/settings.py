@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     bot_token: SecretStr = Field(
         default=SecretStr("123456:EMULATOR-TOKEN"), description="Bot token from @BotFather"
     )
+    bot_username: str = Field(
+        default="",
+        description="The bot's @username for links the dashboard makes (empty: asked with getMe)",
+    )
     api_base_url: str = Field(
         default="https://api.telegram.org",
         description="Bot API server; the emulator or a local telegram-bot-api",

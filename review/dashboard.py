@@ -29,6 +29,7 @@ class Dashboard:
     clock: Callable[[], datetime] = utcnow
     stats: StatsCache = field(default_factory=lambda: StatsCache(0))
     _bot: Bot | None = field(default=None, repr=False)
+    _username: str = field(default="", repr=False)
 
     def bot(self) -> Bot:
         """The Bot API client (for a report's photo), made on first use."""
@@ -37,6 +38,17 @@ class Dashboard:
             session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base_url))
             self._bot = Bot(settings.bot_token.get_secret_value(), session=session)
         return self._bot
+
+    async def bot_username(self) -> str:
+        """The bot's @name for deep links: the setting, else asked once (getMe)."""
+        if not self._username:
+            self._username = self.app.settings.bot_username.lstrip("@")
+        if not self._username:
+            me = await self.bot().me()
+            self._username = me.username or ""
+        if not self._username:
+            raise RuntimeError("the bot has no username, so it cannot make links")
+        return self._username
 
     async def close(self) -> None:
         await self.stats.close()

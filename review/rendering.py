@@ -55,7 +55,9 @@ def language_of(request: Request, staff: Staff | None) -> str:
 
 def flash(request: Request, message: str, **params: Any) -> None:
     """A note for the next page (`message` is an N_() msgid, translated when shown)."""
-    request.session.setdefault("flash", []).append([message, params])
+    # Assigned, not appended in place: the session cookie is written again only when
+    # the session itself is set, so a second note before a page shows would be lost.
+    request.session["flash"] = [*request.session.get("flash", []), [message, params]]
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:

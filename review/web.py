@@ -28,7 +28,18 @@ from starlette.staticfiles import StaticFiles
 
 from konsulta.bootstrap import App, build_app
 from konsulta.settings import Settings
-from review import account, admin, broadcasts, health, i18n, open311, pages, public, translations
+from review import (
+    account,
+    admin,
+    broadcasts,
+    health,
+    i18n,
+    leaders,
+    open311,
+    pages,
+    public,
+    translations,
+)
 from review.dashboard import Dashboard
 from review.i18n import N_
 from review.rendering import make_templates, render, safe_next
@@ -148,6 +159,7 @@ def routes() -> list[BaseRoute]:
         *translations.routes(),
         *account.routes(),
         *broadcasts.routes(),
+        *leaders.routes(),
         *public.routes(),
         *open311.routes(),
         *health.routes(),

@@ -643,6 +643,30 @@ class InviteLink(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class LeaderLink(Base):
+    """A one-time "become a leader" link staff make for a community (migration 0018).
+
+    Only the SHA-256 of its /start payload is kept, so a copy of the database does not
+    give working links; the first person to open it becomes the community's leader
+    (`used_at`, `used_by`), later ones are told kindly it was used."""
+
+    __tablename__ = "leader_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), index=True
+    )
+    # The staff member's e-mail (or "cli") who made it, as the audit log names them.
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("leaders.id", ondelete="SET NULL"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class InviteOpen(Base):
     """Someone opened an invite link (a count for statistics; who is not kept)."""
 

@@ -34,6 +34,7 @@ from storage.repositories import (
     InboxRepository,
     InviteRepository,
     LeaderBroadcastRepository,
+    LeaderLinkRepository,
     LeaderRepository,
     OrganisationRepository,
     OutboxRepository,
@@ -116,6 +117,7 @@ class UnitOfWork:
     leaders: LeaderRepository
     invites: InviteRepository
     leader_broadcasts: LeaderBroadcastRepository
+    leader_links: LeaderLinkRepository
     # staff dashboard
     staff: StaffRepository
     staff_sessions: StaffSessionRepository
@@ -165,6 +167,7 @@ class UnitOfWork:
         self.leaders = LeaderRepository(session)
         self.invites = InviteRepository(session)
         self.leader_broadcasts = LeaderBroadcastRepository(session)
+        self.leader_links = LeaderLinkRepository(session)
         self.staff = StaffRepository(session)
         self.staff_sessions = StaffSessionRepository(session)
         self.audit = AuditRepository(session)

@@ -8,7 +8,10 @@ the per-chat command menu included, are outbox rows like every other message.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from konsulta.bootstrap import App
@@ -21,17 +24,24 @@ from storage.models import (
     ConsultationStatus,
     InviteLink,
     Leader,
+    LeaderLink,
     Organisation,
     OutboxKind,
 )
 from storage.uow import UnitOfWork
 
 __all__ = [
+    "LEADER_LINK_DAYS",
+    "LEADER_LINK_PREFIX",
+    "Claim",
+    "ClaimResult",
     "Invitation",
     "LeaderError",
+    "LeaderInvitation",
     "actor",
     "add_community",
     "add_leader",
+    "claim_leader_link",
     "consultation_choices",
     "deep_link",
     "document_message",
@@ -39,15 +49,21 @@ __all__ = [
     "flow_of",
     "invitation",
     "invite_link",
+    "is_leader_link",
     "keep_menu",
+    "lead",
+    "make_leader_link",
     "menu_message",
     "open_consultation",
     "own_community",
+    "poster",
     "poster_text",
     "remove_leader",
+    "revoke_leader_link",
     "revoke_link",
     "revoke_own_link",
     "set_menu",
+    "step_down",
 ]
 
 
@@ -68,16 +84,19 @@ async def _organisation(uow: UnitOfWork, slug: str) -> Organisation:
 
 
 async def add_community(
-    uow: UnitOfWork, organisation_slug: str, name: str, languages: list[str]
+    uow: UnitOfWork, organisation_slug: str, name: str, languages: list[str], *, by: str = "cli"
 ) -> Community:
     organisation = await uow.organisations.get_or_create(organisation_slug)
+    name = " ".join(name.split())
+    if not name:
+        raise LeaderError("a community needs a name")
     if await uow.communities.find(organisation.id, name) is not None:
         raise LeaderError(f"community '{name}' already exists in {organisation_slug}")
     if not languages:
         raise LeaderError("a community needs at least one language")
     community = await uow.communities.create(organisation.id, name, languages)
     await uow.leaders.audit(
-        "cli", organisation.id, "community.add", name, languages=languages, id=community.id
+        by, organisation.id, "community.add", name, languages=languages, id=community.id
     )
     return community
 
@@ -98,16 +117,33 @@ async def add_leader(
     """Make a Telegram user a leader of a community and show them the leader menu."""
     organisation = await uow.organisations.get_or_create(organisation_slug)
     community = await _community(uow, organisation, community_name)
+    return await lead(app, uow, telegram_user_id, community, by="cli")
+
+
+async def lead(
+    app: App, uow: UnitOfWork, telegram_user_id: int, community: Community, *, by: str
+) -> Leader:
+    """`telegram_user_id` leads `community` from now on (the CLI, the dashboard and a
+    one-time link all end here), audited as done `by`; their menu gets the leader's
+    commands."""
+    if telegram_user_id <= 0:
+        raise LeaderError("a Telegram user id is a positive number")
     citizen = await uow.citizens.get_or_create(
         telegram_user_id,
         telegram_user_id,  # a private chat's id is the user's id
         secret=app.settings.pseudonym_secret.get_secret_value(),
         timezone=app.settings.default_timezone,
     )
-    leader = await uow.leaders.make(citizen.id, organisation.id)
+    current = await uow.leaders.for_citizen(citizen.id)
+    if current is not None and current.organisation_id != community.organisation_id:
+        # One leader row belongs to one organisation (its broadcasts, its statistics).
+        if current.active:
+            raise LeaderError("this person already leads a community of another organisation")
+        current.organisation_id = community.organisation_id
+    leader = await uow.leaders.make(citizen.id, community.organisation_id)
     await uow.leaders.join(leader, community)
     await uow.leaders.audit(
-        "cli", organisation.id, "leader.add", actor(leader), community=community.name
+        by, community.organisation_id, "leader.add", actor(leader), community=community.name
     )
     chat_id = await uow.citizens.chat_id(citizen.id)
     if chat_id is not None:
@@ -132,14 +168,117 @@ async def remove_leader(
     community = None
     if community_name is not None:
         community = await _community(uow, organisation, community_name)
+    return await step_down(app, uow, leader, community, by="cli")
+
+
+async def step_down(
+    app: App, uow: UnitOfWork, leader: Leader, community: Community | None, *, by: str
+) -> int:
+    """The leader leaves `community` (None: all of theirs), audited as done `by`; with
+    none left they are deactivated and get the citizens' menu back. Returns how many
+    communities they still lead."""
     left = await uow.leaders.leave(leader, community)
     await uow.leaders.audit(
-        "cli", organisation.id, "leader.remove", actor(leader), community=community_name, left=left
+        by,
+        leader.organisation_id,
+        "leader.remove",
+        actor(leader),
+        community=community.name if community else None,
+        left=left,
     )
-    chat_id = await uow.citizens.chat_id(citizen.id)
+    chat_id = await uow.citizens.chat_id(leader.citizen_id)
     if left == 0 and chat_id is not None:
         await set_menu(app, uow, leader, chat_id, None)
     return left
+
+
+# --- one-time "become a leader" links ----------------------------------------------------
+
+#: A leader link's /start payload: this prefix and 32 random URL-safe characters (an
+#: invite link's payload is 24 of them, without the prefix): 39 of Telegram's 64.
+LEADER_LINK_PREFIX = "leader-"
+LEADER_LINK_DAYS = 7
+
+
+def is_leader_link(payload: str) -> bool:
+    return payload.startswith(LEADER_LINK_PREFIX) and len(payload) == len(LEADER_LINK_PREFIX) + 32
+
+
+@dataclass(frozen=True)
+class LeaderInvitation:
+    """A new one-time link: the deep link is shown once; only its hash is kept."""
+
+    link: LeaderLink
+    payload: str
+
+
+async def make_leader_link(
+    uow: UnitOfWork, community: Community, *, by: str, now: datetime
+) -> LeaderInvitation:
+    """A one-time link that makes whoever opens it first in Telegram a leader of
+    `community`, for `LEADER_LINK_DAYS` days."""
+    payload = LEADER_LINK_PREFIX + secrets.token_urlsafe(24)
+    link = await uow.leader_links.create(
+        community.organisation_id,
+        community.id,
+        payload,
+        by=by,
+        expires=now + timedelta(days=LEADER_LINK_DAYS),
+    )
+    await uow.leaders.audit(
+        by, community.organisation_id, "leaderlink.add", f"leaderlink:{link.id}",
+        community=community.name, expires=link.expires_at.isoformat(),
+    )  # fmt: skip
+    return LeaderInvitation(link, payload)
+
+
+class Claim(StrEnum):
+    """What opening a one-time leader link came to."""
+
+    LEADER = "leader"  # they lead the community now
+    ALREADY = "already"  # they led it already (the link is not used up)
+    USED = "used"  # used up, revoked or expired
+    UNKNOWN = "unknown"  # no such link
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    outcome: Claim
+    community: Community | None = None
+
+
+async def claim_leader_link(
+    app: App, uow: UnitOfWork, payload: str, telegram_user_id: int, *, now: datetime
+) -> ClaimResult:
+    """The person who opened `payload` becomes its community's leader, once: the link
+    is used up atomically, so of two people opening it at the same moment one wins."""
+    link = await uow.leader_links.by_token(payload)
+    if link is None:
+        return ClaimResult(Claim.UNKNOWN)
+    community = await uow.communities.get(link.community_id)
+    if community is None:
+        return ClaimResult(Claim.UNKNOWN)
+    current = await uow.leaders.find_active(telegram_user_id)
+    if current is not None and community in await uow.leaders.communities(current):
+        return ClaimResult(Claim.ALREADY, community)
+    if current is not None and current.organisation_id != community.organisation_id:
+        # A leader of another organisation cannot take (and use up) this one's link.
+        return ClaimResult(Claim.USED, community)
+    if not await uow.leader_links.use(link.id, now):
+        return ClaimResult(Claim.USED, community)
+    leader = await lead(app, uow, telegram_user_id, community, by=f"leaderlink:{link.id}")
+    await uow.leader_links.set_used_by(link.id, leader.id)
+    return ClaimResult(Claim.LEADER, community)
+
+
+async def revoke_leader_link(uow: UnitOfWork, link: LeaderLink, *, by: str, now: datetime) -> bool:
+    """Stop an unused one-time link working; False if it was used or revoked before."""
+    done = await uow.leader_links.revoke(link.id, now)
+    if done:
+        await uow.leaders.audit(
+            by, link.organisation_id, "leaderlink.revoke", f"leaderlink:{link.id}"
+        )
+    return done
 
 
 def menu_message(app: App, language: str | None) -> OutboundMessage:
@@ -186,22 +325,29 @@ async def own_community(uow: UnitOfWork, leader: Leader, community_id: int) -> C
     return None
 
 
-async def open_consultation(uow: UnitOfWork, key: str) -> Consultation | None:
-    """The consultation a button names (its id as text), if it is still open."""
+async def open_consultation(uow: UnitOfWork, key: str, organisation_id: int) -> Consultation | None:
+    """The consultation a button names (its id as text), if it is still open and is
+    the organisation's (a forged button naming another organisation's: None)."""
     consultation = await uow.consultations.get(int(key)) if key.isdecimal() else None
-    if consultation is None or consultation.status != ConsultationStatus.OPEN:
+    if (
+        consultation is None
+        or consultation.status != ConsultationStatus.OPEN
+        or consultation.organisation_id != organisation_id
+    ):
         return None
     return consultation
 
 
 async def consultation_choices(
-    app: App, uow: UnitOfWork, language: str, *, open_only: bool = True
+    app: App, uow: UnitOfWork, language: str, organisation_id: int, *, open_only: bool = True
 ) -> list[tuple[int, str]]:
-    """The consultations a leader can pick (the open ones, or all for statistics), as
-    (id, title in `language`)."""
+    """The organisation's consultations a leader can pick (the open ones, or all for
+    statistics), as (id, title in `language`). Never another organisation's: a
+    deployment serves many, and a leader invites only to their own's."""
     status = ConsultationStatus.OPEN if open_only else None
     choices = []
-    for consultation in await uow.consultations.list_all(status=status):
+    found = await uow.consultations.list_all(status=status, organisation_id=organisation_id)
+    for consultation in found:
         title = consultation.title
         version = await uow.consultations.get_version(consultation)
         if version is not None:
@@ -217,7 +363,10 @@ async def consultation_choices(
 async def invite_link(
     uow: UnitOfWork, consultation: Consultation, community: Community, leader: Leader | None
 ) -> InviteLink:
-    """The community's active link for the consultation (made on first request)."""
+    """The community's active link for the consultation (made on first request);
+    only ever to a consultation of the community's own organisation."""
+    if consultation.organisation_id != community.organisation_id:
+        raise LeaderError(f"{consultation.slug} is not a consultation of this community's")
     link = await uow.invites.get_or_create(
         consultation.id, community.id, created_by=leader.id if leader else None
     )

@@ -102,7 +102,8 @@ async def leader_stats(
     consultation = (
         await uow.consultations.get(int(consultation_key)) if consultation_key.isdecimal() else None
     )
-    if not ids or consultation is None:
+    organisations = {c.organisation_id for c in communities if c.id in ids}
+    if not ids or consultation is None or consultation.organisation_id not in organisations:
         return None
     rows = await uow.communities.funnel(ids, consultation.id)
     names = ", ".join(c.name for c in communities if c.id in ids)

@@ -16,6 +16,7 @@ from storage.repositories.leaders import (
     FunnelRow,
     InviteRepository,
     LeaderBroadcastRepository,
+    LeaderLinkRepository,
     LeaderRepository,
 )
 from storage.repositories.messaging import (
@@ -44,6 +45,7 @@ __all__ = [
     "InboxRepository",
     "InviteRepository",
     "LeaderBroadcastRepository",
+    "LeaderLinkRepository",
     "LeaderRepository",
     "OrganisationRepository",
     "OutboxRepository",

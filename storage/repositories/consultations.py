@@ -120,13 +120,19 @@ class ConsultationRepository:
         return consultation
 
     async def list_all(
-        self, *, status: str | None = None, organisation: Organisation | None = None
+        self,
+        *,
+        status: str | None = None,
+        organisation: Organisation | None = None,
+        organisation_id: int | None = None,
     ) -> list[Consultation]:
         query = select(Consultation)
         if status is not None:
             query = query.where(Consultation.status == status)
         if organisation is not None:
-            query = query.where(Consultation.organisation_id == organisation.id)
+            organisation_id = organisation.id
+        if organisation_id is not None:
+            query = query.where(Consultation.organisation_id == organisation_id)
         result = await self._session.execute(query.order_by(Consultation.id))
         return list(result.scalars())
 

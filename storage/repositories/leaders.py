@@ -7,6 +7,7 @@ citizen's answers to a leader.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +28,7 @@ from storage.models import (
     LeaderBroadcast,
     LeaderBroadcastStatus,
     LeaderCommunity,
+    LeaderLink,
     LeaderPolicy,
     Run,
     RunStatus,
@@ -39,6 +41,7 @@ __all__ = [
     "FunnelRow",
     "InviteRepository",
     "LeaderBroadcastRepository",
+    "LeaderLinkRepository",
     "LeaderRepository",
     "new_payload",
 ]
@@ -222,6 +225,28 @@ class LeaderRepository:
             found.append((leader, int(user_id), names))
         return found
 
+    async def of_community(self, community_id: int) -> list[tuple[Leader, int]]:
+        """(leader, Telegram user id) of the community's leaders, in the order they
+        joined."""
+        result = await self._session.execute(
+            select(Leader, CitizenChannel.channel_user_id)
+            .join(LeaderCommunity, LeaderCommunity.leader_id == Leader.id)
+            .join(CitizenChannel, CitizenChannel.citizen_id == Leader.citizen_id)
+            .where(LeaderCommunity.community_id == community_id)
+            .order_by(LeaderCommunity.created_at, Leader.id)
+        )
+        return [(leader, int(user_id)) for leader, user_id in result.all()]
+
+    async def counts(self, organisation_id: int) -> dict[int, int]:
+        """How many leaders each of the organisation's communities has."""
+        result = await self._session.execute(
+            select(LeaderCommunity.community_id, func.count())
+            .join(Community, Community.id == LeaderCommunity.community_id)
+            .where(Community.organisation_id == organisation_id)
+            .group_by(LeaderCommunity.community_id)
+        )
+        return {int(c): int(n) for c, n in result.all()}
+
     async def set_assisting(self, leader: Leader, citizen_id: int | None) -> None:
         await self._session.execute(
             update(Leader).where(Leader.id == leader.id).values(assisting_citizen_id=citizen_id)
@@ -358,6 +383,18 @@ class InviteRepository:
             query = query.where(InviteLink.revoked_at.is_(None))
         return (await self._session.execute(query)).scalar_one_or_none()
 
+    async def of_community(self, community_id: int) -> list[InviteLink]:
+        """The community's working links (one per consultation at most)."""
+        result = await self._session.execute(
+            select(InviteLink)
+            .where(InviteLink.community_id == community_id, InviteLink.revoked_at.is_(None))
+            .order_by(InviteLink.consultation_id, InviteLink.id)
+        )
+        return list(result.scalars())
+
+    async def get(self, link_id: int) -> InviteLink | None:
+        return await self._session.get(InviteLink, link_id)
+
     async def record_open(self, link: InviteLink, language: str) -> None:
         self._session.add(
             InviteOpen(
@@ -455,5 +492,88 @@ class LeaderBroadcastRepository:
                 LeaderBroadcast.status == LeaderBroadcastStatus.AWAITING_APPROVAL,
             )
             .order_by(LeaderBroadcast.id)
+        )
+        return list(result.scalars())
+
+
+def token_hash(token: str) -> str:
+    """What is stored of a one-time leader link's token (SHA-256, hex)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class LeaderLinkRepository:
+    """One-time "become a leader" links; the token itself is never stored."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def create(
+        self, organisation_id: int, community_id: int, token: str, *, by: str, expires: datetime
+    ) -> LeaderLink:
+        link = LeaderLink(
+            token_hash=token_hash(token),
+            organisation_id=organisation_id,
+            community_id=community_id,
+            created_by=by[:200],
+            created_at=utcnow(),
+            expires_at=expires,
+        )
+        self._session.add(link)
+        await self._session.flush()
+        return link
+
+    async def get(self, link_id: int) -> LeaderLink | None:
+        return await self._session.get(LeaderLink, link_id)
+
+    async def by_token(self, token: str) -> LeaderLink | None:
+        result = await self._session.execute(
+            select(LeaderLink).where(LeaderLink.token_hash == token_hash(token))
+        )
+        return result.scalar_one_or_none()
+
+    async def use(self, link_id: int, now: datetime) -> bool:
+        """Use the link up, atomically: True for exactly one caller, and only while it
+        is unused, not revoked and not expired (two people opening it at once: one)."""
+        result = await self._session.execute(
+            update(LeaderLink)
+            .where(
+                LeaderLink.id == link_id,
+                LeaderLink.used_at.is_(None),
+                LeaderLink.revoked_at.is_(None),
+                LeaderLink.expires_at > now,
+            )
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
+    async def set_used_by(self, link_id: int, leader_id: int) -> None:
+        await self._session.execute(
+            update(LeaderLink)
+            .where(LeaderLink.id == link_id)
+            .values(used_by=leader_id)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def revoke(self, link_id: int, now: datetime) -> bool:
+        result = await self._session.execute(
+            update(LeaderLink)
+            .where(
+                LeaderLink.id == link_id,
+                LeaderLink.used_at.is_(None),
+                LeaderLink.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
+    async def of_community(self, community_id: int, limit: int = 50) -> list[LeaderLink]:
+        """The community's links, newest first (the dashboard shows their state)."""
+        result = await self._session.execute(
+            select(LeaderLink)
+            .where(LeaderLink.community_id == community_id)
+            .order_by(LeaderLink.id.desc())
+            .limit(limit)
         )
         return list(result.scalars())

@@ -30,7 +30,8 @@ from outreach.reminders import NO_REMINDERS, REMINDER_STEP
 from storage.models import InboxUpdate
 
 FLOW = Path(__file__).resolve().parents[1] / "leaders" / "flows" / "co-op-homes.yaml"
-ORGANISATION = "demo"
+# The organisation the flow names: a leader invites to their own organisation's only.
+ORGANISATION = "spoldzielnia-mieszkaniowa-w-slupsku"
 COMMUNITY = "Senior co-op Słupsk"
 CITIZEN, LEADER, STRANGER = 2001, 3001, 4001
 GROUP = -100_500

@@ -28,7 +28,9 @@ from storage.models import Consultation
 FLOWS = Path(__file__).resolve().parent / "flows"
 TIMEOUT = 20.0
 COMMUNITY = "Senior co-op Słupsk"
-ORGANISATION = "spoldzielnia-mieszkaniowa-w-slupsku"  # co-op-homes.yaml names it
+# The organisation the consultation's YAML names: a community and its leaders belong to
+# the organisation whose consultations they invite to.
+ORGANISATION = "spoldzielnia-mieszkaniowa-w-slupsku"
 
 
 def daytime_zone(now: datetime | None = None) -> str:

@@ -59,6 +59,7 @@ def settings_for(url: str, **extra: Any) -> Settings:
         web_secure_cookies=False,
         default_language="en",
         web_stats_max_age_seconds=0,  # recount on every view: tests read fresh numbers
+        bot_username="konsulta_test_bot",  # the deep links the leaders pages make
         **extra,
     )
 

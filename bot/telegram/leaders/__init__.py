@@ -1,6 +1,7 @@
 """The leader's side of the bot in Telegram, one router per feature: invite links and
 posters (`invites`), statistics (`stats`), helping someone answer (`assist`),
-broadcasts and the approvers' buttons (`broadcasts`); what they share is in `common`.
+broadcasts and the approvers' buttons (`broadcasts`), one-time "become a leader" links
+(`become`); what they share is in `common`.
 
 These routers come before the citizens' ones (see `bot.telegram.routers`). The leaders'
 router lets through only updates from active leaders (`common.LeaderContext` finds
@@ -16,14 +17,15 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.telegram.leaders import assist, broadcasts, invites, stats
+from bot.telegram.leaders import assist, become, broadcasts, invites, stats
 from bot.telegram.leaders.common import LeaderContext, is_leader
 
 __all__ = ["get_routers"]
 
 
 def get_routers() -> list[Router]:
-    """Fresh routers: approvals first (an approver need not be a leader), then the
+    """Fresh routers: one-time leader links first (whoever opens one is not a leader
+    yet), approvals (an approver need not be a leader), then the
     leaders', whose features stand in this order because helping someone takes what
     the leader types before a message being composed does."""
     leaders = Router(name="leaders")
@@ -31,4 +33,4 @@ def get_routers() -> list[Router]:
         observer.outer_middleware(LeaderContext())
         observer.filter(is_leader)
     leaders.include_routers(invites.router(), stats.router(), assist.router(), broadcasts.router())
-    return [broadcasts.approvals_router(), leaders]
+    return [become.router(), broadcasts.approvals_router(), leaders]

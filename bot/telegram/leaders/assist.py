@@ -94,7 +94,11 @@ async def on_assist_consultation(
     await query.answer()
     async with app.uow() as uow:
         community = await own_community(uow, leader, callback_data.id)
-        consultation = await open_consultation(uow, callback_data.arg)
+        consultation = (
+            await open_consultation(uow, callback_data.arg, community.organisation_id)
+            if community is not None
+            else None
+        )
         person = None
         if community is not None and consultation is not None:
             person = await assist.switch_to(app, uow, leader.id, community, consultation)

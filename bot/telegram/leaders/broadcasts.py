@@ -122,7 +122,13 @@ async def on_broadcast_kind(update: LeaderUpdate, uow: UnitOfWork) -> Payload:
         ).format(community=community.name)
         return say(text, language)
     return await pick_consultation(
-        update.app, uow, Act.BROADCAST_CONSULTATION, broadcast.id, texts, language
+        update.app,
+        uow,
+        Act.BROADCAST_CONSULTATION,
+        broadcast.id,
+        community.organisation_id,
+        texts,
+        language,
     )
 
 
@@ -142,7 +148,7 @@ async def on_broadcast_consultation(update: LeaderUpdate, uow: UnitOfWork) -> Pa
     if isinstance(found, dict):
         return found
     broadcast, community = found
-    consultation = await open_consultation(uow, update.arg)
+    consultation = await open_consultation(uow, update.arg, community.organisation_id)
     if consultation is None or not await broadcasts.choose_consultation(
         uow, update.leader, broadcast, community, consultation, await bot_username(update.bot)
     ):

@@ -216,13 +216,15 @@ async def pick_consultation(
     uow: UnitOfWork,
     act: Act,
     item: int,
+    organisation_id: int,
     texts: Translator,
     language: str,
     *,
     open_only: bool = True,
 ) -> Payload:
-    """A question to pick a consultation (buttons `act`, `item`, the consultation)."""
-    choices = await consultation_choices(app, uow, language, open_only=open_only)
+    """A question to pick one of the organisation's consultations (buttons `act`,
+    `item`, the consultation)."""
+    choices = await consultation_choices(app, uow, language, organisation_id, open_only=open_only)
     if not choices:
         return say(texts.gettext("There is no open consultation at the moment."), language)
     buttons = [button(title[:60], act, item, str(key)) for key, title in choices]
@@ -237,7 +239,9 @@ async def pick_target(
     texts, language = update.texts, update.language
     found = await pick_community(uow, update.leader, community_act, texts, language)
     if isinstance(found, Community):
-        return await pick_consultation(update.app, uow, consultation_act, found.id, texts, language)
+        return await pick_consultation(
+            update.app, uow, consultation_act, found.id, found.organisation_id, texts, language
+        )
     return found
 
 
@@ -247,7 +251,13 @@ async def pick_consultation_of(update: LeaderUpdate, uow: UnitOfWork, act: Act) 
     if community is None:
         return gone(update.texts, update.language)
     return await pick_consultation(
-        update.app, uow, act, community.id, update.texts, update.language
+        update.app,
+        uow,
+        act,
+        community.id,
+        community.organisation_id,
+        update.texts,
+        update.language,
     )
 
 

@@ -45,7 +45,9 @@ async def on_invite_community(update: LeaderUpdate, uow: UnitOfWork) -> Payload:
 async def on_invite_consultation(update: LeaderUpdate, uow: UnitOfWork) -> list[Payload]:
     texts, language = update.texts, update.language
     community = await own_community(uow, update.leader, update.item)
-    consultation = await open_consultation(uow, update.arg)
+    consultation = (
+        await open_consultation(uow, update.arg, community.organisation_id) if community else None
+    )
     if community is None or consultation is None:
         return [gone(texts, language)]
     made = await invitation(

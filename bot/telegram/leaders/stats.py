@@ -34,7 +34,14 @@ async def on_stats(update: LeaderUpdate, uow: UnitOfWork) -> Payload:
         return say(texts.gettext("Which community?"), language, *choices)
     if communities:
         return await pick_consultation(
-            update.app, uow, Act.STATS, communities[0].id, texts, language, open_only=False
+            update.app,
+            uow,
+            Act.STATS,
+            communities[0].id,
+            communities[0].organisation_id,
+            texts,
+            language,
+            open_only=False,
         )
     return say(texts.gettext("You do not lead any community at the moment."), language)
 
@@ -42,10 +49,19 @@ async def on_stats(update: LeaderUpdate, uow: UnitOfWork) -> Payload:
 @replies
 async def on_stats_community(update: LeaderUpdate, uow: UnitOfWork) -> Payload:
     """Id 0 is "all my communities"."""
-    if update.item and await own_community(uow, update.leader, update.item) is None:
+    community = await own_community(uow, update.leader, update.item) if update.item else None
+    if update.item and community is None:
         return gone(update.texts, update.language)
+    organisation_id = community.organisation_id if community else update.leader.organisation_id
     return await pick_consultation(
-        update.app, uow, Act.STATS, update.item, update.texts, update.language, open_only=False
+        update.app,
+        uow,
+        Act.STATS,
+        update.item,
+        organisation_id,
+        update.texts,
+        update.language,
+        open_only=False,
     )
 
 
