@@ -181,6 +181,11 @@ class Settings(BaseSettings):
         "(default: host name and webhook port, or host name and 'polling'); unique per "
         "live worker",
     )
+    webhook_reuse_port: bool = Field(
+        default=False,
+        description="Bind the webhook port with SO_REUSEPORT, shared with the other "
+        "workers `konsulta run --webhook --workers N` starts (set for them)",
+    )
     inbox_lease_seconds: float = Field(
         default=30.0,
         gt=0,

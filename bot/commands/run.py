@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from bot.commands.secrets import refused
 from bot.ptb.runtime import PtbRuntime
 from bot.telegram.runtime import Runtime, stop_on_signals
+from bot.workers import supervise
 from dialogs.loader import FlowError
 from emulator import Emulator, EmulatorConfig, start_emulator
 from emulator.playground import TimeMachine
@@ -49,6 +50,13 @@ def register(sub: Any) -> None:
         help="the Telegram library: aiogram (everything) or ptb (the citizens' journey, "
         "polling only; see docs/adapters.md)",
     )
+    run_cmd.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="webhook worker processes sharing the webhook port (SO_REUSEPORT; "
+        "PostgreSQL only; see docs/operations.md)",
+    )
     run_cmd.set_defaults(
         handler=lambda args, settings: run(
             settings,
@@ -56,6 +64,7 @@ def register(sub: Any) -> None:
             emulator=args.emulator,
             port=args.port,
             framework=args.framework,
+            workers=args.workers,
         )
     )
     emulator = sub.add_parser("emulator", help="run only the Bot API emulator")
@@ -125,16 +134,30 @@ def time_machine_for(app: App) -> TimeMachine | None:
 
 
 async def run(
-    settings: Settings, *, webhook: bool, emulator: bool, port: int, framework: str = "aiogram"
+    settings: Settings,
+    *,
+    webhook: bool,
+    emulator: bool,
+    port: int,
+    framework: str = "aiogram",
+    workers: int = 1,
 ) -> int:
     if framework == "ptb" and webhook:
         print("the ptb adapter receives by long polling only; drop --webhook", file=sys.stderr)
+        return 2
+    if workers != 1 and (not webhook or emulator or framework != "aiogram" or workers < 1):
+        print("--workers N needs --webhook (aiogram, no --emulator)", file=sys.stderr)
+        return 2
+    if workers > 1 and not settings.database_url.startswith("postgresql"):
+        print("--workers N needs PostgreSQL (KONSULTA_DATABASE_URL)", file=sys.stderr)
         return 2
     if not emulator:  # the sandbox makes its own token and keeps its data to itself
         needed = ["bot_token", "pseudonym_secret", *(["webhook_secret"] if webhook else [])]
         if (code := refused(settings, needed)) is not None:
             return code
     stop = stop_on_signals()
+    if workers > 1:
+        return await supervise(settings, workers, stop)
     emu = None
     if emulator:
         emu = await start_emulator_near(port)

@@ -223,7 +223,12 @@ class Runtime:
         settings = self.app.settings
         runner = web.AppRunner(self.webhook_app(), access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
+        site = web.TCPSite(
+            runner,
+            settings.webhook_host,
+            settings.webhook_port,
+            reuse_port=settings.webhook_reuse_port or None,
+        )
         await site.start()
         if url := settings.webhook_url:
             await patiently(
