@@ -54,6 +54,7 @@ AUDIT_ACTIONS = (
     "view",
     "export",
     "reply",
+    "thread_done",
     "publish",
     "open",
     "close",

@@ -778,6 +778,7 @@ async def thread(request: Request, staff: Staff) -> Response:
             citizen.id, staff.organisation_id, dashboard(request).clock()
         )
         reachable = await uow.citizens.chat_id(citizen.id) is not None
+        still_open = await uow.threads.is_open(citizen.id, staff.organisation_id)
         await audit(uow, staff, "view_thread", pid)
         await uow.commit()
     request.state.staff = replace(staff, unread=max(staff.unread - seen, 0))
@@ -791,6 +792,7 @@ async def thread(request: Request, staff: Staff) -> Response:
         labels=labels,
         messages=messages,
         unread=unread,
+        still_open=still_open,
         reachable=reachable and not citizen.stopped,
         max_reply=MAX_REPLY,
         outbound=ThreadDirection.TO_CITIZEN,
@@ -799,10 +801,29 @@ async def thread(request: Request, staff: Staff) -> Response:
 
 @page(VIEW)
 async def replies(request: Request, staff: Staff) -> Response:
-    """Threads with citizens' messages nobody at the organisation has opened yet."""
+    """The conversations inbox: threads whose citizen messages nobody marked done,
+    those with messages nobody has opened yet first."""
     async with dashboard(request).app.uow(read_only=True) as uow:
-        threads = await uow.threads.unread_threads(staff.organisation_id)
+        threads = await uow.threads.open_threads(staff.organisation_id)
     return render(request, "replies.html", threads=threads)
+
+
+@action(EDIT)
+async def thread_done(request: Request, staff: Staff, form: FormData) -> Response:
+    """Mark a conversation done: it leaves the inbox until the citizen writes again."""
+    pid = request.path_params["pid"]
+    async with dashboard(request).app.uow() as uow:
+        citizen = await own_citizen(uow, staff, pid)
+        closed = await uow.threads.mark_done(
+            citizen.id, staff.organisation_id, dashboard(request).clock()
+        )
+        if closed:
+            await audit(uow, staff, "thread_done", pid, messages=closed)
+        await uow.commit()
+    flash(request, N_("Marked as done. It comes back if the citizen writes again."))
+    return RedirectResponse(
+        "/replies" if form.get("back") == "replies" else f"/citizens/{pid}", 303
+    )
 
 
 async def queue_to_citizen(
@@ -916,6 +937,7 @@ def routes() -> list[BaseRoute]:
         Route("/replies", replies),
         Route("/citizens/{pid}", thread),
         Route("/citizens/{pid}/reply", reply, methods=["POST"]),
+        Route("/citizens/{pid}/done", thread_done, methods=["POST"]),
         Route("/citizens/{pid}/erase", confirm_erase),
         Route("/citizens/{pid}/erase", erase, methods=["POST"]),
     ]

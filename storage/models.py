@@ -558,6 +558,9 @@ class ThreadMessage(Base):
     # A citizen's message is unread until a staff member of the organisation opens the
     # thread (any of them: the organisation shares one inbox); staff's own stay None.
     seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when staff mark the conversation done (the reply sent, nothing more to do);
+    # the inbox lists threads with citizen messages not yet done (migration 0019).
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # The dashboard's aggregates: runs of a consultation by day (charts over time, date

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import case, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -47,7 +47,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class UnreadThread:
-    """A citizen's thread with messages no staff member has opened yet."""
+    """A citizen's open thread: messages not yet marked done, `unread` of them not
+    opened by any staff member yet."""
 
     participant_id: str
     unread: int
@@ -422,17 +423,52 @@ class ThreadRepository:
         )
         return int(result.scalar_one())
 
-    async def unread_threads(self, organisation_id: int) -> list[UnreadThread]:
-        """The organisation's threads with unread citizen messages, newest first."""
+    async def open_threads(self, organisation_id: int) -> list[UnreadThread]:
+        """The organisation's threads with citizen messages not marked done (unread
+        ones first), newest first."""
         newest = func.max(ThreadMessage.created_at)
+        unread = func.sum(case((ThreadMessage.seen_at.is_(None), 1), else_=0))
         result = await self._session.execute(
-            select(Citizen.participant_id, func.count(), newest)
+            select(Citizen.participant_id, unread, newest)
             .join(Citizen, Citizen.id == ThreadMessage.citizen_id)
-            .where(*self._unread(organisation_id))
+            .where(
+                ThreadMessage.organisation_id == organisation_id,
+                ThreadMessage.direction == ThreadDirection.FROM_CITIZEN,
+                ThreadMessage.done_at.is_(None),
+            )
             .group_by(Citizen.participant_id)
-            .order_by(newest.desc())
+            .order_by(unread.desc(), newest.desc())
         )
-        return [UnreadThread(pid, int(n), when) for pid, n, when in result]
+        return [UnreadThread(pid, int(n or 0), when) for pid, n, when in result]
+
+    async def is_open(self, citizen_id: int, organisation_id: int) -> bool:
+        """Whether the citizen wrote something to the organisation not marked done."""
+        result = await self._session.execute(
+            select(ThreadMessage.id)
+            .where(
+                ThreadMessage.citizen_id == citizen_id,
+                ThreadMessage.organisation_id == organisation_id,
+                ThreadMessage.direction == ThreadDirection.FROM_CITIZEN,
+                ThreadMessage.done_at.is_(None),
+            )
+            .limit(1)
+        )
+        return result.scalar_one_or_none() is not None
+
+    async def mark_done(self, citizen_id: int, organisation_id: int, now: datetime) -> int:
+        """Mark the conversation done (and read); how many messages were open."""
+        result = await self._session.execute(
+            update(ThreadMessage)
+            .where(
+                ThreadMessage.citizen_id == citizen_id,
+                ThreadMessage.organisation_id == organisation_id,
+                ThreadMessage.direction == ThreadDirection.FROM_CITIZEN,
+                ThreadMessage.done_at.is_(None),
+            )
+            .values(done_at=now, seen_at=func.coalesce(ThreadMessage.seen_at, now))
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def unread_in_consultation(self, organisation_id: int, consultation_id: int) -> int:
         """How many of a consultation's participants wrote messages nobody has seen."""
