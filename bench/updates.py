@@ -20,9 +20,13 @@ Two bots are measured in the same run, behind the same webhook path:
   SQLite and, when reachable, PostgreSQL.
 
 Both run in this one process with the emulator and the citizens (one event loop), so
-the load generator's cost is shared equally; the bot is not a separate process here.
-Rate limits are lifted on both sides (emulator and sender), since they measure
-Telegram, not the bot.
+the load generator's cost is shared equally. With `--bot-process` each bot is its own
+process instead (the baseline as `bench/updates.py --serve-baseline`, Konsulta as
+`konsulta run --webhook`), as in production, and the run also reports the CPU each
+update costs in the bot process, in PostgreSQL (all its processes) and in this load
+process, the bot's idle and peak memory, and the reaction time a citizen sees (from
+sending to the bot's answer in the chat). Rate limits are lifted on both sides
+(emulator and sender), since they measure Telegram, not the bot.
 
 Two phases per bot, `--seconds` each:
 1. throughput: citizens act as fast as the bot answers; updates/s = updates whose
@@ -40,7 +44,9 @@ import asyncio
 import contextlib
 import os
 import secrets
+import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -76,7 +82,8 @@ from storage.models import Answer
 REPO = Path(__file__).resolve().parent.parent
 FLOW_PATH = REPO / "dialogs" / "flows" / "senior-housing.yaml"
 TOKEN = "7000000001:bench-token"
-SECRET = "bench-webhook-secret"
+SECRET = "bench-webhook-secret-at-least-32-bytes-long"
+PSEUDONYM_SECRET = "bench-pseudonym-secret-at-least-32-bytes-long"
 PATH = "/telegram/webhook"
 MAX_CONNECTIONS = 40  # Telegram's default for a webhook
 LANGUAGE = "pl"
@@ -179,6 +186,9 @@ class Crowd:
     answers_given: int = 0
     errors: int = 0
     next_user: int = 0
+    #: Seconds from sending an update to the bot's answer in the chat, while recording.
+    reactions: list[float] = field(default_factory=list)
+    recording: bool = False
 
     def __post_init__(self) -> None:
         self.emu.state.listeners.append(self._on_event)
@@ -235,6 +245,7 @@ class Crowd:
                     if question
                     else None
                 )
+                began = time.perf_counter()
                 try:
                     if action == "text":
                         message = await self.emu.citizens.send_text(user_id, argument)
@@ -260,6 +271,8 @@ class Crowd:
                     self.errors += 1
                     print(f"  citizen {user_id}: {error!r}", file=sys.stderr)
                     return
+                if self.recording:
+                    self.reactions.append(time.perf_counter() - began)
                 self.done_updates += 1
                 self.answers_given += answers
 
@@ -418,6 +431,8 @@ class Result:
     p99_ms: float
     errors: int
     committed: str = ""
+    #: With --bot-process: CPU per update in each process, memory, reaction times.
+    costs: str = ""
 
 
 async def serve(application: web.Application, timings: Timings) -> tuple[web.AppRunner, str]:
@@ -533,6 +548,12 @@ async def measure_konsulta(args: argparse.Namespace, database_url: str, label: s
 
         return runtime.webhook_app(), cleanup
 
+    return await measure(f"Konsulta on {label}", setup, args, answers_check(database_url))
+
+
+def answers_check(database_url: str) -> Callable[[int], Awaitable[str]]:
+    """Whether every answer the citizens gave is committed (answer rows)."""
+
     async def check(answers_given: int) -> str:
         engine = create_engine(database_url)
         try:
@@ -543,7 +564,192 @@ async def measure_konsulta(args: argparse.Namespace, database_url: str, label: s
         ok = "all" if stored == answers_given else "MISSING"
         return f"{stored} answer rows for {answers_given} answers given: {ok} committed"
 
-    return await measure(f"Konsulta on {label}", setup, args, check)
+    return check
+
+
+# --- each bot as its own process (--bot-process) ----------------------------------------
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU time of each of these processes so far (vanished ones left out)."""
+    found = {}
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
+def cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU the processes alive at the end used since `before` (new ones: all of theirs)."""
+    return sum(spent - before.get(pid, 0.0) for pid, spent in after.items())
+
+
+def postgres_pids() -> list[int]:
+    """Every PostgreSQL server process on this machine (the server and its backends)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdecimal() and (entry / "comm").read_text().strip() == "postgres":
+                found.append(int(entry.name))
+    return found
+
+
+def memory_mib(pid: int, field_name: str) -> float:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def until_listening(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Until the bot's webhook answers at all (a bot starting takes a few seconds)."""
+    deadline = time.monotonic() + 60
+    async with aiohttp.ClientSession() as http:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the bot exited:\n{log.read_text()[-3000:]}")
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(url) as response:
+                    await response.read()
+                    return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the bot never listened:\n{log.read_text()[-3000:]}")
+            await asyncio.sleep(0.2)
+
+
+async def measure_process(
+    name: str,
+    command: list[str],
+    env: dict[str, str],
+    args: argparse.Namespace,
+    emu: Emulator,
+    port: int,
+    check: Callable[[int], Awaitable[str]] | None = None,
+) -> Result:
+    """The bot as a child process on `port`, the crowd and `emu` in this process."""
+    url = f"http://127.0.0.1:{port}{PATH}"
+    with tempfile.TemporaryDirectory() as folder:
+        log = Path(folder) / "bot.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(command, env=env, stdout=output, stderr=output)
+        try:
+            await until_listening(url, process, log)
+            await asyncio.sleep(2)  # start-up work (recovery, commands) is done
+            idle = memory_mib(process.pid, "VmRSS")
+            async with aiohttp.ClientSession() as http:
+                crowd = Crowd(emu, url, http, first_user_id=1_000_000)
+                bot_before, pg_before = cpu_seconds([process.pid]), cpu_seconds(postgres_pids())
+                load_before = time.process_time()
+                updates, elapsed = await run_crowd(crowd, args.citizens, args.seconds, None)
+                spent = [
+                    cpu_since(bot_before, cpu_seconds([process.pid])),
+                    cpu_since(pg_before, cpu_seconds(postgres_pids())),
+                    time.process_time() - load_before,
+                ]
+                crowd.recording = True
+                fixed, fixed_elapsed = await run_crowd(
+                    crowd, args.citizens, args.seconds, args.rate
+                )
+                crowd.recording = False
+            bot_ms, pg_ms, load_ms = (seconds * 1000 / max(updates, 1) for seconds in spent)
+            database = f", PostgreSQL {pg_ms:.1f} ms" if "postgresql" in name.lower() else ""
+            costs = (
+                f"CPU per update: bot {bot_ms:.1f} ms{database}, load {load_ms:.1f} ms;"
+                f" bot memory idle {idle:.0f} MiB,"
+                f" peak {memory_mib(process.pid, 'VmHWM'):.0f} MiB"
+            )
+            committed = await check(crowd.answers_given) if check else ""
+            return Result(
+                name,
+                updates / elapsed,
+                updates,
+                fixed / fixed_elapsed,
+                percentile(crowd.reactions, 0.5) * 1000,
+                percentile(crowd.reactions, 0.99) * 1000,
+                crowd.errors,
+                committed,
+                costs,
+            )
+        finally:
+            process.terminate()
+            await asyncio.to_thread(process.wait, 30)
+
+
+async def measure_baseline_process(args: argparse.Namespace) -> Result:
+    emu = await start_emulator("127.0.0.1", 0, bench_emulator_config())
+    port = free_port()
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--serve-baseline",
+        "--port",
+        str(port),
+        "--api",
+        emu.base_url,
+    ]
+    try:
+        return await measure_process(
+            "aiogram + MemoryStorage", command, dict(os.environ), args, emu, port
+        )
+    finally:
+        await emu.close()
+
+
+async def measure_konsulta_process(
+    args: argparse.Namespace, database_url: str, label: str
+) -> Result:
+    emu = await start_emulator("127.0.0.1", 0, bench_emulator_config())
+    port = free_port()
+    settings = {
+        "DATABASE_URL": database_url,
+        "API_BASE_URL": emu.base_url,
+        "BOT_TOKEN": TOKEN,
+        "WEBHOOK_SECRET": SECRET,
+        "PSEUDONYM_SECRET": PSEUDONYM_SECRET,
+        "WEBHOOK_PATH": PATH,
+        "WEBHOOK_PORT": str(port),
+        "RATE_PER_SECOND": "100000",
+        "RATE_PER_CHAT": "100000",
+        "FLOOD_MESSAGES": "100000",
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KONSULTA_")}
+    env.update({f"KONSULTA_{k}": v for k, v in settings.items()})
+    app = await build_app(Settings(database_url=database_url, _env_file=None))
+    flow, yaml_text = read_flow(FLOW_PATH, allow_incomplete=True)
+    async with app.uow() as uow:
+        await publish(uow, flow, yaml_text, open_now=True)
+        await uow.commit()
+    await app.close()
+    command = [sys.executable, "-m", "bot", "run", "--webhook"]
+    try:
+        return await measure_process(
+            f"Konsulta on {label}", command, env, args, emu, port, answers_check(database_url)
+        )
+    finally:
+        await emu.close()
+
+
+def bench_emulator_config() -> EmulatorConfig:
+    return EmulatorConfig(token=TOKEN, rate_limits=RateLimitConfig(enabled=False))
+
+
+async def serve_baseline(port: int, api: str) -> None:
+    """`--serve-baseline`: the baseline bot alone, until SIGTERM."""
+    flow, _yaml = read_flow(FLOW_PATH, allow_incomplete=True)
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api)))
+    dispatcher = Dispatcher(storage=MemoryStorage())
+    dispatcher.include_router(baseline_router(flow))
+    runner = web.AppRunner(baseline_webhook(dispatcher, bot, Timings()), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+    await bot.session.close()
 
 
 async def postgres_database(server_url: str) -> tuple[str, Callable[[], Awaitable[None]]] | None:
@@ -579,18 +785,30 @@ def print_result(result: Result, baseline: Result | None, rate: float) -> None:
     if result.errors:
         line += f"   ERRORS {result.errors}"
     print(line, flush=True)
+    if result.costs:
+        print(f"{'':<28} {result.costs}", flush=True)
     if result.committed:
         print(f"{'':<28} {result.committed}", flush=True)
 
 
 async def main(args: argparse.Namespace) -> int:
+    if args.serve_baseline:
+        await serve_baseline(args.port, args.api)
+        return 0
     flow, _yaml = read_flow(FLOW_PATH, allow_incomplete=True)
+    where = "each bot its own process" if args.bot_process else "everything in one process"
+    latency = "reaction (send to answer)" if args.bot_process else "handling"
     print(
         f"{args.citizens} citizens, senior-housing, {args.seconds:.0f} s per phase,"
-        f" fixed load {args.rate:.0f} updates/s; everything in one process",
+        f" fixed load {args.rate:.0f} updates/s; {where}; latency = {latency}",
         flush=True,
     )
-    baseline = await measure_baseline(args, flow)
+    konsulta = measure_konsulta_process if args.bot_process else measure_konsulta
+    baseline = (
+        await measure_baseline_process(args)
+        if args.bot_process
+        else await measure_baseline(args, flow)
+    )
     print_result(baseline, None, args.rate)
     results = [baseline]
     failed = bool(baseline.errors)
@@ -599,7 +817,7 @@ async def main(args: argparse.Namespace) -> int:
         for backend in backends:
             if backend == "sqlite":
                 url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
-                result = await measure_konsulta(args, url, "SQLite")
+                result = await konsulta(args, url, "SQLite")
             else:
                 server = os.environ.get("KONSULTA_TEST_POSTGRES_URL") or (
                     "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -609,7 +827,7 @@ async def main(args: argparse.Namespace) -> int:
                     continue
                 url, drop = made
                 try:
-                    result = await measure_konsulta(args, url, "PostgreSQL")
+                    result = await konsulta(args, url, "PostgreSQL")
                 finally:
                     await drop()
             print_result(result, baseline, args.rate)
@@ -624,6 +842,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each phase")
     parser.add_argument("--rate", type=float, default=100.0, help="offered load, updates/s")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "all"], default="all")
+    parser.add_argument(
+        "--bot-process", action="store_true", help="each bot as its own process (CPU per update)"
+    )
+    parser.add_argument("--serve-baseline", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--api", default="", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 

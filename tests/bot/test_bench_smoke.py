@@ -26,3 +26,22 @@ def test_the_updates_benchmark_runs_with_a_tiny_load() -> None:
     assert "aiogram + MemoryStorage" in done.stdout
     assert "Konsulta on SQLite" in done.stdout
     assert "all committed" in done.stdout
+
+
+def test_the_updates_benchmark_runs_with_each_bot_in_its_own_process() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "updates.py"),
+            *("--bot-process", "--citizens", "3", "--seconds", "1", "--backend", "sqlite"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "each bot its own process" in done.stdout
+    assert done.stdout.count("CPU per update: bot") == 2
+    assert "all committed" in done.stdout
