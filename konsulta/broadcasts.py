@@ -6,7 +6,9 @@ Life of a broadcast: `create` (a draft with texts per language and a segment) ->
 recipient (INSERT ... SELECT in citizen-id slices, unique on broadcast and citizen),
 and keeps the outbox topped up with a few seconds' worth of its messages ->
 the sender records each delivery as sent, failed, blocked or skipped -> done.
-`cancel` stops whatever has not been handed to Telegram yet.
+`cancel` stops whatever has not been handed to Telegram yet. `dry_run` counts a
+segment's recipients per language before any draft exists (the dashboard's segment
+builder, as staff build it).
 
 Each delivery checks, when it is handed to the outbox, that the citizen has not sent
 /stop or blocked the bot, and that it is not night in their timezone (else it waits
