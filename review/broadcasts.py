@@ -29,7 +29,14 @@ from review.i18n import N_
 from review.pages import current_flow, own_consultation
 from review.rendering import flash, language_of, render
 from review.security import EDIT, VIEW, Staff, action, audit, dashboard, page
-from review.segment_builder import Builder, Row, builder_choices, rows_from_form, segment_of
+from review.segment_builder import (
+    MAX_ROWS,
+    Builder,
+    Row,
+    builder_choices,
+    rows_from_form,
+    segment_of,
+)
 from storage.models import Broadcast, BroadcastStatus, Consultation
 
 LISTED = 50
@@ -66,7 +73,8 @@ async def _rows(
     return {
         "choices": choices,
         # The rows as they stand and one blank row, to add a condition without JavaScript.
-        "rows": [*builder.rows, Row()],
+        "rows": [*builder.rows, Row()][:MAX_ROWS],
+        "max_rows": MAX_ROWS,
         "combinator": builder.combinator,
         "written": _written(form, flow),
         "posted": posted,

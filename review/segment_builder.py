@@ -203,9 +203,9 @@ def condition_of(row: Row, slug: str, choices: BuilderChoices) -> dict[str, Any]
     if row.kind is RowKind.ANSWER:
         question = choices.question(row.step)
         if question is not None:
+            # "is" with several options picked reads as "is one of": nothing picked
+            # is silently dropped.
             picked = question.stored(row.values)
-            if row.operator is Operator.IS:
-                picked = picked[:1]
             if picked:
                 match: dict[str, Any] = {"consultation": slug, "step": question.step}
                 if row.operator is Operator.IS_NOT:

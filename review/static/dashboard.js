@@ -10,10 +10,9 @@ document.addEventListener("change", (event) => {
 // options of the row's question, add a blank row once the last one is used, and
 // refresh the count of recipients as staff change the rows (the "Count" button does
 // the same without JavaScript).
-const builder = document.querySelector("form[data-segment-builder]");
-if (builder) {
+for (const builder of document.querySelectorAll("form[data-segment-builder]")) {
   const list = builder.querySelector(".segment-rows");
-  const output = document.getElementById("audience");
+  const output = builder.querySelector("output[data-audience]");
   let asked = 0;
   let timer = 0;
 
@@ -35,7 +34,8 @@ if (builder) {
   const addBlankRow = () => {
     const rows = list.querySelectorAll("[data-segment-row]");
     const last = rows[rows.length - 1];
-    if (last.querySelector("[data-row-kind]").value === "") return;
+    const most = Number(builder.dataset.maxRows);
+    if (last.querySelector("[data-row-kind]").value === "" || rows.length >= most) return;
     const blank = last.cloneNode(true);
     for (const field of blank.querySelectorAll("[name]")) {
       field.name = field.name.replace(/^row-\d+-/, `row-${rows.length}-`);

@@ -194,3 +194,10 @@ def test_no_communities_no_community_rows() -> None:
     assert segment_of("park-survey", Builder(rows=(row,)), bare) == {
         "all": [{"consultation": "park-survey"}]
     }
+
+
+def test_is_with_several_options_picked_reads_as_is_one_of() -> None:
+    row = Row(RowKind.ANSWER, step="district", values=("district:south", "district:north"))
+    assert segment_of("park-survey", Builder(rows=(row,)), CHOICES)["all"][1] == {
+        "answer": {"consultation": "park-survey", "step": "district", "in": ["north", "south"]}
+    }
