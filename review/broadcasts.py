@@ -35,6 +35,7 @@ from review.segment_builder import (
     Row,
     builder_choices,
     rows_from_form,
+    rows_of,
     segment_of,
 )
 from storage.models import Broadcast, BroadcastStatus, Consultation
@@ -201,10 +202,16 @@ async def broadcast_detail(request: Request, staff: Staff) -> Response:
     app = dashboard(request).app
     preview = await outreach.preview(app, broadcast.id)
     progress = await outreach.progress(app, broadcast.id)
+    async with app.uow(read_only=True) as uow:
+        flow = await current_flow(request, uow, found)
+    context = await _rows(request, staff, found, flow, None)
     return render(
         request,
         "broadcast.html",
         consultation=found,
+        choices=context["choices"],
+        # Who it is for, as the builder's rows (None: a segment rows cannot say).
+        to=rows_of(broadcast.segment, found.slug, context["choices"]),
         broadcast=progress.broadcast,
         preview=preview,
         progress=progress,

@@ -9,7 +9,8 @@ with "all" or "any". Whatever the rows say, the segment stays inside this
 consultation's participants: it is always `{"all": [{"consultation": slug}, ...]}`.
 
 Everything here is pure (no I/O, no web framework): `builder_choices` reads a Flow,
-`rows_from_form` reads the posted fields, `segment_of` maps rows to a segment. A row
+`rows_from_form` reads the posted fields, `segment_of` maps rows to a segment and
+`rows_of` maps such a segment back to rows (a broadcast's page says who it is for). A row
 that is incomplete or names something the menus do not offer is left out, so any
 form gives a segment that `parse_segment` accepts.
 """
@@ -17,7 +18,7 @@ form gives a segment that `parse_segment` accepts.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -34,6 +35,7 @@ __all__ = [
     "RowKind",
     "builder_choices",
     "rows_from_form",
+    "rows_of",
     "segment_of",
 ]
 
@@ -246,3 +248,63 @@ def segment_of(slug: str, builder: Builder, choices: BuilderChoices) -> dict[str
     if builder.combinator is Combinator.ANY and len(conditions) > 1:
         return {"all": [base, {"any": conditions}]}
     return {"all": [base, *conditions]}
+
+
+def _row_of(node: dict[str, Any], slug: str, choices: BuilderChoices) -> Row | None:
+    """One segment node as a row, or None when no row makes it."""
+    if set(node) == {"not"} and isinstance(node["not"], dict):
+        inner = _row_of(node["not"], slug, choices)
+        return None if inner is None or inner.negate else replace(inner, negate=True)
+    if set(node) == {"answer"} and isinstance(node["answer"], dict):
+        match = node["answer"]
+        question = choices.question(str(match.get("step")))
+        if question is None or match.get("consultation") != slug:
+            return None
+        wanted = [match["equals"]] if "equals" in match else list(match.get("in") or [])
+        keys = tuple(
+            key for key, value, _l in question.options
+            if any(value == w and type(value) is type(w) for w in wanted)
+        )  # fmt: skip
+        if len(keys) != len(wanted) or not keys:
+            return None
+        operator = Operator.IS if "equals" in match else Operator.ONE_OF
+        return Row(RowKind.ANSWER, step=question.step, operator=operator, values=keys)
+    if set(node) == {"language"} and isinstance(node["language"], list):
+        return Row(RowKind.LANGUAGE, languages=tuple(str(c) for c in node["language"]))
+    if set(node) == {"community"} and isinstance(node["community"], int):
+        return Row(RowKind.COMMUNITY, community=node["community"])
+    if node == {"consultation": slug, "completed": True}:
+        return Row(RowKind.FINISHED)
+    if node == {"consultation": slug, "completed": False}:
+        return Row(RowKind.UNFINISHED)
+    if node == {"never_answered": True}:
+        return Row(RowKind.NEVER_ANSWERED)
+    return None
+
+
+def rows_of(segment: dict[str, Any], slug: str, choices: BuilderChoices) -> Builder | None:
+    """The rows that make `segment` (as `segment_of` writes it, or the older form's
+    `{"consultation": slug, "completed": …}`), or None when rows cannot say it."""
+    if segment == {"consultation": slug}:
+        return Builder()
+    if set(segment) == {"consultation", "completed"}:
+        row = _row_of(segment, slug, choices)
+        return None if row is None else Builder(rows=(row,))
+    nodes = segment.get("all")
+    if set(segment) != {"all"} or not isinstance(nodes, list) or not nodes:
+        return None
+    first, rest = nodes[0], nodes[1:]
+    if first in (
+        {"consultation": slug, "completed": True},
+        {"consultation": slug, "completed": False},
+    ):
+        rest = [first, *rest]  # the older form: finished, and some languages
+    elif first != {"consultation": slug}:
+        return None
+    combinator = Combinator.ALL
+    if len(rest) == 1 and set(rest[0]) == {"any"} and isinstance(rest[0]["any"], list):
+        combinator, rest = Combinator.ANY, rest[0]["any"]
+    rows = [_row_of(node, slug, choices) if isinstance(node, dict) else None for node in rest]
+    if any(row is None for row in rows):
+        return None
+    return Builder(combinator, tuple(row for row in rows if row is not None))

@@ -108,6 +108,8 @@ async def test_staff_create_a_segment_broadcast_and_it_is_audited(
     assert created.status_code == 303
     detail = _text((await browser.get(created.headers["location"])).text)
     assert "1 citizens would get it now." in detail  # Anna
+    assert "To: those who took part in this consultation and match all of these" in detail
+    assert "answer to “Are stairs a problem?” is Yes" in detail
     async with app.uow() as uow:
         [entry] = await uow.audit.search(organisation_id=None, action="broadcast")
     assert entry.detail["action"] == "create"

@@ -4,6 +4,7 @@ inside this consultation's participants and is one `parse_segment` accepts."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hypothesis import given
@@ -21,6 +22,7 @@ from review.segment_builder import (
     RowKind,
     builder_choices,
     rows_from_form,
+    rows_of,
     segment_of,
 )
 from storage.segments import parse_segment
@@ -201,3 +203,33 @@ def test_is_with_several_options_picked_reads_as_is_one_of() -> None:
     assert segment_of("park-survey", Builder(rows=(row,)), CHOICES)["all"][1] == {
         "answer": {"consultation": "park-survey", "step": "district", "in": ["north", "south"]}
     }
+
+
+@given(rows=st.lists(_row, max_size=6), combinator=st.sampled_from(list(Combinator)))
+def test_a_segment_the_rows_made_reads_back_as_rows_that_make_it_again(
+    rows: list[Row], combinator: Combinator
+) -> None:
+    segment = segment_of("park-survey", Builder(combinator, tuple(rows)), CHOICES)
+    back = rows_of(segment, "park-survey", CHOICES)
+    if '"everyone"' in json.dumps(segment):  # "is not" every option: nobody, no row says it
+        return
+    assert back is not None
+    assert segment_of("park-survey", back, CHOICES) == segment
+
+
+def test_the_older_forms_segments_read_as_rows_and_others_do_not() -> None:
+    finished = rows_of({"consultation": "park-survey", "completed": True}, "park-survey", CHOICES)
+    assert finished == Builder(rows=(Row(RowKind.FINISHED),))
+    older = {"all": [{"consultation": "park-survey", "completed": True}, {"language": ["pl"]}]}
+    assert rows_of(older, "park-survey", CHOICES) == Builder(
+        rows=(Row(RowKind.FINISHED), Row(RowKind.LANGUAGE, languages=("pl",)))
+    )
+    assert rows_of({"consultation": "park-survey"}, "park-survey", CHOICES) == Builder()
+    for foreign in (
+        {"everyone": True},
+        {"all": [{"language": ["pl"]}]},  # not within the consultation
+        {"all": [{"consultation": "park-survey"}, {"leader": 3}]},
+        {"all": [{"consultation": "park-survey"},
+                 {"answer": {"step": "district", "equals": "north"}}]},  # any consultation
+    ):  # fmt: skip
+        assert rows_of(foreign, "park-survey", CHOICES) is None, foreign
