@@ -6,7 +6,9 @@ Life of a broadcast: `create` (a draft with texts per language and a segment) ->
 recipient (INSERT ... SELECT in citizen-id slices, unique on broadcast and citizen),
 and keeps the outbox topped up with a few seconds' worth of its messages ->
 the sender records each delivery as sent, failed, blocked or skipped -> done.
-`cancel` stops whatever has not been handed to Telegram yet.
+`cancel` stops whatever has not been handed to Telegram yet. `dry_run` counts a
+segment's recipients per language before any draft exists (the dashboard's segment
+builder, as staff build it).
 
 Each delivery checks, when it is handed to the outbox, that the citizen has not sent
 /stop or blocked the bot, and that it is not night in their timezone (else it waits
@@ -18,6 +20,7 @@ the leader previewed them, and is sent as they are.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -46,6 +49,7 @@ from storage.types import utcnow
 from storage.uow import UnitOfWork
 
 __all__ = [
+    "Audience",
     "BroadcastError",
     "Broadcasts",
     "Fallback",
@@ -54,6 +58,7 @@ __all__ = [
     "cancel",
     "create",
     "create_in",
+    "dry_run",
     "organisation_named",
     "preview",
     "progress",
@@ -234,10 +239,77 @@ def language_for(
 ) -> str:
     """The text a citizen gets: in their language; if there is none, in the language
     of their latest run (the one they read the consultation in); else the default."""
+    return _text_language(
+        broadcast.texts, broadcast.default_language, citizen_language, known_language
+    )
+
+
+def _text_language(
+    written: Collection[str],
+    default_language: str,
+    citizen_language: str | None,
+    known_language: str | None,
+) -> str:
     for language in (citizen_language, known_language):
-        if language and language in broadcast.texts:
+        if language and language in written:
             return language
-    return broadcast.default_language
+    return default_language
+
+
+def _tally(
+    by_language: dict[tuple[str, str | None], int], written: Collection[str], default: str
+) -> tuple[dict[str, int], tuple[Fallback, ...]]:
+    """Recipients per text language, and who gets a text in another language than
+    theirs (most recipients first)."""
+    merged: dict[str, int] = {}
+    instead: dict[tuple[str, str], int] = {}
+    for (citizen_language, known), count in by_language.items():
+        language = _text_language(written, default, citizen_language, known)
+        merged[language] = merged.get(language, 0) + count
+        if language != citizen_language:
+            pair = (citizen_language, language)
+            instead[pair] = instead.get(pair, 0) + count
+    for language in written:
+        merged.setdefault(language, 0)
+    fallbacks = sorted(
+        (Fallback(own, other, n) for (own, other), n in instead.items()),
+        key=lambda f: (-f.recipients, f.language, f.instead),
+    )
+    return dict(sorted(merged.items())), tuple(fallbacks)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a segment reaches now, before any broadcast is written (the dashboard's live
+    count): how many, per language of the text they would get, and the fallbacks."""
+
+    total: int
+    languages: dict[str, int]
+    fallbacks: tuple[Fallback, ...] = ()
+
+
+async def dry_run(
+    app: App,
+    *,
+    organisation_id: int,
+    segment: dict[str, Any] | Segment,
+    written: Collection[str],
+    default_language: str,
+) -> Audience:
+    """The preview's counts for a segment without creating a draft, in a read-only unit
+    of work; `written` are the languages staff have a text in so far (the default
+    language counts as written: a broadcast cannot be created without it)."""
+    parsed = segment if isinstance(segment, Segment) else parse_segment(segment)
+    languages = {*written, default_language}
+    async with app.uow(read_only=True) as uow:
+        where = await uow.read(
+            recipients, parsed, default_language=default_language, organisation_id=organisation_id
+        )
+        by_language = await uow.broadcasts.language_pairs(
+            where, spoken_language(default_language), known_language()
+        )
+    merged, fallbacks = _tally(by_language, languages, default_language)
+    return Audience(total=sum(merged.values()), languages=merged, fallbacks=fallbacks)
 
 
 def message_text(
@@ -283,27 +355,14 @@ async def preview(app: App, broadcast_id: int) -> Preview:
         )
         titles = await _titles(app, uow, broadcast)
         register = await _register(uow, broadcast)
-    merged: dict[str, int] = {}
-    instead: dict[tuple[str, str], int] = {}
-    for (citizen_language, known), count in by_language.items():
-        language = language_for(broadcast, citizen_language, known)
-        merged[language] = merged.get(language, 0) + count
-        if language != citizen_language:
-            pair = (citizen_language, language)
-            instead[pair] = instead.get(pair, 0) + count
-    for language in broadcast.texts:
-        merged.setdefault(language, 0)
-    fallbacks = sorted(
-        (Fallback(own, other, n) for (own, other), n in instead.items()),
-        key=lambda f: (-f.recipients, f.language, f.instead),
-    )
+    merged, fallbacks = _tally(by_language, broadcast.texts, broadcast.default_language)
     return Preview(
         total=sum(merged.values()),
         languages={
             lang: (n, message_text(app, broadcast, lang, titles, register))
-            for lang, n in sorted(merged.items())
+            for lang, n in merged.items()
         },
-        fallbacks=tuple(fallbacks),
+        fallbacks=fallbacks,
     )
 
 

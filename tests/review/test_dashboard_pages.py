@@ -265,7 +265,7 @@ async def test_staff_send_the_results_to_the_participants_of_their_consultation_
         {
             "name": "Benches",
             "kind": "result",
-            "who": "completed",
+            "row-0-kind": "finished",
             "text_en": "Twelve new benches are coming in spring.",
             "text_pl": "Wiosną pojawi się dwanaście nowych ławek.",
         },
@@ -299,7 +299,7 @@ async def test_the_preview_warns_who_will_not_get_the_results_in_their_language(
     browser = await logged_in(browser_factory, "staff-a@example.org")
     created = await browser.post(
         "/consultations/park-survey/broadcasts",
-        {"name": "Benches", "kind": "result", "who": "completed", "text_en": "New benches."},
+        {"name": "Benches", "kind": "result", "row-0-kind": "finished", "text_en": "New benches."},
     )
     detail = _text((await browser.get(created.headers["location"])).text)
     # Bogdan reads Polish and answered in Polish: no Polish text, so English for him

@@ -263,6 +263,16 @@ async def test_results_in_polish_and_english_warn_who_gets_another_language(app:
         broadcasts.Fallback("uk", "pl", 1),  # no text in either: the default
         broadcasts.Fallback("ru", "pl", 1),
     }
+    # The dashboard's live count says the same before any draft is written.
+    counted = await broadcasts.dry_run(
+        app,
+        organisation_id=await broadcasts.organisation_named(app, None),
+        segment={"consultation": "senior-housing"},
+        written={"pl", "en"},
+        default_language="pl",
+    )
+    assert (counted.total, counted.languages) == (4, {"en": 1, "pl": 3})
+    assert counted.fallbacks == shown.fallbacks
     # what is sent follows the same rule
     now = app.clock.now()
     await broadcasts.schedule(app, draft.id, now)
