@@ -39,6 +39,7 @@ from storage.repositories import (
     OutboxRepository,
     RunRepository,
 )
+from storage.repositories.drafts import DraftRepository
 from storage.repositories.keyboards import KeyboardRepository
 from storage.repositories.outreach import (
     BroadcastRepository,
@@ -123,6 +124,7 @@ class UnitOfWork:
     codings: CodingRepository
     reports: ReportRepository
     threads: ThreadRepository
+    drafts: DraftRepository
     # outreach
     followups: FollowUpRepository
     reminders: ReminderRepository
@@ -171,6 +173,7 @@ class UnitOfWork:
         self.codings = CodingRepository(session)
         self.reports = ReportRepository(session)
         self.threads = ThreadRepository(session)
+        self.drafts = DraftRepository(session)
         self.followups = FollowUpRepository(session)
         self.reminders = ReminderRepository(session)
         self.broadcasts = BroadcastRepository(session)
