@@ -65,21 +65,34 @@ def blank(organisation: str, language: str, flow_id: str = "new-consultation") -
     }
 
 
-def from_yaml(yaml_text: str, organisation: str) -> Draft:
-    """A draft from flow YAML (a bundled template, a published version): texts and steps
-    as they are, the staff member's organisation. A template's translations live in
-    its catalogs, not in the YAML, so only its default language is kept listed."""
-    data = yaml.safe_load(yaml_text)
+def parse(yaml_text: str) -> Draft:
+    """A draft from its stored YAML, as it is (dates as ISO text, as the form shows them)."""
+    try:
+        data = yaml.safe_load(yaml_text)
+    except yaml.YAMLError as error:
+        raise EditError("not a flow") from error
     if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
         raise EditError("not a flow")
-    draft: Draft = copy.deepcopy(data)
+    draft: Draft = data
+    for key in ("opens", "closes"):
+        if isinstance(draft.get(key), dt.date):
+            draft[key] = draft[key].isoformat()
+    for step in draft["steps"]:
+        for key in ("min_date", "max_date"):
+            if isinstance(step.get(key), dt.date):
+                step[key] = step[key].isoformat()
+    return draft
+
+
+def from_yaml(yaml_text: str, organisation: str) -> Draft:
+    """A new draft from flow YAML (a bundled template): texts and steps as they are,
+    the staff member's organisation. A template's translations live in its catalogs,
+    not in the YAML, so only its default language stays listed."""
+    draft = parse(yaml_text)
     draft["organisation"] = organisation
     language = str(draft.get("default_language") or "pl")
     if any(not isinstance(v, dict) for v in _texts(draft)):
         draft["languages"] = [language]
-    for key in ("opens", "closes"):
-        if isinstance(draft.get(key), dt.date):
-            draft[key] = draft[key].isoformat()
     return draft
 
 

@@ -28,7 +28,18 @@ from starlette.staticfiles import StaticFiles
 
 from konsulta.bootstrap import App, build_app
 from konsulta.settings import Settings
-from review import account, admin, broadcasts, health, i18n, open311, pages, public, translations
+from review import (
+    account,
+    admin,
+    broadcasts,
+    builder,
+    health,
+    i18n,
+    open311,
+    pages,
+    public,
+    translations,
+)
 from review.dashboard import Dashboard
 from review.i18n import N_
 from review.rendering import make_templates, render, safe_next
@@ -145,6 +156,7 @@ def routes() -> list[BaseRoute]:
         Route("/language", set_language, methods=["POST"]),
         *pages.routes(),
         *admin.routes(),
+        *builder.routes(),
         *translations.routes(),
         *account.routes(),
         *broadcasts.routes(),

@@ -1,0 +1,343 @@
+"""The consultation builder's pages: a flow built with forms and menus, checked and
+drawn after every edit, published as a new version.
+
+The web layer only reads forms: each post names one edit (`do`), which
+`dialogs.builder` applies to the draft's flow data; the draft is stored as the flow
+YAML it becomes (storage's builder_drafts, one organisation's), so what is checked,
+drawn, downloaded and published is always that YAML, by the same checks and the same
+publishing path as the publish page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from dialogs import builder
+from dialogs.builder import CONSENT_FIELDS, RULE_OPERATORS, Draft, EditError
+from dialogs.schema import END, Condition, StepKind
+from konsulta.catalogs import LANGUAGES as CITIZEN_LANGUAGES
+from review.admin import checked_off_the_loop, problems_by_step, publish_own, refusal
+from review.diagram import condition_text
+from review.i18n import N_
+from review.rendering import flash, render
+from review.security import EDIT, VIEW, Staff, action, dashboard, page
+from storage.models import BuilderDraft
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "dialogs" / "flows"
+
+#: The menu's words for `dialogs.builder.RULE_OPERATORS`.
+OPERATOR_WORDS = {
+    "equals": N_("is"),
+    "not_equals": N_("is not"),
+    "in": N_("is one of"),
+    "greater": N_("is more than"),
+    "less": N_("is less than"),
+}
+
+
+def templates() -> list[str]:
+    return sorted(path.stem for path in TEMPLATES.glob("*.yaml"))
+
+
+def _draft_of(row: BuilderDraft) -> Draft:
+    try:
+        return builder.parse(row.yaml_text)
+    except EditError as error:
+        raise HTTPException(409, "the draft is not a flow") from error
+
+
+async def _own_draft(request: Request, staff: Staff) -> BuilderDraft:
+    draft_id = int(request.path_params["draft_id"])
+    async with dashboard(request).app.uow(read_only=True) as uow:
+        found = await uow.drafts.get(staff.organisation_id, draft_id)
+    if found is None:
+        raise HTTPException(404)
+    return found
+
+
+# --- pages ------------------------------------------------------------------------------
+
+
+@page(VIEW)
+async def drafts(request: Request, staff: Staff) -> Response:
+    async with dashboard(request).app.uow(read_only=True) as uow:
+        found = await uow.drafts.list_for(staff.organisation_id)
+    listed = [(row, _draft_of(row)) for row in found]
+    return render(request, "builder_list.html", drafts=listed, templates=templates())
+
+
+@action(EDIT)
+async def start(request: Request, staff: Staff, form: FormData) -> Response:
+    """A new draft: blank, or one of the bundled templates."""
+    chosen = str(form.get("template") or "")
+    if chosen and chosen not in templates():
+        raise HTTPException(400)
+    if chosen:
+        text = (TEMPLATES / f"{chosen}.yaml").read_text(encoding="utf-8")
+        draft = builder.from_yaml(text, staff.organisation_name)
+    else:
+        draft = builder.blank(staff.organisation_name, staff.language)
+    board = dashboard(request)
+    async with board.app.uow() as uow:
+        row = await uow.drafts.create(
+            staff.organisation_id, builder.flow_yaml(draft), staff.email, board.clock()
+        )
+        await uow.commit()
+    return RedirectResponse(f"/builder/{row.id}", status_code=303)
+
+
+async def _render_draft(
+    request: Request,
+    row: BuilderDraft,
+    draft: Draft,
+    *,
+    refused: str | None = None,
+    edit_error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    yaml_text = builder.flow_yaml(draft)
+    flow, problems, diagram = await checked_off_the_loop(yaml_text, f"{draft.get('id')}.yaml")
+    return render(
+        request,
+        "builder.html",
+        status_code=status_code,
+        row=row,
+        draft=draft,
+        yaml_text=yaml_text,
+        flow=flow,
+        problems=problems_by_step(problems),
+        refused=refused,
+        edit_error=edit_error,
+        diagram=diagram,
+        text_in=lambda text, language: builder.text_in(draft, text, language),
+        kinds=[kind.value for kind in StepKind],
+        settings=builder.SETTINGS,
+        choice_kinds={kind.value for kind in builder.CHOICE_KINDS},
+        operators=[(op, OPERATOR_WORDS[op]) for op in RULE_OPERATORS],
+        questions_before=lambda step_id: builder.questions_before(draft, step_id),
+        values_of=builder.values_of,
+        end=END,
+        when_words=when_words,
+        rule_words=lambda rule: f"{when_words(rule.get('when'))} → {rule.get('goto')}",
+        consent_fields=CONSENT_FIELDS,
+        citizen_languages=CITIZEN_LANGUAGES,
+    )
+
+
+def when_words(when: object) -> str:
+    """A rule's condition in words, as the diagram writes it (`q1 = never`)."""
+    if when is None:
+        return ""
+    try:
+        return condition_text(Condition.model_validate(when))
+    except ValueError:
+        return str(when)
+
+
+@page(VIEW)
+async def draft_page(request: Request, staff: Staff) -> Response:
+    row = await _own_draft(request, staff)
+    return await _render_draft(request, row, _draft_of(row))
+
+
+@page(VIEW)
+async def download(request: Request, staff: Staff) -> Response:
+    row = await _own_draft(request, staff)
+    name = str(_draft_of(row).get("id") or "flow")
+    return Response(
+        row.yaml_text,
+        media_type="application/yaml; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{name}.yaml"'},
+    )
+
+
+# --- edits ------------------------------------------------------------------------------
+
+
+def _per_language(form: FormData, prefix: str) -> dict[str, str]:
+    """`prefix.<language>` fields as language -> text."""
+    found: dict[str, str] = {}
+    for name, value in form.multi_items():
+        if name.startswith(f"{prefix}.") and isinstance(value, str):
+            found[name.removeprefix(f"{prefix}.")] = value
+    return found
+
+
+def _options(form: FormData) -> list[dict[str, str]]:
+    """`option.<n>.key` and `option.<n>.<language>` fields, in their number's order."""
+    rows: dict[int, dict[str, str]] = {}
+    for name, value in form.multi_items():
+        parts = name.split(".")
+        if len(parts) == 3 and parts[0] == "option" and parts[1].isdecimal():
+            rows.setdefault(int(parts[1]), {})[parts[2]] = str(value)
+    return [rows[n] for n in sorted(rows)]
+
+
+def _rule_values(form: FormData) -> tuple[str, str, list[str]]:
+    """The question, comparison and values of a rule picked from the menus: the values
+    menu lists `<question>:<value>` for every question, and a number may be typed."""
+    question = str(form.get("question") or "")
+    operator = str(form.get("operator") or "")
+    values = [
+        str(v).split(":", 1)[1] for v in form.getlist("value") if str(v).startswith(f"{question}:")
+    ]
+    number = str(form.get("number") or "").strip()
+    if operator in ("greater", "less") or (number and not values):
+        values = [number]
+    return question, operator, values
+
+
+def _field(form: FormData, name: str) -> str:
+    return str(form.get(name) or "")
+
+
+def _step_edit(form: FormData, draft: Draft) -> Draft:
+    step_id = _field(form, "step")
+    settings = {
+        name.removeprefix("setting."): str(value)
+        for name, value in form.multi_items()
+        if name.startswith("setting.")
+    }
+    return builder.edit_step(
+        draft,
+        step_id,
+        text=_per_language(form, "text"),
+        help_text=_per_language(form, "help"),
+        required=form.get("required") == "1",
+        options=_options(form),
+        settings=settings,
+    )
+
+
+def _settings_edit(form: FormData, draft: Draft) -> Draft:
+    return builder.set_settings(
+        draft,
+        flow_id=_field(form, "flow_id"),
+        languages=[str(v) for v in form.getlist("languages") if str(v) in CITIZEN_LANGUAGES],
+        default_language=_field(form, "default_language") or str(draft["default_language"]),
+        opens=_field(form, "opens"),
+        closes=_field(form, "closes"),
+        title=_per_language(form, "title"),
+        consents={purpose: _per_language(form, purpose) for purpose in CONSENT_FIELDS},
+    )
+
+
+def _number(form: FormData, name: str) -> int:
+    raw = _field(form, name)
+    if not raw.lstrip("-").isdecimal():
+        raise EditError(f"{name}: {raw}")
+    return int(raw)
+
+
+#: One edit per post, by the `do` the button sends.
+EDITS: dict[str, Callable[[FormData, Draft], Draft]] = {
+    "settings": _settings_edit,
+    "add_step": lambda form, draft: builder.add_step(
+        draft, _field(form, "kind"), _field(form, "followup") or None
+    ),
+    "save_step": _step_edit,
+    "up": lambda form, draft: builder.move_step(draft, _field(form, "step"), -1),
+    "down": lambda form, draft: builder.move_step(draft, _field(form, "step"), 1),
+    "delete_step": lambda form, draft: builder.delete_step(draft, _field(form, "step")),
+    "add_rule": lambda form, draft: builder.add_rule(
+        draft, _field(form, "step"), *_rule_values(form), _field(form, "goto")
+    ),
+    "delete_rule": lambda form, draft: builder.delete_rule(
+        draft, _field(form, "step"), _number(form, "rule")
+    ),
+    "save_end": lambda form, draft: builder.set_end(
+        draft, _number(form, "end"), _per_language(form, "text")
+    ),
+    "add_end": lambda form, draft: builder.add_end(
+        draft, _per_language(form, "text"), *_rule_values(form)
+    ),
+    "delete_end": lambda form, draft: builder.delete_end(draft, _number(form, "end")),
+    "add_followup": lambda form, draft: builder.add_followup(draft, _number(form, "days")),
+    "delete_followup": lambda form, draft: builder.delete_followup(draft, _field(form, "followup")),
+}
+
+
+@action(EDIT)
+async def edit(request: Request, staff: Staff, form: FormData) -> Response:
+    """Apply one edit, save the draft and show it again (checked and drawn)."""
+    row = await _own_draft(request, staff)
+    draft = _draft_of(row)
+    apply = EDITS.get(_field(form, "do"))
+    if apply is None:
+        raise HTTPException(400)
+    try:
+        changed = apply(form, draft)
+    except EditError as error:
+        return await _render_draft(request, row, draft, edit_error=str(error), status_code=422)
+    board = dashboard(request)
+    async with board.app.uow() as uow:
+        stored = await uow.drafts.get(staff.organisation_id, row.id)
+        if stored is None:
+            raise HTTPException(404)
+        await uow.drafts.save(stored, builder.flow_yaml(changed), staff.email, board.clock())
+        await uow.commit()
+    anchor = _field(form, "step") or _field(form, "do")
+    return RedirectResponse(f"/builder/{row.id}#{anchor}", status_code=303)
+
+
+@action(EDIT)
+async def publish_draft(request: Request, staff: Staff, form: FormData) -> Response:
+    """Publish the draft as the consultation's next version (its first, if new)."""
+    row = await _own_draft(request, staff)
+    draft = _draft_of(row)
+    board = dashboard(request)
+    async with board.app.uow() as uow:
+        existing = await uow.consultations.get_by_slug(str(draft.get("id")))
+        if existing is not None and existing.organisation_id == staff.organisation_id:
+            draft["version"] = max(
+                int(draft.get("version") or 1), (existing.current_version or 0) + 1
+            )
+        yaml_text = builder.flow_yaml(draft)
+        flow, problems, _diagram = await checked_off_the_loop(yaml_text, f"{draft['id']}.yaml")
+        reason: str | None = None
+        if flow is not None and not problems:
+            reason = await refusal(uow, staff, flow)
+            if reason is None:
+                stored = await uow.drafts.get(staff.organisation_id, row.id)
+                if stored is not None:
+                    await uow.drafts.save(stored, yaml_text, staff.email, board.clock())
+                published = await publish_own(
+                    request, uow, staff, flow, yaml_text, open_now=form.get("open") == "1"
+                )
+                if isinstance(published, Response):
+                    return published
+                reason = published
+    return await _render_draft(
+        request, row, draft, refused=reason or N_("Fix the problems first."), status_code=422
+    )
+
+
+@action(EDIT)
+async def discard(request: Request, staff: Staff, form: FormData) -> Response:
+    row = await _own_draft(request, staff)
+    async with dashboard(request).app.uow() as uow:
+        stored = await uow.drafts.get(staff.organisation_id, row.id)
+        if stored is not None:
+            await uow.drafts.delete(stored)
+            await uow.commit()
+    flash(request, N_("Draft deleted."))
+    return RedirectResponse("/builder", status_code=303)
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/builder", drafts, methods=["GET"]),
+        Route("/builder", start, methods=["POST"]),
+        Route("/builder/{draft_id:int}", draft_page, methods=["GET"]),
+        Route("/builder/{draft_id:int}", edit, methods=["POST"]),
+        Route("/builder/{draft_id:int}/publish", publish_draft, methods=["POST"]),
+        Route("/builder/{draft_id:int}/delete", discard, methods=["POST"]),
+        Route("/builder/{draft_id:int}/flow.yaml", download),
+    ]
