@@ -527,3 +527,34 @@ def values_of(step: Mapping[str, Any]) -> list[str]:
     if step.get("kind") == StepKind.YES_NO.value:
         return ["true", "false"]
     return [str(o.get("key")) for o in step.get("options", [])]
+
+
+#: What `empty_texts` names: the flow's title, its consent to take part, a step's text,
+#: an end message.
+EMPTY_TITLE = "title"
+EMPTY_CONSENT = "consent"
+EMPTY_TEXT = "text"
+EMPTY_END = "end"
+
+
+def _blank(text: object) -> bool:
+    if isinstance(text, dict):
+        return not any(str(v).strip() for v in text.values())
+    return not str(text or "").strip()
+
+
+def empty_texts(draft: Mapping[str, Any]) -> list[tuple[str | None, str]]:
+    """Texts a citizen would see empty, as (step id or None, which of `EMPTY_*`): the
+    loader takes an empty string as a text, and a new draft starts with them, so the
+    builder lists them beside the loader's problems and does not publish until filled."""
+    found: list[tuple[str | None, str]] = []
+    if _blank(draft.get("title")):
+        found.append((None, EMPTY_TITLE))
+    if _blank(draft.get("consent")):
+        found.append((None, EMPTY_CONSENT))
+    steps = list(draft.get("steps", []))
+    for followup in draft.get("followups", []):
+        steps.extend(followup.get("steps", []))
+    found.extend((str(s.get("id")), EMPTY_TEXT) for s in steps if _blank(s.get("text")))
+    found.extend((None, EMPTY_END) for e in draft.get("ends", []) if _blank(e.get("text")))
+    return found

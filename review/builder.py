@@ -21,9 +21,16 @@ from starlette.routing import BaseRoute, Route
 
 from dialogs import builder
 from dialogs.builder import CONSENT_FIELDS, RULE_OPERATORS, Draft, EditError
+from dialogs.loader import Problem
 from dialogs.schema import END, Condition, StepKind
 from konsulta.catalogs import LANGUAGES as CITIZEN_LANGUAGES
-from review.admin import checked_off_the_loop, problems_by_step, publish_own, refusal
+from review.admin import (
+    ProblemText,
+    checked_off_the_loop,
+    problems_by_step,
+    publish_own,
+    refusal,
+)
 from review.diagram import condition_text
 from review.i18n import N_
 from review.rendering import flash, render
@@ -40,6 +47,26 @@ OPERATOR_WORDS = {
     "greater": N_("is more than"),
     "less": N_("is less than"),
 }
+
+
+#: The dashboard's words for `dialogs.builder.empty_texts`.
+EMPTY_WORDS = {
+    builder.EMPTY_TITLE: N_("The title is empty."),
+    builder.EMPTY_CONSENT: N_("The consent to take part is empty."),
+    builder.EMPTY_TEXT: N_("The question's text is empty."),
+    builder.EMPTY_END: N_("An end message is empty."),
+}
+
+
+def all_problems(
+    draft: Draft, problems: list[Problem]
+) -> list[tuple[str | None, list[ProblemText]]]:
+    """The loader's problems and the builder's empty texts, by step (the latter the
+    dashboard's own msgids, translated when shown)."""
+    grouped = dict(problems_by_step(problems))
+    for where, what in builder.empty_texts(draft):
+        grouped.setdefault(where, []).append((EMPTY_WORDS[what], True))
+    return list(grouped.items())
 
 
 def templates() -> list[str]:
@@ -112,7 +139,7 @@ async def _render_draft(
         draft=draft,
         yaml_text=yaml_text,
         flow=flow,
-        problems=problems_by_step(problems),
+        problems=all_problems(draft, problems),
         refused=refused,
         edit_error=edit_error,
         diagram=diagram,
@@ -302,7 +329,7 @@ async def publish_draft(request: Request, staff: Staff, form: FormData) -> Respo
         yaml_text = builder.flow_yaml(draft)
         flow, problems, _diagram = await checked_off_the_loop(yaml_text, f"{draft['id']}.yaml")
         reason: str | None = None
-        if flow is not None and not problems:
+        if flow is not None and not problems and not builder.empty_texts(draft):
             reason = await refusal(uow, staff, flow)
             if reason is None:
                 stored = await uow.drafts.get(staff.organisation_id, row.id)

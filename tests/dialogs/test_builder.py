@@ -115,3 +115,14 @@ def test_option_keys_are_ascii_and_unique() -> None:
     assert builder.option_key("Street lights", ["street_lights"]) == "street_lights_2"
     assert builder.option_key("Так", ["a"]) == "opt_2"
     assert builder.option_key("Łąka zielona i duża", []) == "laka_zielona"
+
+
+def test_a_new_draft_lists_its_empty_texts_until_they_are_filled() -> None:
+    draft = builder.blank("Gmina Testowa", "pl")
+    assert builder.empty_texts(draft) == [
+        (None, builder.EMPTY_TITLE),
+        (None, builder.EMPTY_CONSENT),
+        ("q1", builder.EMPTY_TEXT),
+        (None, builder.EMPTY_END),
+    ]
+    assert builder.empty_texts(six_questions()) == []
