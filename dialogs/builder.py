@@ -22,7 +22,9 @@ from typing import Any
 
 import yaml
 
-from dialogs.schema import END, StepKind
+from dialogs import engine
+from dialogs.events import Event, Translator
+from dialogs.schema import END, Flow, StepKind
 from dialogs.xlsform import dump_flow
 
 Draft = dict[str, Any]
@@ -558,3 +560,33 @@ def empty_texts(draft: Mapping[str, Any]) -> list[tuple[str | None, str]]:
     found.extend((str(s.get("id")), EMPTY_TEXT) for s in steps if _blank(s.get("text")))
     found.extend((None, EMPTY_END) for e in draft.get("ends", []) if _blank(e.get("text")))
     return found
+
+
+# --- preview ----------------------------------------------------------------------------
+
+#: A preview chat's lines: ("bot" or "you", text, buttons as (step id, key, label)).
+PreviewLine = tuple[str, str, list[tuple[str, str, str]]]
+MAX_PREVIEW_LINES = 60
+
+
+def preview(
+    flow: Flow,
+    state: Mapping[str, Any] | None,
+    event: Event | None,
+    *,
+    texts: Translator,
+    language: str,
+) -> tuple[dict[str, Any], list[PreviewLine]]:
+    """One step of the preview chat on the real engine: the dialog started (no `state`
+    or no `event`) or advanced by `event`; the new state and what the bot said. Nothing
+    is stored: the preview is the staff member's, not a citizen's."""
+    if state is None or event is None:
+        turn = engine.start(flow, language, texts=texts)
+        said: list[PreviewLine] = [("bot", flow.localize(flow.consent, language), [])]
+    else:
+        turn = engine.advance(flow, state, event, texts=texts)
+        said = []
+    for message in turn.outputs:
+        buttons = [(message.step_id or "", b.key, b.label) for b in message.buttons]
+        said.append(("bot", message.text, buttons))
+    return turn.state, said

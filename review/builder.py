@@ -10,8 +10,10 @@ publishing path as the publish page.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -21,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from dialogs import builder
 from dialogs.builder import CONSENT_FIELDS, RULE_OPERATORS, Draft, EditError
+from dialogs.events import ButtonPress, CommandInput, Event, TextInput
 from dialogs.loader import Problem
 from dialogs.schema import END, Condition, StepKind
 from konsulta.catalogs import LANGUAGES as CITIZEN_LANGUAGES
@@ -127,6 +130,7 @@ async def _render_draft(
     *,
     refused: str | None = None,
     edit_error: str | None = None,
+    preview: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
     yaml_text = builder.flow_yaml(draft)
@@ -142,6 +146,7 @@ async def _render_draft(
         problems=all_problems(draft, problems),
         refused=refused,
         edit_error=edit_error,
+        preview=preview,
         diagram=diagram,
         text_in=lambda text, language: builder.text_in(draft, text, language),
         kinds=[kind.value for kind in StepKind],
@@ -346,6 +351,79 @@ async def publish_draft(request: Request, staff: Staff, form: FormData) -> Respo
     )
 
 
+def _preview_log(raw: str) -> list[builder.PreviewLine]:
+    """The chat so far, as the page sent it back; anything unexpected starts afresh."""
+    try:
+        data = json.loads(raw or "[]")
+        lines = [
+            (str(who), str(text), [(str(s), str(k), str(label)) for s, k, label in buttons])
+            for who, text, buttons in data
+        ]
+    except (ValueError, TypeError):
+        return []
+    return lines[-builder.MAX_PREVIEW_LINES :]
+
+
+def _preview_event(form: FormData, last: builder.PreviewLine | None) -> tuple[Event | None, str]:
+    """The citizen's input from the preview form, and how the chat shows it."""
+    pressed = _field(form, "press")
+    if pressed and last is not None:
+        for step_id, key, label in last[2]:
+            if f"{step_id}:{key}" == pressed:
+                return ButtonPress(step_id, key), label
+    command = _field(form, "command")
+    if command == "back":
+        return CommandInput("back"), "/back"
+    if command == "skip":
+        return CommandInput("skip"), "/skip"
+    said = _field(form, "say").strip()
+    if said:
+        return TextInput(said[:4000]), said[:4000]
+    return None, ""
+
+
+@action(VIEW)
+async def try_draft(request: Request, staff: Staff, form: FormData) -> Response:
+    """The preview chat: the draft played on the real engine, nothing stored (the
+    state and the chat so far travel in the page's form)."""
+    row = await _own_draft(request, staff)
+    draft = _draft_of(row)
+    flow, problems, _diagram = await checked_off_the_loop(
+        builder.flow_yaml(draft), f"{draft.get('id')}.yaml"
+    )
+    if flow is None or problems:
+        return await _render_draft(
+            request, row, draft, refused=N_("Fix the problems first."), status_code=422
+        )
+    language = _field(form, "language")
+    if language not in flow.languages:
+        language = flow.default_language
+    log = _preview_log(_field(form, "log"))
+    try:
+        state = json.loads(_field(form, "state") or "null")
+    except ValueError:
+        state = None
+    event, shown = _preview_event(form, log[-1] if log else None)
+    if event is None or not isinstance(state, dict):
+        state, log = None, []
+    texts = dashboard(request).app.texts(language)
+    new_state, said = builder.preview(flow, state, event, texts=texts, language=language)
+    if shown and state is not None:
+        log.append(("you", shown, []))
+    log = [(who, text, []) for who, text, _buttons in log] + said
+    return await _render_draft(
+        request,
+        row,
+        draft,
+        preview={
+            "language": language,
+            "state": json.dumps(new_state, ensure_ascii=False),
+            "log": log[-builder.MAX_PREVIEW_LINES :],
+            "log_json": json.dumps(log[-builder.MAX_PREVIEW_LINES :], ensure_ascii=False),
+        },
+    )
+
+
 @action(EDIT)
 async def discard(request: Request, staff: Staff, form: FormData) -> Response:
     row = await _own_draft(request, staff)
@@ -366,5 +444,6 @@ def routes() -> list[BaseRoute]:
         Route("/builder/{draft_id:int}", edit, methods=["POST"]),
         Route("/builder/{draft_id:int}/publish", publish_draft, methods=["POST"]),
         Route("/builder/{draft_id:int}/delete", discard, methods=["POST"]),
+        Route("/builder/{draft_id:int}/preview", try_draft, methods=["POST"]),
         Route("/builder/{draft_id:int}/flow.yaml", download),
     ]

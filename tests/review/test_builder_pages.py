@@ -3,6 +3,7 @@ reads but changes nothing, and another organisation's staff cannot reach a draft
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 
@@ -137,3 +138,35 @@ async def test_another_organisation_cannot_reach_a_draft(
     deleted = await staff.post(f"{url}/delete", {})
     assert deleted.status_code == 303
     assert (await staff.get(url)).status_code == 404
+
+
+def hidden(page: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', page)
+    assert found, name
+    return html.unescape(found.group(1))
+
+
+async def test_the_preview_chat_plays_the_draft_on_the_engine_and_stores_nothing(
+    browser_factory: Callable[[], Browser], app: App
+) -> None:
+    staff = await logged_in(browser_factory, "staff-a@example.org")
+    url = await started(staff, "youth-ideas")
+    viewer = await logged_in(browser_factory, "viewer-a@example.org")
+
+    first = await viewer.post(f"{url}/preview", {"language": "pl"})
+    assert first.status_code == 200, first.text
+    assert "Hej! Ile masz lat?" in first.text
+    assert 'name="press" value="age:16_18"' in first.text
+    state, log = hidden(first.text, "state"), hidden(first.text, "log")
+    second = await viewer.post(
+        f"{url}/preview", {"language": "pl", "state": state, "log": log, "press": "age:16_18"}
+    )
+    assert second.status_code == 200
+    assert "Co robisz po szkole lub pracy?" in second.text
+    assert '<li class="you">16–18' in second.text
+    forged = await viewer.post(
+        f"{url}/preview", {"language": "pl", "state": "{]", "log": "[1]", "say": "hi"}
+    )
+    assert forged.status_code == 200 and "Hej! Ile masz lat?" in forged.text  # afresh
+    async with app.uow(read_only=True) as uow:
+        assert await uow.consultations.get_by_slug("youth-ideas") is None
