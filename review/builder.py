@@ -298,23 +298,28 @@ EDITS: dict[str, Callable[[FormData, Draft], Draft]] = {
 
 @action(EDIT)
 async def edit(request: Request, staff: Staff, form: FormData) -> Response:
-    """Apply one edit, save the draft and show it again (checked and drawn)."""
-    row = await _own_draft(request, staff)
-    draft = _draft_of(row)
+    """Apply one edit to the draft as stored now, save it and show it again (checked
+    and drawn). Read, edit and save are one unit of work (a writer's turn), so two
+    staff members editing one draft each keep the other's edits."""
     apply = EDITS.get(_field(form, "do"))
     if apply is None:
         raise HTTPException(400)
-    try:
-        changed = apply(form, draft)
-    except EditError as error:
-        return await _render_draft(request, row, draft, edit_error=str(error), status_code=422)
     board = dashboard(request)
     async with board.app.uow() as uow:
-        stored = await uow.drafts.get(staff.organisation_id, row.id)
-        if stored is None:
+        row = await uow.drafts.get(staff.organisation_id, int(request.path_params["draft_id"]))
+        if row is None:
             raise HTTPException(404)
-        await uow.drafts.save(stored, builder.flow_yaml(changed), staff.email, board.clock())
-        await uow.commit()
+        draft = _draft_of(row)
+        try:
+            changed = apply(form, draft)
+        except EditError as error:
+            failed: str | None = str(error)
+        else:
+            failed = None
+            await uow.drafts.save(row, builder.flow_yaml(changed), staff.email, board.clock())
+            await uow.commit()
+    if failed is not None:
+        return await _render_draft(request, row, draft, edit_error=failed, status_code=422)
     anchor = _field(form, "step") or _field(form, "do")
     return RedirectResponse(f"/builder/{row.id}#{anchor}", status_code=303)
 

@@ -1,8 +1,9 @@
 """An admin builds a consultation in the dashboard's builder in a real browser (headless
 Chromium), with menus only: six questions of six kinds, a branch that sends those who
 never come to the library straight to the last question, an end message; the checks
-and the diagram follow every edit. Published, it is played by a citizen in Telegram
-(the Bot API emulator, the real bot) and her answers show on the consultation's page.
+and the diagram follow every edit, and the preview chat plays it on the engine.
+Published, it is played by a citizen in Telegram (the Bot API emulator, the real bot)
+and her answers show on the consultation's page.
 """
 
 from __future__ import annotations
@@ -113,6 +114,18 @@ async def test_an_admin_builds_a_six_question_consultation_with_a_branch_and_a_c
             assert await page.locator(".diagram svg").count() == 1
             if SCREENSHOTS.exists():
                 await page.screenshot(path=str(SCREENSHOTS / "14-builder.png"), full_page=True)
+            # The preview chat plays the draft on the engine: "Never" skips to q6.
+            async with page.expect_navigation():
+                await page.click("#preview-start button")
+            async with page.expect_navigation():
+                await page.click("#preview button[value='q1:never']")
+            last = page.locator("#preview .chat li.bot").last
+            assert "What would bring you to the library?" in await last.inner_text()
+            await page.fill("#preview-say input[name=say]", "Longer hours")
+            async with page.expect_navigation():
+                await page.click("#preview-say button:not([name])")
+            assert "Thank you, Longer hours noted." in await page.inner_text("#preview .chat")
+
             async with page.expect_download() as downloading:
                 await page.click("a[href$='/flow.yaml']")
             download = await downloading.value
