@@ -17,7 +17,7 @@ import copy
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import yaml
@@ -25,7 +25,7 @@ import yaml
 from dialogs import engine
 from dialogs.events import Event, Translator
 from dialogs.schema import END, Flow, StepKind
-from dialogs.xlsform import dump_flow
+from dialogs.xlsform import N_, dump_flow
 
 Draft = dict[str, Any]
 
@@ -45,7 +45,16 @@ MAX_STEPS = 200
 
 class EditError(ValueError):
     """An edit that cannot be applied (an unknown step, a wrong value); the draft is
-    left as it was."""
+    left as it was. `message` is a dashboard msgid (marked with N_), `params` what it
+    quotes."""
+
+    def __init__(self, message: str, **params: str) -> None:
+        self.message = message
+        self.params = params
+        super().__init__(message % params)
+
+    def text(self, translate: Callable[[str], str]) -> str:
+        return translate(self.message) % self.params
 
 
 # --- starting points ------------------------------------------------------------------
@@ -72,9 +81,9 @@ def parse(yaml_text: str) -> Draft:
     try:
         data = yaml.safe_load(yaml_text)
     except yaml.YAMLError as error:
-        raise EditError("not a flow") from error
+        raise EditError(N_("not a flow")) from error
     if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
-        raise EditError("not a flow")
+        raise EditError(N_("not a flow"))
     draft: Draft = data
     for key in ("opens", "closes"):
         if isinstance(draft.get(key), dt.date):
@@ -216,7 +225,7 @@ def _find(draft: Draft, step_id: str) -> tuple[list[dict[str, Any]], int]:
         for index, step in enumerate(followup.get("steps", [])):
             if step.get("id") == step_id:
                 return followup["steps"], index
-    raise EditError(f"no step {step_id}")
+    raise EditError(N_("no step %(step)s"), step=step_id)
 
 
 def add_step(draft: Draft, kind: str, followup: str | None = None) -> Draft:
@@ -224,10 +233,10 @@ def add_step(draft: Draft, kind: str, followup: str | None = None) -> Draft:
     try:
         step_kind = StepKind(kind)
     except ValueError as error:
-        raise EditError(f"no step kind {kind}") from error
+        raise EditError(N_("no step kind %(kind)s"), kind=kind) from error
     new = _copy(draft)
     if len(_step_ids(new)) >= MAX_STEPS:
-        raise EditError("too many steps")
+        raise EditError(N_("too many steps"))
     step: dict[str, Any] = {"id": _new_id(new), "kind": step_kind.value, "text": ""}
     if step_kind in CHOICE_KINDS:
         step["options"] = []
@@ -238,7 +247,7 @@ def add_step(draft: Draft, kind: str, followup: str | None = None) -> Draft:
     else:
         found = [f for f in new.get("followups", []) if f.get("id") == followup]
         if not found:
-            raise EditError(f"no follow-up {followup}")
+            raise EditError(N_("no follow-up %(followup)s"), followup=followup)
         found[0].setdefault("steps", []).append(step)
     return new
 
@@ -326,7 +335,9 @@ def _set_setting(step: dict[str, Any], name: str, raw: str) -> None:
         else:
             step[name] = dt.date.fromisoformat(raw).isoformat()
     except ValueError as error:
-        raise EditError(f"{name}: {raw}") from error
+        raise EditError(
+            N_("%(setting)s: not a valid value: %(value)s"), setting=name, value=raw
+        ) from error
 
 
 def move_step(draft: Draft, step_id: str, by: int) -> Draft:
@@ -353,11 +364,11 @@ def condition(draft: Draft, question: str, operator: str, values: Sequence[str])
     kind = steps[index]["kind"]
     picked = [v for v in values if v != ""]
     if operator not in RULE_OPERATORS or not picked:
-        raise EditError("pick a comparison and a value")
+        raise EditError(N_("pick a comparison and a value"))
     typed: list[Any] = [_typed(kind, v) for v in picked]
     if operator in ("greater", "less"):
         if not isinstance(typed[0], int | float) or isinstance(typed[0], bool):
-            raise EditError("a number is needed")
+            raise EditError(N_("a number is needed"))
         return {"step": question, operator: typed[0]}
     if operator == "in":
         return {"step": question, "in": typed}
@@ -372,7 +383,7 @@ def _typed(kind: str, value: str) -> Any:
         try:
             number = float(value.replace(",", "."))
         except ValueError as error:
-            raise EditError("a number is needed") from error
+            raise EditError(N_("a number is needed")) from error
         return int(number) if number.is_integer() else number
     return value
 
@@ -384,7 +395,7 @@ def add_rule(
     new = _copy(draft)
     steps, index = _find(new, step_id)
     if goto != END and goto not in _step_ids(new):
-        raise EditError(f"no step {goto}")
+        raise EditError(N_("no step %(step)s"), step=goto)
     rule = {"when": condition(new, question, operator, values), "goto": goto}
     steps[index].setdefault("next", []).append(rule)
     return new
@@ -405,7 +416,7 @@ def set_end(draft: Draft, number: int, text: Mapping[str, str]) -> Draft:
     new = _copy(draft)
     ends = new.setdefault("ends", [])
     if not 0 <= number < len(ends):
-        raise EditError("no such end message")
+        raise EditError(N_("no such end message"))
     ends[number]["text"] = text_value(new, text)
     return new
 
@@ -433,7 +444,7 @@ def delete_end(draft: Draft, number: int) -> Draft:
 def add_followup(draft: Draft, after_days: int) -> Draft:
     """A follow-up `after_days` after the end, with one question to fill in."""
     if not 0 <= after_days <= 3650:
-        raise EditError("days between 0 and 3650")
+        raise EditError(N_("days between 0 and 3650"))
     new = _copy(draft)
     followup_id = _new_id(new, "followup")
     new.setdefault("followups", []).append(
@@ -478,7 +489,7 @@ def set_settings(
             try:
                 new[key] = dt.date.fromisoformat(raw.strip()).isoformat()
             except ValueError as error:
-                raise EditError(f"{key}: {raw}") from error
+                raise EditError(N_("not a date: %(value)s"), value=raw) from error
         else:
             new.pop(key, None)
     new["title"] = text_value(new, title)

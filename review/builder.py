@@ -35,8 +35,8 @@ from review.admin import (
     refusal,
 )
 from review.diagram import condition_text
-from review.i18n import N_
-from review.rendering import flash, render
+from review.i18n import N_, translations
+from review.rendering import flash, language_of, render
 from review.security import EDIT, VIEW, Staff, action, dashboard, page
 from storage.models import BuilderDraft
 
@@ -264,7 +264,7 @@ def _settings_edit(form: FormData, draft: Draft) -> Draft:
 def _number(form: FormData, name: str) -> int:
     raw = _field(form, name)
     if not raw.lstrip("-").isdecimal():
-        raise EditError(f"{name}: {raw}")
+        raise EditError(N_("not a number: %(value)s"), value=raw)
     return int(raw)
 
 
@@ -313,7 +313,7 @@ async def edit(request: Request, staff: Staff, form: FormData) -> Response:
         try:
             changed = apply(form, draft)
         except EditError as error:
-            failed: str | None = str(error)
+            failed: str | None = error.text(translations(language_of(request, staff)).gettext)
         else:
             failed = None
             await uow.drafts.save(row, builder.flow_yaml(changed), staff.email, board.clock())

@@ -101,7 +101,10 @@ async def test_a_template_is_a_starting_point_and_a_broken_edit_is_explained(
               "number": "many", "goto": "end"}
     )  # fmt: skip
     assert refused.status_code == 422
-    assert "This change could not be made" in refused.text
+    assert "This change could not be made: a number is needed" in refused.text
+    await browser.post("/language", {"language": "pl", "back": url})
+    in_polish = await browser.post(url, {"do": "add_followup", "days": "soon"})
+    assert "Nie udało się wprowadzić tej zmiany: to nie jest liczba: soon" in in_polish.text
     unknown = await browser.post(url, {"do": "nonsense"})
     assert unknown.status_code == 400
 
