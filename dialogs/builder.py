@@ -95,15 +95,19 @@ def parse(yaml_text: str) -> Draft:
     return draft
 
 
-def from_yaml(yaml_text: str, organisation: str) -> Draft:
-    """A new draft from flow YAML (a bundled template): texts and steps as they are,
-    the staff member's organisation. A template's translations live in its catalogs,
-    not in the YAML, so only its default language stays listed."""
+def from_yaml(
+    yaml_text: str, organisation: str, catalogs: Mapping[str, Mapping[str, str]] | None = None
+) -> Draft:
+    """A new draft from flow YAML (a bundled template, a published version): texts and
+    steps as they are, the staff member's organisation, and the translations of its
+    catalogs written into the texts (`inline_translations`). Without catalogs, a flow
+    whose texts are plain strings keeps only its default language listed."""
     draft = parse(yaml_text)
     draft["organisation"] = organisation
-    language = str(draft.get("default_language") or "pl")
-    if any(not isinstance(v, dict) for v in _texts(draft)):
-        draft["languages"] = [language]
+    if catalogs:
+        inline_translations(draft, catalogs)
+    elif any(not isinstance(v, dict) for v in _texts(draft)):
+        draft["languages"] = [str(draft.get("default_language") or "pl")]
     return draft
 
 
@@ -502,13 +506,12 @@ def set_settings(
     return new
 
 
-def _rekey_plain_texts(draft: Draft, language: str) -> None:
-    """Plain strings (the old default language's) become `{language: text}`."""
+def _each_text(draft: Draft, change: Callable[[object], object]) -> None:
+    """Every citizen-visible text of the draft replaced by `change(text)`."""
 
     def fix(holder: dict[str, Any], key: str) -> None:
-        value = holder.get(key)
-        if isinstance(value, str) and value:
-            holder[key] = {language: value}
+        if holder.get(key):
+            holder[key] = change(holder[key])
 
     for key in ("title", "description", *CONSENT_FIELDS):
         fix(draft, key)
@@ -522,6 +525,30 @@ def _rekey_plain_texts(draft: Draft, language: str) -> None:
             fix(option, "label")
     for end in draft.get("ends", []):
         fix(end, "text")
+
+
+def _rekey_plain_texts(draft: Draft, language: str) -> None:
+    """Plain strings (the old default language's) become `{language: text}`."""
+    _each_text(draft, lambda text: {language: text} if isinstance(text, str) else text)
+
+
+def inline_translations(draft: Draft, catalogs: Mapping[str, Mapping[str, str]]) -> None:
+    """Texts written once in the default language, with their translations from the
+    flow's catalogs (language -> {source: translation}) written beside them: the draft
+    then carries every language itself, as the builder shows and edits them."""
+    default = str(draft.get("default_language") or "")
+
+    def inline(text: object) -> object:
+        if not isinstance(text, str):
+            return text
+        found = {default: text}
+        for language in draft.get("languages", []):
+            translated = catalogs.get(language, {}).get(text)
+            if translated and language != default:
+                found[language] = translated
+        return found if len(found) > 1 else text
+
+    _each_text(draft, inline)
 
 
 def questions_before(draft: Draft, step_id: str) -> list[dict[str, Any]]:

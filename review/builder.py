@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 from dialogs import builder
 from dialogs.builder import CONSENT_FIELDS, RULE_OPERATORS, Draft, EditError
 from dialogs.events import ButtonPress, CommandInput, Event, TextInput
-from dialogs.loader import Problem
+from dialogs.loader import Problem, load_translations
 from dialogs.schema import END, Condition, StepKind
 from konsulta.catalogs import LANGUAGES as CITIZEN_LANGUAGES
 from review.admin import (
@@ -36,6 +36,7 @@ from review.admin import (
 )
 from review.diagram import condition_text
 from review.i18n import N_, translations
+from review.pages import own_consultation
 from review.rendering import flash, language_of, render
 from review.security import EDIT, VIEW, Staff, action, dashboard, page
 from storage.models import BuilderDraft
@@ -99,19 +100,42 @@ async def _own_draft(request: Request, staff: Staff) -> BuilderDraft:
 async def drafts(request: Request, staff: Staff) -> Response:
     async with dashboard(request).app.uow(read_only=True) as uow:
         found = await uow.drafts.list_for(staff.organisation_id)
+        organisation = await uow.organisations.get(staff.organisation_id)
+        published = (  # never every organisation's
+            await uow.consultations.list_all(organisation=organisation) if organisation else []
+        )
     listed = [(row, _draft_of(row)) for row in found]
-    return render(request, "builder_list.html", drafts=listed, templates=templates())
+    return render(
+        request,
+        "builder_list.html",
+        drafts=listed,
+        templates=templates(),
+        consultations=published,
+    )
 
 
 @action(EDIT)
 async def start(request: Request, staff: Staff, form: FormData) -> Response:
-    """A new draft: blank, or one of the bundled templates."""
+    """A new draft: blank, one of the bundled templates (with its catalogs'
+    translations), or the current version of one of the organisation's consultations
+    (with the translations published with it), to publish as its next version."""
     chosen = str(form.get("template") or "")
+    slug = str(form.get("consultation") or "")
     if chosen and chosen not in templates():
         raise HTTPException(400)
-    if chosen:
-        text = (TEMPLATES / f"{chosen}.yaml").read_text(encoding="utf-8")
-        draft = builder.from_yaml(text, staff.organisation_name)
+    if slug:
+        async with dashboard(request).app.uow(read_only=True) as uow:
+            found = await own_consultation(uow, staff, slug)
+            version = await uow.consultations.get_version(found)
+        if version is None:
+            raise HTTPException(404)
+        draft = builder.from_yaml(version.yaml_text, staff.organisation_name, version.translations)
+    elif chosen:
+        path = TEMPLATES / f"{chosen}.yaml"
+        catalogs, _problems = load_translations(path)
+        draft = builder.from_yaml(
+            path.read_text(encoding="utf-8"), staff.organisation_name, catalogs
+        )
     else:
         draft = builder.blank(staff.organisation_name, staff.language)
     board = dashboard(request)

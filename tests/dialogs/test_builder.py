@@ -9,7 +9,7 @@ import pytest
 
 from dialogs import builder
 from dialogs.builder import EditError
-from dialogs.loader import check_flow_text
+from dialogs.loader import check_flow_text, load_translations
 
 FLOWS = Path(__file__).resolve().parents[2] / "dialogs" / "flows"
 
@@ -104,10 +104,16 @@ def test_rules_from_menus_become_conditions() -> None:
 
 @pytest.mark.parametrize("path", sorted(FLOWS.glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_bundled_template_is_a_starting_point_that_passes(path: Path) -> None:
-    draft = builder.from_yaml(path.read_text(encoding="utf-8"), "Gmina Testowa")
+    catalogs, _ = load_translations(path)
+    draft = builder.from_yaml(path.read_text(encoding="utf-8"), "Gmina Testowa", catalogs)
     flow, problems = check_flow_text(builder.flow_yaml(draft), path.name)
     assert problems == [] and flow is not None
-    assert flow.organisation == "Gmina Testowa" and flow.languages == [flow.default_language]
+    assert flow.organisation == "Gmina Testowa" and len(flow.languages) == 12
+    assert isinstance(draft["title"], dict) and set(draft["title"]) == set(flow.languages)
+    # Without its catalogs, only the language the YAML is written in stays listed.
+    bare = builder.from_yaml(path.read_text(encoding="utf-8"), "Gmina Testowa")
+    flow, problems = check_flow_text(builder.flow_yaml(bare), path.name)
+    assert problems == [] and flow is not None and flow.languages == [flow.default_language]
 
 
 def test_option_keys_are_ascii_and_unique() -> None:

@@ -173,3 +173,26 @@ async def test_the_preview_chat_plays_the_draft_on_the_engine_and_stores_nothing
     assert forged.status_code == 200 and "Hej! Ile masz lat?" in forged.text  # afresh
     async with app.uow(read_only=True) as uow:
         assert await uow.consultations.get_by_slug("youth-ideas") is None
+
+
+async def test_a_published_consultation_is_changed_as_its_next_version(
+    browser_factory: Callable[[], Browser], app: App
+) -> None:
+    staff = await logged_in(browser_factory, "staff-a@example.org")
+    listing = await staff.get("/builder")
+    assert 'value="park-survey"' in listing.text
+    response = await staff.post("/builder", {"consultation": "park-survey"})
+    assert response.status_code == 303, response.text
+    url = response.headers["location"]
+    page = await staff.get(url)
+    assert "park-survey" in page.text
+    published = await staff.post(f"{url}/publish", {})
+    assert published.status_code == 303, published.text
+    async with app.uow(read_only=True) as uow:
+        consultation = await uow.consultations.get_by_slug("park-survey")
+        assert consultation is not None and consultation.current_version == 2
+
+    other = await logged_in(browser_factory, "staff-b@example.org")
+    assert 'value="park-survey"' not in (await other.get("/builder")).text
+    refused = await other.post("/builder", {"consultation": "park-survey"})
+    assert refused.status_code == 404
