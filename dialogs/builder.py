@@ -265,9 +265,13 @@ def edit_step(
     required: bool = True,
     options: Sequence[Mapping[str, str]] | None = None,
     settings: Mapping[str, str] | None = None,
+    more_texts: Mapping[str, Mapping[str, str]] | None = None,
+    flags: Mapping[str, bool] | None = None,
 ) -> Draft:
     """A step's texts, options (labels per language; keys kept for labels that stay,
-    made from the default-language label for new ones) and its kind's settings."""
+    made from the default-language label for new ones), its kind's settings, its other
+    texts (`MORE_TEXTS`: the hint instead of the standard one, a scale's end labels) and
+    its kind's yes/no settings (`FLAGS`); those not given stay as they were."""
     new = _copy(draft)
     steps, index = _find(new, step_id)
     step = steps[index]
@@ -285,7 +289,34 @@ def edit_step(
         step["options"] = _options(new, step.get("options", []), options)
     for name, raw in (settings or {}).items():
         _set_setting(step, name, raw)
+    for name, per_language in (more_texts or {}).items():
+        if name in MORE_TEXTS.get(step["kind"], ()):
+            value = text_value(new, per_language)
+            if value:
+                step[name] = value
+            else:
+                step.pop(name, None)
+    kind_flags = dict(FLAGS.get(step["kind"], ()))
+    for name, on in (flags or {}).items():
+        if name in kind_flags:
+            if on == kind_flags[name]:
+                step.pop(name, None)  # the default is not written out
+            else:
+                step[name] = on
     return new
+
+
+#: A kind's optional texts besides its question and help.
+_ANSWERED_KINDS = [kind.value for kind in StepKind if kind != StepKind.MESSAGE]
+MORE_TEXTS: dict[str, tuple[str, ...]] = {kind: ("error",) for kind in _ANSWERED_KINDS}
+MORE_TEXTS[StepKind.SCALE.value] = ("error", "min_label", "max_label")
+
+#: A kind's yes/no settings and their defaults (docs/flows.md).
+FLAGS: dict[str, tuple[tuple[str, bool], ...]] = {
+    StepKind.TEXT.value: (("allow_voice", True), ("allow_media", False)),
+    StepKind.NUMBER.value: (("integer", True),),
+    StepKind.LOCATION.value: (("allow_typed", True), ("contact_data", False)),
+}
 
 
 def _options(

@@ -175,6 +175,8 @@ async def _render_draft(
         text_in=lambda text, language: builder.text_in(draft, text, language),
         kinds=[kind.value for kind in StepKind],
         settings=builder.SETTINGS,
+        more_texts=builder.MORE_TEXTS,
+        flags=builder.FLAGS,
         choice_kinds={kind.value for kind in builder.CHOICE_KINDS},
         operators=[(op, OPERATOR_WORDS[op]) for op in RULE_OPERATORS],
         questions_before=lambda step_id: builder.questions_before(draft, step_id),
@@ -269,7 +271,22 @@ def _step_edit(form: FormData, draft: Draft) -> Draft:
         required=form.get("required") == "1",
         options=_options(form),
         settings=settings,
+        more_texts={
+            name: _per_language(form, name)
+            for names in builder.MORE_TEXTS.values()
+            for name in names
+            if any(field.startswith(f"{name}.") for field in form)
+        },
+        flags=(
+            {name: form.get(f"flag.{name}") == "1" for name in _flag_names()}
+            if form.get("flags") == "1"
+            else None
+        ),
     )
+
+
+def _flag_names() -> set[str]:
+    return {name for flags in builder.FLAGS.values() for name, _default in flags}
 
 
 def _settings_edit(form: FormData, draft: Draft) -> Draft:

@@ -132,3 +132,24 @@ def test_a_new_draft_lists_its_empty_texts_until_they_are_filled() -> None:
         (None, builder.EMPTY_END),
     ]
     assert builder.empty_texts(six_questions()) == []
+
+
+def test_a_scale_gets_its_end_labels_and_a_text_question_its_switches() -> None:
+    draft = builder.edit_step(
+        six_questions(),
+        "q3",
+        text={"pl": "Ocena", "en": "Rating"},
+        more_texts={"min_label": {"pl": "źle", "en": "bad"}, "max_label": {"pl": "dobrze"}},
+    )
+    assert draft["steps"][2]["min_label"] == {"pl": "źle", "en": "bad"}
+    assert draft["steps"][2]["max_label"] == "dobrze"
+    draft = builder.edit_step(
+        draft, "q5", text={"pl": "Po co?", "en": "Why?"}, flags={"allow_voice": False}
+    )
+    assert draft["steps"][4]["allow_voice"] is False
+    draft = builder.edit_step(
+        draft, "q5", text={"pl": "Po co?", "en": "Why?"}, flags={"allow_voice": True}
+    )
+    assert "allow_voice" not in draft["steps"][4]  # the default is not written out
+    _, problems = check_flow_text(builder.flow_yaml(draft), "x.yaml")
+    assert any("max_label" in p.message for p in problems)  # no English end label

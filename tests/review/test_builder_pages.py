@@ -59,7 +59,10 @@ async def test_staff_build_a_consultation_with_a_branch_and_publish_it(
         required="1",
         **{"text.en": "When do you come?", "option.0.en": "Mornings", "option.1.en": "Never"},
     )
-    await edit(browser, url, do="save_step", step="q2", required="1", **{"text.en": "Why?"})
+    page = await edit(
+        browser, url, do="save_step", step="q2", flags="1", **{"text.en": "Why?"}
+    )  # no "required" and "flag.allow_voice" ticked: optional, no voice notes
+    assert 'name="flag.allow_voice" value="1">' in page.text
     page = await edit(
         browser, url, do="add_rule", step="q1", question="q1", operator="equals",
         value="q1:never", goto="end",
@@ -72,6 +75,7 @@ async def test_staff_build_a_consultation_with_a_branch_and_publish_it(
     download = await browser.get(f"{url}/flow.yaml")
     assert download.status_code == 200
     assert "goto: end" in download.text and "key: mornings" in download.text
+    assert "required: false" in download.text and "allow_voice: false" in download.text
 
     published = await browser.post(f"{url}/publish", {"open": "1"})
     assert published.status_code == 303, published.text
