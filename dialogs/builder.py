@@ -31,6 +31,8 @@ Draft = dict[str, Any]
 
 #: The step kinds that have options (added with one option to fill in).
 CHOICE_KINDS = frozenset({StepKind.SINGLE_CHOICE, StepKind.MULTIPLE_CHOICE, StepKind.RANKING})
+#: Kinds whose answer is a list of option keys.
+LIST_KINDS = frozenset({StepKind.MULTIPLE_CHOICE, StepKind.RANKING})
 #: Kinds whose answer a rule can compare with a number.
 NUMERIC_KINDS = frozenset({StepKind.NUMBER, StepKind.SCALE})
 
@@ -405,6 +407,12 @@ def condition(draft: Draft, question: str, operator: str, values: Sequence[str])
         if not isinstance(typed[0], int | float) or isinstance(typed[0], bool):
             raise EditError(N_("a number is needed"))
         return {"step": question, operator: typed[0]}
+    if kind in LIST_KINDS:
+        # A list answer "is" an option when it includes it (picked among others).
+        if operator == "in":
+            return {"any": [{"step": question, "contains": value} for value in typed]}
+        includes = {"step": question, "contains": typed[0]}
+        return {"not": includes} if operator == "not_equals" else includes
     if operator == "in":
         return {"step": question, "in": typed}
     equals = {"step": question, "equals": typed[0]}

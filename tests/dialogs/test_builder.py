@@ -88,9 +88,17 @@ def test_rules_from_menus_become_conditions() -> None:
     assert builder.condition(draft, "q1", "not_equals", ["nigdy"]) == {
         "not": {"step": "q1", "equals": "nigdy"}
     }
-    assert builder.condition(draft, "q4", "in", ["lawki", "lawki_2"]) == {
+    assert builder.condition(draft, "q1", "in", ["nigdy", "zolc"]) == {
+        "step": "q1",
+        "in": ["nigdy", "zolc"],
+    }
+    # A multiple choice "is" an option when the picks include it.
+    assert builder.condition(draft, "q4", "equals", ["lawki"]) == {
         "step": "q4",
-        "in": ["lawki", "lawki_2"],
+        "contains": "lawki",
+    }
+    assert builder.condition(draft, "q4", "in", ["lawki", "lawki_2"]) == {
+        "any": [{"step": "q4", "contains": "lawki"}, {"step": "q4", "contains": "lawki_2"}]
     }
     with pytest.raises(EditError):
         builder.condition(draft, "q3", "greater", ["many"])
