@@ -28,6 +28,7 @@ from dialogs.loader import Problem, load_translations
 from dialogs.schema import END, Condition, StepKind
 from konsulta.catalogs import LANGUAGES as CITIZEN_LANGUAGES
 from review.admin import (
+    MAX_FLOW_BYTES,
     ProblemText,
     checked_off_the_loop,
     problems_by_step,
@@ -353,11 +354,14 @@ async def edit(request: Request, staff: Staff, form: FormData) -> Response:
         draft = _draft_of(row)
         try:
             changed = apply(form, draft)
+            changed_yaml = builder.flow_yaml(changed)
+            if len(changed_yaml.encode()) > MAX_FLOW_BYTES:  # as a pasted flow may be
+                raise EditError(N_("the flow would be too large"))
         except EditError as error:
             failed: str | None = error.text(translations(language_of(request, staff)).gettext)
         else:
             failed = None
-            await uow.drafts.save(row, builder.flow_yaml(changed), staff.email, board.clock())
+            await uow.drafts.save(row, changed_yaml, staff.email, board.clock())
             await uow.commit()
     if failed is not None:
         return await _render_draft(request, row, draft, edit_error=failed, status_code=422)
