@@ -525,6 +525,15 @@ def set_settings(
     before = str(new.get("default_language") or default_language)
     if before != default_language:
         _rekey_plain_texts(new, before)
+    dropped = set(new.get("languages") or []) - set(listed)
+    if dropped:  # a language taken off takes its texts along (the checks refuse them)
+
+        def without(text: object) -> object:
+            if isinstance(text, dict):
+                return {lang: words for lang, words in text.items() if lang not in dropped}
+            return text
+
+        _each_text(new, without)
     new["languages"] = listed
     new["default_language"] = default_language
     for key, raw in (("opens", opens), ("closes", closes)):

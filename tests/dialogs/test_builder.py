@@ -161,3 +161,20 @@ def test_a_scale_gets_its_end_labels_and_a_text_question_its_switches() -> None:
     assert "allow_voice" not in draft["steps"][4]  # the default is not written out
     _, problems = check_flow_text(builder.flow_yaml(draft), "x.yaml")
     assert any("max_label" in p.message for p in problems)  # no English end label
+
+
+def test_a_language_taken_off_takes_its_texts_along() -> None:
+    draft = builder.set_settings(
+        six_questions(),
+        flow_id="park-plan",
+        languages=["pl"],
+        default_language="pl",
+        opens="",
+        closes="",
+        title={"pl": "Plan parku"},
+        consents={"consent": {"pl": "Zgoda"}},
+    )
+    assert draft["steps"][0]["text"] == {"pl": "Jak często?"}
+    assert "opens" not in draft
+    _, problems = check_flow_text(builder.flow_yaml(draft), "x.yaml")
+    assert problems == []
