@@ -43,6 +43,7 @@ from review.security import (
 from storage.models import ConsultationStatus, Register, StaffRole, StaffUser
 from storage.repositories import VersionConflict
 from storage.repositories.review import ERASED_PARTICIPANT
+from storage.uow import UnitOfWork
 
 MAX_FLOW_BYTES = 512 * 1024
 #: A spreadsheet form is zipped XML, larger than the YAML it becomes.
@@ -195,6 +196,33 @@ async def converted_off_the_loop(
     return imported.yaml_text or "", name, form_problems_by_row(imported.problems, translate)
 
 
+async def refusal(uow: UnitOfWork, staff: Staff, flow: Flow) -> str | None:
+    """Why `staff` may not publish `flow` (a msgid), or None: only their own
+    organisation's flows, and never over another organisation's consultation."""
+    existing = await uow.consultations.get_by_slug(flow.id)
+    if organisation_slug(flow.organisation) != staff.organisation_slug or (
+        existing is not None and existing.organisation_id != staff.organisation_id
+    ):
+        return N_("This flow belongs to another organisation.")
+    return None
+
+
+async def publish_own(
+    request: Request, uow: UnitOfWork, staff: Staff, flow: Flow, yaml_text: str, *, open_now: bool
+) -> Response | str:
+    """Publish a checked flow the caller found no `refusal` for, audited and committed:
+    the redirect to its page, or why not (a msgid). The publish page and the builder
+    both publish through here."""
+    try:
+        done = await publish(uow, flow, yaml_text, open_now=open_now)
+    except VersionConflict:
+        return N_("This version is already published with other content.")
+    await audit(uow, staff, "publish", flow.id, version=flow.version)
+    await uow.commit()
+    flash(request, N_("Published."))
+    return RedirectResponse(f"/consultations/{done.slug}", status_code=303)
+
+
 @action(EDIT)
 async def publish_flow(request: Request, staff: Staff, form: FormData) -> Response:
     upload = _is_spreadsheet(form)
@@ -221,23 +249,16 @@ async def publish_flow(request: Request, staff: Staff, form: FormData) -> Respon
         organisation = await uow.organisations.get_by_slug(staff.organisation_slug)
         if flow is not None and not problems:
             result["flow"] = flow
-            existing = await uow.consultations.get_by_slug(flow.id)
-            if organisation_slug(flow.organisation) != staff.organisation_slug or (
-                existing is not None and existing.organisation_id != staff.organisation_id
-            ):
-                result["problems"] = own_problem(N_("This flow belongs to another organisation."))
+            refused = await refusal(uow, staff, flow)
+            if refused is not None:
+                result["problems"] = own_problem(refused)
             elif form.get("do") == "publish":
-                try:
-                    done = await publish(uow, flow, yaml_text, open_now=form.get("open") == "1")
-                except VersionConflict:
-                    result["problems"] = own_problem(
-                        N_("This version is already published with other content.")
-                    )
-                else:
-                    await audit(uow, staff, "publish", flow.id, version=flow.version)
-                    await uow.commit()
-                    flash(request, N_("Published."))
-                    return RedirectResponse(f"/consultations/{done.slug}", status_code=303)
+                published = await publish_own(
+                    request, uow, staff, flow, yaml_text, open_now=form.get("open") == "1"
+                )
+                if isinstance(published, Response):
+                    return published
+                result["problems"] = own_problem(published)
         found = await uow.consultations.list_all(organisation=organisation)
     status = 200 if not result["problems"] else 422
     return render(

@@ -265,8 +265,10 @@ def flow_graph(flow: Flow | None, problems: Sequence[Problem] = ()) -> graphviz.
     sorted_problems = _sort_problems(flow, problems)
     if flow is not None:
         title = flow.localize(flow.title, flow.default_language)
+        # Graphviz refuses an empty <B></B>: a flow being built may have no title yet.
+        bold = f"<B>{html.escape(title)}</B>  " if title.strip() else ""
         graph.attr(
-            label=f"<<B>{html.escape(title)}</B>  ({html.escape(flow.id)} v{flow.version})>",
+            label=f"<{bold}({html.escape(flow.id)} v{flow.version})>",
             labelloc="t",
             fontsize="16",
         )

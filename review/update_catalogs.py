@@ -21,9 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = {"N_": None, "_": None, "ngettext": (1, 2)}
 METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]
 #: Modules outside review/ whose N_() texts the dashboard shows: a spreadsheet form's
-#: problems and a translator's .po problems (dialogs/ and konsulta/ cannot import
-#: review/, so they mark them with their own N_).
-SHOWN_FROM = [ROOT / "dialogs" / "xlsform.py", ROOT / "konsulta" / "flow_translations.py"]
+#: problems, the builder's refused edits and a translator's .po problems (dialogs/ and
+#: konsulta/ cannot import review/, so they mark them with their own N_).
+SHOWN_FROM = [
+    ROOT / "dialogs" / "xlsform.py",
+    ROOT / "dialogs" / "builder.py",
+    ROOT / "konsulta" / "flow_translations.py",
+]
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "AnswerTag",
     "AuditEntry",
     "Base",
+    "BuilderDraft",
     "Citizen",
     "CitizenChannel",
     "CodebookTag",
@@ -163,6 +164,21 @@ class Organisation(Base):
     register: Mapped[str] = mapped_column(
         String(16), default=Register.FORMAL, server_default=Register.FORMAL.value
     )
+
+
+class BuilderDraft(Base):
+    """A consultation being built on the dashboard: the flow YAML so far, owned by an
+    organisation (published through the same path as a flow file)."""
+
+    __tablename__ = "builder_drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    yaml_text: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(254))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Citizen(Base):

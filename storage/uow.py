@@ -40,6 +40,7 @@ from storage.repositories import (
     OutboxRepository,
     RunRepository,
 )
+from storage.repositories.drafts import DraftRepository
 from storage.repositories.keyboards import KeyboardRepository
 from storage.repositories.outreach import (
     BroadcastRepository,
@@ -125,6 +126,7 @@ class UnitOfWork:
     codings: CodingRepository
     reports: ReportRepository
     threads: ThreadRepository
+    drafts: DraftRepository
     # outreach
     followups: FollowUpRepository
     reminders: ReminderRepository
@@ -174,6 +176,7 @@ class UnitOfWork:
         self.codings = CodingRepository(session)
         self.reports = ReportRepository(session)
         self.threads = ThreadRepository(session)
+        self.drafts = DraftRepository(session)
         self.followups = FollowUpRepository(session)
         self.reminders = ReminderRepository(session)
         self.broadcasts = BroadcastRepository(session)
