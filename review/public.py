@@ -33,7 +33,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from dialogs.schema import Flow, Step, StepKind
-from konsulta import public_results
+from konsulta import public_numbers, public_results
+from konsulta.public_numbers import Numbers, option_keys
 from konsulta.public_results import OTHER, PUBLIC_KINDS, Cell
 from review import i18n
 from review.i18n import N_
@@ -43,7 +44,6 @@ from review.security import EDIT, Staff, action, audit, dashboard
 from storage import public_views
 from storage.models import Consultation
 from storage.uow import UnitOfWork
-from storage.views import dashboard as queries
 
 __all__ = ["CACHE_CONTROL", "EMBED_PATH", "routes"]
 
@@ -83,68 +83,16 @@ class PublicChart:
 # --- the numbers --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Numbers:
-    """What may be published of one consultation, in keys (labels come later)."""
-
-    population: int
-    languages: list[Cell] | None
-    questions: list[tuple[str, list[Cell]]]  # (step id, cells), shown ones only
-
-
-def option_keys(step: Step) -> list[str]:
-    if step.kind is StepKind.YES_NO:
-        return ["true", "false"]
-    if step.kind is StepKind.SCALE and step.min is not None and step.max is not None:
-        return [str(p) for p in range(int(step.min), int(step.max) + 1)]
-    return [option.key for option in step.options]
-
-
-def _key(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 async def count(request: Request, consultation: Consultation, flow: Flow) -> Numbers:
     """The published numbers, from the dashboard's stats cache (recounted after
     `KONSULTA_WEB_STATS_MAX_AGE_SECONDS`); which questions are public is read live."""
     board = dashboard(request)
     k = board.app.settings.public_min_group
-    steps = [
-        s
-        for s in flow.questions
-        if s.id in set(consultation.public_steps) and s.kind.value in PUBLIC_KINDS
-    ]
+    steps = public_numbers.public_steps(consultation, flow)
 
     async def compute() -> Numbers:
         async with board.app.uow(read_only=True) as uow:
-            languages = await uow.read(public_views.finished_by_language, consultation.id)
-            stats = await uow.read(
-                queries.question_stats, consultation.id, steps, public_views.finished()
-            )
-        population = sum(languages.values())
-        shown: list[tuple[str, list[Cell]]] = []
-        for step in steps:
-            item = stats[step.id]
-            counts: dict[str, int] = {}
-            for value, n in item.values:
-                counts[_key(value)] = counts.get(_key(value), 0) + n
-            order = option_keys(step)
-            if step.kind is StepKind.MULTIPLE_CHOICE:
-                cells = public_results.multiple_choice(counts, order, item.answered, population, k)
-            else:
-                known = {key: n for key, n in counts.items() if key in order}
-                cells = public_results.single_choice(known, order, population, k)
-            if cells and any(cell.key != OTHER for cell in cells):  # "other" alone says nothing
-                shown.append((step.id, cells))
-        return Numbers(
-            population=population,
-            languages=public_results.breakdown(languages, population, k),
-            questions=shown,
-        )
+            return await public_numbers.count(uow, consultation, flow, k)
 
     key = ("public", consultation.id, flow.version, tuple(s.id for s in steps), k)
     numbers, _age = await board.stats.get(key, compute)
