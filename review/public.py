@@ -16,12 +16,18 @@ Three rules keep it from leaking:
 - the numbers come from `storage.public_views` (finished runs, aggregated) and go
   through the pure rules before a template sees them; free text, places, photos and
   numbers are never among the kinds that can be published.
+
+Cheap to serve: a results page is read through its own cache (`Dashboard.public`, see
+`snapshot`), apart from the dashboard's: a view served from it runs no SQL and renders
+nothing new; however many readers come, a consultation is recounted at most once per
+`KONSULTA_WEB_STATS_MAX_AGE_SECONDS`, in the background, so public traffic cannot slow
+the bot or the dashboard (bench/public_page.py measures it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from html import escape
 from typing import Any
@@ -55,6 +61,9 @@ PUBLIC_PREFIXES = ("/public/", "/p/", "/open311/")
 #: The embeddable widget's path ends so; only it may be framed by other sites.
 EMBED_PATH = "/embed"
 
+#: Rendered pages kept per snapshot (languages x page or widget x host names).
+MAX_RENDERED = 64
+
 BAR_HEIGHT = 22
 BAR_GAP = 6
 LABEL_WIDTH = 150
@@ -83,21 +92,46 @@ class PublicChart:
 # --- the numbers --------------------------------------------------------------------
 
 
-async def count(request: Request, consultation: Consultation, flow: Flow) -> Numbers:
-    """The published numbers, from the dashboard's stats cache (recounted after
-    `KONSULTA_WEB_STATS_MAX_AGE_SECONDS`); which questions are public is read live."""
+@dataclass
+class Snapshot:
+    """Everything a published results page shows, read once and kept in the public
+    pages' own cache (`Dashboard.public`): a cached view runs no SQL at all. Rendered
+    pages are kept on it per (language, widget or page, address), so a refresh of the
+    snapshot refreshes them too."""
+
+    consultation: Consultation
+    flow: Flow
+    organisation: str
+    outcomes: list[public_views.PublicOutcome]
+    numbers: Numbers
+    pages: dict[tuple[str, bool, str], str] = field(default_factory=dict)
+
+
+async def snapshot(request: Request, slug: str) -> Snapshot | None:
+    """The published page's data from the public cache (recounted in the background
+    once older than `KONSULTA_WEB_STATS_MAX_AGE_SECONDS`; one recount however many
+    readers), or None when nothing is published under `slug` (never kept)."""
     board = dashboard(request)
     k = board.app.settings.public_min_group
-    steps = public_numbers.public_steps(consultation, flow)
 
-    async def compute() -> Numbers:
+    async def load() -> Snapshot | None:
         async with board.app.uow(read_only=True) as uow:
-            return await public_numbers.count(uow, consultation, flow, k)
+            found = await uow.read(public_views.published_consultation, slug)
+            version = None if found is None else await uow.consultations.get_version(found)
+            if found is None or version is None:
+                return None
+            flow = board.app.flows.flow(version)
+            return Snapshot(
+                consultation=found,
+                flow=flow,
+                organisation=await uow.read(public_views.organisation_name, found.organisation_id),
+                outcomes=await uow.read(public_views.public_outcomes, found.id),
+                numbers=await public_numbers.count(uow, found, flow, k),
+            )
 
-    key = ("public", consultation.id, flow.version, tuple(s.id for s in steps), k)
-    numbers, _age = await board.stats.get(key, compute)
-    assert isinstance(numbers, Numbers)
-    return numbers
+    found, _age = await board.public.get(("results", slug, k), load)
+    assert found is None or isinstance(found, Snapshot)
+    return found
 
 
 # --- charts ---------------------------------------------------------------------------
@@ -196,17 +230,16 @@ def direction(language: str) -> str:
     return "rtl" if rtl else "ltr"
 
 
-def _html(
+def _render(
     request: Request,
     template: str,
     language: str,
-    status: int,
     offered: Sequence[str] = i18n.LANGUAGES,
     **context: Any,
-) -> Response:
-    """A public page: translated, never touching the session (no cookie, cacheable)."""
+) -> str:
+    """A public page's HTML: translated, never touching the session."""
     i18n.use_language(interface_language(language))
-    html = (
+    return (
         dashboard(request)
         .templates.get_template(template)
         .render(
@@ -217,6 +250,18 @@ def _html(
             **context,
         )
     )
+
+
+def _html(
+    request: Request,
+    template: str,
+    language: str,
+    status: int,
+    offered: Sequence[str] = i18n.LANGUAGES,
+    **context: Any,
+) -> Response:
+    """A public page: translated, never touching the session (no cookie, cacheable)."""
+    html = _render(request, template, language, offered, **context)
     cache = CACHE_CONTROL if status == 200 else "no-store"
     return HTMLResponse(
         html, status_code=status, headers={"cache-control": cache, "vary": "Accept-Language"}
@@ -230,22 +275,25 @@ def not_found(request: Request) -> Response:
 
 async def results_page(request: Request) -> Response:
     embed = request.url.path.endswith(EMBED_PATH)
-    slug = request.path_params["slug"]
-    board = dashboard(request)
-    async with board.app.uow(read_only=True) as uow:
-        found = await uow.read(public_views.published_consultation, slug)
-        if found is None:
-            return not_found(request)
-        version = await uow.consultations.get_version(found)
-        if version is None:
-            return not_found(request)
-        organisation = await uow.read(public_views.organisation_name, found.organisation_id)
-        outcomes = await uow.read(public_views.public_outcomes, found.id)
-    flow = board.app.flows.flow(version)
+    found = await snapshot(request, request.path_params["slug"])
+    if found is None:
+        return not_found(request)
+    flow = found.flow
     language = public_language(request, flow)
+    base = f"{request.url.scheme}://{request.url.netloc}"
+    key = (language, embed, base)
+    html = found.pages.get(key)
+    if html is None:
+        html = render_results(request, found, language, embed, base)
+        if len(found.pages) < MAX_RENDERED:  # the Host header is the reader's to choose
+            found.pages[key] = html
+    return HTMLResponse(html, headers={"cache-control": CACHE_CONTROL, "vary": "Accept-Language"})
+
+
+def render_results(request: Request, found: Snapshot, language: str, embed: bool, base: str) -> str:
+    flow, numbers, consultation = found.flow, found.numbers, found.consultation
     i18n.use_language(interface_language(language))
-    numbers = await count(request, found, flow)
-    k = board.app.settings.public_min_group
+    k = dashboard(request).app.settings.public_min_group
     steps = {s.id: s for s in flow.questions}
     charts = [
         chart(
@@ -268,27 +316,25 @@ async def results_page(request: Request) -> Response:
         )
     outcome_texts = [
         (outcome.created_at, _in_language(outcome.texts, language, flow.default_language))
-        for outcome in outcomes
+        for outcome in found.outcomes
     ]
-    base = f"{request.url.scheme}://{request.url.netloc}"
-    return _html(
+    return _render(
         request,
         "public_embed.html" if embed else "public_results.html",
         language,
-        200,
         [*i18n.LANGUAGES, *flow.languages],
         title=flow.localize(flow.title, language),
-        organisation=organisation,
-        slug=found.slug,
+        organisation=found.organisation,
+        slug=consultation.slug,
         k=k,
         enough=numbers.population >= k,
         population=numbers.population,
         languages_chart=languages,
         charts=charts,
         outcomes=outcome_texts,
-        has_map=found.public_map_since is not None,
-        share_url=f"{base}/p/{found.slug}",
-        embed_url=f"{base}/public/{found.slug}/embed",
+        has_map=consultation.public_map_since is not None,
+        share_url=f"{base}/p/{consultation.slug}",
+        embed_url=f"{base}/public/{consultation.slug}/embed",
     )
 
 
@@ -410,6 +456,7 @@ async def set_public(request: Request, staff: Staff, form: FormData) -> Response
             uow, staff, "publish_results", slug, published=published, steps=steps, map=mapped
         )
         await uow.commit()
+    board.public.clear()  # this process shows the change at once; others within max age
     on, off = N_("The public results page is on."), N_("The public results page is off.")
     flash(request, on if published else off)
     return RedirectResponse(f"/consultations/{slug}#public", status_code=303)
