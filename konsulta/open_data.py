@@ -25,8 +25,10 @@ a package in a directory.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import uuid
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -51,10 +53,12 @@ __all__ = [
     "Package",
     "build",
     "datapackage",
+    "files",
     "flow_results",
     "published_package",
     "table",
     "write",
+    "zipped",
 ]
 
 
@@ -353,22 +357,42 @@ def _neutral(value: str | int) -> str | int:
     return value
 
 
+def files(package: Package) -> dict[str, bytes]:
+    """The package's files by name: `datapackage.json` first, then the CSV files (UTF-8,
+    a header row)."""
+    out = {
+        "datapackage.json": (
+            json.dumps(package.descriptor, ensure_ascii=False, indent=2) + "\n"
+        ).encode("utf-8")
+    }
+    for name, rows in package.tables.items():
+        stream = io.StringIO(newline="")
+        writer = csv.writer(stream)
+        writer.writerow(rows[0])
+        writer.writerows([_neutral(value) for value in row] for row in rows[1:])
+        out[name] = stream.getvalue().encode("utf-8")
+    return out
+
+
 def write(package: Package, directory: Path) -> list[Path]:
     """Write `datapackage.json` and the CSV files into `directory` (created if needed);
     the paths written, the descriptor first."""
     directory.mkdir(parents=True, exist_ok=True)
-    written = [directory / "datapackage.json"]
-    written[0].write_text(
-        json.dumps(package.descriptor, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
-    for name, rows in package.tables.items():
+    written = []
+    for name, content in files(package).items():
         path = directory / name
-        with path.open("w", encoding="utf-8", newline="") as stream:
-            out = csv.writer(stream)
-            out.writerow(rows[0])
-            out.writerows([_neutral(value) for value in row] for row in rows[1:])
+        path.write_bytes(content)
         written.append(path)
     return written
+
+
+def zipped(package: Package, folder: str) -> bytes:
+    """The package as a ZIP archive of one folder (a download from the public page)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files(package).items():
+            archive.writestr(f"{folder}/{name}", content)
+    return buffer.getvalue()
 
 
 def table(rows: Sequence[Row]) -> list[dict[str, str | int]]:

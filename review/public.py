@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from html import escape
 from typing import Any
 
@@ -39,7 +39,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from dialogs.schema import Flow, Step, StepKind
-from konsulta import public_numbers, public_results
+from konsulta import open_data, public_numbers, public_results
+from konsulta.open_data import OpenFormat
 from konsulta.public_numbers import Numbers, option_keys
 from konsulta.public_results import OTHER, PUBLIC_KINDS, Cell
 from review import i18n
@@ -104,7 +105,9 @@ class Snapshot:
     organisation: str
     outcomes: list[public_views.PublicOutcome]
     numbers: Numbers
+    counted: datetime
     pages: dict[tuple[str, bool, str], str] = field(default_factory=dict)
+    downloads: dict[OpenFormat, bytes] = field(default_factory=dict)
 
 
 async def snapshot(request: Request, slug: str) -> Snapshot | None:
@@ -127,6 +130,7 @@ async def snapshot(request: Request, slug: str) -> Snapshot | None:
                 organisation=await uow.read(public_views.organisation_name, found.organisation_id),
                 outcomes=await uow.read(public_views.public_outcomes, found.id),
                 numbers=await public_numbers.count(uow, found, flow, k),
+                counted=board.clock(),
             )
 
     found, _age = await board.public.get(("results", slug, k), load)
@@ -333,8 +337,46 @@ def render_results(request: Request, found: Snapshot, language: str, embed: bool
         charts=charts,
         outcomes=outcome_texts,
         has_map=consultation.public_map_since is not None,
+        downloads=[
+            (fmt.value, f"/public/{consultation.slug}/{fmt.value}.zip") for fmt in OpenFormat
+        ],
         share_url=f"{base}/p/{consultation.slug}",
         embed_url=f"{base}/public/{consultation.slug}/embed",
+    )
+
+
+async def download(request: Request) -> Response:
+    """The open-data package of the published results (`konsulta.open_data`) as a ZIP:
+    the same numbers as the page, from the same snapshot."""
+    try:
+        fmt = OpenFormat(request.path_params["format"])
+    except ValueError:
+        return not_found(request)
+    found = await snapshot(request, request.path_params["slug"])
+    if found is None:
+        return not_found(request)
+    slug = found.consultation.slug
+    content = found.downloads.get(fmt)
+    if content is None:
+        settings = dashboard(request).app.settings
+        catalogue = open_data.catalogue_of(
+            found.consultation,
+            found.flow,
+            found.organisation,
+            licence=settings.open_data_licence,
+            k=settings.public_min_group,
+            counted=found.counted,
+            landing_page=f"{request.url.scheme}://{request.url.netloc}/p/{slug}",
+        )
+        package = open_data.build(fmt, found.numbers, found.flow, catalogue)
+        content = found.downloads[fmt] = open_data.zipped(package, f"{slug}-{fmt.value}")
+    return Response(
+        content,
+        media_type="application/zip",
+        headers={
+            "cache-control": CACHE_CONTROL,
+            "content-disposition": f'attachment; filename="{slug}-{fmt.value}.zip"',
+        },
     )
 
 
@@ -470,5 +512,6 @@ def routes() -> list[BaseRoute]:
         Route("/p/{slug}", results_page, methods=["GET"]),
         Route("/p/{slug}/embed", results_page, methods=["GET"]),
         Route("/public/{slug}/map", map_page, methods=["GET"]),
+        Route("/public/{slug}/{format}.zip", download, methods=["GET"]),
         Route("/p/{slug}/map", map_page, methods=["GET"]),
     ]

@@ -4,14 +4,17 @@ Org A's park survey: 24 people finished, two stopped half-way, k is the default 
 Staff publish some questions on the dashboard; an operator then runs
 `konsulta export park-survey --format floip|datapackage --out DIR` and gets the same
 numbers the public page shows, as packages frictionless accepts, with nothing that
-stands for fewer than 10 people and no pseudonym.
+stands for fewer than 10 people and no pseudonym; a visitor downloads the same
+packages from the public page.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -99,3 +102,35 @@ async def test_a_consultation_whose_results_are_not_published_has_no_package(
     assert no_dir.returncode == 2 and b"--out DIR" in no_dir.stderr
     async with app.uow() as uow:
         assert await uow.audit.search(organisation_id=None, action="export") == []
+
+
+async def test_a_visitor_downloads_the_same_packages_from_the_public_page(
+    browser_factory: Callable[[], Browser],
+    anonymous: Browser,
+    finished: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert (await anonymous.get("/public/park-survey/datapackage.zip")).status_code == 404
+    staff = await logged_in(browser_factory, "staff-a@example.org")
+    await publish(staff, PUBLISHED)
+    page = await anonymous.get("/public/park-survey")
+    assert 'href="/public/park-survey/datapackage.zip"' in page.text
+    assert 'href="/public/park-survey/floip.zip"' in page.text
+    for fmt in ("datapackage", "floip"):
+        download = await anonymous.get(f"/public/park-survey/{fmt}.zip")
+        assert download.status_code == 200
+        assert download.headers["content-type"] == "application/zip"
+        assert "set-cookie" not in download.headers
+        with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
+            archive.extractall(tmp_path)
+        folder = tmp_path / f"park-survey-{fmt}"
+        monkeypatch.chdir(PROFILES)
+        report = frictionless.validate(str(folder / "datapackage.json"))
+        assert report.valid, report.flatten(["type", "note"])
+        assert min(numbers_in(folder)) >= 10
+        descriptor = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+        assert descriptor["homepage"] == "http://testserver/p/park-survey"
+    assert (await anonymous.get("/public/park-survey/xlsx.zip")).status_code == 404
+    await publish(staff, PUBLISHED, on=False)
+    assert (await anonymous.get("/public/park-survey/floip.zip")).status_code == 404
