@@ -61,7 +61,9 @@ async def count(uow: UnitOfWork, consultation: Consultation, flow: Flow, k: int)
     number of answers), every cell through the k-anonymity rules."""
     steps = public_steps(consultation, flow)
     languages = await uow.read(public_views.finished_by_language, consultation.id)
-    stats = await uow.read(queries.question_stats, consultation.id, steps, public_views.finished())
+    stats = await uow.read(
+        queries.question_stats, consultation.id, steps, public_views.finished(), by_day=False
+    )
     population = sum(languages.values())
     shown: list[tuple[str, list[Cell]]] = []
     for step in steps:
