@@ -230,8 +230,11 @@ def run(argv: list[str] | None = None) -> None:
     parser.add_argument("--readers", type=int, default=100)
     parser.add_argument("--database", type=Path, default=None)
     args = parser.parse_args(argv)
-    database = args.database or Path(tempfile.mkdtemp(prefix="konsulta-public-")) / "bench.db"
-    asyncio.run(main(args.answers, args.repeat, args.readers, database))
+    if args.database is not None:
+        asyncio.run(main(args.answers, args.repeat, args.readers, args.database))
+        return
+    with tempfile.TemporaryDirectory(prefix="konsulta-public-") as folder:  # 130 MB
+        asyncio.run(main(args.answers, args.repeat, args.readers, Path(folder) / "bench.db"))
 
 
 if __name__ == "__main__":
