@@ -93,6 +93,12 @@ class Settings(BaseSettings):
         ge=2,
         description="Fewest people a public results number may stand for (k-anonymity)",
     )
+    open_data_licence: Literal[
+        "CC-BY-4.0", "CC-BY-SA-4.0", "CC0-1.0", "ODC-BY-1.0", "ODbL-1.0", "PDDL-1.0"
+    ] = Field(
+        default="CC-BY-4.0",
+        description="Licence named in the open-data packages of public results",
+    )
     public_embed_ancestors: str = Field(
         default="*",
         pattern=r"^[^;,\r\n]+$",

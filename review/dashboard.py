@@ -1,7 +1,9 @@
 """What every request handler of the dashboard reaches: `request.app.state.dashboard`.
 
-The services (`App`), the page templates, the clock, the charts' cache and the Bot API
-client for a report's photo, built once per web app by `review.web`.
+The services (`App`), the page templates, the clock, the charts' cache, the public
+pages' own cache (a separate read path: public traffic never evicts the dashboard's
+charts) and the Bot API client for a report's photo, built once per web app by
+`review.web`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class Dashboard:
     templates: Environment
     clock: Callable[[], datetime] = utcnow
     stats: StatsCache = field(default_factory=lambda: StatsCache(0))
+    public: StatsCache = field(default_factory=lambda: StatsCache(0, keep_none=False))
     _bot: Bot | None = field(default=None, repr=False)
     _username: str = field(default="", repr=False)
 
@@ -52,5 +55,6 @@ class Dashboard:
 
     async def close(self) -> None:
         await self.stats.close()
+        await self.public.close()
         if self._bot is not None:
             await self._bot.session.close()

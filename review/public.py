@@ -16,13 +16,19 @@ Three rules keep it from leaking:
 - the numbers come from `storage.public_views` (finished runs, aggregated) and go
   through the pure rules before a template sees them; free text, places, photos and
   numbers are never among the kinds that can be published.
+
+Cheap to serve: a results page is read through its own cache (`Dashboard.public`, see
+`snapshot`), apart from the dashboard's: a view served from it runs no SQL and renders
+nothing new; however many readers come, a consultation is recounted at most once per
+`KONSULTA_WEB_STATS_MAX_AGE_SECONDS`, in the background, so public traffic cannot slow
+the bot or the dashboard (bench/public_page.py measures it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from html import escape
 from typing import Any
 
@@ -33,7 +39,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from dialogs.schema import Flow, Step, StepKind
-from konsulta import public_results
+from konsulta import open_data, public_numbers, public_results
+from konsulta.open_data import OpenFormat
+from konsulta.public_numbers import Numbers, option_keys
 from konsulta.public_results import OTHER, PUBLIC_KINDS, Cell
 from review import i18n
 from review.i18n import N_
@@ -43,7 +51,6 @@ from review.security import EDIT, Staff, action, audit, dashboard
 from storage import public_views
 from storage.models import Consultation
 from storage.uow import UnitOfWork
-from storage.views import dashboard as queries
 
 __all__ = ["CACHE_CONTROL", "EMBED_PATH", "routes"]
 
@@ -54,6 +61,9 @@ CACHE_CONTROL = "public, max-age=60"
 PUBLIC_PREFIXES = ("/public/", "/p/", "/open311/")
 #: The embeddable widget's path ends so; only it may be framed by other sites.
 EMBED_PATH = "/embed"
+
+#: Rendered pages kept per snapshot (languages x page or widget x host names).
+MAX_RENDERED = 64
 
 BAR_HEIGHT = 22
 BAR_GAP = 6
@@ -83,73 +93,49 @@ class PublicChart:
 # --- the numbers --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Numbers:
-    """What may be published of one consultation, in keys (labels come later)."""
+@dataclass
+class Snapshot:
+    """Everything a published results page shows, read once and kept in the public
+    pages' own cache (`Dashboard.public`): a cached view runs no SQL at all. Rendered
+    pages are kept on it per (language, widget or page, address), so a refresh of the
+    snapshot refreshes them too."""
 
-    population: int
-    languages: list[Cell] | None
-    questions: list[tuple[str, list[Cell]]]  # (step id, cells), shown ones only
-
-
-def option_keys(step: Step) -> list[str]:
-    if step.kind is StepKind.YES_NO:
-        return ["true", "false"]
-    if step.kind is StepKind.SCALE and step.min is not None and step.max is not None:
-        return [str(p) for p in range(int(step.min), int(step.max) + 1)]
-    return [option.key for option in step.options]
-
-
-def _key(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    consultation: Consultation
+    flow: Flow
+    organisation: str
+    outcomes: list[public_views.PublicOutcome]
+    numbers: Numbers
+    counted: datetime
+    pages: dict[tuple[str, bool, str], str] = field(default_factory=dict)
+    downloads: dict[OpenFormat, bytes] = field(default_factory=dict)
 
 
-async def count(request: Request, consultation: Consultation, flow: Flow) -> Numbers:
-    """The published numbers, from the dashboard's stats cache (recounted after
-    `KONSULTA_WEB_STATS_MAX_AGE_SECONDS`); which questions are public is read live."""
+async def snapshot(request: Request, slug: str) -> Snapshot | None:
+    """The published page's data from the public cache (recounted in the background
+    once older than `KONSULTA_WEB_STATS_MAX_AGE_SECONDS`; one recount however many
+    readers), or None when nothing is published under `slug` (never kept)."""
     board = dashboard(request)
     k = board.app.settings.public_min_group
-    steps = [
-        s
-        for s in flow.questions
-        if s.id in set(consultation.public_steps) and s.kind.value in PUBLIC_KINDS
-    ]
 
-    async def compute() -> Numbers:
+    async def load() -> Snapshot | None:
         async with board.app.uow(read_only=True) as uow:
-            languages = await uow.read(public_views.finished_by_language, consultation.id)
-            stats = await uow.read(
-                queries.question_stats, consultation.id, steps, public_views.finished()
+            found = await uow.read(public_views.published_consultation, slug)
+            version = None if found is None else await uow.consultations.get_version(found)
+            if found is None or version is None:
+                return None
+            flow = board.app.flows.flow(version)
+            return Snapshot(
+                consultation=found,
+                flow=flow,
+                organisation=await uow.read(public_views.organisation_name, found.organisation_id),
+                outcomes=await uow.read(public_views.public_outcomes, found.id),
+                numbers=await public_numbers.count(uow, found, flow, k),
+                counted=board.clock(),
             )
-        population = sum(languages.values())
-        shown: list[tuple[str, list[Cell]]] = []
-        for step in steps:
-            item = stats[step.id]
-            counts: dict[str, int] = {}
-            for value, n in item.values:
-                counts[_key(value)] = counts.get(_key(value), 0) + n
-            order = option_keys(step)
-            if step.kind is StepKind.MULTIPLE_CHOICE:
-                cells = public_results.multiple_choice(counts, order, item.answered, population, k)
-            else:
-                known = {key: n for key, n in counts.items() if key in order}
-                cells = public_results.single_choice(known, order, population, k)
-            if cells and any(cell.key != OTHER for cell in cells):  # "other" alone says nothing
-                shown.append((step.id, cells))
-        return Numbers(
-            population=population,
-            languages=public_results.breakdown(languages, population, k),
-            questions=shown,
-        )
 
-    key = ("public", consultation.id, flow.version, tuple(s.id for s in steps), k)
-    numbers, _age = await board.stats.get(key, compute)
-    assert isinstance(numbers, Numbers)
-    return numbers
+    found, _age = await board.public.get(("results", slug, k), load)
+    assert found is None or isinstance(found, Snapshot)
+    return found
 
 
 # --- charts ---------------------------------------------------------------------------
@@ -248,17 +234,16 @@ def direction(language: str) -> str:
     return "rtl" if rtl else "ltr"
 
 
-def _html(
+def _render(
     request: Request,
     template: str,
     language: str,
-    status: int,
     offered: Sequence[str] = i18n.LANGUAGES,
     **context: Any,
-) -> Response:
-    """A public page: translated, never touching the session (no cookie, cacheable)."""
+) -> str:
+    """A public page's HTML: translated, never touching the session."""
     i18n.use_language(interface_language(language))
-    html = (
+    return (
         dashboard(request)
         .templates.get_template(template)
         .render(
@@ -269,6 +254,18 @@ def _html(
             **context,
         )
     )
+
+
+def _html(
+    request: Request,
+    template: str,
+    language: str,
+    status: int,
+    offered: Sequence[str] = i18n.LANGUAGES,
+    **context: Any,
+) -> Response:
+    """A public page: translated, never touching the session (no cookie, cacheable)."""
+    html = _render(request, template, language, offered, **context)
     cache = CACHE_CONTROL if status == 200 else "no-store"
     return HTMLResponse(
         html, status_code=status, headers={"cache-control": cache, "vary": "Accept-Language"}
@@ -282,22 +279,25 @@ def not_found(request: Request) -> Response:
 
 async def results_page(request: Request) -> Response:
     embed = request.url.path.endswith(EMBED_PATH)
-    slug = request.path_params["slug"]
-    board = dashboard(request)
-    async with board.app.uow(read_only=True) as uow:
-        found = await uow.read(public_views.published_consultation, slug)
-        if found is None:
-            return not_found(request)
-        version = await uow.consultations.get_version(found)
-        if version is None:
-            return not_found(request)
-        organisation = await uow.read(public_views.organisation_name, found.organisation_id)
-        outcomes = await uow.read(public_views.public_outcomes, found.id)
-    flow = board.app.flows.flow(version)
+    found = await snapshot(request, request.path_params["slug"])
+    if found is None:
+        return not_found(request)
+    flow = found.flow
     language = public_language(request, flow)
+    base = f"{request.url.scheme}://{request.url.netloc}"
+    key = (language, embed, base)
+    html = found.pages.get(key)
+    if html is None:
+        html = render_results(request, found, language, embed, base)
+        if len(found.pages) < MAX_RENDERED:  # the Host header is the reader's to choose
+            found.pages[key] = html
+    return HTMLResponse(html, headers={"cache-control": CACHE_CONTROL, "vary": "Accept-Language"})
+
+
+def render_results(request: Request, found: Snapshot, language: str, embed: bool, base: str) -> str:
+    flow, numbers, consultation = found.flow, found.numbers, found.consultation
     i18n.use_language(interface_language(language))
-    numbers = await count(request, found, flow)
-    k = board.app.settings.public_min_group
+    k = dashboard(request).app.settings.public_min_group
     steps = {s.id: s for s in flow.questions}
     charts = [
         chart(
@@ -320,27 +320,63 @@ async def results_page(request: Request) -> Response:
         )
     outcome_texts = [
         (outcome.created_at, _in_language(outcome.texts, language, flow.default_language))
-        for outcome in outcomes
+        for outcome in found.outcomes
     ]
-    base = f"{request.url.scheme}://{request.url.netloc}"
-    return _html(
+    return _render(
         request,
         "public_embed.html" if embed else "public_results.html",
         language,
-        200,
         [*i18n.LANGUAGES, *flow.languages],
         title=flow.localize(flow.title, language),
-        organisation=organisation,
-        slug=found.slug,
+        organisation=found.organisation,
+        slug=consultation.slug,
         k=k,
         enough=numbers.population >= k,
         population=numbers.population,
         languages_chart=languages,
         charts=charts,
         outcomes=outcome_texts,
-        has_map=found.public_map_since is not None,
-        share_url=f"{base}/p/{found.slug}",
-        embed_url=f"{base}/public/{found.slug}/embed",
+        has_map=consultation.public_map_since is not None,
+        downloads=[
+            (fmt.value, f"/public/{consultation.slug}/{fmt.value}.zip") for fmt in OpenFormat
+        ],
+        share_url=f"{base}/p/{consultation.slug}",
+        embed_url=f"{base}/public/{consultation.slug}/embed",
+    )
+
+
+async def download(request: Request) -> Response:
+    """The open-data package of the published results (`konsulta.open_data`) as a ZIP:
+    the same numbers as the page, from the same snapshot."""
+    try:
+        fmt = OpenFormat(request.path_params["format"])
+    except ValueError:
+        return not_found(request)
+    found = await snapshot(request, request.path_params["slug"])
+    if found is None:
+        return not_found(request)
+    slug = found.consultation.slug
+    content = found.downloads.get(fmt)
+    if content is None:
+        settings = dashboard(request).app.settings
+        catalogue = open_data.catalogue_of(
+            found.consultation,
+            found.flow,
+            found.organisation,
+            licence=settings.open_data_licence,
+            k=settings.public_min_group,
+            counted=found.counted,
+            landing_page=f"{request.url.scheme}://{request.url.netloc}/p/{slug}",
+        )
+        package = open_data.build(fmt, found.numbers, found.flow, catalogue)
+        content = found.downloads[fmt] = open_data.zipped(package, f"{slug}-{fmt.value}")
+    return Response(
+        content,
+        media_type="application/zip",
+        headers={
+            "cache-control": CACHE_CONTROL,
+            "content-disposition": f'attachment; filename="{slug}-{fmt.value}.zip"',
+        },
     )
 
 
@@ -462,6 +498,7 @@ async def set_public(request: Request, staff: Staff, form: FormData) -> Response
             uow, staff, "publish_results", slug, published=published, steps=steps, map=mapped
         )
         await uow.commit()
+    board.public.clear()  # this process shows the change at once; others within max age
     on, off = N_("The public results page is on."), N_("The public results page is off.")
     flash(request, on if published else off)
     return RedirectResponse(f"/consultations/{slug}#public", status_code=303)
@@ -475,5 +512,6 @@ def routes() -> list[BaseRoute]:
         Route("/p/{slug}", results_page, methods=["GET"]),
         Route("/p/{slug}/embed", results_page, methods=["GET"]),
         Route("/public/{slug}/map", map_page, methods=["GET"]),
+        Route("/public/{slug}/{format}.zip", download, methods=["GET"]),
         Route("/p/{slug}/map", map_page, methods=["GET"]),
     ]

@@ -258,11 +258,21 @@ def _starlette(settings: Settings, lifespan: Callable[[Starlette], Any] | None) 
     )
 
 
+def public_cache(settings: Settings) -> StatsCache:
+    """The public pages' cache: what a published page shows, kept as long as the
+    dashboard's charts, in its own instance (and so its own size limit)."""
+    return StatsCache(settings.web_stats_max_age_seconds, max_entries=1024, keep_none=False)
+
+
 def create_web_app(app: App, *, clock: Callable[[], datetime] = utcnow) -> Starlette:
     """The dashboard for an already built `App` (tests build one per database)."""
     web = _starlette(app.settings, None)
     web.state.dashboard = Dashboard(
-        app, make_templates(), clock, StatsCache(app.settings.web_stats_max_age_seconds)
+        app,
+        make_templates(),
+        clock,
+        StatsCache(app.settings.web_stats_max_age_seconds),
+        public_cache(app.settings),
     )
     return web
 
@@ -274,7 +284,10 @@ def web_app_from_settings(settings: Settings) -> Starlette:
     async def lifespan(web: Starlette) -> AsyncIterator[None]:
         app = await build_app(settings)
         web.state.dashboard = Dashboard(
-            app, make_templates(), stats=StatsCache(settings.web_stats_max_age_seconds)
+            app,
+            make_templates(),
+            stats=StatsCache(settings.web_stats_max_age_seconds),
+            public=public_cache(settings),
         )
         try:
             yield

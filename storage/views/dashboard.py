@@ -35,6 +35,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    null,
     or_,
     select,
     true,
@@ -434,8 +435,11 @@ async def question_stats(
     consultation_id: int,
     questions: Sequence[Step],
     conditions: Sequence[Any] = (),
+    *,
+    by_day: bool = True,
 ) -> dict[str, QuestionStats]:
-    """Per question: answered and skipped counts, value counts, answers per day.
+    """Per question: answered and skipped counts, value counts, answers per day (not
+    with `by_day=False`, which the public pages use: a third fewer groups to count).
 
     Three queries at most: one pass for answered/skipped, single values and days, one
     for the options of every multiple-choice question, one for the places of every
@@ -452,13 +456,13 @@ async def question_stats(
     # only for single-value questions (free text would make a group per answer), so
     # the rows are at most (question, value, day), whatever the number of answers.
     value = case((and_(Answer.step_id.in_(scalar), ~Answer.skipped), Answer.value), else_=None)
-    day = _day(Answer.answered_at)
+    day = _day(Answer.answered_at) if by_day else null()
     rows = await session.execute(
         select(Answer.step_id, Answer.skipped, value, day, func.count())
         .select_from(Answer)
         .join(Run, Run.id == Answer.run_id)
         .where(*joined, Answer.step_id.in_(step_ids))
-        .group_by(Answer.step_id, Answer.skipped, value, day)
+        .group_by(Answer.step_id, Answer.skipped, value, *([day] if by_day else []))
     )
     values: dict[tuple[str, str], tuple[Any, int]] = {}
     days: dict[str, dict[str, int]] = {}
@@ -469,8 +473,9 @@ async def question_stats(
             item.skipped += n
         else:
             item.answered += n
-        per_day = days.setdefault(step_id, {})
-        per_day[str(answered_day)] = per_day.get(str(answered_day), 0) + n
+        if by_day:
+            per_day = days.setdefault(step_id, {})
+            per_day[str(answered_day)] = per_day.get(str(answered_day), 0) + n
         if answer_value is not None and not was_skipped:
             key = (step_id, json.dumps(answer_value, sort_keys=True))
             values[key] = (answer_value, values.get(key, (answer_value, 0))[1] + n)
