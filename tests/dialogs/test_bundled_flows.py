@@ -18,12 +18,13 @@ FLOWS = Path(__file__).parents[2] / "dialogs" / "flows"
 FILES = sorted(FLOWS.glob("*.yaml"))
 
 
-def test_the_four_templates_are_bundled() -> None:
+def test_the_five_templates_are_bundled() -> None:
     assert {p.stem for p in FILES} >= {
         "senior-housing",
         "remote-disability",
         "youth-ideas",
         "service-need",
+        "skills-for-work",
     }
     assert check_dir(FLOWS) == []
 
