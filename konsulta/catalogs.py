@@ -177,8 +177,13 @@ def refresh_bot_catalogs(
 
 def fill_with_source(catalog: Catalog) -> None:
     """The code is written in English: the English catalog says exactly what the code
-    says, so a new or changed text costs a developer nothing there."""
+    says, so a new or changed text costs a developer nothing there. Except the words
+    typed for a command ("help-words"): their msgid is a key, and the English words
+    are a translation like any other, kept."""
     for message in catalog:
+        if isinstance(message.id, str) and message.id.endswith("-words") and message.string:
+            message.flags.discard("fuzzy")
+            continue
         if message.id:
             message.flags.discard("fuzzy")
             message.previous_id = []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from dialogs.answers import Choice, WordCommand, command_words, fold, word_command
 from dialogs.events import Translator
 from dialogs.schema import Step, StepKind
-from konsulta.catalogs import LANGUAGES
+from konsulta.catalogs import LANGUAGES, fill_with_source, read_catalog
 from konsulta.i18n import make_i18n, translator
 
 I18N = make_i18n("pl")
@@ -200,3 +201,14 @@ def test_case_diacritics_spacing_and_punctuation_do_not_matter(
     typed = " " + str(change(word)).replace(" ", "  ") + tail
     assert fold(typed) == fold(word)
     assert word_command(typed, NUMBER, [], [texts(language)]) is command
+
+
+def test_refreshing_the_catalogs_keeps_the_english_words() -> None:
+    """`konsulta i18n extract` fills the English catalog with the code's own texts, but
+    the typed words for commands are translations there too, and stay."""
+    catalog = read_catalog(
+        Path(__file__).parents[2] / "locales" / "en" / "LC_MESSAGES" / "konsulta.po", "en"
+    )
+    fill_with_source(catalog)
+    assert "help me" in str(catalog["help-words"].string)
+    assert catalog["Please tap Yes or No."].string == "Please tap Yes or No."
