@@ -198,6 +198,13 @@ def rows_from_form(fields: FormFields) -> Builder:
     return Builder(combinator, tuple(rows))
 
 
+def _answer(match: dict[str, Any], values: list[Any]) -> dict[str, Any]:
+    """One value as "equals", several as "in": the one way rows read back the same."""
+    if len(values) == 1:
+        return {"answer": {**match, "equals": values[0]}}
+    return {"answer": {**match, "in": values}}
+
+
 def condition_of(row: Row, slug: str, choices: BuilderChoices) -> dict[str, Any] | None:
     """One row as a segment node, or None when it is incomplete or names something
     the menus do not offer."""
@@ -213,13 +220,11 @@ def condition_of(row: Row, slug: str, choices: BuilderChoices) -> dict[str, Any]
                 if row.operator is Operator.IS_NOT:
                     # Answered the question, with none of these.
                     others = [v for _k, v, _l in question.options if v not in picked]
-                    node = {"answer": {**match, "in": others}} if others else None
+                    node = _answer(match, others) if others else None
                     if node is None:
                         node = {"not": {"everyone": True}}  # every option excluded: nobody
-                elif len(picked) == 1:
-                    node = {"answer": {**match, "equals": picked[0]}}
                 else:
-                    node = {"answer": {**match, "in": picked}}
+                    node = _answer(match, picked)
     elif row.kind is RowKind.LANGUAGE:
         languages = [code for code in choices.languages if code in row.languages]
         node = {"language": languages} if languages else None

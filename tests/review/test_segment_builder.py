@@ -101,7 +101,7 @@ def test_any_of_the_rows_and_the_answer_operators() -> None:
                     {"answer": {"consultation": "park-survey", "step": "satisfaction",
                                 "in": [4, 5]}},
                     # "is not yes": answered, and something else
-                    {"answer": {"consultation": "park-survey", "step": "stairs", "in": [False]}},
+                    {"answer": {"consultation": "park-survey", "step": "stairs", "equals": False}},
                     {"never_answered": True},
                 ]
             },
