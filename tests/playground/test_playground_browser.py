@@ -135,10 +135,22 @@ def test_a_broadcast_from_the_cli_reaches_two_citizens_chats(
     page: Any, running_bot: RunningBot
 ) -> None:
     page.goto(running_bot.url)
-    for name in ("Anna (pl)", "Oleh (uk)"):
+    # A broadcast reaches people who took part in one of the organisation's
+    # consultations: both agree to take part in the report one first.
+    for name, title, agree, option in (
+        ("Anna (pl)", "Zgłoszenie problemu w okolicy", "Tak, zgadzam się", "Chodnik lub droga"),
+        (
+            "Oleh (uk)",
+            "Повідомте про проблему у вашому районі",
+            "Так, погоджуюся",
+            "Тротуар або дорога",
+        ),
+    ):
         page.get_by_role("button", name=name).click()
         page.get_by_role("button", name="Start").click()
-        expect(page.locator(".msg.bot").first).to_be_visible()
+        tap(page, title)
+        tap(page, agree)
+        expect(page.locator(".inline-kb").get_by_role("button", name=option)).to_be_visible()
 
     created = running_bot.konsulta(
         "broadcast",
