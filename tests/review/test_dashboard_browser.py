@@ -275,3 +275,48 @@ async def test_staff_play_a_citizens_voice_note_in_a_real_browser(
                 await page.screenshot(path=str(SCREENSHOTS / "12-voice-note.png"), full_page=True)
         finally:
             await browser.close()
+
+
+async def test_a_clerk_reads_the_ranking_charts_numbers_in_a_real_browser(
+    world: tuple[App, str],
+) -> None:
+    """Three people ranked benches, trees and ramps: the chart in the browser counts
+    first places (benches 2, trees 1, ramps 0) and the table gives the average place."""
+    from playwright.async_api import async_playwright
+
+    from tests.review.conftest import add_run
+    from tests.review.test_dashboard_results import CLERK, _street_survey
+
+    app, base = world
+    await _street_survey(app)
+    orders = (
+        ["benches", "trees", "ramps"],
+        ["benches", "ramps", "trees"],
+        ["trees", "benches", "ramps"],
+    )
+    for n, order in enumerate(orders):
+        await add_run(app, "street-survey", 3101 + n, {"first": order}, language="pl")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{base}/login")
+            await page.fill("input[name=email]", CLERK)
+            await page.fill("input[name=password]", password_of(CLERK))
+            await page.click("form[action='/login'] button")
+            await page.wait_for_url(f"{base}/consultations")
+            await page.goto(f"{base}/consultations/street-survey")
+            shown = " ".join((await page.locator("main").inner_text()).split())
+            assert "Ławki 2 (67%)" in shown and "Drzewa 1 (33%)" in shown
+            assert "Podjazdy 0 (0%)" in shown
+            table = page.locator("details").filter(has_text="Podjazdy")
+            await table.locator("summary").click()  # the chart's data table, folded
+            rows = " ".join((await table.inner_text()).split())
+            assert "Ławki 2 67% 1.3" in rows and "Podjazdy 0 0% 2.7" in rows
+            if SCREENSHOTS.exists():
+                await page.screenshot(path=str(SCREENSHOTS / "15-ranking.png"), full_page=True)
+        finally:
+            await browser.close()
