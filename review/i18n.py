@@ -1,9 +1,15 @@
-"""The dashboard's own texts in Polish and English (the `review` gettext domain).
+"""The dashboard's own texts in Polish and English (the `review` gettext domain), and
+the public results pages' texts in all twelve languages.
 
 Staff-facing texts live in `locales/<lang>/LC_MESSAGES/review.po`, apart from the
 bot's citizen-facing `konsulta.po`: a translator of the bot never has to wade through
 dashboard jargon. Templates call `_()` / `ngettext()` (Jinja's i18n extension);
 Python code marks texts with `N_()` and the template translates them when shown.
+
+The logged-in dashboard speaks only `LANGUAGES`. The public pages (no login) speak
+every language in `PUBLIC_LANGUAGES`: the other ten `review.po` catalogs hold only the
+texts those pages show (`review.update_catalogs.public_messages`); any other dashboard
+text stays English there.
 
 Extract with:
     pybabel extract -F review/babel.cfg --no-default-keywords -k N_ -k _ -k ngettext:1,2 \
@@ -18,11 +24,14 @@ from functools import cache
 from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations, Translations
 
+from konsulta.catalogs import LANGUAGES as CITIZEN_LANGUAGES
 from konsulta.i18n import LOCALES_DIR, compile_catalogs
 
 DOMAIN = "review"
 #: The dashboard's languages; the first is used when nothing else says.
 LANGUAGES = ("pl", "en")
+#: The public pages' languages: every language the bot speaks.
+PUBLIC_LANGUAGES: tuple[str, ...] = CITIZEN_LANGUAGES
 
 _current: ContextVar[NullTranslations] = ContextVar("review_translations")
 _current_code: ContextVar[str] = ContextVar("review_language")
@@ -41,9 +50,10 @@ def translations(language: str) -> NullTranslations:
     return found
 
 
-def use_language(language: str) -> None:
-    """Translate the texts rendered from now on (in this task) into `language`."""
-    code = language if language in LANGUAGES else LANGUAGES[0]
+def use_language(language: str, spoken: tuple[str, ...] = LANGUAGES) -> None:
+    """Translate the texts rendered from now on (in this task) into `language`, one of
+    `spoken` (the dashboard's languages unless a public page says otherwise)."""
+    code = language if language in spoken else LANGUAGES[0]
     _current.set(translations(code))
     _current_code.set(code)
 

@@ -206,8 +206,9 @@ def chart(
 def public_language(request: Request, flow: Flow | None = None) -> str:
     """The page's language: ?lang= first, then Accept-Language, then the flow's (or the
     deployment's) default; any language of the flow (its questions are translated),
-    or of the dashboard (its texts are)."""
-    offered = [*i18n.LANGUAGES, *(flow.languages if flow is not None else [])]
+    or of the public pages (their texts are; questions a flow lacks in it read in the
+    flow's default language)."""
+    offered = [*i18n.PUBLIC_LANGUAGES, *(flow.languages if flow is not None else [])]
     chosen = request.query_params.get("lang", "")
     if chosen in offered:
         return chosen
@@ -222,8 +223,12 @@ def public_language(request: Request, flow: Flow | None = None) -> str:
 
 
 def interface_language(language: str) -> str:
-    """The dashboard catalogs are Polish and English: other languages read English."""
-    return language if language in i18n.LANGUAGES else "en"
+    """The public pages speak all twelve languages; anything else reads English."""
+    return language if language in i18n.PUBLIC_LANGUAGES else "en"
+
+
+def use_public_language(language: str) -> None:
+    i18n.use_language(interface_language(language), i18n.PUBLIC_LANGUAGES)
 
 
 def direction(language: str) -> str:
@@ -242,7 +247,7 @@ def _render(
     **context: Any,
 ) -> str:
     """A public page's HTML: translated, never touching the session."""
-    i18n.use_language(interface_language(language))
+    use_public_language(language)
     return (
         dashboard(request)
         .templates.get_template(template)
@@ -296,7 +301,7 @@ async def results_page(request: Request) -> Response:
 
 def render_results(request: Request, found: Snapshot, language: str, embed: bool, base: str) -> str:
     flow, numbers, consultation = found.flow, found.numbers, found.consultation
-    i18n.use_language(interface_language(language))
+    use_public_language(language)
     k = dashboard(request).app.settings.public_min_group
     steps = {s.id: s for s in flow.questions}
     charts = [
@@ -448,7 +453,7 @@ async def map_page(request: Request) -> Response:
         if place_step is None:
             return not_found(request)
         language = public_language(request, flow)
-        i18n.use_language(interface_language(language))
+        use_public_language(language)
         organisation = await uow.read(public_views.organisation_name, found.organisation_id)
         reports = await placed_reports(uow, found, flow, language)
     return _html(
