@@ -236,7 +236,8 @@ async def test_the_list_of_reports_shows_kind_status_day_and_an_approximate_plac
 
 def test_a_right_to_left_language_reads_right_to_left() -> None:
     assert direction("ar") == "rtl" and direction("pl") == "ltr" and direction("xx-?") == "ltr"
-    assert interface_language("uk") == "en" and interface_language("pl") == "pl"
+    assert interface_language("uk") == "uk" and interface_language("pl") == "pl"
+    assert interface_language("de") == "en"  # no catalog: English
 
 
 async def test_a_language_the_flow_lacks_falls_back_to_its_default(
