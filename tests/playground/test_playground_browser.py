@@ -178,7 +178,7 @@ def test_a_broadcast_from_the_cli_reaches_two_citizens_chats(
         page.locator(".msg.bot .bubble").filter(has_text=re.compile("Зустріч|Spotkanie")).last
     ).to_be_visible()
     anna = page.get_by_role("button", name="Anna (pl)")
-    expect(anna.locator(".badge")).to_have_text("1")
+    expect(anna.locator(".badge")).to_have_text(re.compile(r"^[1-9]$"))  # the broadcast is new
     screenshot(page, "playground-broadcast-oleh")
     anna.click()
     bot_says(page, "Spotkanie w czwartek o 17:00 w bibliotece.")
