@@ -6,10 +6,12 @@ consents; runs with answers, and what staff made of them (tags, mark, follow-up 
 report status); follow-ups and reminders; every message to them still stored (dialog
 texts that quote their answers, staff replies, "has it been fixed?" follow-ups), the
 thread with staff, broadcasts they are a recipient of; their role as a leader or
-approver; and the audit entries that name them (what was done, when and by which
-organisation; the staff member's e-mail is the staff member's data and is left out).
-Only this citizen's rows are read: a leader's /mydata holds nothing of the people
-they helped. The result is plain JSON (datetimes as ISO 8601 UTC strings).
+approver; the statements they wrote (with what moderators did with them), their
+votes on statements and their priority picks; and the audit entries that name them
+(what was done, when and by which organisation; the staff member's e-mail is the
+staff member's data and is left out). Only this citizen's rows are read: a leader's
+/mydata holds nothing of the people they helped. The result is plain JSON (datetimes
+as ISO 8601 UTC strings).
 """
 
 from __future__ import annotations
@@ -40,10 +42,13 @@ from storage.models import (
     Organisation,
     OutboxMessage,
     OutboxStatus,
+    PriorityPick,
     Reminder,
     ReportStatus,
     Run,
     ScheduledFollowUp,
+    Statement,
+    StatementVote,
     ThreadMessage,
 )
 from storage.repositories.review import AuditRepository
@@ -158,6 +163,7 @@ async def citizen_data(session: AsyncSession, citizen_id: int) -> dict[str, Any]
             .order_by(BroadcastDelivery.id)
         )
     ).all()
+    ideas = await _ideas(session, citizen_id, run_ids)
     audit = await AuditRepository(session).about(citizen_id, citizen.participant_id)
     organisation_ids = {entry.organisation_id for entry in audit} - {None}
     organisations = dict(
@@ -244,6 +250,7 @@ async def citizen_data(session: AsyncSession, citizen_id: int) -> dict[str, Any]
             {"name": name, "kind": kind, "status": d.status, "at": _iso(d.updated_at)}
             for d, name, kind in deliveries
         ],
+        **ideas,
         "leader": await _leader(session, citizen_id),
         "audit": [
             {
@@ -255,6 +262,70 @@ async def citizen_data(session: AsyncSession, citizen_id: int) -> dict[str, Any]
                 "at": _iso(entry.created_at),
             }
             for entry in audit
+        ],
+    }
+
+
+async def _ideas(session: AsyncSession, citizen_id: int, run_ids: list[int]) -> dict[str, Any]:
+    """The statements they wrote, their votes and their priority picks."""
+    written = (
+        await session.execute(
+            select(Statement, Consultation.slug)
+            .join(Consultation, Consultation.id == Statement.consultation_id)
+            .where(Statement.author_run_id.in_(run_ids))
+            .order_by(Statement.id)
+        )
+    ).all()
+    votes = (
+        await session.execute(
+            select(StatementVote, Statement, Consultation.slug)
+            .join(Statement, Statement.id == StatementVote.statement_id)
+            .join(Consultation, Consultation.id == Statement.consultation_id)
+            .where(StatementVote.citizen_id == citizen_id)
+            .order_by(StatementVote.id)
+        )
+    ).all()
+    picks = (
+        await session.execute(
+            select(PriorityPick, Statement.text, Statement.corrected_text)
+            .join(Statement, Statement.id == PriorityPick.statement_id)
+            .where(PriorityPick.run_id.in_(run_ids))
+            .order_by(PriorityPick.run_id, PriorityPick.step_id, PriorityPick.rank)
+        )
+    ).all()
+    return {
+        "statements_written": [
+            {
+                "consultation": slug,
+                "step": s.step_id,
+                "text": s.text,
+                "voice": s.voice,
+                "corrected_text": s.corrected_text,
+                "status": s.status,
+                "rejection_reason": s.rejection_reason,
+                "idea_status": s.idea_status,
+                "idea_reason": s.idea_reason,
+                "written_at": _iso(s.created_at),
+            }
+            for s, slug in written
+        ],
+        "statement_votes": [
+            {
+                "consultation": slug,
+                "statement": statement.shown_text,
+                "vote": {1: "agree", -1: "disagree"}.get(vote.vote, "pass"),
+                "at": _iso(vote.voted_at),
+            }
+            for vote, statement, slug in votes
+        ],
+        "priorities": [
+            {
+                "step": pick.step_id,
+                "rank": pick.rank,
+                "statement": corrected or text,
+                "at": _iso(pick.picked_at),
+            }
+            for pick, text, corrected in picks
         ],
     }
 

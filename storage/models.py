@@ -52,6 +52,7 @@ __all__ = [
     "Consultation",
     "ConsultationStatus",
     "FlowVersion",
+    "IdeaStatus",
     "InboxUpdate",
     "InviteLink",
     "InviteOpen",
@@ -67,6 +68,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Priority",
+    "PriorityPick",
     "ReportState",
     "ReportStatus",
     "RetentionPurge",
@@ -74,8 +76,12 @@ __all__ = [
     "RunStatus",
     "StaffRole",
     "StaffUser",
+    "Statement",
+    "StatementStatus",
+    "StatementVote",
     "ThreadDirection",
     "ThreadMessage",
+    "Vote",
 ]
 
 # Stable constraint names, so Alembic can drop or alter them on every backend.
@@ -961,3 +967,125 @@ class RetentionPurge(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Counts only (consultations, runs, answers, participants): never a person.
     counts: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class StatementStatus(StrEnum):
+    """Where a statement is in moderation. Only `approved` ones are shown to citizens;
+    a `merged` one was a duplicate, its votes count for `merged_into_id`."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    MERGED = "merged"
+
+
+class IdeaStatus(StrEnum):
+    """What became of an idea, for closing the loop ("you said, we did")."""
+
+    TAKEN_UP = "taken_up"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    NOT_POSSIBLE = "not_possible"
+
+
+class Vote(IntEnum):
+    """A citizen's vote on a statement, as Polis counts it."""
+
+    AGREE = 1
+    PASS = 0
+    DISAGREE = -1
+
+
+class Statement(Base):
+    """A statement (an idea) of a `statements` step: seeded by staff from the flow
+    (`seed_key`, no author) or written by a citizen (`author_run_id`), shown to other
+    participants without the author's name once approved.
+
+    `text` is always what the author wrote (or the flow's seeded text); a moderator's
+    fix of a typo goes to `corrected_text`, so the original is never lost. A voice
+    note's file id is in `voice`; its text is then the machine transcript, if any.
+    """
+
+    __tablename__ = "statements"
+    __table_args__ = (
+        Index(
+            "ix_statements_consultation_id_step_id_status", "consultation_id", "step_id", "status"
+        ),
+        UniqueConstraint("consultation_id", "step_id", "seed_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
+    step_id: Mapped[str] = mapped_column(String(64))
+    # The statement's key in the flow when staff seeded it there; None for a citizen's.
+    seed_key: Mapped[str | None] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(16))
+    # The run it was written in; None when seeded by staff or after retention.
+    author_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="SET NULL"), index=True
+    )
+    voice: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default=StatementStatus.PENDING)
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("statements.id", ondelete="SET NULL"), index=True
+    )
+    corrected_text: Mapped[str | None] = mapped_column(Text)
+    # language -> text, added by staff for citizens of other languages.
+    translations: Mapped[dict[str, str]] = mapped_column(
+        JSONType, default=dict, server_default="{}"
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    # Closing the loop: what became of the idea, why (for not_possible), and when.
+    idea_status: Mapped[str | None] = mapped_column(String(16))
+    idea_reason: Mapped[str | None] = mapped_column(Text)
+    idea_status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def shown_text(self) -> str:
+        """What citizens and staff read: the moderator's correction, else the original."""
+        return self.corrected_text or self.text
+
+
+class StatementVote(Base):
+    """One participant's vote on one statement; voting again replaces it. Keyed to the
+    citizen (one vote per participant, also across a restarted run) and to the run it
+    was cast in, so erasure and the retention purge take it with them."""
+
+    __tablename__ = "statement_votes"
+    __table_args__ = (UniqueConstraint("statement_id", "citizen_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id", ondelete="CASCADE"))
+    citizen_id: Mapped[int] = mapped_column(
+        ForeignKey("citizens.id", ondelete="CASCADE"), index=True
+    )
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    # Vote: 1 agree, -1 disagree, 0 pass.
+    vote: Mapped[int] = mapped_column(Integer)
+    voted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PriorityPick(Base):
+    """A run's ordered top picks (rank 1 first) on a `priorities` step; answering the
+    step again replaces them."""
+
+    __tablename__ = "priority_picks"
+    __table_args__ = (
+        UniqueConstraint("run_id", "step_id", "rank"),
+        UniqueConstraint("run_id", "step_id", "statement_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    step_id: Mapped[str] = mapped_column(String(64))
+    statement_id: Mapped[int] = mapped_column(
+        ForeignKey("statements.id", ondelete="CASCADE"), index=True
+    )
+    rank: Mapped[int] = mapped_column(Integer)
+    picked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

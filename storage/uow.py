@@ -57,6 +57,7 @@ from storage.repositories.review import (
 )
 from storage.repositories.sessions import StaffSessionRepository
 from storage.repositories.speech import VoiceClipRepository
+from storage.repositories.statements import StatementRepository
 
 __all__ = ["Handoff", "UnitOfWork", "WriterTurns"]
 
@@ -127,6 +128,8 @@ class UnitOfWork:
     reports: ReportRepository
     threads: ThreadRepository
     drafts: DraftRepository
+    # citizens' statements, votes and priorities (issue 19)
+    statements: StatementRepository
     # outreach
     followups: FollowUpRepository
     reminders: ReminderRepository
@@ -177,6 +180,7 @@ class UnitOfWork:
         self.reports = ReportRepository(session)
         self.threads = ThreadRepository(session)
         self.drafts = DraftRepository(session)
+        self.statements = StatementRepository(session)
         self.followups = FollowUpRepository(session)
         self.reminders = ReminderRepository(session)
         self.broadcasts = BroadcastRepository(session)

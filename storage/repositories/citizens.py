@@ -22,6 +22,7 @@ from storage.models import (
     OpenKeyboard,
     OutboxMessage,
     Run,
+    Statement,
 )
 from storage.pseudonym import participant_id
 from storage.repositories._dialect import upsert_insert
@@ -194,7 +195,8 @@ class CitizenRepository:
     async def erase(self, citizen: Citizen) -> None:
         """Delete everything about this citizen: answers, runs, consent, queued messages,
         the Telegram mapping and the citizen row (with them, by cascade: staff coding,
-        report statuses, threads, follow-ups, deliveries, a leader's role). Audit
+        report statuses, threads, follow-ups, deliveries, a leader's role, their votes
+        and priority picks), and the statements they wrote with the votes on them. Audit
         entries that named them keep the action, time and actor, and name
         `ERASED_PARTICIPANT` instead.
 
@@ -207,6 +209,9 @@ class CitizenRepository:
         chat_ids = select(CitizenChannel.chat_id).where(CitizenChannel.citizen_id == citizen.id)
         run_ids = select(Run.id).where(Run.citizen_id == citizen.id)
         await session.execute(delete(Answer).where(Answer.run_id.in_(run_ids)))
+        # Their statements go too, with the votes others cast on them; their own votes
+        # and priority picks go with their runs and citizen row (by cascade).
+        await session.execute(delete(Statement).where(Statement.author_run_id.in_(run_ids)))
         await session.execute(
             update(Run).where(Run.parent_run_id.in_(run_ids)).values(parent_run_id=None)
         )

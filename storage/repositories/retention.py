@@ -23,6 +23,8 @@ from storage.models import (
     ReportStatus,
     RetentionPurge,
     Run,
+    Statement,
+    StatementStatus,
 )
 from storage.repositories._dialect import upsert_insert
 
@@ -37,6 +39,7 @@ class PurgedParticipation:
     runs: int = 0
     answers: int = 0
     consents: int = 0
+    statements: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -111,13 +114,23 @@ class RetentionRepository:
     async def purge_participation(self, consultation_id: int) -> PurgedParticipation:
         """Delete every run of the consultation (follow-up runs too) with its answers,
         and the consent records given for it. The database cascades to what hangs off a
-        run: staff coding and tags, report statuses, reminders, scheduled follow-ups."""
+        run: staff coding and tags, report statuses, reminders, scheduled follow-ups,
+        statement votes and priority picks; citizens' statements not approved go too."""
         session = self._session
         participants = await self.participants(consultation_id)
         if not participants:
             return PurgedParticipation()
         run_ids = select(Run.id).where(Run.consultation_id == consultation_id)
         answers = await session.execute(delete(Answer).where(Answer.run_id.in_(run_ids)))
+        # Citizens' statements never approved go; approved ones stay, without their
+        # author (the run is gone), as the consultation's results. Votes and priority
+        # picks go with the runs (by cascade).
+        statements = await session.execute(
+            delete(Statement).where(
+                Statement.author_run_id.in_(run_ids),
+                Statement.status.in_([StatementStatus.PENDING, StatementStatus.REJECTED]),
+            )
+        )
         # A follow-up run of another consultation never points here, but be safe.
         await session.execute(
             update(Run).where(Run.parent_run_id.in_(run_ids)).values(parent_run_id=None)
@@ -132,6 +145,7 @@ class RetentionRepository:
             runs=_rowcount(runs),
             answers=_rowcount(answers),
             consents=_rowcount(consents),
+            statements=_rowcount(statements),
         )
 
     async def forget_answers(
