@@ -1,0 +1,154 @@
+"""The CoSIE case-study templates (issue 20) a municipality and its NGOs get out of the
+box: each one checks clean, speaks all twelve languages in full, and is played to its
+end by three residents, in Polish, Arabic and Ukrainian, each down a different branch
+and each hearing the end message meant for them.
+
+To add a template: name it in TEMPLATES and give it three journeys in JOURNEYS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dialogs.events import ContactInput, Turn
+from dialogs.loader import check_flow_file, load_flow
+from dialogs.schema import Flow
+
+FLOWS = Path(__file__).resolve().parents[2] / "dialogs" / "flows"
+TWELVE = {"pl", "en", "uk", "ru", "et", "es", "hu", "nl", "it", "sv", "fi", "ar"}
+TEMPLATES = ["rural-household"]
+Reply = Callable[[Any], Turn]
+
+
+def shares_a_phone(citizen: Any) -> Turn:
+    # The contact consent is asked first; agreeing shows the phone question itself.
+    if citizen.question.step_id == "~contact":
+        return citizen.taps("yes", "~contact")
+    return citizen.send(ContactInput("+48600123456"))
+
+
+@dataclass(frozen=True)
+class Journey:
+    """One resident's way through a template: a reply for every question they are
+    asked, the words their end message holds and the questions they never see."""
+
+    template: str
+    language: str
+    who: str
+    replies: dict[str, Reply]
+    ends_with: str
+    never_asked: set[str] = field(default_factory=set)
+    answers: dict[str, Any] = field(default_factory=dict)
+
+
+JOURNEYS = [
+    Journey(
+        "rural-household",
+        "pl",
+        "a farming family that finds ends hard to meet hears where to get help now",
+        {
+            "household": lambda c: c.taps("generations"),
+            "farm": lambda c: c.taps("main"),
+            "farm_kind": lambda c: c.taps("livestock"),
+            "income": lambda c: c.taps("under_3k"),
+            "strains": lambda c: c.types("1,4,5"),
+            "seasonal": lambda c: c.taps("abroad"),
+            "off_season": lambda c: c.types("2,3"),
+            "transport": lambda c: c.taps("lift"),
+            "services_hard": lambda c: c.types("1,6"),
+            "make_ends": lambda c: c.taps("2"),
+            "cut_back": lambda c: c.types("1,3"),
+            "support": lambda c: c.types("2,3,5"),
+            "one_change": lambda c: c.types("Autobus do miasta także w soboty"),
+            "meeting": lambda c: c.taps("yes"),
+        },
+        "Gminnego Ośrodka Pomocy Społecznej",
+        answers={"income": "under_3k", "off_season": ["family", "borrowing"]},
+    ),
+    Journey(
+        "rural-household",
+        "ar",
+        "a family without a farm or seasonal work, managing fine, asks for the meeting",
+        {
+            "household": lambda c: c.taps("children"),
+            "farm": lambda c: c.taps("no"),
+            "income": lambda c: c.command("skip"),
+            "strains": lambda c: c.types("1,7"),
+            "seasonal": lambda c: c.taps("no"),
+            "transport": lambda c: c.taps("bus"),
+            "services_hard": lambda c: c.command("skip"),
+            "make_ends": lambda c: c.taps("4"),
+            "support": lambda c: c.types("1,7"),
+            "one_change": lambda c: c.command("skip"),
+            "meeting": lambda c: c.taps("yes"),
+        },
+        "سنرسل الدعوة إلى الاجتماع في قاعة القرية",
+        never_asked={"farm_kind", "off_season", "cut_back"},
+        answers={"income": None},
+    ),
+    Journey(
+        "rural-household",
+        "uk",
+        "a couple working in town in season, getting by, hears about next year's plan",
+        {
+            "household": lambda c: c.taps("couple"),
+            "farm": lambda c: c.taps("side"),
+            "farm_kind": lambda c: c.taps("own_use"),
+            "income": lambda c: c.taps("varies"),
+            "strains": lambda c: c.types("3"),
+            "seasonal": lambda c: c.taps("city"),
+            "off_season": lambda c: c.types("1"),
+            "transport": lambda c: c.taps("own_car"),
+            "services_hard": lambda c: c.types("4"),
+            "make_ends": lambda c: c.taps("3"),
+            "cut_back": lambda c: c.types("5"),
+            "support": lambda c: c.types("6"),
+            "one_change": lambda c: c.types("Більше роботи взимку"),
+            "meeting": lambda c: c.taps("no"),
+        },
+        "Дякуємо! На основі відповідей гміна та асоціація підготують план підтримки",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def flows() -> dict[str, Flow]:
+    return {name: load_flow(FLOWS / f"{name}.yaml") for name in TEMPLATES}
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_checks_clean_and_speaks_all_twelve_languages(name: str, flows: dict[str, Flow]):
+    _, problems = check_flow_file(FLOWS / f"{name}.yaml")
+    assert problems == []
+    flow = flows[name]
+    assert set(flow.languages) == TWELVE
+    assert len(flow.questions) >= 8
+    for where, text in flow.flow_texts():
+        for language in TWELVE:
+            assert flow.text_for(text, language), (where, language)
+    # The consent says who reads the answers, for how long, and how to delete them.
+    assert all("/delete" in flow.localize(flow.consent, lang) for lang in TWELVE)
+    assert flow.retention_months is not None
+
+
+@pytest.mark.parametrize("journey", JOURNEYS, ids=lambda j: f"{j.template}-{j.language}")
+def test_a_resident_answers_to_the_end(journey: Journey, flows, make_citizen):
+    """Every question asked must have a reply, so a branch that should have been
+    skipped fails the story."""
+    citizen = make_citizen(flows[journey.template], journey.language)
+    assert citizen.state["language"] == journey.language
+    while citizen.state["current"] is not None:
+        journey.replies[citizen.current](citizen)
+    turn = citizen.turn
+    assert turn.completed
+    assert turn.outputs[-1].role == "end"
+    assert journey.ends_with in turn.outputs[-1].text
+    answers = turn.state["answers"]
+    assert journey.never_asked.isdisjoint(answers)
+    for step, value in journey.answers.items():
+        assert answers[step]["value"] == value
