@@ -26,6 +26,7 @@ def test_the_templates_are_bundled() -> None:
         "service-need",
         "skills-for-work",
         "rural-household",
+        "social-services-redesign",
     }
     assert check_dir(FLOWS) == []
 

@@ -21,7 +21,7 @@ from dialogs.schema import Flow
 
 FLOWS = Path(__file__).resolve().parents[2] / "dialogs" / "flows"
 TWELVE = {"pl", "en", "uk", "ru", "et", "es", "hu", "nl", "it", "sv", "fi", "ar"}
-TEMPLATES = ["rural-household"]
+TEMPLATES = ["rural-household", "social-services-redesign"]
 Reply = Callable[[Any], Turn]
 
 
@@ -112,6 +112,70 @@ JOURNEYS = [
             "meeting": lambda c: c.taps("no"),
         },
         "Дякуємо! На основі відповідей гміна та асоціація підготують план підтримки",
+    ),
+    Journey(
+        "social-services-redesign",
+        "pl",
+        "a carer who waits long and met disrespect signs up for the workshop by phone",
+        {
+            "services": lambda c: c.types("2,7"),
+            "for_whom": lambda c: c.taps("relative"),
+            "overall": lambda c: c.taps("2"),
+            "works": lambda c: c.types("3"),
+            "hard": lambda c: c.types("1,4,7"),
+            "wait_time": lambda c: c.taps("longer"),
+            "respect": lambda c: c.taps("2"),
+            "respect_story": lambda c: c.types("Usłyszałam, że przesadzam z potrzebami mamy"),
+            "change_first": lambda c: c.taps("one_person"),
+            "how_contact": lambda c: c.types("2,4"),
+            "workshop": lambda c: c.taps("yes"),
+            "workshop_needs": lambda c: c.types("2"),
+            "phone": shares_a_phone,
+            "one_more": lambda c: c.command("skip"),
+        },
+        "zadzwoni w ciągu dwóch tygodni",
+        answers={"hard": ["waiting", "respect", "retelling"], "phone": {"phone": "+48600123456"}},
+    ),
+    Journey(
+        "social-services-redesign",
+        "ar",
+        "someone treated well who keeps their number wants to hear more about the workshop",
+        {
+            "services": lambda c: c.types("1,5"),
+            "for_whom": lambda c: c.taps("family"),
+            "overall": lambda c: c.taps("4"),
+            "works": lambda c: c.types("1,4"),
+            "hard": lambda c: c.command("skip"),
+            "respect": lambda c: c.taps("5"),
+            "change_first": lambda c: c.taps("hours"),
+            "how_contact": lambda c: c.types("1"),
+            "workshop": lambda c: c.taps("maybe"),
+            "workshop_needs": lambda c: c.types("4"),
+            "phone": lambda c: c.taps("no", "~contact"),
+            "one_more": lambda c: c.types("مترجم في المركز"),
+        },
+        "سنرسل الدعوة إلى ورشة العمل",
+        never_asked={"wait_time", "respect_story"},
+    ),
+    Journey(
+        "social-services-redesign",
+        "uk",
+        "a mother tired of forms, not up for a workshop, hears which changes come first",
+        {
+            "services": lambda c: c.types("1,3"),
+            "for_whom": lambda c: c.taps("child"),
+            "overall": lambda c: c.taps("3"),
+            "works": lambda c: c.command("skip"),
+            "hard": lambda c: c.types("2,3"),
+            "respect": lambda c: c.taps("1"),
+            "respect_story": lambda c: c.command("skip"),
+            "change_first": lambda c: c.taps("simpler_forms"),
+            "how_contact": lambda c: c.types("3"),
+            "workshop": lambda c: c.taps("no"),
+            "one_more": lambda c: c.command("skip"),
+        },
+        "Дякуємо! На основі відповідей центр і асоціація виберуть перші зміни",
+        never_asked={"wait_time", "workshop_needs", "phone"},
     ),
 ]
 
