@@ -27,6 +27,8 @@ def test_the_templates_are_bundled() -> None:
         "skills-for-work",
         "rural-household",
         "social-services-redesign",
+        "after-prison",
+        "disability-services",
     }
     assert check_dir(FLOWS) == []
 
