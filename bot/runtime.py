@@ -51,16 +51,17 @@ async def store_batch(
     raw: Callable[[U], dict[str, Any]],
     *,
     worker: str | None = None,
+    bot: str = "",
 ) -> list[U]:
-    """Commit updates to the inbox in one statement and transaction, claimed by
-    `worker`; returns the ones not seen before."""
+    """Commit updates of `bot` to the inbox in one statement and transaction, claimed
+    by `worker`; returns the ones not seen before."""
     rows = []
     for update in updates:
         key = chat(update)
         rows.append((update.update_id, raw(update), key if key > NO_CHAT else None))
     lease = timedelta(seconds=app.settings.inbox_lease_seconds)
     async with app.uow() as uow:
-        new = await uow.inbox.add_many(rows, claimed_by=worker, lease=lease)
+        new = await uow.inbox.add_many(rows, claimed_by=worker, lease=lease, bot=bot)
         await uow.commit()
     fresh: list[U] = []
     for update in updates:
@@ -99,12 +100,14 @@ async def poll_updates(
             offset = updates[-1].update_id + 1
 
 
-async def mark_handled(app: App, update_id: int, error: str | None = None) -> None:
+async def mark_handled(
+    app: App, update_id: int, error: str | None = None, *, bot: str = ""
+) -> None:
     """Mark an update handled (with its error if it failed), unless another worker
     did; if that fails too it is only logged: the update is handled again on start."""
     try:
         async with app.uow() as uow:
-            await uow.inbox.mark_handled_if_pending(update_id, error=error)
+            await uow.inbox.mark_handled_if_pending(update_id, error=error, bot=bot)
             await uow.commit()
     except Exception:
         log.exception("could not mark update %s handled", update_id)

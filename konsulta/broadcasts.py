@@ -500,6 +500,7 @@ class Broadcasts:
                 messages.append(
                     {
                         "chat_id": item.chat_id,
+                        "bot": item.bot,
                         "citizen_id": item.citizen_id,
                         "kind": OutboxKind.BROADCAST,
                         "priority": int(Priority.BROADCAST),

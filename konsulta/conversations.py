@@ -162,8 +162,13 @@ def outbound_messages(
 
 
 class Conversations:
-    def __init__(self, app: App) -> None:
+    """The citizens' side of one bot. `organisations`: the slugs of the organisations
+    whose consultations it offers (None: every organisation's), so a municipality's
+    own bot never lists, or opens by a link, another organisation's consultation."""
+
+    def __init__(self, app: App, organisations: frozenset[str] | None = None) -> None:
         self.app = app
+        self.organisations = organisations
         #: user id -> (stored language, register, when looked up): a cache, so the
         #: language and register of the bot's own texts cost no query on every update.
         #: Changes made here update the language at once; another process's change
@@ -502,11 +507,23 @@ class Conversations:
         return community.name if community else None
 
     async def _find(self, uow: UnitOfWork, key: str | int | None) -> Consultation | None:
+        """The consultation `key` names, if this bot offers it."""
         if key is None:
             return None
         if isinstance(key, int):
-            return await uow.consultations.get(key)
-        return await uow.consultations.get_by_slug(key)
+            found = await uow.consultations.get(key)
+        else:
+            found = await uow.consultations.get_by_slug(key)
+        served = await self._served(uow)
+        if found is None or (served is not None and found.organisation_id not in served):
+            return None
+        return found
+
+    async def _served(self, uow: UnitOfWork) -> set[int] | None:
+        """The ids of the organisations this bot serves (None: all of them)."""
+        if self.organisations is None:
+            return None
+        return await uow.organisations.ids_of(self.organisations)
 
     async def _flow_of(self, uow: UnitOfWork, run: Run) -> Flow:
         flow = self.app.flows.cached(run.flow_version_id)
@@ -536,7 +553,9 @@ class Conversations:
         nothing_active: bool = False,
     ) -> Outcome:
         """The open consultations as buttons (or a kind word when there are none)."""
-        open_ones = await uow.consultations.list_all(status=ConsultationStatus.OPEN)
+        open_ones = await uow.consultations.list_all(
+            status=ConsultationStatus.OPEN, organisation_ids=await self._served(uow)
+        )
         lines: list[str] = []
         if unknown is not None:
             lines.append(texts.gettext("I could not find that consultation. It may have ended."))

@@ -425,6 +425,8 @@ class Delivery:
     update_id: int | None = None
     source_message_id: int | None = None
     source_text: str | None = None
+    #: The bot the update came to and the answer goes out by ("" the main bot).
+    bot: str = ""
 
 
 def read_aloud(messages: Iterable[OutboundMessage]) -> list[OutboundMessage]:
@@ -476,15 +478,17 @@ async def deliver(
     queued earlier is not sent (its buttons go with this edit)."""
     messages = list(messages)
     payloads = [message.to_payload() for message in messages]
-    await uow.outbox.queue(delivery.chat_id, kind, payloads, citizen_id=citizen_id)
+    await uow.outbox.queue(
+        delivery.chat_id, kind, payloads, citizen_id=citizen_id, bot=delivery.bot
+    )
     for message in messages:
         if message.op is Op.CLOSE_QUESTION and message.edit_message_id is not None:
             await uow.keyboards.closed(delivery.chat_id, message.edit_message_id)
     if delivery.update_id is not None:
-        await mark_update(uow, delivery.update_id)
+        await mark_update(uow, delivery.update_id, bot=delivery.bot)
 
 
-async def mark_update(uow: UnitOfWork, update_id: int) -> None:
+async def mark_update(uow: UnitOfWork, update_id: int, *, bot: str = "") -> None:
     """Mark the update handled in the caller's transaction: the one way to do so.
 
     While the inbox worker handles it (`noting_marks`), the first mark demands the
@@ -495,9 +499,9 @@ async def mark_update(uow: UnitOfWork, update_id: int) -> None:
     """
     marked = _MARKED.get()
     if marked is None:
-        await uow.inbox.mark_handled(update_id)
+        await uow.inbox.mark_handled(update_id, bot=bot)
         return
     if update_id in marked:
         return
-    await uow.inbox.mark_handled(update_id, only_pending=True)
+    await uow.inbox.mark_handled(update_id, only_pending=True, bot=bot)
     marked.add(update_id)

@@ -48,9 +48,11 @@ async def my_data(app: App, who: Who, language: str, delivery: Delivery) -> None
                 # The file holds personal data: the sent row is deleted, not kept.
                 "forget": True,
             }
-            await uow.outbox.enqueue(delivery.chat_id, "notice", payload, citizen_id=citizen.id)
+            await uow.outbox.enqueue(
+                delivery.chat_id, "notice", payload, citizen_id=citizen.id, bot=delivery.bot
+            )
             if delivery.update_id is not None:
-                await mark_update(uow, delivery.update_id)
+                await mark_update(uow, delivery.update_id, bot=delivery.bot)
         await uow.commit()
 
 
@@ -70,9 +72,9 @@ async def erase(app: App, who: Who, language: str, delivery: Delivery) -> None:
         if delivery.source_message_id is not None:
             payload["edit_message_id"] = delivery.source_message_id
             payload["edit"] = True
-        await uow.outbox.enqueue(delivery.chat_id, "notice", payload)
+        await uow.outbox.enqueue(delivery.chat_id, "notice", payload, bot=delivery.bot)
         if delivery.update_id is not None:
-            await mark_update(uow, delivery.update_id)
+            await mark_update(uow, delivery.update_id, bot=delivery.bot)
         await uow.commit()
     await fold_in_erasures(app.engine)
 

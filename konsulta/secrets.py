@@ -36,6 +36,8 @@ class WeakSecret:
 
     @property
     def variable(self) -> str:
+        if self.setting.startswith("bots["):  # one bot of the JSON list
+            return f"KONSULTA_BOTS: {self.setting}"
         return f"KONSULTA_{self.setting.upper()}"
 
     def __str__(self) -> str:
@@ -60,6 +62,23 @@ def weak_secrets(settings: Settings, names: list[str]) -> list[WeakSecret]:
             continue  # Telegram makes tokens; their length is Telegram's business
         elif len(text.encode()) < MIN_SECRET_BYTES:
             weak.append(WeakSecret(name, f"is shorter than {MIN_SECRET_BYTES} bytes"))
+    return weak
+
+
+def weak_bot_secrets(settings: Settings, *, webhook: bool) -> list[WeakSecret]:
+    """The same rule for the other bots of `KONSULTA_BOTS`: each webhook secret (in
+    webhook mode) long enough and not another bot's, so one bot's secret cannot forge
+    another's updates."""
+    weak = []
+    seen = {settings.webhook_secret.get_secret_value()}
+    for bot in settings.bots if webhook else []:
+        text = bot.webhook_secret.get_secret_value()
+        setting = f"bots[{bot.name}].webhook_secret"
+        if len(text.encode()) < MIN_SECRET_BYTES:
+            weak.append(WeakSecret(setting, f"is shorter than {MIN_SECRET_BYTES} bytes"))
+        elif text in seen:
+            weak.append(WeakSecret(setting, "is the same as another bot's"))
+        seen.add(text)
     return weak
 
 

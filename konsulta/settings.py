@@ -6,13 +6,52 @@ test can run several differently-configured bots in one process.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storage.types import channel_of_bot
+
 BUNDLED_FLOWS = Path(__file__).resolve().parent.parent / "dialogs" / "flows"
+
+
+class BotSettings(BaseModel):
+    """One more bot of the deployment (`KONSULTA_BOTS`, a JSON list): a municipality's
+    own bot name beside the main bot, or a regional bot for several NGOs. Its citizens
+    are its own (a person who talks to two bots is two participants), and it offers
+    only its organisations' consultations."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$", description="Short name, unique")
+    token: SecretStr = Field(description="The bot's token from @BotFather")
+    webhook_secret: SecretStr = Field(
+        default=SecretStr(""), description="Its X-Telegram-Bot-Api-Secret-Token (webhook)"
+    )
+    organisations: list[str] = Field(min_length=1, description="Slugs of the organisations")
+    username: str = Field(default="", description="Its @username, for links (else getMe)")
+    api_base_url: str = Field(
+        default="", description="Its Bot API server, if not KONSULTA_API_BASE_URL's"
+    )
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    """A bot as the runtime sees it, the main one (`name` "") included."""
+
+    name: str
+    token: SecretStr
+    webhook_secret: SecretStr
+    webhook_path: str
+    username: str
+    #: Slugs of the organisations it serves; None: every organisation.
+    organisations: frozenset[str] | None
+    api_base_url: str
+
+    @property
+    def channel(self) -> str:
+        return channel_of_bot(self.name)
 
 
 class Settings(BaseSettings):
@@ -56,6 +95,15 @@ class Settings(BaseSettings):
     webhook_host: str = Field(default="127.0.0.1", description="Address the webhook binds")
     webhook_port: int = Field(default=8443, description="Port the webhook listens on")
     webhook_path: str = Field(default="/telegram/webhook", description="Path of the webhook")
+    bot_organisations: list[str] = Field(
+        default_factory=list,
+        description="Slugs of the organisations the main bot serves (empty: every one)",
+    )
+    bots: list[BotSettings] = Field(
+        default_factory=list,
+        description='More bots in the same process, as JSON: [{"name", "token", '
+        '"webhook_secret", "organisations": [...], "username"}] (docs/operations.md)',
+    )
     privacy_version: str = Field(default="2026-11", description="Version of the privacy notice")
     # sending
     rate_per_second: float = Field(default=30.0, description="Messages/s for the whole bot")
@@ -222,3 +270,46 @@ class Settings(BaseSettings):
             name: ("**********" if isinstance(value, SecretStr) else value)
             for name, value in self.model_dump().items()
         }
+
+    @field_validator("bots")
+    @classmethod
+    def _names_unique(cls, bots: list[BotSettings]) -> list[BotSettings]:
+        names = [bot.name for bot in bots]
+        if len(set(names)) != len(names):
+            raise ValueError("two bots in KONSULTA_BOTS share a name")
+        return bots
+
+    def all_bots(self) -> list[BotConfig]:
+        """The main bot, then every one of `bots`; each other bot's webhook is the main
+        path followed by `/<name>`."""
+        main = BotConfig(
+            name="",
+            token=self.bot_token,
+            webhook_secret=self.webhook_secret,
+            webhook_path=self.webhook_path,
+            username=self.bot_username,
+            organisations=frozenset(self.bot_organisations) or None,
+            api_base_url=self.api_base_url,
+        )
+        others = [
+            BotConfig(
+                name=bot.name,
+                token=bot.token,
+                webhook_secret=bot.webhook_secret,
+                webhook_path=f"{self.webhook_path.rstrip('/')}/{bot.name}",
+                username=bot.username,
+                organisations=frozenset(bot.organisations),
+                api_base_url=bot.api_base_url or self.api_base_url,
+            )
+            for bot in self.bots
+        ]
+        return [main, *others]
+
+    def bot_for(self, organisation: str) -> BotConfig:
+        """The bot an organisation's citizens are sent to (its links, QR posters): the
+        first of `bots` that serves it, else the main bot."""
+        bots = self.all_bots()
+        for bot in bots[1:]:
+            if bot.organisations is not None and organisation in bot.organisations:
+                return bot
+        return bots[0]

@@ -31,30 +31,33 @@ class Dashboard:
     clock: Callable[[], datetime] = utcnow
     stats: StatsCache = field(default_factory=lambda: StatsCache(0))
     public: StatsCache = field(default_factory=lambda: StatsCache(0, keep_none=False))
-    _bot: Bot | None = field(default=None, repr=False)
-    _username: str = field(default="", repr=False)
+    _bots: dict[str, Bot] = field(default_factory=dict, repr=False)
+    _usernames: dict[str, str] = field(default_factory=dict, repr=False)
 
-    def bot(self) -> Bot:
-        """The Bot API client (for a report's photo), made on first use."""
-        if self._bot is None:
-            settings = self.app.settings
-            session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base_url))
-            self._bot = Bot(settings.bot_token.get_secret_value(), session=session)
-        return self._bot
+    def bot(self, name: str = "") -> Bot:
+        """The Bot API client of the bot `name` (the main one: ""), made on first use:
+        a report's photo, a link's @username."""
+        if name not in self._bots:
+            config = next(c for c in self.app.settings.all_bots() if c.name == name)
+            session = AiohttpSession(api=TelegramAPIServer.from_base(config.api_base_url))
+            self._bots[name] = Bot(config.token.get_secret_value(), session=session)
+        return self._bots[name]
 
-    async def bot_username(self) -> str:
-        """The bot's @name for deep links: the setting, else asked once (getMe)."""
-        if not self._username:
-            self._username = self.app.settings.bot_username.lstrip("@")
-        if not self._username:
-            me = await self.bot().me()
-            self._username = me.username or ""
-        if not self._username:
-            raise RuntimeError("the bot has no username, so it cannot make links")
-        return self._username
+    async def bot_username(self, organisation: str) -> str:
+        """The @name of the bot that serves `organisation`, for deep links: its
+        setting, else asked once (getMe)."""
+        config = self.app.settings.bot_for(organisation)
+        if config.name not in self._usernames:
+            username = config.username.lstrip("@")
+            if not username:
+                username = (await self.bot(config.name).me()).username or ""
+            if not username:
+                raise RuntimeError("the bot has no username, so it cannot make links")
+            self._usernames[config.name] = username
+        return self._usernames[config.name]
 
     async def close(self) -> None:
         await self.stats.close()
         await self.public.close()
-        if self._bot is not None:
-            await self._bot.session.close()
+        for bot in self._bots.values():
+            await bot.session.close()

@@ -113,7 +113,7 @@ async def _community_page(
         choices = await consultation_choices(app, uow, staff.language, community.organisation_id)
         one_time = await uow.leader_links.of_community(community.id)
     titles = dict(choices)
-    username = await board.bot_username() if links else ""
+    username = await board.bot_username(staff.organisation_slug) if links else ""
     invites = [
         (link, titles.get(link.consultation_id), deep_link(username, link.payload))
         for link in links
@@ -193,7 +193,7 @@ async def leader_link_create(request: Request, staff: Staff, form: FormData) -> 
         community = await own_community(uow, staff, community_id)
         made = await make_leader_link(uow, community, by=staff.email, now=board.clock())
         await uow.commit()
-    url = deep_link(await board.bot_username(), made.payload)
+    url = deep_link(await board.bot_username(staff.organisation_slug), made.payload)
     return await _community_page(request, staff, community_id, new_leader_link=url)
 
 
@@ -256,7 +256,7 @@ async def invite_poster(request: Request, staff: Staff) -> Response:
         consultation = await uow.consultations.get(link.consultation_id)
         if link.revoked_at is not None or consultation is None:
             raise HTTPException(404)
-        url = deep_link(await board.bot_username(), link.payload)
+        url = deep_link(await board.bot_username(staff.organisation_slug), link.payload)
         try:
             made = await poster(board.app, uow, consultation, community, url)
         except LeaderError as error:

@@ -667,9 +667,10 @@ async def photo(request: Request, staff: Staff) -> Response:
         await audit(
             uow, staff, "view", f"{consultation_row.slug}/run/{run_id}", page="photo", step=step_id
         )
+        bot_name = await uow.citizens.bot_of(run.citizen_id) if run else ""
         await uow.commit()
     try:
-        bot = board.bot()
+        bot = board.bot(bot_name)  # file ids are per bot: the one the citizen talks to
         file = await bot.get_file(file_id)
         data = await bot.download_file(file.file_path or "")
     except Exception as error:  # the Bot API is outside: any failure is "no photo"
@@ -705,11 +706,12 @@ async def voice_note(request: Request, staff: Staff) -> Response:
         file_id = value.get("voice") if isinstance(value, dict) else None
         if not isinstance(file_id, str):
             raise HTTPException(404)
+        bot_name = await uow.citizens.bot_of(run.citizen_id) if run else ""
         if start == 0:
             await audit(uow, staff, "listen", f"{consultation_row.slug}/answer/{answer_id}")
             await uow.commit()
     try:
-        bot = board.bot()
+        bot = board.bot(bot_name)  # file ids are per bot: the one the citizen talks to
         file = await bot.get_file(file_id)
         data = await bot.download_file(file.file_path or "")
     except Exception as error:  # the Bot API is outside: any failure is "no voice note"

@@ -356,6 +356,8 @@ class OutboxMessage(Base):
         ForeignKey("citizens.id", ondelete="CASCADE"), index=True
     )
     chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    #: The bot that sends it ("" the main one; see konsulta.settings.BotConfig).
+    bot: Mapped[str] = mapped_column(String(32), default="", server_default="")
     kind: Mapped[str] = mapped_column(String(16))
     # The abstract message: text, buttons, parse_mode...; the sender renders it.
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
@@ -399,6 +401,8 @@ class InboxUpdate(Base):
     __tablename__ = "inbox"
     __table_args__ = (Index("ix_inbox_handled_at_update_id", "handled_at", "update_id"),)
 
+    #: The bot the update came to ("" the main one): each bot numbers its own updates.
+    bot: Mapped[str] = mapped_column(String(32), primary_key=True, default="", server_default="")
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     raw: Mapped[dict[str, Any]] = mapped_column(JSONType)
     chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)

@@ -15,7 +15,19 @@ from sqlalchemy import JSON, DateTime, Dialect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["JSONType", "UTCDateTime", "utcnow"]
+__all__ = ["JSONType", "UTCDateTime", "bot_of_channel", "channel_of_bot", "utcnow"]
+
+
+def channel_of_bot(name: str) -> str:
+    """The citizen channel of a bot's users: `telegram` for the main bot (named "", as
+    before there were several), `telegram:<name>` for each other one. A person who
+    talks to two bots of a deployment is two citizens, each bot's own."""
+    return f"telegram:{name}" if name else "telegram"
+
+
+def bot_of_channel(channel: str) -> str:
+    """The bot whose users a citizen channel holds (see `channel_of_bot`)."""
+    return channel.partition(":")[2]
 
 
 def utcnow() -> datetime:

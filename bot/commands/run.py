@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from bot.commands.secrets import refused
 from bot.ptb.runtime import PtbRuntime
-from bot.telegram.runtime import Runtime, stop_on_signals
+from bot.telegram.runtime import Runtime, run_bots, stop_on_signals
 from bot.workers import supervise
 from dialogs.loader import FlowError
 from emulator import Emulator, EmulatorConfig, start_emulator
@@ -145,6 +145,12 @@ async def run(
     if framework == "ptb" and webhook:
         print("the ptb adapter receives by long polling only; drop --webhook", file=sys.stderr)
         return 2
+    if settings.bots and (framework == "ptb" or emulator):
+        print(
+            "KONSULTA_BOTS (several bots) needs the aiogram runtime, not the emulator's sandbox",
+            file=sys.stderr,
+        )
+        return 2
     if workers != 1 and (not webhook or emulator or framework != "aiogram" or workers < 1):
         print("--workers N needs --webhook (aiogram, no --emulator)", file=sys.stderr)
         return 2
@@ -153,7 +159,7 @@ async def run(
         return 2
     if not emulator:  # the sandbox makes its own token and keeps its data to itself
         needed = ["bot_token", "pseudonym_secret", *(["webhook_secret"] if webhook else [])]
-        if (code := refused(settings, needed)) is not None:
+        if (code := refused(settings, needed, webhook=webhook)) is not None:
             return code
     stop = stop_on_signals()
     if workers > 1:
@@ -181,12 +187,14 @@ async def run(
                     "(Ctrl+C stops)",
                     flush=True,
                 )
-            runtime = PtbRuntime.build(app) if framework == "ptb" else Runtime.build(app)
-            freeze_startup_objects()
-            if isinstance(runtime, PtbRuntime):
-                await runtime.run(stop)
+            if framework == "ptb":
+                ptb = PtbRuntime.build(app)
+                freeze_startup_objects()
+                await ptb.run(stop)
             else:
-                await runtime.run(stop, webhook=webhook)
+                runtimes = Runtime.build_all(app)  # the main bot and KONSULTA_BOTS
+                freeze_startup_objects()
+                await run_bots(runtimes, stop, webhook=webhook)
     finally:
         if emu is not None:
             await emu.close()

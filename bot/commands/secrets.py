@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from konsulta.secrets import GENERATED, generate_secrets, weak_secrets
+from konsulta.secrets import GENERATED, generate_secrets, weak_bot_secrets, weak_secrets
 from konsulta.settings import Settings
 
 
@@ -25,9 +25,10 @@ async def print_generated() -> int:
     return 0
 
 
-def refused(settings: Settings, names: list[str]) -> int | None:
-    """Exit status 2 (and why, on stderr) if any of `names` is a weak secret, else None."""
-    weak = weak_secrets(settings, names)
+def refused(settings: Settings, names: list[str], *, webhook: bool = False) -> int | None:
+    """Exit status 2 (and why, on stderr) if any of `names` is a weak secret, or (bot
+    processes) one of the other bots' webhook secrets is, else None."""
+    weak = weak_secrets(settings, names) + weak_bot_secrets(settings, webhook=webhook)
     for secret in weak:
         print(f"konsulta: {secret}", file=sys.stderr)
     return 2 if weak else None

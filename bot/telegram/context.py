@@ -21,6 +21,9 @@ from dialogs.events import Message, Translator
 from konsulta.bootstrap import App
 from konsulta.conversations import Conversations, Delivery, Outcome, Who, queue_messages
 from storage.models import Register
+from storage.types import bot_of_channel, channel_of_bot
+
+TELEGRAM_CHANNEL = channel_of_bot("")
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -30,13 +33,20 @@ def _base(code: str | None) -> str | None:
 
 
 class CitizenContext(BaseMiddleware):
-    def __init__(self, app: App, conversations: Conversations) -> None:
+    """`channel`: whose users this dispatcher's bot serves (`telegram` for the main
+    bot, `telegram:<name>` for another, see konsulta.settings.BotConfig)."""
+
+    def __init__(
+        self, app: App, conversations: Conversations, channel: str = TELEGRAM_CHANNEL
+    ) -> None:
         self.app = app
         self.conversations = conversations
+        self.channel = channel
+        self.bot_name = bot_of_channel(channel)
 
     async def language_of(self, user: User | None) -> str:
         available = set(self.app.i18n.available_locales)
-        stored = await self.conversations.stored_language(user.id) if user else None
+        stored = await self.conversations.stored_language(user.id, self.channel) if user else None
         for candidate in (stored, _base(user.language_code if user else None)):
             if candidate in available:
                 return str(candidate)
@@ -48,16 +58,18 @@ class CitizenContext(BaseMiddleware):
         chat: Chat | None = data.get("event_chat")
         language = await self.language_of(user)
         data["language"] = language
-        register = await self.conversations.stored_register(user.id) if user else None
+        register = await self.conversations.stored_register(user.id, self.channel) if user else None
         data["texts"] = self.app.texts(language, register or Register.FORMAL)
         source_id = source_text = None
         if event.callback_query is not None and event.callback_query.message is not None:
             source_id = event.callback_query.message.message_id
             source_text = getattr(event.callback_query.message, "text", None)
         chat_id = chat.id if chat else (user.id if user else 0)
-        data["delivery"] = Delivery(chat_id, event.update_id, source_id, source_text)
+        data["delivery"] = Delivery(
+            chat_id, event.update_id, source_id, source_text, bot=self.bot_name
+        )
         if user is not None:
-            data["who"] = Who("telegram", user.id, chat_id, user.language_code)
+            data["who"] = Who(self.channel, user.id, chat_id, user.language_code)
         return await handler(event, data)
 
 

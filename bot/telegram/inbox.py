@@ -65,11 +65,11 @@ def raw_update(update: Update) -> dict[str, Any]:
 
 
 async def store_updates(
-    app: App, updates: Sequence[Update], *, worker: str | None = None
+    app: App, updates: Sequence[Update], *, worker: str | None = None, bot: str = ""
 ) -> list[Update]:
-    """Commit updates to the inbox in one statement and transaction, claimed by
-    `worker`; returns the ones not seen before."""
-    return await store_batch(app, updates, chat_key, raw_update, worker=worker)
+    """Commit updates of `bot` to the inbox in one statement and transaction, claimed
+    by `worker`; returns the ones not seen before."""
+    return await store_batch(app, updates, chat_key, raw_update, worker=worker, bot=bot)
 
 
 def _known(update: Update) -> bool:
@@ -132,8 +132,11 @@ class InboxWorker:
         *,
         name: str = "worker",
         metrics: UpdateMetrics | None = None,
+        bot_name: str = "",
     ) -> None:
         self.app = app
+        #: Which of the deployment's bots (its own inbox: update ids are per bot).
+        self.bot_name = bot_name
         self.dispatcher = dispatcher
         self.bot = bot
         self.name = name
@@ -188,7 +191,7 @@ class InboxWorker:
                 log.exception("update %s failed", update.update_id)
                 error = f"{type(exc).__name__}: {exc}"[:500]
         if update.update_id not in marked or error is not None:
-            await mark_handled(self.app, update.update_id, error)
+            await mark_handled(self.app, update.update_id, error, bot=self.bot_name)
         self.handled += 1
         if self.metrics is not None:
             self.metrics.handled(time.perf_counter() - started, failed=error is not None)
@@ -200,7 +203,9 @@ class InboxWorker:
 
     async def _take_over(self, *, own: bool) -> int:
         async with self.app.uow() as uow:
-            claimed = await uow.inbox.take_over(self.name, lease=self.lease, own=own)
+            claimed = await uow.inbox.take_over(
+                self.name, lease=self.lease, own=own, bot=self.bot_name
+            )
             await uow.commit()
         fresh = [row for row in claimed if row.update_id not in self.held]
         updates = [
@@ -211,7 +216,7 @@ class InboxWorker:
         if empty:
             async with self.app.uow() as uow:
                 for update_id in empty:
-                    await uow.inbox.mark_handled_if_pending(update_id)
+                    await uow.inbox.mark_handled_if_pending(update_id, bot=self.bot_name)
                 await uow.commit()
         self.submit(updates)
         if updates:
@@ -232,11 +237,13 @@ class InboxWorker:
             try:
                 held = set(self.held)
                 async with self.app.uow() as uow:
-                    renewed = await uow.inbox.renew(self.name, lease=self.lease)
+                    renewed = await uow.inbox.renew(self.name, lease=self.lease, bot=self.bot_name)
                     await uow.commit()
                 if held - renewed:  # handled meanwhile, locked, or taken by another worker
                     async with self.app.uow() as uow:
-                        taken = await uow.inbox.taken_from(self.name, held - renewed)
+                        taken = await uow.inbox.taken_from(
+                            self.name, held - renewed, bot=self.bot_name
+                        )
                     self.lost = (self.lost | taken) & self.held
                 await self._take_over(own=False)
             except Exception:

@@ -68,8 +68,11 @@ def has_answer_buttons(markup: Any) -> bool:
 
 
 class KeyboardTracker(BaseRequestMiddleware):
-    def __init__(self, app: App) -> None:
+    """`bot_name`: the bot whose session it watches, which sends the closes."""
+
+    def __init__(self, app: App, bot_name: str = "") -> None:
         self.app = app
+        self.bot_name = bot_name
         #: Questions sent and not yet noted: (chat, message id), oldest first.
         self.sent: list[tuple[int, int]] = []
 
@@ -98,7 +101,9 @@ class KeyboardTracker(BaseRequestMiddleware):
                 older = await uow.keyboards.opened(chat_id, message_id)
                 if older:
                     closes = [OutboundMessage.close_keyboard(m).to_payload() for m in older]
-                    await uow.outbox.queue(chat_id, OutboxKind.DIALOG, closes, citizen_id=None)
+                    await uow.outbox.queue(
+                        chat_id, OutboxKind.DIALOG, closes, citizen_id=None, bot=self.bot_name
+                    )
         except BaseException:
             self.sent[:0] = sent
             raise
@@ -132,13 +137,13 @@ class KeyboardTracker(BaseRequestMiddleware):
             await uow.commit()
 
 
-def track_keyboards(app: App, bot: Bot) -> KeyboardTracker:
+def track_keyboards(app: App, bot: Bot, name: str = "") -> KeyboardTracker:
     """Have `bot`'s session note open keyboards and close stale copies (once per bot);
     the sender writes the notes (`KeyboardTracker.write`)."""
     session = bot.session
     for middleware in session.middleware:
         if isinstance(middleware, KeyboardTracker):
             return middleware
-    tracker = KeyboardTracker(app)
+    tracker = KeyboardTracker(app, name)
     session.middleware(tracker)
     return tracker

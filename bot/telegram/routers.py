@@ -18,22 +18,25 @@ from bot.telegram import citizens, leaders, reminders
 from bot.telegram.context import CitizenContext, FloodControl
 from konsulta.bootstrap import App
 from konsulta.conversations import Conversations
+from konsulta.settings import BotConfig
 
 
 def get_routers() -> list[Router]:
     return [*leaders.get_routers(), reminders.get_router(), *citizens.get_routers()]
 
 
-def include_konsulta(dispatcher: Dispatcher, app: App) -> Dispatcher:
+def include_konsulta(dispatcher: Dispatcher, app: App, bot: BotConfig | None = None) -> Dispatcher:
     """Konsulta inside `dispatcher`: the services as keyword data (`app`,
     `conversations`), the citizen context and flood control as update middlewares, and
     Konsulta's routers after those the dispatcher already has. Run it with
     `Runtime.build(app, dispatcher=dispatcher)` so updates go through the inbox and
-    replies through the outbox's sender."""
-    conversations = Conversations(app)
+    replies through the outbox's sender. `bot`: which of the deployment's bots the
+    dispatcher serves (its citizens and organisations); the main one if not given."""
+    bot = bot or app.settings.all_bots()[0]
+    conversations = Conversations(app, bot.organisations)
     dispatcher["app"] = app
     dispatcher["conversations"] = conversations
-    dispatcher.update.outer_middleware(CitizenContext(app, conversations))
+    dispatcher.update.outer_middleware(CitizenContext(app, conversations, bot.channel))
     dispatcher.update.outer_middleware(
         FloodControl(app, app.settings.flood_messages, app.settings.flood_window_seconds)
     )

@@ -18,12 +18,18 @@ import signal
 import socket
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from aiogram import Bot, Dispatcher, methods
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.methods.base import Response
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, Update
 from aiohttp import web
@@ -36,7 +42,7 @@ from bot.telegram.routers import include_konsulta
 from bot.telegram.sender import Sender
 from konsulta.bootstrap import App
 from konsulta.menu import COMMANDS
-from konsulta.settings import Settings
+from konsulta.settings import BotConfig, Settings
 from storage.sqlite_driver import run_inline
 
 log = logging.getLogger(__name__)
@@ -60,30 +66,47 @@ USED_METHODS: list[type[methods.TelegramMethod[Any]]] = [
 RESPONSE_TYPES = [Response.__class_getitem__(method.__returning__) for method in USED_METHODS]
 
 
-def make_bot(settings: Settings) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base_url))
-    return Bot(settings.bot_token.get_secret_value(), session=session)
+def make_bot(settings: Settings, config: BotConfig | None = None) -> Bot:
+    """The aiogram `Bot` of `config` (the main bot if not given)."""
+    config = config or settings.all_bots()[0]
+    session = AiohttpSession(api=TelegramAPIServer.from_base(config.api_base_url))
+    return Bot(config.token.get_secret_value(), session=session)
 
 
-def make_sender(app: App, bot: Bot) -> Sender:
-    """The one sender on `bot`, as every runtime has it. What it sends is watched for
-    questions asked again (their earlier copies lose their buttons; see
-    bot/telegram/keyboards.py), and what a unit of work queues reaches it on commit:
-    replies from memory (no claiming round), anything else as a wake-up to claim it."""
-    sender = Sender(app, bot, keyboards=track_keyboards(app, bot))
-    app.handoff = sender
+class Senders:
+    """Every bot's sender in this process, as a unit of work sees them: what it
+    commits to the outbox wakes them all (each claims only its own bot's rows)."""
+
+    def __init__(self) -> None:
+        self.senders: list[Sender] = []
+
+    def wake(self) -> None:
+        for sender in self.senders:
+            sender.wake()
+
+
+def make_sender(app: App, bot: Bot, name: str = "") -> Sender:
+    """The sender of `bot` (named `name` among the deployment's bots), as every
+    runtime has it. What it sends is watched for questions asked again (their earlier
+    copies lose their buttons; see bot/telegram/keyboards.py), and what a unit of work
+    queues wakes it on commit to claim it."""
+    sender = Sender(app, bot, keyboards=track_keyboards(app, bot, name), name=name)
+    if not isinstance(app.handoff, Senders):
+        app.handoff = Senders()
+    app.handoff.senders.append(sender)
     return sender
 
 
-def make_dispatcher(app: App) -> Dispatcher:
-    return include_konsulta(Dispatcher(), app)
+def make_dispatcher(app: App, config: BotConfig | None = None) -> Dispatcher:
+    return include_konsulta(Dispatcher(), app, config)
 
 
 def worker_name(settings: Settings, *, webhook: bool) -> str:
     """This process among the workers on one database: `KONSULTA_WORKER_NAME`, else the
     host name with the webhook port (two live workers cannot share both), or with
     "polling". A restart under the same name takes its own unhandled updates back at
-    once; any other worker waits for their lease to run out."""
+    once; any other worker waits for their lease to run out. (Each bot's inbox is its
+    own, so the name needs no bot in it.)"""
     if settings.worker_name:
         return settings.worker_name
     suffix = str(settings.webhook_port) if webhook else "polling"
@@ -122,26 +145,47 @@ async def patiently(what: str, call: Callable[[], Awaitable[T]], stop: asyncio.E
 
 @dataclass
 class Runtime:
+    """One bot of the deployment: its `Bot`, dispatcher, inbox worker and sender.
+    `run` runs it alone; `run_bots` runs several in one process (`KONSULTA_BOTS`)."""
+
     app: App
     bot: Bot
     dispatcher: Dispatcher
     sender: Sender
     worker: InboxWorker
     health: Health
+    config: BotConfig
 
     @classmethod
     def build(
-        cls, app: App, bot: Bot | None = None, dispatcher: Dispatcher | None = None
+        cls,
+        app: App,
+        bot: Bot | None = None,
+        dispatcher: Dispatcher | None = None,
+        config: BotConfig | None = None,
+        health: Health | None = None,
     ) -> Runtime:
-        """`dispatcher`: an embedding bot's own, with `include_konsulta` applied."""
-        bot = bot or make_bot(app.settings)
-        dispatcher = make_dispatcher(app) if dispatcher is None else dispatcher
-        sender = make_sender(app, bot)
-        health = Health(app, bot)
+        """`dispatcher`: an embedding bot's own, with `include_konsulta` applied;
+        `config`: which bot (the main one if not given); `health`: another bot's, to
+        share (one /metrics for the process)."""
+        config = config or app.settings.all_bots()[0]
+        bot = bot or make_bot(app.settings, config)
+        dispatcher = make_dispatcher(app, config) if dispatcher is None else dispatcher
+        sender = make_sender(app, bot, config.name)
+        health = health or Health(app, bot)
         health.watch_sender(sender)
         name = worker_name(app.settings, webhook=False)
-        worker = InboxWorker(app, dispatcher, bot, name=name, metrics=health)
-        return cls(app, bot, dispatcher, sender, worker, health)
+        worker = InboxWorker(app, dispatcher, bot, name=name, metrics=health, bot_name=config.name)
+        return cls(app, bot, dispatcher, sender, worker, health, config)
+
+    @classmethod
+    def build_all(cls, app: App) -> list[Runtime]:
+        """A runtime for each of the deployment's bots, the main one first."""
+        runtimes: list[Runtime] = []
+        for config in app.settings.all_bots():
+            shared = runtimes[0].health if runtimes else None
+            runtimes.append(cls.build(app, config=config, health=shared))
+        return runtimes
 
     #: Webhook updates waiting for the next inbox commit (group commit, see `receive`).
     _arrivals: list[tuple[Update, asyncio.Future[None]]] = field(
@@ -151,7 +195,9 @@ class Runtime:
 
     async def accept(self, updates: Sequence[Update]) -> None:
         """Commit, then hand to the worker (replays are dropped here)."""
-        fresh = await store_updates(self.app, updates, worker=self.worker.name)
+        fresh = await store_updates(
+            self.app, updates, worker=self.worker.name, bot=self.config.name
+        )
         self.health.received.inc(len(fresh))
         self.worker.submit(fresh)
 
@@ -201,7 +247,14 @@ class Runtime:
         )
 
     def webhook_app(self) -> web.Application:
-        secret = self.app.settings.webhook_secret.get_secret_value()
+        application = web.Application()
+        self.add_webhook_route(application)
+        self.health.add_probes(application)
+        return application
+
+    def add_webhook_route(self, application: web.Application) -> None:
+        """This bot's webhook path, which takes only updates with this bot's secret."""
+        secret = self.config.webhook_secret.get_secret_value()
 
         async def receive(request: web.Request) -> web.Response:
             given = request.headers.get(SECRET_HEADER, "")
@@ -214,42 +267,28 @@ class Runtime:
             await self.receive(update)  # 200 only after the update is committed
             return web.Response(text="ok")
 
-        application = web.Application()
-        application.router.add_post(self.app.settings.webhook_path, receive)
-        self.health.add_probes(application)
-        return application
+        application.router.add_post(self.config.webhook_path, receive)
+
+    async def set_webhook(self, stop: asyncio.Event) -> None:
+        """Tell Telegram where this bot's updates go: `KONSULTA_WEBHOOK_URL`, and for
+        another bot than the main one that URL followed by `/<name>`."""
+        url = self.app.settings.webhook_url
+        if not url:
+            return
+        if self.config.name:
+            url = f"{url.rstrip('/')}/{self.config.name}"
+        await patiently(
+            "setWebhook",
+            lambda: self.bot.set_webhook(
+                url,
+                secret_token=self.config.webhook_secret.get_secret_value(),
+                allowed_updates=ALLOWED_UPDATES,
+            ),
+            stop,
+        )
 
     async def serve_webhook(self, stop: asyncio.Event) -> None:
-        settings = self.app.settings
-        runner = web.AppRunner(self.webhook_app(), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(
-            runner,
-            settings.webhook_host,
-            settings.webhook_port,
-            reuse_port=settings.webhook_reuse_port or None,
-        )
-        await site.start()
-        if url := settings.webhook_url:
-            await patiently(
-                "setWebhook",
-                lambda: self.bot.set_webhook(
-                    url,
-                    secret_token=settings.webhook_secret.get_secret_value(),
-                    allowed_updates=ALLOWED_UPDATES,
-                ),
-                stop,
-            )
-        log.info(
-            "webhook listening on %s:%s%s",
-            settings.webhook_host,
-            settings.webhook_port,
-            settings.webhook_path,
-        )
-        try:
-            await stop.wait()
-        finally:
-            await runner.cleanup()
+        await serve_webhooks([self], stop)
 
     async def download(self, file_id: str) -> bytes:
         """A file a citizen sent (a voice note), through the Bot API's getFile."""
@@ -272,35 +311,95 @@ class Runtime:
             await runner.cleanup()
 
     async def run(self, stop: asyncio.Event, *, webhook: bool) -> None:
-        self.worker.name = worker_name(self.app.settings, webhook=webhook)
-        await patiently("setMyCommands", lambda: register_commands(self.app, self.bot), stop)
-        me = await patiently("getMe", self.bot.get_me, stop)
-        if me is None:  # stopped before the Bot API ever answered
-            await self.bot.session.close()
-            return
-        await self.worker.recover()
-        log.info("bot @%s is running (%s)", me.username, "webhook" if webhook else "polling")
-        receive: Callable[[asyncio.Event], Coroutine[None, None, None]] = (
-            self.serve_webhook if webhook else self.poll
-        )
-        loops = {
-            "receive": receive(stop),
-            "sender": self.sender.run(stop),
-            "claims": self.worker.keep_claims(stop),
-        }
-        if self.app.settings.health_port is not None:
-            loops["health"] = self.serve_health(stop)
-        try:
-            await run_until_stopped(
-                self.app,
-                stop,
-                loops,
-                wake=self.sender.wake,
-                idle=self.worker.idle,
-                fetch_file=self.download,  # machine transcripts of voice answers
+        await run_bots([self], stop, webhook=webhook)
+
+
+async def serve_webhooks(runtimes: Sequence[Runtime], stop: asyncio.Event) -> None:
+    """One web server for every bot of the process, each on its own path with its own
+    secret (aiogram's multi-bot webhook, done with the inbox in front)."""
+    settings = runtimes[0].app.settings
+    application = web.Application()
+    for runtime in runtimes:
+        runtime.add_webhook_route(application)
+    runtimes[0].health.add_probes(application)
+    runner = web.AppRunner(application, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(
+        runner,
+        settings.webhook_host,
+        settings.webhook_port,
+        reuse_port=settings.webhook_reuse_port or None,
+    )
+    await site.start()
+    for runtime in runtimes:
+        await runtime.set_webhook(stop)
+    log.info(
+        "webhook listening on %s:%s %s",
+        settings.webhook_host,
+        settings.webhook_port,
+        " ".join(runtime.config.webhook_path for runtime in runtimes),
+    )
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+async def run_bots(runtimes: Sequence[Runtime], stop: asyncio.Event, *, webhook: bool) -> None:
+    """Run the deployment's bots in this process until `stop`: each bot's updates in
+    (polling, or its webhook path), inbox worker and sender, and one outreach
+    scheduler for all of them."""
+    main = runtimes[0]
+    settings = main.app.settings
+    started: list[Runtime] = []
+    try:
+        for runtime in runtimes:
+            runtime.worker.name = worker_name(settings, webhook=webhook)
+            await patiently(
+                "setMyCommands", partial(register_commands, runtime.app, runtime.bot), stop
             )
-        finally:
-            await self.bot.session.close()
+            me = await patiently("getMe", runtime.bot.get_me, stop)
+            started.append(runtime)
+            if me is None:  # stopped before the Bot API ever answered
+                return
+            await runtime.worker.recover()
+            how = "webhook" if webhook else "polling"
+            log.info("bot @%s is running (%s)", me.username, how)
+        loops: dict[str, Coroutine[None, None, None]] = {}
+        if webhook:
+            loops["receive"] = serve_webhooks(runtimes, stop)
+        for runtime in runtimes:
+            suffix = f":{runtime.config.name}" if runtime.config.name else ""
+            if not webhook:
+                loops[f"receive{suffix}"] = runtime.poll(stop)
+            loops[f"sender{suffix}"] = runtime.sender.run(stop)
+            loops[f"claims{suffix}"] = runtime.worker.keep_claims(stop)
+        if settings.health_port is not None:
+            loops["health"] = main.serve_health(stop)
+
+        async def idle() -> None:
+            for runtime in runtimes:
+                await runtime.worker.idle()
+
+        async def download(file_id: str) -> bytes:
+            """A voice note's file: Telegram's file ids are per bot, so the bot that
+            received it is the one that can fetch it."""
+            for runtime in runtimes[:-1]:
+                with contextlib.suppress(TelegramBadRequest):
+                    return await runtime.download(file_id)
+            return await runtimes[-1].download(file_id)
+
+        await run_until_stopped(
+            main.app,
+            stop,
+            loops,
+            wake=main.app.handoff.wake if main.app.handoff else main.sender.wake,
+            idle=idle,
+            fetch_file=download,  # machine transcripts of voice answers
+        )
+    finally:
+        for runtime in started or runtimes[:1]:
+            await runtime.bot.session.close()
 
 
 def stop_on_signals() -> asyncio.Event:

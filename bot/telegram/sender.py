@@ -139,8 +139,12 @@ class Sender:
         batch: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         keyboards: KeyboardTracker | None = None,
+        name: str = "",
     ) -> None:
         self.app = app
+        #: The bot it sends for among the deployment's ("" the main one): it claims
+        #: only that bot's outbox rows, and keeps that bot's limits.
+        self.name = name
         #: Notes questions sent (one live keyboard per question); written with results.
         self.keyboards = keyboards
         self.bot = bot
@@ -413,10 +417,12 @@ class Sender:
             # once half a batch is held, the next claim waits for the poll interval,
             # so a long broadcast costs a claim every `idle`, not one per wave.
             limit = min(CLAIM_MAX, max(self.batch - len(self.held), 20))
-            rows = await uow.outbox.claim_due(limit=limit, lease=self.lease)
+            rows = await uow.outbox.claim_due(limit=limit, lease=self.lease, bot=self.name)
             self._claim_wanted = len(rows) == limit and len(self.held) < self.batch // 2
         else:
-            rows = await uow.outbox.claim_due(limit=len(freed), lease=self.lease, chats=freed)
+            rows = await uow.outbox.claim_due(
+                limit=len(freed), lease=self.lease, chats=freed, bot=self.name
+            )
         away = await uow.outbox.opted_out(
             {r.citizen_id for r in rows if r.kind in OPT_OUT_KINDS and r.citizen_id}
         )

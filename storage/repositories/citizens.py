@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ScalarSelect, bindparam, case, delete, select, update
+from sqlalchemy import ScalarSelect, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -28,7 +28,7 @@ from storage.pseudonym import participant_id
 from storage.repositories._dialect import upsert_insert
 from storage.repositories._session import attached
 from storage.repositories.review import AuditRepository
-from storage.types import utcnow
+from storage.types import bot_of_channel, utcnow
 
 __all__ = [
     "DEFAULT_TIMEZONE",
@@ -174,15 +174,27 @@ class CitizenRepository:
         attached(self._session, citizen).language = language
         await self._session.flush()
 
-    async def chat_id(self, citizen_id: int, channel: str = TELEGRAM) -> int | None:
-        """Where to send a message to this citizen (None after erasure)."""
+    async def chat_id(self, citizen_id: int) -> int | None:
+        """Where to send a message to this citizen (None after erasure): their chat with
+        the bot they talk to (a citizen belongs to one bot; the outbox row's bot is
+        theirs, see `OutboxRepository.enqueue`)."""
         result = await self._session.execute(
             select(CitizenChannel.chat_id)
-            .where(CitizenChannel.citizen_id == citizen_id, CitizenChannel.channel == channel)
+            .where(
+                CitizenChannel.citizen_id == citizen_id,
+                or_(
+                    CitizenChannel.channel == TELEGRAM,
+                    CitizenChannel.channel.startswith(f"{TELEGRAM}:"),
+                ),
+            )
             .order_by(CitizenChannel.id.desc())
             .limit(1)
         )
         return result.scalar_one_or_none()
+
+    async def bot_of(self, citizen_id: int) -> str:
+        """The bot the citizen talks to ("" the main one, or a helped person's)."""
+        return await bot_of_citizen(self._session, citizen_id)
 
     async def channels(self, citizen_id: int) -> list[CitizenChannel]:
         result = await self._session.execute(
@@ -320,3 +332,11 @@ def consented_name(named: ScalarSelect[Any]) -> ScalarSelect[Any]:
         .correlate(Run)
         .scalar_subquery()
     )
+
+
+async def bot_of_citizen(session: AsyncSession, citizen_id: int) -> str:
+    """The bot of the citizen's channel (see storage.types.channel_of_bot)."""
+    channel = await session.scalar(
+        select(func.max(CitizenChannel.channel)).where(CitizenChannel.citizen_id == citizen_id)
+    )
+    return bot_of_channel(channel or "")

@@ -8,6 +8,7 @@ no-op (the CLI can re-run); with different YAML it is refused.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,6 +50,13 @@ class OrganisationRepository:
     async def get_by_slug(self, slug: str) -> Organisation | None:
         result = await self._session.execute(select(Organisation).where(Organisation.slug == slug))
         return result.scalar_one_or_none()
+
+    async def ids_of(self, slugs: Collection[str]) -> set[int]:
+        """The ids of the organisations with these slugs (unknown ones: none)."""
+        result = await self._session.execute(
+            select(Organisation.id).where(Organisation.slug.in_(list(slugs)))
+        )
+        return set(result.scalars())
 
     async def get_or_create(self, slug: str, name: str | None = None) -> Organisation:
         """The organisation with this slug; created (named `name` or the slug) if new."""
@@ -125,8 +133,11 @@ class ConsultationRepository:
         status: str | None = None,
         organisation: Organisation | None = None,
         organisation_id: int | None = None,
+        organisation_ids: Collection[int] | None = None,
     ) -> list[Consultation]:
         query = select(Consultation)
+        if organisation_ids is not None:
+            query = query.where(Consultation.organisation_id.in_(list(organisation_ids)))
         if status is not None:
             query = query.where(Consultation.status == status)
         if organisation is not None:

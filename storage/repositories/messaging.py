@@ -36,6 +36,7 @@ from storage.models import (
     Priority,
 )
 from storage.repositories._dialect import upsert_insert
+from storage.repositories.citizens import bot_of_citizen
 from storage.types import utcnow
 
 __all__ = [
@@ -84,15 +85,23 @@ class OutboxRepository:
         self.queued = False
 
     async def queue(
-        self, chat_id: int, kind: str, payloads: list[dict[str, Any]], *, citizen_id: int | None
+        self,
+        chat_id: int,
+        kind: str,
+        payloads: list[dict[str, Any]],
+        *,
+        citizen_id: int | None,
+        bot: str = "",
     ) -> None:
-        """Messages to one chat, in order, in one statement: the replies to an update."""
+        """Messages to one chat of `bot`, in order, in one statement: the replies to an
+        update."""
         if not payloads:
             return
         now = utcnow()
         rows = [
             {
                 "chat_id": chat_id,
+                "bot": bot,
                 "kind": kind,
                 "payload": payload,
                 "citizen_id": citizen_id,
@@ -118,14 +127,20 @@ class OutboxRepository:
         priority: int | None = None,
         due_at: datetime | None = None,
         dedupe_key: str | None = None,
+        bot: str | None = None,
     ) -> int | None:
         """Queue a message; returns its id, or None if `dedupe_key` was already queued
-        (so a resumed broadcast never sends twice). Priority defaults from the kind."""
+        (so a resumed broadcast never sends twice). Priority defaults from the kind.
+        `bot` defaults to the citizen's own bot (the one they talk to), else the main
+        bot: outreach and staff replies need not know there are several."""
         now = utcnow()
+        if bot is None:
+            bot = await bot_of_citizen(self._session, citizen_id) if citizen_id else ""
         statement = (
             upsert_insert(self._session, OutboxMessage)
             .values(
                 chat_id=chat_id,
+                bot=bot,
                 kind=kind,
                 payload=payload,
                 citizen_id=citizen_id,
@@ -156,9 +171,10 @@ class OutboxRepository:
         now: datetime | None = None,
         lease: timedelta = DEFAULT_LEASE,
         chats: Collection[int] | None = None,
+        bot: str = "",
     ) -> list[OutboxMessage]:
-        """Take up to `limit` chat heads that are due, lower priority number first
-        (only among `chats` if given): the per-chat FIFO lives here.
+        """Take up to `limit` chat heads of `bot`'s rows that are due, lower priority
+        number first (only among `chats` if given): the per-chat FIFO lives here.
 
         Each claimed row gets `claims + 1` (the fencing token) and `due_at = now +
         lease`; it stays pending until the sender starts sending it. If the sender
@@ -172,7 +188,10 @@ class OutboxRepository:
             earlier.id < OutboxMessage.id,
         )
         candidates = select(OutboxMessage.id).where(
-            OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now, is_head
+            OutboxMessage.bot == bot,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.due_at <= now,
+            is_head,
         )
         if chats is not None:
             candidates = candidates.where(OutboxMessage.chat_id.in_(list(chats)))
@@ -355,7 +374,9 @@ class ClaimedUpdate:
 
 def _marking(*, only_pending: bool) -> Any:
     """Built once (every update is marked): done, its raw update dropped."""
-    statement = update(InboxUpdate).where(InboxUpdate.update_id == bindparam("id"))
+    statement = update(InboxUpdate).where(
+        InboxUpdate.bot == bindparam("of_bot"), InboxUpdate.update_id == bindparam("id")
+    )
     if only_pending:
         statement = statement.where(InboxUpdate.handled_at.is_(None))
     return (
@@ -386,9 +407,11 @@ class InboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add(self, update_id: int, raw: dict[str, Any], *, chat_id: int | None = None) -> bool:
+    async def add(
+        self, update_id: int, raw: dict[str, Any], *, chat_id: int | None = None, bot: str = ""
+    ) -> bool:
         """Store an update; False if this `update_id` is already known (a replay)."""
-        return update_id in await self.add_many([(update_id, raw, chat_id)])
+        return update_id in await self.add_many([(update_id, raw, chat_id)], bot=bot)
 
     async def add_many(
         self,
@@ -396,8 +419,9 @@ class InboxRepository:
         *,
         claimed_by: str | None = None,
         lease: timedelta = DEFAULT_INBOX_LEASE,
+        bot: str = "",
     ) -> set[int]:
-        """Store (update_id, raw, chat_id) rows in one statement, claimed by
+        """Store (update_id, raw, chat_id) rows of `bot` in one statement, claimed by
         `claimed_by` for `lease`; returns the ids not known before (a replay, or a
         repeat within `updates`, is not among them twice)."""
         if not updates:
@@ -406,6 +430,7 @@ class InboxRepository:
         until = now + lease if claimed_by is not None else None
         rows = [
             {
+                "bot": bot,
                 "update_id": update_id,
                 "raw": raw,
                 "chat_id": chat_id,
@@ -418,19 +443,19 @@ class InboxRepository:
         statement = (
             upsert_insert(self._session, InboxUpdate)
             .values(rows)
-            .on_conflict_do_nothing(index_elements=[InboxUpdate.update_id])
+            .on_conflict_do_nothing(index_elements=[InboxUpdate.bot, InboxUpdate.update_id])
             .returning(InboxUpdate.update_id)
         )
         return set((await self._session.execute(statement)).scalars())
 
-    async def get(self, update_id: int) -> InboxUpdate | None:
-        return await self._session.get(InboxUpdate, update_id, populate_existing=True)
+    async def get(self, update_id: int, *, bot: str = "") -> InboxUpdate | None:
+        return await self._session.get(InboxUpdate, (bot, update_id), populate_existing=True)
 
-    async def pending(self, *, limit: int = 100) -> list[InboxUpdate]:
+    async def pending(self, *, limit: int = 100, bot: str = "") -> list[InboxUpdate]:
         """Updates stored but not yet handled, oldest first (e.g. after a crash)."""
         result = await self._session.execute(
             select(InboxUpdate)
-            .where(InboxUpdate.handled_at.is_(None))
+            .where(InboxUpdate.bot == bot, InboxUpdate.handled_at.is_(None))
             .order_by(InboxUpdate.update_id)
             .limit(limit)
         )
@@ -444,6 +469,7 @@ class InboxRepository:
         own: bool = False,
         limit: int = 1000,
         now: datetime | None = None,
+        bot: str = "",
     ) -> list[ClaimedUpdate]:
         """Claim pending updates nobody holds: never claimed, or their lease ran out
         (their worker died). `own`: also those `claimed_by` held before (a worker
@@ -454,14 +480,14 @@ class InboxRepository:
             free = or_(free, InboxUpdate.claimed_by == claimed_by)
         candidates = (
             select(InboxUpdate.update_id)
-            .where(InboxUpdate.handled_at.is_(None), free)
+            .where(InboxUpdate.bot == bot, InboxUpdate.handled_at.is_(None), free)
             .order_by(InboxUpdate.update_id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
         claim = (
             update(InboxUpdate)
-            .where(InboxUpdate.update_id.in_(candidates))
+            .where(InboxUpdate.bot == bot, InboxUpdate.update_id.in_(candidates))
             .values(claimed_by=claimed_by, lease_until=now + lease)
             .returning(InboxUpdate.update_id, InboxUpdate.raw)
             .execution_options(synchronize_session=False)
@@ -469,30 +495,39 @@ class InboxRepository:
         rows = (await self._session.execute(claim)).all()
         return sorted((ClaimedUpdate(row[0], row[1]) for row in rows), key=lambda u: u.update_id)
 
-    async def renew(self, claimed_by: str, *, lease: timedelta = DEFAULT_INBOX_LEASE) -> set[int]:
+    async def renew(
+        self, claimed_by: str, *, lease: timedelta = DEFAULT_INBOX_LEASE, bot: str = ""
+    ) -> set[int]:
         """Extend the lease on the pending updates `claimed_by` holds; returns their ids.
         Rows locked at that moment (being marked handled) are skipped, never waited
         for: renewing must not queue behind, or deadlock with, handling."""
         mine = (
             select(InboxUpdate.update_id)
-            .where(InboxUpdate.handled_at.is_(None), InboxUpdate.claimed_by == claimed_by)
+            .where(
+                InboxUpdate.bot == bot,
+                InboxUpdate.handled_at.is_(None),
+                InboxUpdate.claimed_by == claimed_by,
+            )
             .with_for_update(skip_locked=True)
         )
         statement = (
             update(InboxUpdate)
-            .where(InboxUpdate.update_id.in_(mine))
+            .where(InboxUpdate.bot == bot, InboxUpdate.update_id.in_(mine))
             .values(lease_until=utcnow() + lease)
             .returning(InboxUpdate.update_id)
             .execution_options(synchronize_session=False)
         )
         return set((await self._session.execute(statement)).scalars())
 
-    async def taken_from(self, claimed_by: str, update_ids: Collection[int]) -> set[int]:
+    async def taken_from(
+        self, claimed_by: str, update_ids: Collection[int], *, bot: str = ""
+    ) -> set[int]:
         """Which of `update_ids` are pending and now held by another worker."""
         if not update_ids:
             return set()
         result = await self._session.execute(
             select(InboxUpdate.update_id).where(
+                InboxUpdate.bot == bot,
                 InboxUpdate.update_id.in_(list(update_ids)),
                 InboxUpdate.handled_at.is_(None),
                 InboxUpdate.claimed_by != claimed_by,
@@ -507,6 +542,7 @@ class InboxRepository:
         error: str | None = None,
         handled_at: datetime | None = None,
         only_pending: bool = False,
+        bot: str = "",
     ) -> None:
         """Done with this update; `error` records a handler failure that will not retry.
 
@@ -521,20 +557,28 @@ class InboxRepository:
         """
         result = await self._session.execute(
             _MARK_PENDING if only_pending else _MARK,
-            {"id": update_id, "handled_at": handled_at or utcnow(), "error": error},
+            {"of_bot": bot, "id": update_id, "handled_at": handled_at or utcnow(), "error": error},
         )
         if only_pending and result.scalar_one_or_none() is None:
             known = await self._session.scalar(
-                select(InboxUpdate.update_id).where(InboxUpdate.update_id == update_id)
+                select(InboxUpdate.update_id).where(
+                    InboxUpdate.bot == bot, InboxUpdate.update_id == update_id
+                )
             )
             if known is not None:
                 raise UpdateAlreadyHandled(update_id)
 
-    async def mark_handled_if_pending(self, update_id: int, *, error: str | None = None) -> None:
+    async def mark_handled_if_pending(
+        self, update_id: int, *, error: str | None = None, bot: str = ""
+    ) -> None:
         """Mark an update handled unless its handler already did (keeps that mark)."""
         await self._session.execute(
             update(InboxUpdate)
-            .where(InboxUpdate.update_id == update_id, InboxUpdate.handled_at.is_(None))
+            .where(
+                InboxUpdate.bot == bot,
+                InboxUpdate.update_id == update_id,
+                InboxUpdate.handled_at.is_(None),
+            )
             .values(handled_at=utcnow(), error=error, raw={}, lease_until=None)
             .execution_options(synchronize_session=False)
         )

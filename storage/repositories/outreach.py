@@ -47,6 +47,7 @@ from storage.models import (
     ScheduledFollowUp,
 )
 from storage.repositories._dialect import upsert_insert
+from storage.types import bot_of_channel
 
 __all__ = [
     "BroadcastRepository",
@@ -223,6 +224,8 @@ class DueDelivery:
     chat_id: int | None
     #: The language of the citizen's latest run (the fallback when `language` has no text).
     known_language: str | None = None
+    #: The bot the citizen talks to ("" the main one), which sends it.
+    bot: str = ""
 
 
 class BroadcastRepository:
@@ -396,6 +399,11 @@ class BroadcastRepository:
             .where(CitizenChannel.citizen_id == BroadcastDelivery.citizen_id)
             .scalar_subquery()
         )
+        channel_name = (
+            select(func.max(CitizenChannel.channel))
+            .where(CitizenChannel.citizen_id == BroadcastDelivery.citizen_id)
+            .scalar_subquery()
+        )
         running = select(Broadcast.id).where(Broadcast.status == BroadcastStatus.RUNNING)
         result = await self._session.execute(
             select(
@@ -408,6 +416,7 @@ class BroadcastRepository:
                 Citizen.unreachable,
                 channel,
                 known if known is not None else null(),
+                channel_name,
             )
             .join(Citizen, Citizen.id == BroadcastDelivery.citizen_id)
             .where(
@@ -421,7 +430,10 @@ class BroadcastRepository:
             .limit(limit)
             .with_for_update(skip_locked=True, of=BroadcastDelivery)
         )
-        return [DueDelivery(*row) for row in result]
+        return [
+            DueDelivery(*row[:9], bot=bot_of_channel(row[9] or ""))  # type: ignore[misc]
+            for row in result
+        ]
 
     async def set_deliveries(self, rows: list[dict[str, Any]]) -> None:
         """Bulk update by primary key: each dict has `id` and the columns to set."""
@@ -443,7 +455,7 @@ class BroadcastRepository:
         """Outbox rows in one statement per slice; returns dedupe key -> outbox id
         (a key already queued keeps its old row and is looked up)."""
         found: dict[str, int] = {}
-        columns = ("chat_id", "citizen_id", "kind", "priority", "payload", "dedupe_key")
+        columns = ("chat_id", "bot", "citizen_id", "kind", "priority", "payload", "dedupe_key")
         for start in range(0, len(messages), 500):
             chunk = messages[start : start + 500]
             rows = [

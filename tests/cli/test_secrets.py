@@ -8,6 +8,7 @@ emulator's sandbox (`run --emulator`) needs none.
 from __future__ import annotations
 
 import os
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -72,6 +73,33 @@ def test_a_webhook_with_the_default_secret_does_not_start(tmp_path: Path) -> Non
     assert done.returncode == 2
     assert "KONSULTA_WEBHOOK_SECRET is the published default" in done.stderr
     assert "PSEUDONYM" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("mops_secret", "why"),
+    [("short", "is shorter than 32 bytes"), ("same", "is the same as another bot's")],
+)
+def test_another_bots_webhook_secret_must_be_its_own_and_long(
+    tmp_path: Path, mops_secret: str, why: str
+) -> None:
+    secrets = generated(tmp_path)
+    if mops_secret == "same":
+        mops_secret = secrets["webhook_secret"]
+    bots = [
+        {"name": "mops", "token": "124:b", "webhook_secret": mops_secret, "organisations": ["mops"]}
+    ]
+    done = konsulta(
+        "run",
+        "--webhook",
+        tmp_path=tmp_path,
+        bot_token="123:a-real-looking-token",
+        pseudonym_secret=secrets["pseudonym_secret"],
+        webhook_secret=secrets["webhook_secret"],
+        bots=json.dumps(bots),
+    )
+    assert done.returncode == 2
+    assert f"KONSULTA_BOTS: bots[mops].webhook_secret {why}" in done.stderr
+    assert secrets["webhook_secret"] not in done.stderr
 
 
 def test_the_default_bot_token_is_refused_outside_the_emulator(tmp_path: Path) -> None:

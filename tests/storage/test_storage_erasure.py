@@ -115,7 +115,7 @@ async def test_erasure_leaves_no_answer_and_no_telegram_id(
         assert await uow.inbox.add(77, {"again": True}) is False
         inbox_text = await session.scalar(select(cast(InboxUpdate.raw, String)))
         assert inbox_text is not None and "4242" not in inbox_text
-        assert (await session.get(InboxUpdate, 77)).chat_id is None  # type: ignore[union-attr]
+        assert (await session.get(InboxUpdate, ("", 77))).chat_id is None  # type: ignore[union-attr]
         # nobody else lost anything
         assert await uow.citizens.find(5151) is not None
         assert [a.value for a in await uow.answers.list_for_run(olek_run)] == ["Bronowice"]

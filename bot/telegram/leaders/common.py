@@ -116,7 +116,7 @@ async def queue(uow: UnitOfWork, delivery: Delivery, *payloads: Payload) -> None
                 payload = {k: v for k, v in payload.items() if k != "edit"}
             else:
                 payload = {**payload, "edit_message_id": delivery.source_message_id}
-        await uow.outbox.enqueue(delivery.chat_id, "dialog", payload)
+        await uow.outbox.enqueue(delivery.chat_id, "dialog", payload, bot=delivery.bot)
 
 
 async def send(uow: UnitOfWork, delivery: Delivery, *payloads: Payload) -> None:
@@ -125,7 +125,7 @@ async def send(uow: UnitOfWork, delivery: Delivery, *payloads: Payload) -> None:
     in the conversation service, which marks it too, so no update stays pending."""
     await queue(uow, delivery, *payloads)
     if delivery.update_id is not None:
-        await mark_update(uow, delivery.update_id)
+        await mark_update(uow, delivery.update_id, bot=delivery.bot)
 
 
 async def reply(app: App, delivery: Delivery, *payloads: Payload) -> None:
