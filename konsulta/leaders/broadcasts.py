@@ -347,6 +347,7 @@ async def _ask_approvers(app: App, uow: UnitOfWork, broadcast: LeaderBroadcast) 
     people = await _audience(uow, broadcast)
     for citizen_id, chat_id in approvers:
         approver = await uow.citizens.get(citizen_id)
+        approver_bot = await uow.citizens.bot_of(citizen_id)  # the bot they talk to
         language = (approver.language if approver else None) or app.settings.default_language
         texts = app.texts(language)
         intro = texts.ngettext(
@@ -371,7 +372,9 @@ async def _ask_approvers(app: App, uow: UnitOfWork, broadcast: LeaderBroadcast) 
             ),
         ]
         for message in shown:
-            await uow.outbox.enqueue(chat_id, OutboxKind.NOTICE, message.to_payload())
+            await uow.outbox.enqueue(
+                chat_id, OutboxKind.NOTICE, message.to_payload(), bot=approver_bot
+            )
     return [chat for _citizen, chat in approvers]
 
 
@@ -427,7 +430,8 @@ async def decide(
             text = texts.gettext("Your message was not approved, so it was not sent.")
         if chat is not None:
             notice = OutboundMessage(text, language, role="notice")
-            await uow.outbox.enqueue(chat, OutboxKind.NOTICE, notice.to_payload())
+            bot = await uow.citizens.bot_of(leader.citizen_id)
+            await uow.outbox.enqueue(chat, OutboxKind.NOTICE, notice.to_payload(), bot=bot)
     return Decision("sent" if approved else "rejected", count, chat)
 
 

@@ -28,6 +28,7 @@ from storage.models import (
     Organisation,
     OutboxKind,
 )
+from storage.repositories.citizens import TELEGRAM
 from storage.uow import UnitOfWork
 
 __all__ = [
@@ -121,11 +122,18 @@ async def add_leader(
 
 
 async def lead(
-    app: App, uow: UnitOfWork, telegram_user_id: int, community: Community, *, by: str
+    app: App,
+    uow: UnitOfWork,
+    telegram_user_id: int,
+    community: Community,
+    *,
+    by: str,
+    channel: str = TELEGRAM,
 ) -> Leader:
     """`telegram_user_id` leads `community` from now on (the CLI, the dashboard and a
     one-time link all end here), audited as done `by`; their menu gets the leader's
-    commands."""
+    commands. `channel`: the bot they lead in (a one-time link opened in another bot
+    than the main one makes them that bot's leader)."""
     if telegram_user_id <= 0:
         raise LeaderError("a Telegram user id is a positive number")
     citizen = await uow.citizens.get_or_create(
@@ -133,6 +141,7 @@ async def lead(
         telegram_user_id,  # a private chat's id is the user's id
         secret=app.settings.pseudonym_secret.get_secret_value(),
         timezone=app.settings.default_timezone,
+        channel=channel,
     )
     current = await uow.leaders.for_citizen(citizen.id)
     if current is not None and current.organisation_id != community.organisation_id:
@@ -248,7 +257,13 @@ class ClaimResult:
 
 
 async def claim_leader_link(
-    app: App, uow: UnitOfWork, payload: str, telegram_user_id: int, *, now: datetime
+    app: App,
+    uow: UnitOfWork,
+    payload: str,
+    telegram_user_id: int,
+    *,
+    now: datetime,
+    channel: str = TELEGRAM,
 ) -> ClaimResult:
     """The person who opened `payload` becomes its community's leader, once: the link
     is used up atomically, so of two people opening it at the same moment one wins."""
@@ -258,7 +273,7 @@ async def claim_leader_link(
     community = await uow.communities.get(link.community_id)
     if community is None:
         return ClaimResult(Claim.UNKNOWN)
-    current = await uow.leaders.find_active(telegram_user_id)
+    current = await uow.leaders.find_active(telegram_user_id, channel=channel)
     if current is not None and community in await uow.leaders.communities(current):
         return ClaimResult(Claim.ALREADY, community)
     if current is not None and current.organisation_id != community.organisation_id:
@@ -266,7 +281,8 @@ async def claim_leader_link(
         return ClaimResult(Claim.USED, community)
     if not await uow.leader_links.use(link.id, now):
         return ClaimResult(Claim.USED, community)
-    leader = await lead(app, uow, telegram_user_id, community, by=f"leaderlink:{link.id}")
+    by = f"leaderlink:{link.id}"
+    leader = await lead(app, uow, telegram_user_id, community, by=by, channel=channel)
     await uow.leader_links.set_used_by(link.id, leader.id)
     return ClaimResult(Claim.LEADER, community)
 
@@ -298,17 +314,25 @@ async def set_menu(
     app: App, uow: UnitOfWork, leader: Leader, chat_id: int, language: str | None
 ) -> None:
     """Queue the menu for the leader's chat in `language` (None: remove it)."""
-    await uow.outbox.enqueue(chat_id, OutboxKind.NOTICE, menu_message(app, language).to_payload())
+    payload = menu_message(app, language).to_payload()
+    bot = await uow.citizens.bot_of(leader.citizen_id)  # the bot the leader talks to
+    await uow.outbox.enqueue(chat_id, OutboxKind.NOTICE, payload, bot=bot)
     leader.menu_language = language
     await uow.flush()
 
 
 async def keep_menu(
-    app: App, uow: UnitOfWork, telegram_user_id: int, chat_id: int, language: str
+    app: App,
+    uow: UnitOfWork,
+    telegram_user_id: int,
+    chat_id: int,
+    language: str,
+    channel: str = TELEGRAM,
 ) -> Leader | None:
-    """The active leader behind `telegram_user_id`, their menu set again in `language`
-    if it was in another one (after /language); None if they lead nothing now."""
-    leader = await uow.leaders.find_active(telegram_user_id)
+    """The active leader behind `telegram_user_id` in `channel`'s bot, their menu set
+    again in `language` if it was in another one (after /language); None if they lead
+    nothing now."""
+    leader = await uow.leaders.find_active(telegram_user_id, channel=channel)
     if leader is not None and leader.menu_language != language:
         await set_menu(app, uow, leader, chat_id, language)
     return leader

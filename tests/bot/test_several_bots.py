@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from bot.telegram.runtime import SECRET_HEADER, Runtime, run_bots
 from emulator import Emulator, EmulatorConfig, start_emulator
 from konsulta.bootstrap import App, build_app
+from konsulta.leaders.service import add_community, make_leader_link
 from konsulta.publishing import publish, read_flow
 from konsulta.settings import BotSettings, Settings
 from storage.models import Citizen, InboxUpdate, OutboxMessage, OutboxStatus
@@ -192,6 +193,18 @@ async def test_each_bot_offers_its_own_organisations_consultations_to_its_own_ci
         async with world.app.uow() as uow:
             count = await session_of(uow).scalar(select(func.count()).select_from(Citizen))
         assert count == 2
+
+        # A one-time leader link of MOPS, opened in the MOPS bot: Anna leads there only.
+        async with world.app.uow() as uow:
+            community = await add_community(uow, "mops", "Klub Seniora", ["pl"], by="test")
+            made = await make_leader_link(uow, community, by="test", now=world.app.clock.now())
+            await uow.commit()
+        await world.mops.citizens.send_text(ANNA, f"/start {made.payload}")
+        await settled(world)
+        assert "Klub Seniora" in (world.mops.bot_messages(ANNA)[-1].text or "")
+        async with world.app.uow() as uow:
+            assert await uow.leaders.find_active(ANNA, channel="telegram:mops") is not None
+            assert await uow.leaders.find_active(ANNA, channel="telegram") is None
 
 
 async def test_each_bot_has_its_own_webhook_path_and_secret(db_url: str) -> None:

@@ -12,21 +12,27 @@ from aiogram.types import Message
 
 from bot.telegram.leaders.common import reply, say
 from konsulta.bootstrap import App
-from konsulta.conversations import Delivery
+from konsulta.conversations import Delivery, Who
 from konsulta.leaders.service import Claim, claim_leader_link, is_leader_link
 
 __all__ = ["router"]
 
 
 async def on_leader_link(
-    message: Message, command: CommandObject, app: App, delivery: Delivery, language: str
+    message: Message,
+    command: CommandObject,
+    app: App,
+    delivery: Delivery,
+    language: str,
+    who: Who,
 ) -> None:
     texts = app.texts(language)
+    channel = who.channel  # the bot the link was opened in: the leader leads there
     user = message.from_user
     assert user is not None  # a private chat's message has a sender
     async with app.uow() as uow:
         claim = await claim_leader_link(
-            app, uow, (command.args or "").strip(), user.id, now=app.clock.now()
+            app, uow, (command.args or "").strip(), user.id, now=app.clock.now(), channel=channel
         )
         name = claim.community.name if claim.community else ""
         if claim.outcome == Claim.LEADER:

@@ -21,7 +21,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from bot.telegram.callbacks import LeaderAct
 from dialogs.events import Translator
 from konsulta.bootstrap import App
-from konsulta.conversations import Delivery
+from konsulta.conversations import Delivery, Who
 from konsulta.leaders.actions import LeaderAction as Act
 from konsulta.leaders.service import (
     LeaderError,
@@ -31,6 +31,7 @@ from konsulta.leaders.service import (
 )
 from konsulta.outbound import mark_update
 from storage.models import Community, Leader
+from storage.repositories.citizens import TELEGRAM
 from storage.uow import UnitOfWork
 
 __all__ = [
@@ -72,11 +73,13 @@ class LeaderContext(BaseMiddleware):
         app: App = data["app"]
         language: str = data["language"]
         delivery: Delivery | None = data.get("delivery")
+        who: Who | None = data.get("who")
+        channel = who.channel if who is not None else TELEGRAM
         async with app.uow(read_only=True) as uow:
-            leader = await uow.leaders.find_active(user.id)
+            leader = await uow.leaders.find_active(user.id, channel=channel)
         if leader is not None and leader.menu_language != language and delivery is not None:
             async with app.uow() as uow:
-                leader = await keep_menu(app, uow, user.id, delivery.chat_id, language)
+                leader = await keep_menu(app, uow, user.id, delivery.chat_id, language, channel)
                 await uow.commit()
         data["leader"] = leader
         return await handler(event, data)
