@@ -7,8 +7,8 @@ emulator's sandbox (`run --emulator`) needs none.
 
 from __future__ import annotations
 
-import os
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path

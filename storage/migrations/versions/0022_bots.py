@@ -4,8 +4,8 @@ Telegram numbers each bot's updates on its own, so an inbox row is known by its 
 and update id together; an outbox row is sent by its bot's sender. The main bot's
 name is "" (every row written before this migration is its row).
 
-Revision ID: 0021_bots
-Revises: 0020_builder_drafts
+Revision ID: 0022_bots
+Revises: 0021_statements
 Create Date: 2026-12-07 07:00:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0021_bots"
-down_revision: str | None = "0020_builder_drafts"
+revision: str = "0022_bots"
+down_revision: str | None = "0021_statements"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
