@@ -29,6 +29,7 @@ def test_the_templates_are_bundled() -> None:
         "social-services-redesign",
         "after-prison",
         "disability-services",
+        "child-health",
     }
     assert check_dir(FLOWS) == []
 

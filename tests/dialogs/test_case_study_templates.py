@@ -26,6 +26,7 @@ TEMPLATES = [
     "social-services-redesign",
     "after-prison",
     "disability-services",
+    "child-health",
 ]
 Reply = Callable[[Any], Turn]
 
@@ -304,6 +305,68 @@ JOURNEYS = [
         never_asked={"carer_note", "decisions_help", "care_hours", "respite"},
         answers={"decisions": 5},
     ),
+    Journey(
+        "child-health",
+        "pl",
+        "a mother with no safe playground nearby names her neighbourhood, not her address",
+        {
+            "ages": lambda c: c.types("2,3"),
+            "family_meals": lambda c: c.taps("weekly"),
+            "cooking_hard": lambda c: c.types("1,2"),
+            "sweet_drinks": lambda c: c.taps("weekly"),
+            "active_days": lambda c: c.taps("2_3"),
+            "screens": lambda c: c.taps("2_4h"),
+            "play_barriers": lambda c: c.types("1,4"),
+            "where_to_play": lambda c: c.types("Osiedle Niepodległości, przy ul. Szczecińskiej"),
+            "school_lunch": lambda c: c.taps("yes"),
+            "school_food": lambda c: c.taps("2"),
+            "school_food_why": lambda c: c.types("1,5"),
+            "help": lambda c: c.types("2,4,7"),
+            "one_change": lambda c: c.types("Przejście dla pieszych przy szkole"),
+        },
+        "Miejsca wskazane przez rodziców trafią do planu placów zabaw",
+        answers={"ages": ["3_6", "7_10"], "school_food_why": ["unhealthy", "no_water"]},
+    ),
+    Journey(
+        "child-health",
+        "ar",
+        "a father whose children eat at home asks for the family cooking workshops",
+        {
+            "ages": lambda c: c.types("4"),
+            "family_meals": lambda c: c.taps("daily"),
+            "cooking_hard": lambda c: c.types("3,4"),
+            "sweet_drinks": lambda c: c.taps("rarely"),
+            "active_days": lambda c: c.taps("4_5"),
+            "screens": lambda c: c.taps("1_2h"),
+            "play_barriers": lambda c: c.command("skip"),
+            "school_lunch": lambda c: c.taps("no"),
+            "help": lambda c: c.types("4,6"),
+            "one_change": lambda c: c.command("skip"),
+        },
+        "سنرسل مواعيد ورش الطبخ المجانية للأسر",
+        never_asked={"where_to_play", "school_food", "school_food_why"},
+    ),
+    Journey(
+        "child-health",
+        "uk",
+        "a parent content with school lunches but short of free sport hears the city's plan",
+        {
+            "ages": lambda c: c.types("3"),
+            "family_meals": lambda c: c.taps("rarely"),
+            "cooking_hard": lambda c: c.command("skip"),
+            "sweet_drinks": lambda c: c.taps("daily"),
+            "active_days": lambda c: c.taps("0_1"),
+            "screens": lambda c: c.taps("over_4h"),
+            "play_barriers": lambda c: c.types("2,5"),
+            "school_lunch": lambda c: c.taps("sometimes"),
+            "school_food": lambda c: c.taps("4"),
+            "help": lambda c: c.types("1"),
+            "one_change": lambda c: c.types("Більше безкоштовних секцій"),
+        },
+        "Дякуємо! На основі відповідей місто, школи та фонд підготують план дій",
+        never_asked={"where_to_play", "school_food_why"},
+        answers={"play_barriers": ["cost", "screens"]},
+    ),
 ]
 
 
@@ -343,3 +406,13 @@ def test_a_resident_answers_to_the_end(journey: Journey, flows, make_citizen):
     assert journey.never_asked.isdisjoint(answers)
     for step, value in journey.answers.items():
         assert answers[step]["value"] == value
+
+
+def test_child_health_keeps_childrens_data_to_the_least(flows):
+    """Addressed to parents: no step can take a child's name, weight, height, photo,
+    place or birth date as a number, a date or a picture, and the consent says so."""
+    flow = flows["child-health"]
+    kinds = {step.kind for step in flow.steps}
+    assert kinds.isdisjoint({"number", "date", "photo", "location", "contact"})
+    assert "Nie pytamy o imię dziecka, jego wagę, wzrost ani choroby" in flow.consent
+    assert "weight, height or any illness" in flow.localize(flow.consent, "en")
