@@ -11,8 +11,6 @@ from typing import Any
 from pydantic import SecretStr
 
 from bot.commands.secrets import refused
-from bot.ptb.runtime import PtbRuntime
-from bot.telegram.runtime import Runtime, run_bots, stop_on_signals
 from bot.workers import supervise
 from dialogs.loader import FlowError
 from emulator import Emulator, EmulatorConfig, start_emulator
@@ -161,6 +159,10 @@ async def run(
         needed = ["bot_token", "pseudonym_secret", *(["webhook_secret"] if webhook else [])]
         if (code := refused(settings, needed, webhook=webhook)) is not None:
             return code
+    # Imported here: aiogram takes seconds to import, and every other command would
+    # pay for it just to list this one in --help.
+    from bot.telegram.runtime import stop_on_signals
+
     stop = stop_on_signals()
     if workers > 1:
         return await supervise(settings, workers, stop)
@@ -188,10 +190,14 @@ async def run(
                     flush=True,
                 )
             if framework == "ptb":
+                from bot.ptb.runtime import PtbRuntime
+
                 ptb = PtbRuntime.build(app)
                 freeze_startup_objects()
                 await ptb.run(stop)
             else:
+                from bot.telegram.runtime import Runtime, run_bots
+
                 runtimes = Runtime.build_all(app)  # the main bot and KONSULTA_BOTS
                 freeze_startup_objects()
                 await run_bots(runtimes, stop, webhook=webhook)
@@ -202,6 +208,8 @@ async def run(
 
 
 async def emulator_only(port: int, global_rate: float | None) -> int:
+    from bot.telegram.runtime import stop_on_signals
+
     config = EmulatorConfig()
     if global_rate is not None:
         config.rate_limits.global_per_second = global_rate

@@ -10,7 +10,6 @@ import uvicorn
 
 from bot.commands.secrets import refused
 from konsulta.settings import Settings
-from review.web import web_app_from_settings
 
 
 def register(sub: Any) -> None:
@@ -39,6 +38,8 @@ class HidePseudonyms(logging.Filter):
 async def serve(settings: Settings, host: str, port: int) -> int:
     if (code := refused(settings, ["pseudonym_secret", "web_session_secret"])) is not None:
         return code
+    from review.web import web_app_from_settings  # seconds to import: not for --help
+
     config = uvicorn.Config(
         web_app_from_settings(settings), host=host, port=port, proxy_headers=True, log_level="info"
     )

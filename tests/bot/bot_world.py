@@ -53,6 +53,16 @@ def free_port() -> int:
         return port
 
 
+async def eventually(ready: Callable[[], bool], timeout: float = TIMEOUT) -> None:
+    """Poll for something outside the emulator (a file the bot writes): the emulator's
+    `until` wakes on chat changes only, so it would sleep through this one."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not ready():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"not met within {timeout}s: {ready}")
+        await asyncio.sleep(0.05)
+
+
 def konsulta(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run a `konsulta` CLI command (the same entry point as the console script)."""
     return subprocess.run(
