@@ -39,6 +39,7 @@ from review import (
     open311,
     pages,
     public,
+    roadmap,
     translations,
 )
 from review.dashboard import Dashboard
@@ -163,6 +164,7 @@ def routes() -> list[BaseRoute]:
         *broadcasts.routes(),
         *leaders.routes(),
         *public.routes(),
+        *roadmap.routes(),
         *open311.routes(),
         *health.routes(),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
