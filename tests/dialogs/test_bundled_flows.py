@@ -30,6 +30,7 @@ def test_the_templates_are_bundled() -> None:
         "after-prison",
         "disability-services",
         "child-health",
+        "service-feedback",
     }
     assert check_dir(FLOWS) == []
 

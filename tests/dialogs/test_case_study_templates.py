@@ -1,7 +1,8 @@
 """The CoSIE case-study templates (issue 20) a municipality and its NGOs get out of the
-box: each one checks clean, speaks all twelve languages in full, and is played to its
-end by three residents, in Polish, Arabic and Ukrainian, each down a different branch
-and each hearing the end message meant for them.
+box, and the feedback on a contracted service: each one checks clean, speaks all
+twelve languages in full, and is played to its end by three residents, in Polish,
+Arabic and Ukrainian, each down a different branch and each hearing the end message
+meant for them.
 
 To add a template: name it in TEMPLATES and give it three journeys in JOURNEYS.
 """
@@ -15,9 +16,10 @@ from typing import Any
 
 import pytest
 
-from dialogs.events import ContactInput, Turn
+from dialogs.events import ContactInput, MediaInput, Turn
 from dialogs.loader import check_flow_file, load_flow
-from dialogs.schema import Flow
+from dialogs.schema import Condition, Flow
+from konsulta.settings import Settings
 
 FLOWS = Path(__file__).resolve().parents[2] / "dialogs" / "flows"
 TWELVE = {"pl", "en", "uk", "ru", "et", "es", "hu", "nl", "it", "sv", "fi", "ar"}
@@ -27,6 +29,7 @@ TEMPLATES = [
     "after-prison",
     "disability-services",
     "child-health",
+    "service-feedback",
 ]
 Reply = Callable[[Any], Turn]
 
@@ -367,6 +370,81 @@ JOURNEYS = [
         never_asked={"where_to_play", "school_food_why"},
         answers={"play_barriers": ["cost", "screens"]},
     ),
+    Journey(
+        "service-feedback",
+        "pl",
+        "a daughter who answers for her mother rates home care low, says what goes wrong, "
+        "does not know where to complain and records a voice note",
+        {
+            "provider": lambda c: c.taps("home_care"),
+            "user": lambda c: c.taps("relative"),
+            "how_long": lambda c: c.taps("1_3y"),
+            "overall": lambda c: c.taps("2"),
+            "what_wrong": lambda c: c.types("1,2"),
+            "on_time": lambda c: c.taps("rarely"),
+            "access": lambda c: c.taps("hard"),
+            "access_barriers": lambda c: c.types("2,3"),
+            "respect": lambda c: c.taps("2"),
+            "respect_what": lambda c: c.types("2,4"),
+            "say_in": lambda c: c.taps("no"),
+            "complaint": lambda c: c.taps("dont_know"),
+            "still_needed": lambda c: c.taps("yes"),
+            "comment": lambda c: c.send(MediaInput("voice", "voice-of-the-daughter", 40)),
+        },
+        "Uwagę lub skargę można złożyć bezpośrednio w wydziale",
+        never_asked={"provider_other"},
+        answers={
+            "what_wrong": ["late", "staff_change"],
+            "respect_what": ["talked_over", "privacy"],
+            "comment": {"voice": "voice-of-the-daughter", "duration": 40},
+        },
+    ),
+    Journey(
+        "service-feedback",
+        "uk",
+        "a man at the night shelter, treated with respect but given a bed too briefly, "
+        "hears that low ratings are checked at the contract review",
+        {
+            "provider": lambda c: c.taps("shelter"),
+            "user": lambda c: c.taps("self"),
+            "how_long": lambda c: c.taps("under_3m"),
+            "overall": lambda c: c.taps("1"),
+            "what_wrong": lambda c: c.types("3"),
+            "on_time": lambda c: c.taps("sometimes"),
+            "access": lambda c: c.taps("effort"),
+            "respect": lambda c: c.taps("4"),
+            "say_in": lambda c: c.taps("sometimes"),
+            "complaint": lambda c: c.taps("know"),
+            "still_needed": lambda c: c.taps("unsure"),
+            "comment": lambda c: c.types("Потрібно більше місць узимку"),
+        },
+        "Низькі оцінки відділ перевіряє в постачальника",
+        never_asked={"provider_other", "access_barriers", "respect_what"},
+        answers={"overall": 1, "what_wrong": ["rushed"]},
+    ),
+    Journey(
+        "service-feedback",
+        "ar",
+        "someone content with a service not on the list names it, skips the comment "
+        "and will not need it any more",
+        {
+            "provider": lambda c: c.taps("other"),
+            "provider_other": lambda c: c.types("مركز الاستشارات للمهاجرين، شارع ووجيتسكا"),
+            "user": lambda c: c.taps("self"),
+            "how_long": lambda c: c.taps("over_3y"),
+            "overall": lambda c: c.taps("5"),
+            "on_time": lambda c: c.taps("always"),
+            "access": lambda c: c.taps("easy"),
+            "respect": lambda c: c.taps("5"),
+            "say_in": lambda c: c.taps("yes"),
+            "complaint": lambda c: c.taps("know"),
+            "still_needed": lambda c: c.taps("no"),
+            "comment": lambda c: c.command("skip"),
+        },
+        "يناقش القسم النتائج الإجمالية مع مقدّمي الخدمات",
+        never_asked={"what_wrong", "access_barriers", "respect_what"},
+        answers={"still_needed": "no", "comment": None},
+    ),
 ]
 
 
@@ -416,3 +494,29 @@ def test_child_health_keeps_childrens_data_to_the_least(flows):
     assert kinds.isdisjoint({"number", "date", "photo", "location", "contact"})
     assert "Nie pytamy o imię dziecka, jego wagę, wzrost ani choroby" in flow.consent
     assert "weight, height or any illness" in flow.localize(flow.consent, "en")
+
+
+def test_service_feedback_says_who_sees_what_and_asks_again_months_later(flows):
+    """The provider sees only groups of at least k people (the public results' k), the
+    comment takes a voice note, and the rating comes back after three and six months
+    unless the service is ending."""
+    flow = flows["service-feedback"]
+    k = Settings.model_fields["public_min_group"].default
+    assert f"co najmniej {k} osób" in flow.consent
+    assert f"groups of at least {k} people" in flow.localize(flow.consent, "en")
+    assert all("/stop" in flow.localize(flow.consent, lang) for lang in TWELVE)
+    assert flow.step("comment").allow_voice
+    assert {f.id: f.after_days for f in flow.followups} == {
+        "three_months": 91,
+        "six_months": 182,
+    }
+    for followup in flow.followups:
+        assert followup.when == Condition.model_validate(
+            {"not": {"step": "still_needed", "equals": "no"}}
+        )
+        assert [s.id for s in followup.steps] == [
+            "still_used",
+            "rating_again",
+            "changed",
+            "changed_how",
+        ]
