@@ -80,14 +80,15 @@ async def bot_in_process(
         await emu.close()
 
 
-async def settled(app: App, emu: Emulator, timeout: float = TIMEOUT) -> None:
-    """Every update handled and every queued message out (sent or given up)."""
+async def settled(app: App, *emulators: Emulator, timeout: float = TIMEOUT) -> None:
+    """Every update handled and every queued message out (sent or given up), with
+    one emulator per bot of the app."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
         # The emulator first: an update leaves its queue only once it is in the inbox,
         # so nothing slips between the two looks (the other way round, one did).
-        waiting = bool(emu.state.updates)
+        waiting = any(emu.state.updates for emu in emulators)
         async with app.uow() as uow:
             unhandled = await session_of(uow).scalar(
                 select(func.count())

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+import in_process
 from bot_world import eventually, free_port
 from database_checks import session_of
-from in_process import TIMEOUT
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
@@ -28,7 +28,7 @@ from konsulta.bootstrap import App, build_app
 from konsulta.leaders.service import add_community, make_leader_link
 from konsulta.publishing import publish, read_flow
 from konsulta.settings import BotSettings, Settings
-from storage.models import Citizen, InboxUpdate, OutboxMessage, OutboxStatus
+from storage.models import Citizen, InboxUpdate
 
 FLOWS = Path(__file__).resolve().parents[2] / "dialogs" / "flows"
 MAIN_SECRET = "main-bot-webhook-secret-of-the-several-bots-story"
@@ -105,25 +105,7 @@ async def deployment(db_url: str, *, webhook_port: int | None = None) -> AsyncIt
 
 
 async def settled(world: Deployment) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + TIMEOUT
-    while True:
-        waiting = bool(world.town.state.updates or world.mops.state.updates)
-        async with world.app.uow() as uow:
-            unhandled = await session_of(uow).scalar(
-                select(func.count())
-                .select_from(InboxUpdate)
-                .where(InboxUpdate.handled_at.is_(None))
-            )
-            queued = await session_of(uow).scalar(
-                select(func.count())
-                .select_from(OutboxMessage)
-                .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
-            )
-        if not unhandled and not queued and not waiting:
-            return
-        assert loop.time() < deadline, f"not settled: {unhandled} updates, {queued} queued"
-        await asyncio.sleep(0.05)
+    await in_process.settled(world.app, world.town, world.mops)
 
 
 def buttons(emu: Emulator, user: int) -> list[str]:
