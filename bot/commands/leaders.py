@@ -9,6 +9,7 @@ from typing import Any
 from konsulta.bootstrap import running_app
 from konsulta.leaders.service import LeaderError, add_leader, remove_leader
 from konsulta.settings import Settings
+from storage.types import channel_of_bot
 
 
 def register(sub: Any) -> None:
@@ -93,6 +94,7 @@ async def set_approver(args: Any, settings: Settings) -> int:
             args.telegram_user_id,
             secret=settings.pseudonym_secret.get_secret_value(),
             timezone=settings.default_timezone,
+            channel=channel_of_bot(settings.bot_for(slug).name),  # the organisation's bot
         )
         if args.action == "add":
             await uow.leaders.add_approver(organisation.id, citizen.id)

@@ -29,6 +29,7 @@ from storage.models import (
     OutboxKind,
 )
 from storage.repositories.citizens import TELEGRAM
+from storage.types import channel_of_bot
 from storage.uow import UnitOfWork
 
 __all__ = [
@@ -115,10 +116,12 @@ async def _community(uow: UnitOfWork, organisation: Organisation, name: str) -> 
 async def add_leader(
     app: App, uow: UnitOfWork, telegram_user_id: int, community_name: str, organisation_slug: str
 ) -> Leader:
-    """Make a Telegram user a leader of a community and show them the leader menu."""
+    """Make a Telegram user a leader of a community and show them the leader menu, in
+    the bot that serves the organisation (KONSULTA_BOTS), where its citizens are."""
     organisation = await uow.organisations.get_or_create(organisation_slug)
     community = await _community(uow, organisation, community_name)
-    return await lead(app, uow, telegram_user_id, community, by="cli")
+    channel = channel_of_bot(app.settings.bot_for(organisation_slug).name)
+    return await lead(app, uow, telegram_user_id, community, by="cli", channel=channel)
 
 
 async def lead(
@@ -170,7 +173,8 @@ async def remove_leader(
     """Take a leader out of one community (or all); their invite links keep working
     for the community. Returns how many communities they still lead."""
     organisation = await _organisation(uow, organisation_slug)
-    citizen = await uow.citizens.find(telegram_user_id)
+    channel = channel_of_bot(app.settings.bot_for(organisation_slug).name)
+    citizen = await uow.citizens.find(telegram_user_id, channel=channel)
     leader = await uow.leaders.for_citizen(citizen.id) if citizen else None
     if citizen is None or leader is None:
         raise LeaderError(f"Telegram user {telegram_user_id} is not a leader")

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from bot.telegram.runtime import SECRET_HEADER, Runtime, run_bots
 from emulator import Emulator, EmulatorConfig, start_emulator
 from konsulta.bootstrap import App, build_app
-from konsulta.leaders.service import add_community, make_leader_link
+from konsulta.leaders.service import add_community, add_leader, make_leader_link, remove_leader
 from konsulta.publishing import publish, read_flow
 from konsulta.settings import BotSettings, Settings
 from storage.models import Citizen, InboxUpdate
@@ -34,6 +34,7 @@ FLOWS = Path(__file__).resolve().parents[2] / "dialogs" / "flows"
 MAIN_SECRET = "main-bot-webhook-secret-of-the-several-bots-story"
 MOPS_SECRET = "mops-bot-webhook-secret-of-the-several-bots-story"
 ANNA = 4_100_001  # the same Telegram user talks to both bots
+OLEH = 4_100_002  # made a leader of the MOPS community from the CLI
 
 
 @dataclass
@@ -187,6 +188,16 @@ async def test_each_bot_offers_its_own_organisations_consultations_to_its_own_ci
         async with world.app.uow() as uow:
             assert await uow.leaders.find_active(ANNA, channel="telegram:mops") is not None
             assert await uow.leaders.find_active(ANNA, channel="telegram") is None
+
+        # The CLI's `leaders add` and `leaders remove` act in the organisation's bot too.
+        async with world.app.uow() as uow:
+            await add_leader(world.app, uow, OLEH, "Klub Seniora", "mops")
+            await uow.commit()
+        async with world.app.uow() as uow:
+            assert await uow.leaders.find_active(OLEH, channel="telegram:mops") is not None
+            assert await uow.citizens.find(OLEH) is None  # not made a main-bot citizen
+            assert await remove_leader(world.app, uow, OLEH, "mops") == 0
+            await uow.commit()
 
 
 async def test_each_bot_has_its_own_webhook_path_and_secret(db_url: str) -> None:
