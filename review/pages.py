@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from dialogs.schema import Flow, Step, StepKind
 from konsulta import privacy
 from konsulta.outbound import OutboundMessage
+from konsulta.quiet import QuietHours
 from konsulta.retention import Retention
 from review import charts, i18n
 from review.export import FORMATS, Format, crosstab_csv, stream_export
@@ -836,9 +837,16 @@ async def queue_to_citizen(
     text_for: Any,
     *,
     kind: OutboxKind = OutboxKind.REPLY,
+    quiet: bool = False,
+    dedupe_key: str | None = None,
 ) -> bool:
     """Queue a message to the citizen through the outbox, framed in their language as
-    coming from the organisation, and keep it in the thread. False if unreachable."""
+    coming from the organisation, and keep it in the thread. False if unreachable
+    (or, with `dedupe_key`, if that message was queued before).
+
+    A reply answers someone who wrote to us and goes at once; a notice nobody asked
+    for just now (`quiet=True`) waits for the end of the night in the citizen's time
+    zone, like reminders and broadcasts."""
     app = dashboard(request).app
     chat_id = await uow.citizens.chat_id(citizen.id)
     if chat_id is None or citizen.stopped:
@@ -850,7 +858,23 @@ async def queue_to_citizen(
         "{organisation}", staff.organisation_name
     )
     message = OutboundMessage(f"{frame}\n\n{body}", language, role="reply")
-    await uow.outbox.enqueue(chat_id, kind, message.to_payload(), citizen_id=citizen.id)
+    due_at = None
+    if quiet:
+        settings = app.settings
+        night = QuietHours.from_text(
+            settings.quiet_hours_start, settings.quiet_hours_end, settings.default_timezone
+        )
+        due_at = night.deferred_until(dashboard(request).clock(), citizen.timezone)
+    queued = await uow.outbox.enqueue(
+        chat_id,
+        kind,
+        message.to_payload(),
+        citizen_id=citizen.id,
+        due_at=due_at,
+        dedupe_key=dedupe_key,
+    )
+    if queued is None:
+        return False
     await uow.threads.add(
         citizen.id,
         staff.organisation_id,

@@ -221,6 +221,7 @@ def stages(
         links=[
             (N_("Public results page settings"), f"{base}#public"),
             *([(N_("Public results page"), f"/p/{consultation.slug}")] if public else []),
+            (N_("Statements"), f"{base}/statements"),
             (N_("Two-way table"), f"{base}#two-way"),
             (N_("Segments"), f"{base}/broadcasts"),
         ],

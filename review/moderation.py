@@ -1,0 +1,216 @@
+"""Moderating citizens' statements (issue 19): the queue, and what staff decide on it.
+
+A `statements` step lets participants propose statements (ideas) that others then vote
+on. A proposal is shown to nobody until staff approve it here; they may instead reject
+it with a reason (kept, so a later look at the log says why), merge a duplicate into
+an approved statement (its votes count there), or correct a typo. A correction never
+overwrites what the author wrote: `Statement.text` stays as written, the fix goes to
+`corrected_text`, and this page shows both.
+
+When a proposal goes live, its author hears so in their own language, through the
+same path as a staff reply (`review.pages.queue_to_citizen`): nothing for someone who
+sent /stop or cannot be reached, and nothing at night in their time zone (the message
+waits for the morning). The dedupe key makes it one message per statement however
+often staff change their mind.
+
+The page shows citizens' own words, so opening it is audited (like the free texts and
+the reports); every decision is audited too. Viewers read; staff, admins and the
+platform act; another organisation's consultation is a 404.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from dialogs.events import Translator
+from review.i18n import N_
+from review.pages import own_consultation, queue_to_citizen
+from review.rendering import flash, render
+from review.security import EDIT, VIEW, Staff, action, audit, dashboard, page
+from storage.models import Consultation, OutboxKind, Statement, StatementStatus
+from storage.uow import UnitOfWork
+
+__all__ = ["MAX_REASON", "MAX_STATEMENT", "live_text", "routes"]
+
+#: A rejection's reason is a note for the log, not an essay.
+MAX_REASON = 500
+#: A corrected statement stays as short as a statement is meant to be.
+MAX_STATEMENT = 1000
+
+
+def live_text(texts: Translator, statement: str) -> str:
+    """What the author reads when their statement is approved (in their language)."""
+    return str(
+        texts.gettext(
+            "Thank you for your statement. It has been approved and other participants "
+            "can now vote on it:\n\n{statement}"
+        )
+    ).replace("{statement}", statement)
+
+
+def _base(slug: str) -> str:
+    return f"/consultations/{slug}/statements"
+
+
+async def _own_statement(
+    uow: UnitOfWork, staff: Staff, request: Request
+) -> tuple[Consultation, Statement]:
+    """The consultation (the staff member's organisation's) and its statement, else 404:
+    a statement id of another consultation is as unknown as one that does not exist."""
+    found = await own_consultation(uow, staff, request.path_params["slug"])
+    statement = await uow.statements.get(found.id, int(request.path_params["statement_id"]))
+    if statement is None:
+        raise HTTPException(404)
+    return found, statement
+
+
+def _target(slug: str, statement: Statement) -> str:
+    return f"{slug}/statement/{statement.id}"
+
+
+def _words(form: FormData, name: str) -> str:
+    return " ".join(str(form.get(name) or "").split())
+
+
+@page(VIEW)
+async def statements(request: Request, staff: Staff) -> Response:
+    slug = request.path_params["slug"]
+    async with dashboard(request).app.uow() as uow:
+        found = await own_consultation(uow, staff, slug)
+        every = await uow.statements.list_for(found.id)
+        await audit(uow, staff, "view", slug, page="statements", shown=len(every))
+        await uow.commit()
+    groups: dict[StatementStatus, list[Statement]] = {status: [] for status in StatementStatus}
+    for statement in every:
+        groups[StatementStatus(statement.status)].append(statement)
+    shown = {statement.id: statement.shown_text for statement in every}
+    return render(
+        request,
+        "statements.html",
+        consultation=found,
+        pending=groups[StatementStatus.PENDING],
+        approved=groups[StatementStatus.APPROVED],
+        rejected=groups[StatementStatus.REJECTED],
+        merged=groups[StatementStatus.MERGED],
+        shown=shown,
+        max_reason=MAX_REASON,
+        max_statement=MAX_STATEMENT,
+    )
+
+
+@action(EDIT)
+async def approve(request: Request, staff: Staff, form: FormData) -> Response:
+    slug = request.path_params["slug"]
+    board = dashboard(request)
+    async with board.app.uow() as uow:
+        _found, statement = await _own_statement(uow, staff, request)
+        was = statement.status
+        await uow.statements.approve(statement, staff.id, board.clock())
+        told = False
+        author = await uow.statements.author_of(statement)
+        citizen = await uow.citizens.get(author) if author is not None else None
+        if citizen is not None and was != StatementStatus.APPROVED:
+            shown = statement.shown_text
+            told = await queue_to_citizen(
+                request,
+                uow,
+                staff,
+                citizen,
+                lambda texts: live_text(texts, shown),
+                kind=OutboxKind.NOTICE,
+                quiet=True,
+                dedupe_key=f"statement-live:{statement.id}",
+            )
+        await audit(
+            uow, staff, "approve_statement", _target(slug, statement), was=was, author_told=told
+        )
+        await uow.commit()
+    flash(
+        request,
+        N_("Approved. Its author is told it is live.") if told else N_("Approved."),
+    )
+    return RedirectResponse(_base(slug), status_code=303)
+
+
+@action(EDIT)
+async def reject(request: Request, staff: Staff, form: FormData) -> Response:
+    slug = request.path_params["slug"]
+    reason = _words(form, "reason")
+    if not reason or len(reason) > MAX_REASON:
+        flash(request, N_("Give a reason of at most %(limit)s characters."), limit=MAX_REASON)
+        return RedirectResponse(_base(slug), status_code=303)
+    board = dashboard(request)
+    async with board.app.uow() as uow:
+        _found, statement = await _own_statement(uow, staff, request)
+        was = statement.status
+        await uow.statements.reject(statement, reason, staff.id, board.clock())
+        await audit(
+            uow, staff, "reject_statement", _target(slug, statement), was=was, reason=reason
+        )
+        await uow.commit()
+    flash(request, N_("Rejected."))
+    return RedirectResponse(_base(slug), status_code=303)
+
+
+@action(EDIT)
+async def merge(request: Request, staff: Staff, form: FormData) -> Response:
+    """A duplicate goes into an approved statement of the same consultation; the
+    participants' votes on it count there (the repository moves them)."""
+    slug = request.path_params["slug"]
+    into_id = str(form.get("into") or "")
+    board = dashboard(request)
+    async with board.app.uow() as uow:
+        found, statement = await _own_statement(uow, staff, request)
+        into = await uow.statements.get(found.id, int(into_id)) if into_id.isdecimal() else None
+        if into is None or into.id == statement.id or into.status != StatementStatus.APPROVED:
+            flash(request, N_("Choose another approved statement to merge it into."))
+            return RedirectResponse(_base(slug), status_code=303)
+        was = statement.status
+        await uow.statements.merge(statement, into, staff.id, board.clock())
+        await audit(uow, staff, "merge_statement", _target(slug, statement), was=was, into=into.id)
+        await uow.commit()
+    flash(request, N_("Merged."))
+    return RedirectResponse(_base(slug), status_code=303)
+
+
+@action(EDIT)
+async def correct(request: Request, staff: Staff, form: FormData) -> Response:
+    """Fix a typo: what is shown changes, what the author wrote is kept beside it."""
+    slug = request.path_params["slug"]
+    text = " ".join(str(form.get("text") or "").split())
+    if not text or len(text) > MAX_STATEMENT:
+        flash(
+            request, N_("Write a statement of at most %(limit)s characters."), limit=MAX_STATEMENT
+        )
+        return RedirectResponse(_base(slug), status_code=303)
+    board = dashboard(request)
+    async with board.app.uow() as uow:
+        _found, statement = await _own_statement(uow, staff, request)
+        before = statement.shown_text
+        await uow.statements.correct(statement, text, staff.id, board.clock())
+        await audit(
+            uow,
+            staff,
+            "correct_statement",
+            _target(slug, statement),
+            before=before,
+            after=statement.shown_text,
+        )
+        await uow.commit()
+    flash(request, N_("Corrected. The author's own words are kept."))
+    return RedirectResponse(_base(slug), status_code=303)
+
+
+def routes() -> list[BaseRoute]:
+    statement = "/consultations/{slug}/statements/{statement_id:int}"
+    return [
+        Route("/consultations/{slug}/statements", statements, methods=["GET"]),
+        Route(f"{statement}/approve", approve, methods=["POST"]),
+        Route(f"{statement}/reject", reject, methods=["POST"]),
+        Route(f"{statement}/merge", merge, methods=["POST"]),
+        Route(f"{statement}/correct", correct, methods=["POST"]),
+    ]
