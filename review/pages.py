@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from dialogs.schema import Flow, Step, StepKind
 from konsulta import privacy
 from konsulta.outbound import OutboundMessage
+from konsulta.provider_trends import has_trends
 from konsulta.quiet import QuietHours
 from konsulta.retention import Retention
 from review import charts, i18n
@@ -334,6 +335,7 @@ async def consultation(request: Request, staff: Staff) -> Response:
         formats=FORMATS,
         charts=charts,
         has_reports=any(s.kind in REPORT_KINDS for s in flow.questions),
+        has_trends=has_trends(flow),
         titles={card["step"].id: card["title"] for card in cards},
         wrote_back=wrote_back,
         stats_age=round(age),
