@@ -33,6 +33,7 @@ COMMAND_MODULES = [
     "users",
     "broadcast",
     "results",
+    "opinions",
     "followups",
     "retention",
     "clock",
