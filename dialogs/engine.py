@@ -20,6 +20,14 @@ Consent per purpose is asked where it is needed, in the dialog's language: being
 phone number, a location marked `contact_data`). The decision lives in the state
 (`consents`) and is reported in `Turn.consents` for the adapter to record; a "no" to
 contact passes over every such question, so nothing of the kind is ever asked or kept.
+
+A deep link may preset single-choice answers (`start(preset=...)`: the provider named
+by the poster at the service point): when the dialog reaches such a question, and no
+consent for its purpose is pending, the preset key is recorded exactly as a tap would
+be (an answer, in the history, so "back" can change it), the citizen sees the question
+with the chosen answer under it, and the dialog walks on. Each preset is used once; an
+unknown step or an option the question does not offer is dropped, and the question is
+asked as usual.
 """
 
 from __future__ import annotations
@@ -92,13 +100,26 @@ class DialogState(TypedDict):
     #: purpose -> the citizen's decision in this run; absent in states saved before
     #: consent per purpose, and until the purpose is asked.
     consents: NotRequired[dict[str, bool]]
+    #: step id -> option key the deep link chose, until that question is reached;
+    #: absent when there is none (and in states saved before presets).
+    preset: NotRequired[dict[str, str]]
 
 
-def start(flow: Flow, language: str, *, texts: Translator, today: dt.date | None = None) -> Turn:
+def start(
+    flow: Flow,
+    language: str,
+    *,
+    texts: Translator,
+    today: dt.date | None = None,
+    preset: Mapping[str, str] | None = None,
+) -> Turn:
     """Begin `flow` in `language`: its opening messages and first question.
 
     `today`, when given, is checked against the flow's opens/closes dates: a closed
-    consultation gets a notice and a "closed" state instead of questions.
+    consultation gets a notice and a "closed" state instead of questions. `preset`
+    ({step id: option key}, from a deep link) answers those single-choice questions
+    when the dialog reaches them; entries that name no such question or option are
+    dropped, since a mistyped poster link must still open the consultation.
     """
     state = DialogState(
         flow_id=flow.id,
@@ -110,6 +131,9 @@ def start(flow: Flow, language: str, *, texts: Translator, today: dt.date | None
         history=[],
         pending=[],
     )
+    valid = valid_preset(flow, preset or {})
+    if valid:
+        state["preset"] = valid
     run = _Run(flow, state, texts)
     if today is not None and not flow.is_open(today):
         state["status"] = "closed"
@@ -151,6 +175,24 @@ def advance(flow: Flow, state: Mapping[str, Any], event: Event, *, texts: Transl
     return run.turn()
 
 
+def valid_preset(flow: Flow, preset: Mapping[Any, Any]) -> dict[str, str]:
+    """The entries of `preset` that name a single-choice question of `flow` and one of
+    its options; anything else (unknown steps, other kinds, foreign keys, non-strings)
+    is left out rather than refused."""
+    valid: dict[str, str] = {}
+    for step_id, key in preset.items():
+        if not isinstance(step_id, str) or not isinstance(key, str):
+            continue
+        step = next((s for s in flow.steps if s.id == step_id), None)
+        if step is not None and _presettable(step, key):
+            valid[step_id] = key
+    return valid
+
+
+def _presettable(step: Step, key: str) -> bool:
+    return step.kind is StepKind.SINGLE_CHOICE and any(o.key == key for o in step.options)
+
+
 def _load(raw: Mapping[str, Any], flow: Flow) -> DialogState | None:
     """A private copy of `raw` if it is a well-formed state of this very flow version."""
     try:
@@ -169,6 +211,7 @@ def _load(raw: Mapping[str, Any], flow: Flow) -> DialogState | None:
             and isinstance(state["pending"], list)
             and all(isinstance(k, str) for k in [*state["history"], *state["pending"]])
             and isinstance(state.get("consents", {}), dict)
+            and isinstance(state.get("preset", {}), dict)
         )
     except (KeyError, TypeError, AttributeError, ValueError):
         return None
@@ -234,7 +277,7 @@ class _Run:
                 continue
             self.state["current"] = step.id
             if step.is_question:
-                self.ask(step)
+                self.arrive(step)
                 return
             self.emit("say", self.text(step.text), step_id=step.id)
             index = self.after(step)
@@ -353,7 +396,26 @@ class _Run:
         if self.refused(step):
             self.walk(self.after(step))
         else:
+            self.arrive(step)
+
+    # --- presets -------------------------------------------------------------------
+
+    def arrive(self, step: Step) -> None:
+        """The dialog reaches the question `step`: answered by the link's preset when
+        there is one for it and no consent is pending, asked otherwise."""
+        preset = self.state.get("preset", {})
+        key = preset.get(step.id)
+        if not isinstance(key, str) or not _presettable(step, key) or self.undecided(step):
             self.ask(step)
+            return
+        del preset[step.id]  # used once: after "back" the citizen chooses themselves
+        if not preset:
+            self.state.pop("preset", None)
+        label = parse.label_of(key, self.choices(step))
+        # The question with the chosen answer under it, as a tapped question is shown
+        # closed, so the citizen knows what the link chose (and that "back" changes it).
+        self.emit("say", f"{self.text(step.text)}\n\n✓ {label}", step_id=step.id)
+        self.accept(step, Accepted(key, label))
 
     # --- asking --------------------------------------------------------------------
 

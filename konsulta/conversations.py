@@ -32,6 +32,7 @@ from dialogs.events import (
 from dialogs.schema import Flow, Step
 from konsulta.bootstrap import App
 from konsulta.catalogs import LANGUAGES
+from konsulta.deeplinks import preset_of, slug_of
 from konsulta.followup_flow import followup_flow, followup_id_of
 from konsulta.menu import help_text, stopped_text
 from konsulta.outbound import Delivery as Delivery
@@ -236,8 +237,9 @@ class Conversations:
 
         An unfinished run of the same consultation resumes where it stopped; otherwise
         the consent question comes first. A community's invite link (or `community_id`)
-        attributes the new run to that community. `resume_messages` (/start) ends a
-        /stop, in the same transaction.
+        attributes the new run to that community. A payload "<slug>__<step>__<key>"
+        (`konsulta.deeplinks`) opens `<slug>` with that answer preset after consent.
+        `resume_messages` (/start) ends a /stop, in the same transaction.
         """
         async with self.app.uow() as uow:
             citizen = await self._citizen(uow, who)
@@ -249,6 +251,10 @@ class Conversations:
             if invite is not None:
                 community_id = invite.community_id
                 consultation = invite.consultation_id
+            elif isinstance(consultation, str):
+                # "<slug>__<step>__<key>": the preset is read back from the run's
+                # source ("link:<payload>") once the citizen consents.
+                consultation = slug_of(consultation)
             target = await self._find(uow, consultation)
             if menu:
                 outcome = await self._menu(uow, citizen, language, texts)
@@ -763,7 +769,8 @@ class Conversations:
             # the run's, not theirs.
             await uow.citizens.set_language(citizen, own)
             self._remember_language(who.user_id, own)
-        turn = engine.start(flow, language, texts=texts)
+        preset = preset_of(run.source, flow)
+        turn = engine.start(flow, language, texts=texts, preset=preset)
         outcome = await self._persist(uow, run, turn, language)
         return replace(outcome, answer=texts.gettext("Yes, I agree"))
 

@@ -19,7 +19,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dialogs.engine import CONSENT_QUESTIONS, TYPED_KINDS, advance, start
+from dialogs.engine import CONSENT_QUESTIONS, TYPED_KINDS, advance, start, valid_preset
 from dialogs.events import (
     DONE,
     SKIP,
@@ -327,3 +327,57 @@ def test_a_citizen_who_answers_validly_always_reaches_the_end(data, flow):
         assert sent <= bound
     assert turn.state["status"] == "completed"
     assert turn.outputs[-1].role == "end"
+
+
+def presets(flow: Flow) -> st.SearchStrategy[dict[Any, Any]]:
+    """What a deep link might preset: real and unknown steps, real and foreign keys,
+    and the odd non-string a broken adapter could pass."""
+    ids = st.sampled_from([s.id for s in flow.steps]) | st.text(max_size=6)
+    keys = st.sampled_from(["o0", "o1", "o3", "yes", SKIP, DONE, ""]) | st.text(max_size=6)
+    return st.dictionaries(ids | st.integers(), keys | st.none() | st.integers(), max_size=4)
+
+
+@SETTINGS
+@given(st.data(), flows(), st.sampled_from(["en", "pl", "uk"]))
+def test_no_preset_a_link_carries_breaks_the_engine(data, flow, language):
+    preset = data.draw(presets(flow))
+    turn = start(flow, language, texts=TEXTS, preset=preset)
+    check_turn(flow, turn)
+    if not valid_preset(flow, preset):
+        # Nothing usable: the citizen is asked exactly as without a link.
+        assert turn == start(flow, language, texts=TEXTS)
+    for event in data.draw(st.lists(events(flow), max_size=15)):
+        turn = advance(flow, turn.state, event, texts=TEXTS)
+        check_turn(flow, turn)
+
+
+@SETTINGS
+@given(st.data(), flows())
+def test_a_valid_preset_is_recorded_exactly_as_the_tap(data, flow):
+    choices = [s for s in flow.questions if s.kind is StepKind.SINGLE_CHOICE]
+    if not choices:
+        return
+    step = data.draw(st.sampled_from(choices))
+    key = data.draw(st.sampled_from([o.key for o in step.options]))
+    # The same citizen twice: once tapping `key` when asked, once with it preset.
+    tapped = start(flow, "en", texts=TEXTS)
+    preset = start(flow, "en", texts=TEXTS, preset={step.id: key})
+    preset_records = [a for a in preset.answered if a.step_id == step.id]
+    bound = 4 * len(flow.steps) + 5
+    for _ in range(bound):
+        without_preset = {k: v for k, v in preset.state.items() if k != "preset"}
+        if tapped.state["current"] == step.id:
+            assert preset.state["current"] != step.id  # never asked with the preset
+            tapped = advance(flow, tapped.state, ButtonPress(step.id, key), texts=TEXTS)
+            assert [a for a in tapped.answered if a.step_id == step.id] == preset_records
+            continue
+        assert without_preset == tapped.state
+        if tapped.completed or tapped.state["status"] != "active":
+            break
+        question = [m for m in tapped.outputs if m.role == "question"][-1]
+        for event in valid_reply(data, flow.step(tapped.state["current"]), question):
+            tapped = advance(flow, tapped.state, event, texts=TEXTS)
+            preset = advance(flow, preset.state, event, texts=TEXTS)
+            check_turn(flow, preset)
+            preset_records += [a for a in preset.answered if a.step_id == step.id]
+    assert tapped.completed
