@@ -190,16 +190,10 @@ async def correct(request: Request, staff: Staff, form: FormData) -> Response:
     board = dashboard(request)
     async with board.app.uow() as uow:
         _found, statement = await _own_statement(uow, staff, request)
-        before = statement.shown_text
         await uow.statements.correct(statement, text, staff.id, board.clock())
-        await audit(
-            uow,
-            staff,
-            "correct_statement",
-            _target(slug, statement),
-            before=before,
-            after=statement.shown_text,
-        )
+        # The audit names the statement, not its words: a citizen's text in an audit
+        # row would outlive their /delete (the statement row itself is erased).
+        await audit(uow, staff, "correct_statement", _target(slug, statement))
         await uow.commit()
     flash(request, N_("Corrected. The author's own words are kept."))
     return RedirectResponse(_base(slug), status_code=303)

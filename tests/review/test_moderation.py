@@ -160,10 +160,8 @@ async def test_staff_moderate_the_queue_and_the_author_hears_in_their_language(
         ("approve_statement", f"park-survey/statement/{bogdans}"),
     ]
     details = {e.action: e.detail for e in log if e.action.endswith("_statement")}
-    assert details["correct_statement"] == {
-        "before": "Wiecej ławek przy stawie",
-        "after": "Więcej ławek przy stawie",
-    }
+    # No citizen's words in the audit: they would outlive the author's /delete.
+    assert "ławek" not in str(details["correct_statement"])
     assert details["merge_statement"]["into"] == bogdans
     assert all(e.email == "staff-a@example.org" for e in log if e.action.endswith("_statement"))
     views = [e.detail for e in log if e.action == "view" and e.target == "park-survey"]
