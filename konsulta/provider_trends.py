@@ -39,6 +39,7 @@ __all__ = [
     "Comparison",
     "Rating",
     "Trends",
+    "followup_ratings",
     "group_steps",
     "has_trends",
     "quarter_of",
@@ -57,6 +58,23 @@ def group_steps(flow: Flow) -> list[Step]:
 def rating_steps(flow: Flow) -> list[Step]:
     """The questions whose answer is a number that can be averaged."""
     return [s for s in flow.questions if s.kind in RATING_KINDS]
+
+
+def followup_ratings(flow: Flow, rating: Step) -> dict[str, str]:
+    """Per follow-up id, the follow-up step that repeats `rating`: the first step of
+    the same kind and the same scale (`min` and `max`). The service-feedback template's
+    `rating_again` (1 to 5, after three and six months) repeats `overall` so; a
+    follow-up with no such step asks no repeat rating. The rule goes by the scale, not
+    the id, because a follow-up rating is compared with the first one: only the same
+    scale can be averaged with it."""
+    found: dict[str, str] = {}
+    for followup in flow.followups:
+        for step in followup.steps:
+            same_scale = (step.min, step.max) == (rating.min, rating.max)
+            if step.kind is rating.kind and same_scale:
+                found[followup.id] = step.id
+                break
+    return found
 
 
 def has_trends(flow: Flow) -> bool:

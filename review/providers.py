@@ -10,7 +10,10 @@ through `storage.views.providers.ratings` and shows the result.
 Any consultation works: staff pick the grouping question among the flow's
 single-choice questions and the rating among its scale and number questions
 (`?group=STEP&rating=STEP`); the defaults are a question called `provider` (else the
-first single choice) and the first scale (else the first number). The page shows
+first single choice) and the first scale (else the first number). Follow-up
+questionnaires' repeat ratings count too (`followup_ratings`: the follow-up step of
+the rating's kind and scale), with the group the person picked in the first run.
+The page shows
 figures of groups of at least k people only, never an answer, so viewing it is not
 audited, like the consultation page.
 """
@@ -22,7 +25,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from dialogs.schema import Step, StepKind
-from konsulta.provider_trends import Rating, group_steps, rating_steps, trends
+from konsulta.provider_trends import (
+    Rating,
+    followup_ratings,
+    group_steps,
+    rating_steps,
+    trends,
+)
 from review import i18n
 from review.pages import current_flow, own_consultation
 from review.rendering import language_of, render
@@ -61,7 +70,9 @@ async def providers(request: Request, staff: Staff) -> Response:
         first_scale = next((s.id for s in scales if s.kind is StepKind.SCALE), None)
         rating = _pick(scales, request.query_params.get("rating"), first_scale)
         rows = (
-            await uow.read(ratings, found.id, group.id, rating.id)
+            await uow.read(
+                ratings, found.id, group.id, rating.id, followup_ratings(flow, rating)
+            )
             if group is not None and rating is not None
             else []
         )

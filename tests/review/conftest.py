@@ -146,6 +146,45 @@ async def add_run(
         return citizen.participant_id
 
 
+async def add_followup(
+    app: App, slug: str, telegram_id: int, followup: str, answers: dict[str, Any], at: datetime
+) -> None:
+    """The citizen's follow-up questionnaire `followup` of their latest run in `slug`,
+    answered at `at`: a run with `parent_run_id` and `source = "followup:<id>"`, as
+    outreach starts it (konsulta.followup_flow)."""
+    async with app.uow() as uow:
+        citizen = await uow.citizens.get_or_create(
+            telegram_id, telegram_id, secret=TEST_PSEUDONYM_SECRET
+        )
+        consultation = await uow.consultations.get_by_slug(slug)
+        assert consultation is not None
+        parent = max(
+            (
+                r
+                for r in await uow.runs.list_for_citizen(citizen.id)
+                if r.consultation_id == consultation.id and r.parent_run_id is None
+            ),
+            key=lambda r: r.id,
+        )
+        run = await uow.runs.create(
+            citizen_id=citizen.id,
+            consultation_id=consultation.id,
+            flow_version_id=parent.flow_version_id,
+            state={},
+            language=parent.language,
+            source=f"followup:{followup}",
+            parent_run_id=parent.id,
+            consent_record_id=parent.consent_record_id,
+        )
+        run.started_at = at
+        for step_id, value in answers.items():
+            await uow.answers.upsert(
+                run.id, step_id, value, display_text=str(value), skipped=False, answered_at=at
+            )
+        await uow.runs.save(run, status=RunStatus.COMPLETED)
+        await uow.commit()
+
+
 async def seed_answers(app: App) -> dict[str, str]:
     """Four citizens in Org A's park survey, one in Org B's harbour survey."""
     day = datetime(2026, 11, 2, 10, tzinfo=UTC)

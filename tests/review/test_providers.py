@@ -3,7 +3,9 @@
 clients rate home care, the day centre and door-to-door transport; transport has too
 few clients to show. Staff see each provider's mean rating, its share of 4s and 5s and
 its change from the quarter before, and the providers compared quarter by quarter,
-transport never among them; then they group the park survey by district."""
+transport never among them; then they group the park survey by district. Three months
+after rating the meals service, its clients rate it again in the follow-up
+questionnaire, and the page counts those ratings in the quarter they were given."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import pytest
 
 from konsulta.bootstrap import App
 from konsulta.publishing import publish, read_flow
-from tests.review.conftest import HERE, Browser, add_run, logged_in
+from tests.review.conftest import HERE, Browser, add_followup, add_run, logged_in
 
 SERVICE_FEEDBACK = (
     Path(__file__).resolve().parents[2] / "dialogs" / "flows" / "service-feedback.yaml"
@@ -112,6 +114,44 @@ async def test_staff_follow_each_provider_quarter_by_quarter_small_groups_hidden
     assert comparison(page, "2026-Q3") == ["day_centre", "home_care"]
     assert comparison(page, "2026-Q4") == ["home_care", "day_centre"]
     assert "Between the best and the worst: 2.5." in page
+
+
+async def test_follow_up_ratings_count_for_the_provider_picked_the_first_time(
+    browser_factory: Callable[[], Browser], app: App
+) -> None:
+    """Ten clients rate the meals service 2 in January; in April the three-month
+    follow-up (which does not ask the provider again) asks `rating_again` and they
+    answer 4: the second quarter shows ten people, mean 4.0, two points up."""
+    await publish_in_org_a(app, SERVICE_FEEDBACK)
+    january, april = datetime(2027, 1, 11, 9, tzinfo=UTC), datetime(2027, 4, 12, 9, tzinfo=UTC)
+    await rate(app, 9000, "meals", [2] * 10, january)
+    for n in range(10):
+        await add_followup(
+            app,
+            "service-feedback",
+            9000 + n,
+            "three_months",
+            {"still_used": True, "rating_again": 4, "changed": "better"},
+            april + timedelta(hours=n),
+        )
+    # Client 9000 answers again in May (a later follow-up): still one person, latest 5...
+    await add_followup(
+        app, "service-feedback", 9000, "six_months", {"rating_again": 5}, april + timedelta(30)
+    )
+    # ...and client 9010, who rated meals too, says in April the service has stopped:
+    # no repeat rating, nothing counted for them in the second quarter.
+    await rate(app, 9010, "meals", [3], january)
+    await add_followup(
+        app, "service-feedback", 9010, "three_months", {"still_used": False}, april
+    )
+
+    staff = await logged_in(browser_factory, "staff-a@example.org")
+    page = (await staff.get(PAGE)).text
+    assert re.findall(r'<th scope="col">(\d{4}-Q\d)</th>', page) == ["2027-Q1", "2027-Q2"]
+    assert cell(page, "meals", "2027-Q1") == "shown: 11 people mean 2.1 0% rated 4 or more"
+    assert cell(page, "meals", "2027-Q2") == (
+        "shown: 10 people mean 4.1 100% rated 4 or more +2.0 since the quarter before"
+    )
 
 
 async def test_any_consultation_can_be_grouped_by_its_own_questions(
