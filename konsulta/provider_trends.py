@@ -61,19 +61,24 @@ def rating_steps(flow: Flow) -> list[Step]:
 
 
 def followup_ratings(flow: Flow, rating: Step) -> dict[str, str]:
-    """Per follow-up id, the follow-up step that repeats `rating`: the first step of
-    the same kind and the same scale (`min` and `max`). The service-feedback template's
-    `rating_again` (1 to 5, after three and six months) repeats `overall` so; a
-    follow-up with no such step asks no repeat rating. The rule goes by the scale, not
-    the id, because a follow-up rating is compared with the first one: only the same
-    scale can be averaged with it."""
+    """Per follow-up id, the follow-up step that repeats `rating`. The rule: a
+    follow-up's first step of a kind and scale (`min`, `max`) repeats the flow's first
+    question of that kind and scale, and no other. The service-feedback template's
+    `rating_again` (a 1-5 scale, after three and six months) so repeats `overall`, not
+    `respect`, the second 1-5 scale. It goes by the scale because a repeat rating is
+    averaged with the first ones; a follow-up with no such step repeats nothing."""
+
+    def scale(step: Step) -> tuple[object, ...]:
+        return (step.kind, step.min, step.max)
+
+    first = next((s for s in flow.questions if scale(s) == scale(rating)), None)
+    if first is None or first.id != rating.id:
+        return {}
     found: dict[str, str] = {}
     for followup in flow.followups:
-        for step in followup.steps:
-            same_scale = (step.min, step.max) == (rating.min, rating.max)
-            if step.kind is rating.kind and same_scale:
-                found[followup.id] = step.id
-                break
+        repeat = next((s for s in followup.steps if scale(s) == scale(rating)), None)
+        if repeat is not None:
+            found[followup.id] = repeat.id
     return found
 
 

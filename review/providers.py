@@ -11,11 +11,11 @@ Any consultation works: staff pick the grouping question among the flow's
 single-choice questions and the rating among its scale and number questions
 (`?group=STEP&rating=STEP`); the defaults are a question called `provider` (else the
 first single choice) and the first scale (else the first number). Follow-up
-questionnaires' repeat ratings count too (`followup_ratings`: the follow-up step of
-the rating's kind and scale), with the group the person picked in the first run.
-The page shows
-figures of groups of at least k people only, never an answer, so viewing it is not
-audited, like the consultation page.
+questionnaires' repeat ratings count too, with the group picked in the first run
+(`followup_ratings`: a follow-up's first step of a kind and scale repeats the flow's
+first question of that kind and scale). The page shows figures of groups of at least
+k people only, never an answer, so viewing it is not audited, like the consultation
+page.
 """
 
 from __future__ import annotations
@@ -70,9 +70,7 @@ async def providers(request: Request, staff: Staff) -> Response:
         first_scale = next((s.id for s in scales if s.kind is StepKind.SCALE), None)
         rating = _pick(scales, request.query_params.get("rating"), first_scale)
         rows = (
-            await uow.read(
-                ratings, found.id, group.id, rating.id, followup_ratings(flow, rating)
-            )
+            await uow.read(ratings, found.id, group.id, rating.id, followup_ratings(flow, rating))
             if group is not None and rating is not None
             else []
         )

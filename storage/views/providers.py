@@ -16,12 +16,12 @@ follow-up step repeats the rating is the caller's rule
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Result, and_, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -98,7 +98,7 @@ async def ratings(
 FOLLOWUP_SOURCE = "followup:"
 
 
-def _kept(rows: Result[Any]) -> list[GroupRating]:
+def _kept(rows: Iterable[Any]) -> list[GroupRating]:
     found = []
     for citizen_id, key, value, at in rows:
         if not isinstance(key, str) or isinstance(value, bool):

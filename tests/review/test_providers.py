@@ -141,9 +141,7 @@ async def test_follow_up_ratings_count_for_the_provider_picked_the_first_time(
     # ...and client 9010, who rated meals too, says in April the service has stopped:
     # no repeat rating, nothing counted for them in the second quarter.
     await rate(app, 9010, "meals", [3], january)
-    await add_followup(
-        app, "service-feedback", 9010, "three_months", {"still_used": False}, april
-    )
+    await add_followup(app, "service-feedback", 9010, "three_months", {"still_used": False}, april)
 
     staff = await logged_in(browser_factory, "staff-a@example.org")
     page = (await staff.get(PAGE)).text

@@ -6,12 +6,18 @@ rating falls in the calendar quarter of its moment, boundaries included."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from konsulta.provider_trends import Rating, quarter_of, trends
+from konsulta.provider_trends import Rating, followup_ratings, quarter_of, rating_steps, trends
+from konsulta.publishing import read_flow
+
+SERVICE_FEEDBACK = (
+    Path(__file__).resolve().parents[2] / "dialogs" / "flows" / "service-feedback.yaml"
+)
 
 GROUPS = ["home_care", "day_centre", "transport"]
 START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -117,3 +123,15 @@ def test_an_empty_quarter_between_two_is_shown_empty() -> None:
     assert table.quarters == ["2027-Q1", "2027-Q2", "2027-Q3"]
     assert table.cell("meals", "2027-Q2").people == 0
     assert table.cell("meals", "2027-Q3").change is None  # no shown quarter just before
+
+
+def test_the_template_repeats_its_overall_rating_in_both_follow_ups() -> None:
+    """`rating_again` (1 to 5) repeats `overall`, the first 1-to-5 scale, after three
+    and six months; `respect`, the second 1-to-5 scale, has no repeat."""
+    flow, _ = read_flow(SERVICE_FEEDBACK)
+    by_id = {s.id: s for s in rating_steps(flow)}
+    assert followup_ratings(flow, by_id["overall"]) == {
+        "three_months": "rating_again",
+        "six_months": "rating_again",
+    }
+    assert followup_ratings(flow, by_id["respect"]) == {}
