@@ -29,6 +29,7 @@ from dialogs import engine
 from dialogs.events import Translator, Turn
 from dialogs.render import PLACEHOLDER, render
 from dialogs.schema import EndMessage, Flow, FollowUp, Step, Text
+from storage.types import FOLLOWUP_SOURCE
 
 __all__ = [
     "FOLLOWUP_SOURCE",
@@ -36,8 +37,6 @@ __all__ = [
     "followup_id_of",
     "start_followup",
 ]
-
-FOLLOWUP_SOURCE = "followup:"
 
 
 def followup_id_of(source: str | None) -> str | None:

@@ -181,7 +181,7 @@ async def merge(request: Request, staff: Staff, form: FormData) -> Response:
 async def correct(request: Request, staff: Staff, form: FormData) -> Response:
     """Fix a typo: what is shown changes, what the author wrote is kept beside it."""
     slug = request.path_params["slug"]
-    text = " ".join(str(form.get("text") or "").split())
+    text = _words(form, "text")
     if not text or len(text) > MAX_STATEMENT:
         flash(
             request, N_("Write a statement of at most %(limit)s characters."), limit=MAX_STATEMENT

@@ -28,7 +28,7 @@ from starlette.routing import BaseRoute, Route
 from konsulta.opinion_report import OpinionReport, opinion_report
 from review.export import neutralise
 from review.pages import own_consultation
-from review.rendering import render
+from review.rendering import csv_download, render
 from review.security import VIEW, Staff, audit, dashboard, page
 
 __all__ = ["Dot", "dots", "group_csv", "routes", "votes_csv"]
@@ -149,14 +149,6 @@ async def opinions(request: Request, staff: Staff) -> Response:
     )
 
 
-def _csv(body: str, name: str) -> Response:
-    return Response(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": f'attachment; filename="{name}"'},
-    )
-
-
 @page(VIEW)
 async def votes_export(request: Request, staff: Staff) -> Response:
     slug = request.path_params["slug"]
@@ -165,7 +157,7 @@ async def votes_export(request: Request, staff: Staff) -> Response:
         await audit(uow, staff, "export", slug, format="csv", page="opinions", what="votes")
         await uow.commit()
         matrix = await uow.statements.vote_matrix(found.id)
-    return _csv(votes_csv(matrix), f"{slug}-votes.csv")
+    return csv_download(votes_csv(matrix), f"{slug}-votes.csv")
 
 
 @page(VIEW)
@@ -177,7 +169,7 @@ async def groups_export(request: Request, staff: Staff) -> Response:
         await audit(uow, staff, "export", slug, format="csv", page="opinions", what="groups")
         await uow.commit()
         report = await opinion_report(uow, found.id, min_group=app.settings.public_min_group)
-    return _csv(group_csv(report), f"{slug}-opinion-groups.csv")
+    return csv_download(group_csv(report), f"{slug}-opinion-groups.csv")
 
 
 def routes() -> list[BaseRoute]:

@@ -28,7 +28,7 @@ from konsulta.retention import Retention
 from review import charts, i18n
 from review.export import FORMATS, Format, crosstab_csv, stream_export
 from review.i18n import N_
-from review.rendering import flash, language_of, render
+from review.rendering import csv_download, flash, language_of, render
 from review.security import ADMIN, EDIT, VIEW, Staff, action, audit, dashboard, page
 from storage.models import (
     Answer,
@@ -409,11 +409,7 @@ async def two_way_export(request: Request, staff: Staff) -> Response:
         total=i18n.gettext(N_("Citizens")),
     )
     name = f"{slug}-{crossed[0].id}-{crossed[1].id}.csv"
-    return Response(
-        text.encode("utf-8-sig"),
-        media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": f'attachment; filename="{name}"'},
-    )
+    return csv_download(text.encode("utf-8-sig"), name)
 
 
 def _format(name: str) -> Format:

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
 from konsulta.public_results import PUBLIC_KINDS
 from review import i18n
@@ -75,6 +75,16 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         **context,
     )
     return HTMLResponse(html, status_code=status_code)
+
+
+def csv_download(body: str | bytes, name: str) -> Response:
+    """A CSV file the browser saves as `name` (the dashboard's small exports; the
+    answers export streams instead)."""
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def safe_next(target: str | None) -> str:

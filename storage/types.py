@@ -15,7 +15,18 @@ from sqlalchemy import JSON, DateTime, Dialect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["JSONType", "UTCDateTime", "bot_of_channel", "channel_of_bot", "utcnow"]
+__all__ = [
+    "FOLLOWUP_SOURCE",
+    "JSONType",
+    "UTCDateTime",
+    "bot_of_channel",
+    "channel_of_bot",
+    "utcnow",
+]
+
+#: A follow-up run's `source` prefix ("followup:<id>", konsulta/followup_flow.py); here
+#: so that storage's views read it without importing konsulta.
+FOLLOWUP_SOURCE = "followup:"
 
 
 def channel_of_bot(name: str) -> str:

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import Answer, Run
+from storage.types import FOLLOWUP_SOURCE
 
 __all__ = ["GroupRating", "ratings"]
 
@@ -91,11 +92,6 @@ async def ratings(
         )
         found += _kept(repeated)
     return found
-
-
-#: A follow-up run's `source` prefix (the same as konsulta.followup_flow's; storage
-#: does not import konsulta).
-FOLLOWUP_SOURCE = "followup:"
 
 
 def _kept(rows: Iterable[Any]) -> list[GroupRating]:
