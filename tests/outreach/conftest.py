@@ -10,6 +10,7 @@ event-driven (`Phone.expect` wakes on the emulator's change signal).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -120,13 +121,15 @@ class World:
         await self.settled()
 
 
-@pytest.fixture
-async def world(migrated_url: str) -> AsyncIterator[World]:
+@asynccontextmanager
+async def outreach_world(url: str, flow: Path, *, name: str, language: str) -> AsyncIterator[World]:
+    """The real bot in this process on `flow`, on a clock the story moves and ticks
+    itself (at noon in its time zone)."""
     async with bot_in_process(
-        migrated_url,
-        [read_flow(FLOWS / "street-repairs.yaml")],
-        name="outreach",
-        default_language="en",
+        url,
+        [read_flow(flow)],
+        name=name,
+        default_language=language,
         default_timezone=zone_at(12),
         controllable_clock=True,
         outreach_tick_seconds=3600.0,  # the stories tick themselves
@@ -137,3 +140,11 @@ async def world(migrated_url: str) -> AsyncIterator[World]:
             bot.runtime,
             Outreach(bot.app, wake=bot.runtime.sender.wake),
         )
+
+
+@pytest.fixture
+async def world(migrated_url: str) -> AsyncIterator[World]:
+    async with outreach_world(
+        migrated_url, FLOWS / "street-repairs.yaml", name="outreach", language="en"
+    ) as world:
+        yield world

@@ -11,29 +11,18 @@ from pathlib import Path
 
 import pytest
 from database_checks import session_of
-from in_process import bot_in_process
 from sqlalchemy import select
 
-from konsulta.publishing import read_flow
-from outreach.scheduler import Outreach
 from storage.models import Run, ScheduledFollowUp
-from tests.outreach.conftest import Phone, World, zone_at
+from tests.outreach.conftest import Phone, World, outreach_world
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "dialogs" / "flows" / "service-feedback.yaml"
 
 
 @pytest.fixture
 async def world(migrated_url: str) -> AsyncIterator[World]:
-    async with bot_in_process(
-        migrated_url,
-        [read_flow(TEMPLATE)],
-        name="service-feedback",
-        default_language="pl",
-        default_timezone=zone_at(12),
-        controllable_clock=True,
-        outreach_tick_seconds=3600.0,  # the story ticks itself
-    ) as bot:
-        yield World(bot.emu, bot.app, bot.runtime, Outreach(bot.app, wake=bot.runtime.sender.wake))
+    async with outreach_world(migrated_url, TEMPLATE, name="service-feedback", language="pl") as w:
+        yield w
 
 
 async def rate(world: World, phone: Phone, taps: list[str], comment: str) -> None:
