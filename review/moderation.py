@@ -13,12 +13,21 @@ sent /stop or cannot be reached, and nothing at night in their time zone (the me
 waits for the morning). The dedupe key makes it one message per statement however
 often staff change their mind.
 
+Closing the loop ("you said, we did"): staff mark an approved idea taken up, in
+progress, done, or not possible (with the reason, which is then required). Everyone
+who proposed it or agreed with it (`StatementRepository.supporters`) is told through
+the same path, in their language, with /stop and the night respected; the dedupe key
+names the statement, the status and the supporter, so each status reaches each supporter at most
+once, and marking the status it already has tells nobody again.
+
 The page shows citizens' own words, so opening it is audited (like the free texts and
 the reports); every decision is audited too. Viewers read; staff, admins and the
 platform act; another organisation's consultation is a 404.
 """
 
 from __future__ import annotations
+
+import re
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -31,10 +40,17 @@ from review.i18n import N_
 from review.pages import own_consultation, queue_to_citizen
 from review.rendering import flash, render
 from review.security import EDIT, VIEW, Staff, action, audit, dashboard, page
-from storage.models import Consultation, OutboxKind, Statement, StatementStatus
+from storage.models import (
+    Citizen,
+    Consultation,
+    IdeaStatus,
+    OutboxKind,
+    Statement,
+    StatementStatus,
+)
 from storage.uow import UnitOfWork
 
-__all__ = ["MAX_REASON", "MAX_STATEMENT", "live_text", "routes"]
+__all__ = ["IDEA_STATUSES", "MAX_REASON", "MAX_STATEMENT", "idea_text", "live_text", "routes"]
 
 #: A rejection's reason is a note for the log, not an essay.
 MAX_REASON = 500
@@ -50,6 +66,42 @@ def live_text(texts: Translator, statement: str) -> str:
             "can now vote on it:\n\n{statement}"
         )
     ).replace("{statement}", statement)
+
+
+#: What staff choose from on the page, in this order, with their dashboard labels.
+IDEA_STATUSES: tuple[tuple[IdeaStatus, str], ...] = (
+    (IdeaStatus.TAKEN_UP, N_("Taken up")),
+    (IdeaStatus.IN_PROGRESS, N_("In progress")),
+    (IdeaStatus.DONE, N_("Done")),
+    (IdeaStatus.NOT_POSSIBLE, N_("Not possible")),
+)
+
+
+def idea_text(texts: Translator, status: IdeaStatus, idea: str, reason: str | None) -> str:
+    """What a supporter of the idea reads when staff mark its new status (in their
+    language): the status in words, the idea itself, and for "not possible" the why."""
+    if status is IdeaStatus.TAKEN_UP:
+        body = texts.gettext(
+            "An idea you proposed or agreed with has been taken up. We will work on it:\n\n{idea}"
+        )
+    elif status is IdeaStatus.IN_PROGRESS:
+        body = texts.gettext("Work has started on an idea you proposed or agreed with:\n\n{idea}")
+    elif status is IdeaStatus.DONE:
+        body = texts.gettext("An idea you proposed or agreed with has been carried out:\n\n{idea}")
+    else:
+        body = texts.gettext(
+            "Unfortunately, an idea you proposed or agreed with is not possible:"
+            "\n\n{idea}\n\nThe reason: {reason}"
+        )
+    # One substitution pass, so braces in the idea or the reason are left as written.
+    values = {"idea": idea, "reason": reason or ""}
+    return re.sub(r"\{(idea|reason)\}", lambda m: values[m.group(1)], str(body))
+
+
+def _idea_in(statement: Statement, citizen: Citizen, default: str) -> str:
+    """The idea's words in the citizen's language when staff translated it, else as shown."""
+    language = citizen.language or default
+    return (statement.translations or {}).get(language) or statement.shown_text
 
 
 def _base(slug: str) -> str:
@@ -99,6 +151,8 @@ async def statements(request: Request, staff: Staff) -> Response:
         shown=shown,
         max_reason=MAX_REASON,
         max_statement=MAX_STATEMENT,
+        idea_statuses=IDEA_STATUSES,
+        idea_labels={status.value: label for status, label in IDEA_STATUSES},
     )
 
 
@@ -199,6 +253,74 @@ async def correct(request: Request, staff: Staff, form: FormData) -> Response:
     return RedirectResponse(_base(slug), status_code=303)
 
 
+@action(EDIT)
+async def idea_status(request: Request, staff: Staff, form: FormData) -> Response:
+    """Mark what became of an approved idea and tell its supporters (module docstring)."""
+    slug = request.path_params["slug"]
+    chosen = str(form.get("status") or "")
+    reason = _words(form, "reason")
+    if chosen not in {status.value for status, _label in IDEA_STATUSES}:
+        flash(request, N_("Choose what became of the idea."))
+        return RedirectResponse(_base(slug), status_code=303)
+    status = IdeaStatus(chosen)
+    if status is IdeaStatus.NOT_POSSIBLE and (not reason or len(reason) > MAX_REASON):
+        flash(
+            request,
+            N_("Say why it is not possible, in at most %(limit)s characters."),
+            limit=MAX_REASON,
+        )
+        return RedirectResponse(_base(slug), status_code=303)
+    if status is not IdeaStatus.NOT_POSSIBLE:
+        reason = ""
+    board = dashboard(request)
+    app = board.app
+    async with app.uow() as uow:
+        _found, statement = await _own_statement(uow, staff, request)
+        if statement.status != StatementStatus.APPROVED:
+            flash(request, N_("Only an approved idea has a status."))
+            return RedirectResponse(_base(slug), status_code=303)
+        was = statement.idea_status
+        was_reason = statement.idea_reason
+        changed = was != status.value or (was_reason or "") != reason
+        told = 0
+        if changed:
+            await uow.statements.set_idea_status(statement, status, reason or None, board.clock())
+        if was != status.value:
+            default = app.settings.default_language
+            for citizen_id in await uow.statements.supporters(statement):
+                citizen = await uow.citizens.get(citizen_id)
+                if citizen is None:
+                    continue
+                idea = _idea_in(statement, citizen, default)
+                told += await queue_to_citizen(
+                    request,
+                    uow,
+                    staff,
+                    citizen,
+                    lambda texts, idea=idea: idea_text(texts, status, idea, reason),
+                    kind=OutboxKind.NOTICE,
+                    quiet=True,
+                    dedupe_key=f"idea-status:{statement.id}:{status.value}:{citizen.id}",
+                )
+        if changed:
+            await audit(
+                uow,
+                staff,
+                "idea_status",
+                _target(slug, statement),
+                was=was,
+                status=status.value,
+                reason=reason or None,
+                supporters_told=told,
+            )
+        await uow.commit()
+    if not changed:
+        flash(request, N_("The idea already has this status; nobody is told again."))
+    else:
+        flash(request, N_("Status saved. Supporters told: %(count)s."), count=told)
+    return RedirectResponse(f"{_base(slug)}#statement-{statement.id}", status_code=303)
+
+
 def routes() -> list[BaseRoute]:
     statement = "/consultations/{slug}/statements/{statement_id:int}"
     return [
@@ -207,4 +329,5 @@ def routes() -> list[BaseRoute]:
         Route(f"{statement}/reject", reject, methods=["POST"]),
         Route(f"{statement}/merge", merge, methods=["POST"]),
         Route(f"{statement}/correct", correct, methods=["POST"]),
+        Route(f"{statement}/idea-status", idea_status, methods=["POST"]),
     ]
