@@ -8,6 +8,10 @@ approved statements' texts in one unit of work, runs the grouping off the event 
 groups are large enough (`min_group`, the deployment's `public_min_group`) to be
 described one by one. The command `konsulta opinions` and the dashboard's opinions
 page both show this report, so they never disagree.
+
+The report also counts the `priorities` steps' picks (each participant's top three of
+the approved ideas, their latest run's) with Borda points, overall and per group: per
+group only for the groups large enough to describe, like everything else per group.
 """
 
 from __future__ import annotations
@@ -15,8 +19,15 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from konsulta.opinions import OpinionGroup, OpinionGroups, group_opinions
-from storage.models import StatementStatus
+from konsulta.opinions import (
+    BordaScore,
+    OpinionGroup,
+    OpinionGroups,
+    Priorities,
+    borda,
+    group_opinions,
+)
+from storage.models import Statement, StatementStatus
 from storage.uow import UnitOfWork
 
 __all__ = ["OpinionReport", "opinion_report"]
@@ -33,6 +44,10 @@ class OpinionReport:
     participants: int
     statements: int
     min_group: int
+    #: Borda counts of the priority picks, overall and per group (every group).
+    priorities: Priorities
+    #: Participants whose picks were counted.
+    ranked_by: int
 
     @property
     def enough_votes(self) -> bool:
@@ -50,6 +65,14 @@ class OpinionReport:
         """Groups below `min_group`: counted together, never described one by one."""
         return tuple(g for g in self.grouping.groups if g.size < self.min_group)
 
+    @property
+    def shown_priorities(self) -> tuple[tuple[OpinionGroup, tuple[BordaScore, ...]], ...]:
+        """Each shown group with its Borda counts (groups under `min_group` left out:
+        their members' picks count overall only)."""
+        return tuple(
+            (group, self.priorities.by_group.get(group.number, ())) for group in self.shown_groups
+        )
+
     def text(self, statement: str) -> str:
         return self.texts.get(statement, f"#{statement}")
 
@@ -59,12 +82,13 @@ async def opinion_report(
 ) -> OpinionReport:
     """Read the votes of one consultation and group them (see the module docstring)."""
     matrix = await uow.statements.vote_matrix(consultation_id)
-    approved = await uow.statements.list_for(consultation_id, status=StatementStatus.APPROVED)
-    texts = {str(s.id): s.shown_text for s in approved}
+    every = await uow.statements.list_for(consultation_id)
+    texts = {str(s.id): s.shown_text for s in every if s.status == StatementStatus.APPROVED}
     votes = {
         participant: {str(statement): vote for statement, vote in row.items()}
         for participant, row in matrix.items()
     }
+    rankings = _counted_picks(await uow.statements.priorities(consultation_id), every)
     grouping = await asyncio.to_thread(group_opinions, votes, seed=seed)
     return OpinionReport(
         grouping=grouping,
@@ -72,4 +96,31 @@ async def opinion_report(
         participants=sum(1 for row in votes.values() if row),
         statements=len(grouping.statements),
         min_group=min_group,
+        priorities=borda(rankings, grouping),
+        ranked_by=sum(1 for ranking in rankings.values() if ranking),
     )
+
+
+def _counted_picks(
+    picks: dict[str, list[int]], statements: list[Statement]
+) -> dict[str, list[str]]:
+    """The picks as Borda counts them: a merged duplicate counts for the statement it
+    went into (as its votes do), a pick of an idea no longer approved is dropped."""
+    by_id = {s.id: s for s in statements}
+
+    def counted(statement_id: int) -> str | None:
+        seen: set[int] = set()
+        found = by_id.get(statement_id)
+        while found is not None and found.merged_into_id is not None and found.id not in seen:
+            seen.add(found.id)
+            found = by_id.get(found.merged_into_id)
+        if found is None or found.status != StatementStatus.APPROVED:
+            return None
+        return str(found.id)
+
+    rankings: dict[str, list[str]] = {}
+    for participant, ranked in picks.items():
+        ideas = [idea for idea in map(counted, ranked) if idea is not None]
+        if ideas:
+            rankings[participant] = ideas
+    return rankings

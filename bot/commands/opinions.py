@@ -3,7 +3,9 @@
 Prints how many participants voted on how many statements, each group large enough
 to describe (the deployment's `public_min_group`, the same floor as the public
 results) with its size and the statements that set it apart, the consensus
-statements every group agrees with and the divisive ones that split them
+statements every group agrees with and the divisive ones that split them, then the
+priorities' Borda counts (3/2/1 points for a participant's first three picks) overall
+and per described group, each idea with its points and how many picked it
 (`konsulta.opinion_report`, the dashboard's opinions page shows the same). Smaller
 groups are only counted: describing a group of three says what three people think.
 With too few votes it says so and exits 0: a consultation is small at its start.
@@ -18,7 +20,7 @@ from typing import Any
 from bot.commands.operator import record
 from konsulta.bootstrap import running_app
 from konsulta.opinion_report import OpinionReport, opinion_report
-from konsulta.opinions import RepresentativeStatement
+from konsulta.opinions import BordaScore, RepresentativeStatement
 from konsulta.settings import Settings
 from storage.models import Consultation
 from storage.uow import UnitOfWork
@@ -73,7 +75,7 @@ def describe(slug: str, report: OpinionReport) -> list[str]:
             "statements and two participants who voted on several of them. "
             "Try again when more people have voted."
         )
-        return lines
+        return lines + _priorities(report)
     grouping = report.grouping
     shown = report.shown_groups
     lines.append(f"{len(grouping.groups)} opinion group(s)")
@@ -107,4 +109,25 @@ def describe(slug: str, report: OpinionReport) -> list[str]:
     if not grouping.divisive:
         lines.append("    none")
     lines.extend(f"    {report.text(s.statement)}" for s in grouping.divisive)
+    return lines + _priorities(report)
+
+
+def _borda(scores: tuple[BordaScore, ...], report: OpinionReport) -> list[str]:
+    return [
+        f"    {s.points:>5} point(s)  picked by {s.ranked_by:>4}  {report.text(s.idea)}"
+        for s in scores
+    ]
+
+
+def _priorities(report: OpinionReport) -> list[str]:
+    """The Borda counts: overall, then per described group (small groups count overall)."""
+    overall = report.priorities.overall
+    lines = [f"Priorities (Borda: 3/2/1 points), {report.ranked_by} participant(s) picked:"]
+    if not overall:
+        return [*lines, "    none yet"]
+    lines += ["  Everyone:", *_borda(overall, report)]
+    if report.enough_votes:
+        for group, scores in report.shown_priorities:
+            lines.append(f"  Group {group.number + 1}:")
+            lines.extend(_borda(scores, report) if scores else ["    none yet"])
     return lines

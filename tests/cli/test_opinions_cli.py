@@ -159,3 +159,70 @@ async def test_with_hardly_a_vote_staff_are_told_to_wait_not_shown_an_error(
     assert "2 participant(s) voted on 1 statement(s)" in out
     assert "Not enough votes yet" in out
     assert "Group" not in out
+
+
+async def plant_picks(url: str, camps: Sequence[tuple[str, int]]) -> None:
+    """Each camp's top three on the `top` priorities step: camp A the bus first, then
+    the street lights, then the doctor; camp B the street lights first, then the car
+    park and the wider road. Stored as the bot's `priorities` step stores them."""
+    engine = create_engine(url)
+    try:
+        async with UnitOfWork(create_sessionmaker(engine)) as uow:
+            consultation = await uow.consultations.get_by_slug("housing")
+            assert consultation is not None
+            ids = {s.text: s.id for s in await uow.statements.list_for(consultation.id)}
+            top = {
+                "A": [STATEMENTS[0], CONSENSUS, STATEMENTS[1]],
+                "B": [CONSENSUS, STATEMENTS[4], STATEMENTS[5]],
+            }
+            telegram_id = 1000
+            for camp, size in camps:
+                for _ in range(size):
+                    telegram_id += 1
+                    citizen = await uow.citizens.get_or_create(
+                        telegram_id, telegram_id, secret=SECRET
+                    )
+                    [run] = await uow.runs.list_for_citizen(citizen.id)
+                    picks = [ids[text] for text in top.get(camp, [])]
+                    await uow.statements.set_priorities(run.id, "top", picks)
+            await uow.commit()
+    finally:
+        await engine.dispose()
+
+
+async def test_staff_see_the_priorities_overall_and_per_group(
+    migrated_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    camps = [("A", 15), ("B", 15), ("C", 3)]
+    await plant(migrated_url, camps)
+    await plant_picks(migrated_url, camps)
+
+    out = await opinions(migrated_url, "housing", capsys)
+
+    priorities = out.split("Priorities (Borda: 3/2/1 points), 30 participant(s) picked:")[1]
+    everyone, groups = priorities.split("  Group 1:")
+    assert [line.split(maxsplit=5) for line in everyone.strip().splitlines()[1:]] == [
+        ["75", "point(s)", "picked", "by", "30", CONSENSUS],
+        ["45", "point(s)", "picked", "by", "15", STATEMENTS[0]],
+        ["30", "point(s)", "picked", "by", "15", STATEMENTS[4]],
+        ["15", "point(s)", "picked", "by", "15", STATEMENTS[1]],
+        ["15", "point(s)", "picked", "by", "15", STATEMENTS[5]],
+    ]
+    group_1, group_2 = groups.split("  Group 2:")
+    tops = sorted(
+        [line.split(maxsplit=5)[0::5] for line in group.strip().splitlines()]
+        for group in (group_1, group_2)
+    )
+    assert tops == [
+        [["45", STATEMENTS[0]], ["30", CONSENSUS], ["15", STATEMENTS[1]]],
+        [["45", CONSENSUS], ["30", STATEMENTS[4]], ["15", STATEMENTS[5]]],
+    ]
+    assert "Group 3" not in out  # the three dissenters' group is not described
+
+
+async def test_before_anyone_picks_the_priorities_say_none_yet(
+    migrated_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await plant(migrated_url, [("A", 2)], statements=1)
+    out = await opinions(migrated_url, "housing", capsys)
+    assert out.rstrip().endswith("0 participant(s) picked:\n    none yet")

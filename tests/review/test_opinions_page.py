@@ -145,3 +145,94 @@ async def test_another_organisation_finds_nothing(
     for url in (PAGE, f"{PAGE}/votes.csv", f"{PAGE}/groups.csv"):
         assert (await other.get(url)).status_code == 404
     assert (await anonymous.get(PAGE)).status_code in (302, 303)
+
+
+async def pick(app: App, pid: str, ideas: list[int]) -> None:
+    """The participant's top picks on the `top` priorities step, most important first,
+    stored as the bot's `priorities` step stores them."""
+    async with app.uow() as uow:
+        citizen = await uow.citizens.get_by_participant_id(pid)
+        assert citizen is not None
+        [run] = await uow.runs.list_for_citizen(citizen.id)
+        await uow.statements.set_priorities(run.id, "top", ideas)
+        await uow.commit()
+
+
+def borda_rows(page: str, ident: str) -> list[tuple[str, int, int]]:
+    """(idea text, points, picked by) of one Borda table, in the order shown."""
+    found = re.search(rf'<table class="borda" id="{ident}">(.*?)</table>', page, re.S)
+    assert found is not None, ident
+    rows = re.findall(
+        r'data-points="(\d+)" data-picked="(\d+)"><td>(.*?)</td>', found.group(1), re.S
+    )
+    return [(text, int(points), int(picked)) for points, picked, text in rows]
+
+
+async def test_staff_see_the_priorities_counted_overall_and_per_group(
+    browser_factory: Callable[[], Browser], app: App
+) -> None:
+    ids, pids = await plant_camps(app)
+    idea = [ids[text] for text in STATEMENTS]
+    for n, pid in enumerate(pids):
+        # Camp A: idea 1, then the common ground, then idea 2; camp B: the common
+        # ground first, then ideas 5 and 6.
+        await pick(app, pid, [idea[0], idea[8], idea[1]] if n < 15 else [idea[8], idea[4], idea[5]])
+    staff = await logged_in(browser_factory, "staff-a@example.org")
+
+    page = (await staff.get(PAGE)).text
+    priorities = section(page, "priorities")
+    assert "30 participants picked their priorities" in priorities
+    assert borda_rows(priorities, "priorities-overall") == [
+        (CONSENSUS, 75, 30),
+        ("Park idea 1", 45, 15),
+        ("Park idea 5", 30, 15),
+        ("Park idea 2", 15, 15),
+        ("Park idea 6", 15, 15),
+    ]
+    # Which group is camp A depends on the clustering's numbering, not on the camps.
+    by_group = sorted(borda_rows(priorities, f"priorities-group-{n}") for n in (1, 2))
+    assert by_group == [
+        [(CONSENSUS, 45, 15), ("Park idea 5", 30, 15), ("Park idea 6", 15, 15)],
+        [("Park idea 1", 45, 15), (CONSENSUS, 30, 15), ("Park idea 2", 15, 15)],
+    ]
+
+
+async def test_small_groups_picks_count_overall_only_and_a_merged_duplicate_counts_for_its_original(
+    browser_factory: Callable[[], Browser], app: App
+) -> None:
+    ids, pids = await plant_camps(app, camp_size=3)
+    idea = [ids[text] for text in STATEMENTS]
+    async with app.uow() as uow:
+        consultation = await uow.consultations.get_by_slug("park-survey")
+        assert consultation is not None
+        duplicate = await uow.statements.add(consultation.id, "ideas", "Park idea one", "en")
+        rejected = await uow.statements.add(consultation.id, "ideas", "Beer garden", "en")
+        original = await uow.statements.get(consultation.id, idea[0])
+        assert original is not None
+        await uow.statements.merge(duplicate, original, None, duplicate.created_at)
+        await uow.statements.reject(rejected, "Off topic", None, rejected.created_at)
+        await uow.commit()
+    await pick(app, pids[0], [idea[0], idea[1]])
+    # A duplicate counts once, at its best place, for the idea it was merged into.
+    await pick(app, pids[1], [duplicate.id, rejected.id, idea[0]])
+    await pick(app, pids[2], [rejected.id])
+    staff = await logged_in(browser_factory, "staff-a@example.org")
+
+    priorities = section((await staff.get(PAGE)).text, "priorities")
+    assert "2 participants picked their priorities" in priorities
+    assert borda_rows(priorities, "priorities-overall") == [
+        ("Park idea 1", 6, 2),
+        ("Park idea 2", 2, 1),
+    ]
+    assert "priorities-group-" not in priorities  # groups of three are not described
+    assert "Beer garden" not in priorities and "Park idea one" not in priorities
+
+
+async def test_without_picks_the_page_says_nobody_has_picked_yet(
+    browser_factory: Callable[[], Browser], app: App
+) -> None:
+    await plant_camps(app)
+    staff = await logged_in(browser_factory, "staff-a@example.org")
+    priorities = section((await staff.get(PAGE)).text, "priorities")
+    assert "Nobody has picked their priorities yet." in priorities
+    assert "<table" not in priorities
