@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from konsulta import public_results
 from konsulta.opinions import (
     BordaScore,
     OpinionGroup,
@@ -27,10 +28,11 @@ from konsulta.opinions import (
     borda,
     group_opinions,
 )
+from konsulta.public_results import PublicOpinions
 from storage.models import Statement, StatementStatus
 from storage.uow import UnitOfWork
 
-__all__ = ["OpinionReport", "opinion_report"]
+__all__ = ["OpinionReport", "PublishedOpinions", "opinion_report", "published_opinions"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class OpinionReport:
     grouping: OpinionGroups
     #: statement id (as the grouping names it, a string) -> the text staff read.
     texts: dict[str, str]
+    #: statement id -> language -> the staff's translation (for the public page).
+    translations: dict[str, dict[str, str]]
     #: participants with at least one vote, and approved statements with at least one.
     participants: int
     statements: int
@@ -83,7 +87,8 @@ async def opinion_report(
     """Read the votes of one consultation and group them (see the module docstring)."""
     matrix = await uow.statements.vote_matrix(consultation_id)
     every = await uow.statements.list_for(consultation_id)
-    texts = {str(s.id): s.shown_text for s in every if s.status == StatementStatus.APPROVED}
+    approved = [s for s in every if s.status == StatementStatus.APPROVED]
+    texts = {str(s.id): s.shown_text for s in approved}
     votes = {
         participant: {str(statement): vote for statement, vote in row.items()}
         for participant, row in matrix.items()
@@ -93,12 +98,41 @@ async def opinion_report(
     return OpinionReport(
         grouping=grouping,
         texts=texts,
+        translations={str(s.id): dict(s.translations or {}) for s in approved},
         participants=sum(1 for row in votes.values() if row),
         statements=len(grouping.statements),
         min_group=min_group,
         priorities=borda(rankings, grouping),
         ranked_by=sum(1 for ranking in rankings.values() if ranking),
     )
+
+
+@dataclass(frozen=True)
+class PublishedOpinions:
+    """A consultation's opinion groups as its public page may show them (the rules in
+    `konsulta.public_results.opinions`), with the statements' texts per language."""
+
+    opinions: PublicOpinions
+    texts: dict[str, str]
+    translations: dict[str, dict[str, str]]
+
+    def text(self, statement: str, language: str) -> str:
+        """The statement in `language` when staff translated it, else as shown."""
+        return self.translations.get(statement, {}).get(language) or self.texts.get(statement, "")
+
+
+async def published_opinions(
+    uow: UnitOfWork, consultation_id: int, *, k: int, seed: int = 0
+) -> PublishedOpinions | None:
+    """What the public page shows of the opinion groups, or None (no votes, too few
+    to group, or no group of `k` people)."""
+    report = await opinion_report(uow, consultation_id, min_group=k, seed=seed)
+    if not report.enough_votes:
+        return None
+    found = public_results.opinions(report.grouping, k)
+    if found is None:
+        return None
+    return PublishedOpinions(found, report.texts, report.translations)
 
 
 def _counted_picks(

@@ -19,6 +19,17 @@ rules, with `k` = `KONSULTA_PUBLIC_MIN_GROUP`:
 5. A breakdown (by language) is shown only when it has two cells or more, every cell
    is at least `k`, and the cells add up to the population.
 
+6. Opinion groups (the `statements` votes grouped by `konsulta.opinions`): a group is
+   published only when it has at least `k` members, with its size and the statements
+   that set it apart, each only when at least `k` of its members voted on it, and with
+   its stance (most agree / most disagree) but no share: a percentage of a group would
+   be a count of fewer than `k` people. A smaller group is not shown, not even counted
+   (with the sizes shown, a count of the rest would be a number below `k`). Nothing of
+   the grouping is published unless at least one group is shown.
+7. Consensus statements (a majority agrees in every group, the unpublished ones too):
+   their texts only, each only when at least `k` people voted on it. No participant,
+   pseudonym or point of the map is ever published.
+
 Zero is never published as a cell: an option nobody chose is simply not listed.
 
 A public map of reports shows a place only snapped to the centre of a grid cell of
@@ -31,12 +42,17 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from konsulta.opinions import OpinionGroups, Stance
+
 __all__ = [
     "OTHER",
     "PUBLIC_KINDS",
     "Cell",
+    "PublicGroup",
+    "PublicOpinions",
     "breakdown",
     "multiple_choice",
+    "opinions",
     "single_choice",
     "snap",
 ]
@@ -108,6 +124,54 @@ def breakdown(counts: Mapping[str, int], population: int, k: int) -> list[Cell] 
     ):
         return None
     return sorted(cells, key=lambda cell: (-cell.count, cell.key))
+
+
+@dataclass(frozen=True)
+class PublicGroup:
+    """An opinion group as a public page shows it: statement ids, no member."""
+
+    size: int
+    #: The statements that set the group apart, by stance (most important first).
+    agree: tuple[str, ...]
+    disagree: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PublicOpinions:
+    """What may be published of a consultation's opinion groups (rules 6 and 7)."""
+
+    groups: tuple[PublicGroup, ...]
+    consensus: tuple[str, ...]
+
+
+def opinions(grouping: OpinionGroups, k: int) -> PublicOpinions | None:
+    """The groups of at least `k` people and the consensus statements, or None when no
+    group is that large (see rules 6 and 7 in the module docstring)."""
+    shown = [group for group in grouping.groups if group.size >= k]
+    if not shown:
+        return None
+    groups = tuple(
+        PublicGroup(
+            size=group.size,
+            agree=tuple(
+                item.statement
+                for item in group.representative
+                if item.stance is Stance.AGREE and item.seen_in_group >= k
+            ),
+            disagree=tuple(
+                item.statement
+                for item in group.representative
+                if item.stance is Stance.DISAGREE and item.seen_in_group >= k
+            ),
+        )
+        for group in shown
+    )
+    consensus = tuple(
+        statement.statement
+        for statement in grouping.consensus
+        if sum(shares.seen for shares in statement.by_group) >= k
+    )
+    return PublicOpinions(groups, consensus)
 
 
 #: The side of a public map's grid cell, in metres.

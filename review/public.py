@@ -41,6 +41,7 @@ from starlette.routing import BaseRoute, Route
 from dialogs.schema import Flow, Step, StepKind
 from konsulta import open_data, public_numbers, public_results
 from konsulta.open_data import OpenFormat
+from konsulta.opinion_report import PublishedOpinions, published_opinions
 from konsulta.public_numbers import Numbers, option_keys
 from konsulta.public_results import OTHER, PUBLIC_KINDS, Cell
 from review import i18n
@@ -83,6 +84,15 @@ class Row:
 
 
 @dataclass(frozen=True)
+class ShownGroup:
+    """An opinion group on the public page: its size and statements, in a language."""
+
+    size: int
+    agree: list[str]
+    disagree: list[str]
+
+
+@dataclass(frozen=True)
 class PublicChart:
     title: str
     rows: list[Row]
@@ -105,6 +115,8 @@ class Snapshot:
     organisation: str
     outcomes: list[public_views.PublicOutcome]
     numbers: Numbers
+    #: The opinion groups of its statement votes, when any may be shown.
+    opinions: PublishedOpinions | None
     counted: datetime
     pages: dict[tuple[str, bool, str], str] = field(default_factory=dict)
     downloads: dict[OpenFormat, bytes] = field(default_factory=dict)
@@ -130,6 +142,7 @@ async def snapshot(request: Request, slug: str) -> Snapshot | None:
                 organisation=await uow.read(public_views.organisation_name, found.organisation_id),
                 outcomes=await uow.read(public_views.public_outcomes, found.id),
                 numbers=await public_numbers.count(uow, found, flow, k),
+                opinions=await published_opinions(uow, found.id, k=k),
                 counted=board.clock(),
             )
 
@@ -323,6 +336,19 @@ def render_results(request: Request, found: Snapshot, language: str, embed: bool
             numbers.population,
             several=False,
         )
+    opinion_groups: list[ShownGroup] = []
+    consensus: list[str] = []
+    if found.opinions is not None:
+        published = found.opinions
+
+        def texts(statements: Sequence[str]) -> list[str]:
+            return [published.text(statement, language) for statement in statements]
+
+        opinion_groups = [
+            ShownGroup(group.size, texts(group.agree), texts(group.disagree))
+            for group in published.opinions.groups
+        ]
+        consensus = texts(published.opinions.consensus)
     outcome_texts = [
         (outcome.created_at, _in_language(outcome.texts, language, flow.default_language))
         for outcome in found.outcomes
@@ -341,6 +367,8 @@ def render_results(request: Request, found: Snapshot, language: str, embed: bool
         languages_chart=languages,
         charts=charts,
         outcomes=outcome_texts,
+        opinion_groups=opinion_groups,
+        consensus=consensus,
         has_map=consultation.public_map_since is not None,
         downloads=[
             (fmt.value, f"/public/{consultation.slug}/{fmt.value}.zip") for fmt in OpenFormat

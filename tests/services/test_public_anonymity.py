@@ -7,15 +7,17 @@ from __future__ import annotations
 import math
 from itertools import combinations
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from konsulta.opinions import AGREE, DISAGREE, PASS, group_opinions
 from konsulta.public_results import (
     METRES_PER_DEGREE,
     OTHER,
     Cell,
     breakdown,
     multiple_choice,
+    opinions,
     single_choice,
     snap,
 )
@@ -111,3 +113,39 @@ def test_a_snapped_place_is_near_but_never_the_place(lat: float, lon: float) -> 
     # every point of the cell gives the same centre: a nudge of a metre or so mostly does
     nudged = snap(lat + 1 / METRES_PER_DEGREE, lon)
     assert nudged == (snapped_lat, snapped_lon) or abs(nudged[0] - snapped_lat) > 0.0008
+
+
+#: Voters in up to three camps with some noise: big and small groups both happen.
+camp_votes = st.dictionaries(
+    st.sampled_from([f"s{n}" for n in range(8)]),
+    st.sampled_from([AGREE, DISAGREE, PASS]),
+    min_size=0,
+    max_size=8,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    votes=st.dictionaries(st.text(min_size=1, max_size=4), camp_votes, max_size=40),
+    k=st.integers(min_value=2, max_value=12),
+)
+def test_the_public_opinion_groups_never_show_a_group_or_a_statement_under_k(
+    votes: dict[str, dict[str, int]], k: int
+) -> None:
+    grouping = group_opinions(votes)
+    published = opinions(grouping, k)
+    if published is None:
+        assert all(group.size < k for group in grouping.groups)
+        return
+    assert published.groups and all(group.size >= k for group in published.groups)
+    shown = [group for group in grouping.groups if group.size >= k]
+    assert [group.size for group in published.groups] == [group.size for group in shown]
+    for group, public in zip(shown, published.groups, strict=True):
+        seen = {item.statement: item.seen_in_group for item in group.representative}
+        assert all(seen[statement] >= k for statement in (*public.agree, *public.disagree))
+    across = {s.statement: s for s in grouping.consensus}
+    for statement in published.consensus:
+        assert sum(shares.seen for shares in across[statement].by_group) >= k
+    # Nothing published names a participant.
+    named = {str(x) for group in published.groups for x in (*group.agree, *group.disagree)}
+    assert not named & set(votes)
