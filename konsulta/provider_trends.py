@@ -35,10 +35,12 @@ from datetime import UTC, datetime
 from dialogs.schema import Flow, Step, StepKind
 
 __all__ = [
+    "Benchmark",
     "Cell",
     "Comparison",
     "Rating",
     "Trends",
+    "benchmarks",
     "followup_ratings",
     "group_steps",
     "has_trends",
@@ -216,3 +218,36 @@ def trends(
             compared.sort(key=lambda c: (-(c.mean or 0.0), rows.index(c.group)))
             comparisons.append(Comparison(quarter, compared))
     return Trends(k, rows, quarters, cells, comparisons)
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """All providers together in one quarter, for a provider's shared page: only the
+    cells of at least k people count (never a hidden one, so subtracting shown cells
+    from it reveals nothing), pooled person by person."""
+
+    quarter: str
+    groups: int  # how many shown cells it pools
+    people: int
+    mean: float
+    top_share: float | None
+
+
+def benchmarks(table: Trends) -> dict[str, Benchmark]:
+    """Per quarter, the pooled figure of the cells shown in it, for quarters with at
+    least two shown cells (with one, "all providers" would be that provider alone)."""
+    found: dict[str, Benchmark] = {}
+    for quarter in table.quarters:
+        shown = [c for g in table.groups if (c := table.cell(g, quarter)).shown]
+        if len(shown) < 2:
+            continue
+        people = sum(c.people for c in shown)
+        mean = sum((c.mean or 0.0) * c.people for c in shown) / people
+        tops = [c.top_share for c in shown]
+        top = (
+            None
+            if any(t is None for t in tops)
+            else sum((c.top_share or 0.0) * c.people for c in shown) / people
+        )
+        found[quarter] = Benchmark(quarter, len(shown), people, mean, top)
+    return found

@@ -21,7 +21,7 @@ from storage.models import Consultation
 from storage.uow import UnitOfWork
 from storage.views import dashboard as queries
 
-__all__ = ["Numbers", "count", "option_keys", "public_steps"]
+__all__ = ["Numbers", "count", "countable_steps", "option_keys", "public_steps"]
 
 
 @dataclass(frozen=True)
@@ -56,10 +56,24 @@ def _key(value: Any) -> str:
     return str(value)
 
 
-async def count(uow: UnitOfWork, consultation: Consultation, flow: Flow, k: int) -> Numbers:
+def countable_steps(flow: Flow) -> list[Step]:
+    """Every question of a kind these rules can count, in flow order (what a partner
+    organisation sees of everyone, `review.pages`)."""
+    return [s for s in flow.questions if s.kind.value in PUBLIC_KINDS]
+
+
+async def count(
+    uow: UnitOfWork,
+    consultation: Consultation,
+    flow: Flow,
+    k: int,
+    *,
+    steps: list[Step] | None = None,
+) -> Numbers:
     """The published numbers of a consultation (two or three queries, whatever the
-    number of answers), every cell through the k-anonymity rules."""
-    steps = public_steps(consultation, flow)
+    number of answers), every cell through the k-anonymity rules: of the questions
+    staff published, or of `steps` (each of a kind the rules can count)."""
+    steps = public_steps(consultation, flow) if steps is None else steps
     languages = await uow.read(public_views.finished_by_language, consultation.id)
     stats = await uow.read(
         queries.question_stats, consultation.id, steps, public_views.finished(), by_day=False

@@ -9,7 +9,7 @@ so an address never reveals what another organisation has.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,9 +20,10 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from dialogs.schema import Flow, Step, StepKind
-from konsulta import privacy
+from konsulta import privacy, public_numbers
 from konsulta.outbound import OutboundMessage
 from konsulta.provider_trends import has_trends
+from konsulta.public_results import OTHER
 from konsulta.quiet import QuietHours
 from konsulta.retention import Retention
 from review import charts, i18n
@@ -36,12 +37,15 @@ from storage.models import (
     Citizen,
     Consultation,
     OutboxKind,
+    PartnerRole,
+    Partnership,
     ReportState,
+    Run,
     ThreadDirection,
 )
 from storage.uow import UnitOfWork
 from storage.views import dashboard as queries
-from storage.views.dashboard import Filters
+from storage.views.dashboard import Conditions, Filters
 
 TEXTS_PER_PAGE = 50
 REPORTS_PER_PAGE = 100
@@ -77,12 +81,85 @@ KIND_NAMES = {
 # --- shared lookups -------------------------------------------------------------------
 
 
-async def own_consultation(uow: UnitOfWork, staff: Staff, slug: str) -> Consultation:
-    """The consultation if it belongs to the staff member's organisation, else 404."""
+@dataclass(frozen=True)
+class Access:
+    """What a staff member may see of a consultation. Its owner's staff see all of it
+    (`partnership` None). A partner organisation's staff, while their partnership is
+    accepted and not ended, see one by one only the answers of runs that meet
+    `own_people` (their own people: `storage.repositories.partners`), and of everyone
+    else only figures of groups of at least k."""
+
+    consultation: Consultation
+    partnership: Partnership | None = None
+    #: Conditions on runs: the runs whose answers this staff member may read one by one.
+    own_people: Conditions = ()
+
+    @property
+    def owner(self) -> bool:
+        return self.partnership is None
+
+    @property
+    def individual(self) -> bool:
+        """Whether any answer at all may be shown one by one (not to a `provider`)."""
+        return self.partnership is None or self.partnership.role == PartnerRole.PARTNER
+
+    async def audit(
+        self, uow: UnitOfWork, staff: Staff, action_name: str, target: str, **detail: Any
+    ) -> None:
+        """Audit a staff action on this consultation. A partner's action is written
+        to both organisations' logs, naming the partnership: the owner sees what its
+        partners did with its consultation."""
+        if self.partnership is None:
+            await audit(uow, staff, action_name, target, **detail)
+            return
+        detail["partnership"] = self.partnership.id
+        await audit(uow, staff, action_name, target, **detail)
+        await uow.audit.add(
+            action_name,
+            email=staff.email,
+            staff_user_id=staff.id,
+            organisation_id=self.consultation.organisation_id,
+            target=target,
+            detail=detail,
+        )
+
+    @property
+    def key(self) -> int:
+        """Tells cached figures apart: 0 for the owner, else the partnership."""
+        return 0 if self.partnership is None else self.partnership.id
+
+
+async def consultation_access(uow: UnitOfWork, staff: Staff, slug: str) -> Access:
+    """The one place that decides who sees a consultation: its organisation's staff,
+    or a partner organisation's staff through an accepted partnership that has not
+    ended. Anyone else gets 404, like for a consultation that does not exist."""
     consultation = await uow.consultations.get_by_slug(slug)
-    if consultation is None or consultation.organisation_id != staff.organisation_id:
+    if consultation is None:
         raise HTTPException(404)
-    return consultation
+    if consultation.organisation_id == staff.organisation_id:
+        return Access(consultation)
+    partnership = await uow.partnerships.active(consultation.id, staff.organisation_id)
+    if partnership is None:
+        raise HTTPException(404)
+    return Access(consultation, partnership, (uow.partnerships.belongs(partnership),))
+
+
+async def people_access(uow: UnitOfWork, staff: Staff, slug: str) -> Access:
+    """`consultation_access` for the pages that show answers one by one: a `provider`
+    partner has none to see (404)."""
+    access = await consultation_access(uow, staff, slug)
+    if not access.individual:
+        raise HTTPException(404)
+    return access
+
+
+async def own_consultation(uow: UnitOfWork, staff: Staff, slug: str) -> Consultation:
+    """The consultation if it belongs to the staff member's organisation, else 404
+    (its partners too: the pages that serve them call `consultation_access`)."""
+    access = await consultation_access(uow, staff, slug)
+    if not access.owner:
+        raise HTTPException(404)
+    return access.consultation
 
 
 async def current_flow(request: Request, uow: UnitOfWork, consultation: Consultation) -> Flow:
@@ -138,6 +215,8 @@ async def consultations(request: Request, staff: Staff) -> Response:
         found = await uow.consultations.list_all(organisation=organisation)
         ids = [c.id for c in found]
         counts = await uow.read(queries.counts_by_consultation, ids)
+        # Shared with this organisation by others (partnerships), and invitations.
+        shared = await uow.partnerships.of_organisation(staff.organisation_id)
     board = dashboard(request)
 
     async def count_runs() -> queries.Breakdowns:
@@ -156,6 +235,7 @@ async def consultations(request: Request, staff: Staff) -> Response:
         "consultations.html",
         consultations=found,
         counts=counts,
+        shared=shared,
         overall=overall,
         charts=charts,
     )
@@ -244,20 +324,137 @@ async def consultation(request: Request, staff: Staff) -> Response:
     filters = filters_of(request)
     board = dashboard(request)
     async with board.app.uow() as uow:
-        found = await own_consultation(uow, staff, slug)
+        access = await consultation_access(uow, staff, slug)
+        found = access.consultation
         flow = await current_flow(request, uow, found)
-        conditions = filters.clauses(flow, uow.dialect)
-        live = await uow.read(queries.counts, [found.id], conditions)
-        retention = await Retention(board.app).notice(uow, found, board.clock().date())
-        undelivered = await uow.read(queries.undelivered, found.id)
-        wrote_back = await uow.threads.unread_in_consultation(staff.organisation_id, found.id)
-        crossed = two_way_steps(flow, request.query_params)
-        table = await two_way_table(uow, found.id, crossed, conditions) if crossed else None
-    consultation_id = found.id
+        if access.owner:
+            conditions = filters.clauses(flow, uow.dialect)
+            live = await uow.read(queries.counts, [found.id], conditions)
+            retention = await Retention(board.app).notice(uow, found, board.clock().date())
+            undelivered = await uow.read(queries.undelivered, found.id)
+            wrote_back = await uow.threads.unread_in_consultation(staff.organisation_id, found.id)
+            crossed = two_way_steps(flow, request.query_params)
+            table = await two_way_table(uow, found.id, crossed, conditions) if crossed else None
+    if not access.owner:
+        return await shared_results(request, staff, access, flow, filters)
+    overview, cards, left_before, drops, age = await _answer_charts(
+        request, staff, access, flow, filters
+    )
+    two_way: dict[str, Any] | None = None
+    if table is not None:
+        rows_title, columns_title, row_labels, column_labels = two_way_labels(flow, table)
+        two_way = {
+            "table": table,
+            "rows_title": rows_title,
+            "columns_title": columns_title,
+            "row_labels": row_labels,
+            "column_labels": column_labels,
+            "query": urlencode({"rows": table.rows.id, "columns": table.columns.id}),
+        }
+    return render(
+        request,
+        "consultation.html",
+        consultation=found,
+        flow=flow,
+        filters=filters,
+        overview=overview,
+        counts=live,
+        cards=cards,
+        drops=drops,
+        left_before=left_before,
+        crosstab=_crosstab_choices(flow, flow.default_language),
+        two_way_questions=two_way_questions(flow),
+        two_way=two_way,
+        formats=FORMATS,
+        charts=charts,
+        has_reports=any(s.kind in REPORT_KINDS for s in flow.questions),
+        has_trends=has_trends(flow),
+        titles={card["step"].id: card["title"] for card in cards},
+        wrote_back=wrote_back,
+        stats_age=round(age),
+        retention=retention,
+        undelivered=undelivered,
+    )
+
+
+async def shared_results(
+    request: Request, staff: Staff, access: Access, flow: Flow, filters: Filters
+) -> Response:
+    """A partner organisation's view of a shared consultation: the charts of its own
+    people (none for a `provider`), and of everyone only what the public results'
+    k-anonymity rules let through, for every question they can count."""
+    app = dashboard(request).app
+    found = access.consultation
+    k = app.settings.public_min_group
+    async with app.uow(read_only=True) as uow:
+        owner = await uow.organisations.get(found.organisation_id)
+        everyone = await public_numbers.count(
+            uow, found, flow, k, steps=public_numbers.countable_steps(flow)
+        )
+        live = await uow.read(
+            queries.counts, [found.id], [*filters.clauses(flow, uow.dialect), *access.own_people]
+        )
+    overview = cards = None
+    age = 0.0
+    if access.individual:
+        overview, cards, _left, _drops, age = await _answer_charts(
+            request, staff, access, flow, filters
+        )
+    i18n.use_language(language_of(request, staff))
+    language = flow.default_language
+    yes, no = i18n.gettext("Yes"), i18n.gettext("No")
+    shown = []
+    for step_id, cells in everyone.questions:
+        step = flow.step(step_id)
+        labels = queries.answer_labels(flow, step, language, yes=yes, no=no)
+        shown.append(
+            {
+                "step": step,
+                "title": flow.localize(step.text, language),
+                "cells": [
+                    (
+                        i18n.gettext(N_("Other answers, or none"))
+                        if cell.key == OTHER
+                        else labels.get(cell.key, cell.key),
+                        cell.count,
+                    )
+                    for cell in cells
+                ],
+            }
+        )
+    return render(
+        request,
+        "shared_consultation.html",
+        consultation=found,
+        partnership=access.partnership,
+        owner=owner,
+        flow=flow,
+        filters=filters,
+        individual=access.individual,
+        counts=live,
+        overview=overview,
+        cards=cards or [],
+        charts=charts,
+        everyone=everyone,
+        everyone_questions=shown,
+        k=k,
+        has_trends=has_trends(flow),
+        stats_age=round(age),
+    )
+
+
+async def _answer_charts(
+    request: Request, staff: Staff, access: Access, flow: Flow, filters: Filters
+) -> tuple[queries.Breakdowns, list[dict[str, Any]], int, Any, float]:
+    """The consultation page's charts of the runs `access` shows one by one (all of
+    them for the owner), from the charts' cache: breakdowns, question cards, drop-off."""
+    board = dashboard(request)
+    consultation_id = access.consultation.id
+    own_people = access.own_people
 
     async def count_answers() -> tuple[Any, ...]:
         async with board.app.uow() as uow:
-            where = filters.clauses(flow, uow.dialect)
+            where = [*filters.clauses(flow, uow.dialect), *own_people]
             overview = await uow.read(queries.breakdowns, [consultation_id], where)
             stats = await uow.read(queries.question_stats, consultation_id, flow.questions, where)
             left_before, drops = await uow.read(
@@ -265,9 +462,9 @@ async def consultation(request: Request, staff: Staff) -> Response:
             )
         return overview, stats, left_before, drops
 
-    # The headline counts above are live; the charts may be a few seconds old.
+    # The headline counts are live; the charts may be a few seconds old.
     (overview, stats, left_before, drops), age = await board.stats.get(
-        (consultation_id, flow.version, filters), count_answers
+        (consultation_id, flow.version, filters, access.key), count_answers
     )
     language = flow.default_language
     # Charts are drawn here, before `render` picks the language: pick it now.
@@ -307,41 +504,7 @@ async def consultation(request: Request, staff: Staff) -> Response:
     overview = queries.Breakdowns(
         _named_languages(overview.by_language), overview.by_community, overview.by_day
     )
-    two_way: dict[str, Any] | None = None
-    if table is not None:
-        rows_title, columns_title, row_labels, column_labels = two_way_labels(flow, table)
-        two_way = {
-            "table": table,
-            "rows_title": rows_title,
-            "columns_title": columns_title,
-            "row_labels": row_labels,
-            "column_labels": column_labels,
-            "query": urlencode({"rows": table.rows.id, "columns": table.columns.id}),
-        }
-    return render(
-        request,
-        "consultation.html",
-        consultation=found,
-        flow=flow,
-        filters=filters,
-        overview=overview,
-        counts=live,
-        cards=cards,
-        drops=drops,
-        left_before=left_before,
-        crosstab=_crosstab_choices(flow, language),
-        two_way_questions=two_way_questions(flow),
-        two_way=two_way,
-        formats=FORMATS,
-        charts=charts,
-        has_reports=any(s.kind in REPORT_KINDS for s in flow.questions),
-        has_trends=has_trends(flow),
-        titles={card["step"].id: card["title"] for card in cards},
-        wrote_back=wrote_back,
-        stats_age=round(age),
-        retention=retention,
-        undelivered=undelivered,
-    )
+    return overview, cards, left_before, drops, age
 
 
 @page(VIEW)
@@ -433,7 +596,8 @@ async def texts(request: Request, staff: Staff) -> Response:
     flagged = params.get("flagged") == "1"
     offset = int(params["offset"]) if (params.get("offset") or "").isdecimal() else 0
     async with dashboard(request).app.uow() as uow:
-        found = await own_consultation(uow, staff, slug)
+        access = await people_access(uow, staff, slug)
+        found = access.consultation
         flow = await current_flow(request, uow, found)
         text_steps = [s.id for s in flow.questions if s.kind is StepKind.TEXT]
         if step_id not in text_steps:
@@ -448,6 +612,7 @@ async def texts(request: Request, staff: Staff) -> Response:
             flagged=flagged,
             limit=TEXTS_PER_PAGE + 1,
             offset=offset,
+            where=access.own_people,
         )
         more = len(rows) > TEXTS_PER_PAGE
         rows = rows[:TEXTS_PER_PAGE]
@@ -458,7 +623,7 @@ async def texts(request: Request, staff: Staff) -> Response:
         tag_counts = await uow.codings.tag_counts(found.id)
         # What was looked at, never what it said: the filters, not the search words
         # (they may be a name), and how many answers were shown.
-        await audit(
+        await access.audit(
             uow,
             staff,
             "view",
@@ -512,10 +677,10 @@ async def add_tag(request: Request, staff: Staff, form: FormData) -> Response:
     slug = request.path_params["slug"]
     name = " ".join(str(form.get("name") or "").split())[:MAX_TAG]
     async with dashboard(request).app.uow() as uow:
-        found = await own_consultation(uow, staff, slug)
+        access = await people_access(uow, staff, slug)
         if name:
-            await uow.codings.add_tag(found.id, name)
-            await audit(uow, staff, "add_tag", slug, tag=name)
+            await uow.codings.add_tag(access.consultation.id, name)
+            await access.audit(uow, staff, "add_tag", slug, tag=name)
         await uow.commit()
     return RedirectResponse(_back(form, f"/consultations/{slug}/texts"), status_code=303)
 
@@ -525,8 +690,9 @@ async def code_answer(request: Request, staff: Staff, form: FormData) -> Respons
     slug = request.path_params["slug"]
     answer_id = int(request.path_params["answer_id"])
     async with dashboard(request).app.uow() as uow:
-        found = await own_consultation(uow, staff, slug)
-        if await uow.read(queries.answer_consultation, answer_id) != found.id:
+        access = await people_access(uow, staff, slug)
+        found = access.consultation
+        if await uow.read(queries.answer_consultation, answer_id, access.own_people) != found.id:
             raise HTTPException(404)
         allowed = {t.id for t in await uow.codings.tags(found.id)}
         chosen = {int(str(v)) for v in form.getlist("tags") if str(v).isdecimal()} & allowed
@@ -535,7 +701,7 @@ async def code_answer(request: Request, staff: Staff, form: FormData) -> Respons
         follow_up = form.get("follow_up") == "1"
         await uow.codings.set_tags(answer_id, chosen)
         await uow.codings.set_coding(answer_id, mark, follow_up)
-        await audit(
+        await access.audit(
             uow,
             staff,
             "code",
@@ -646,6 +812,19 @@ async def report_status(request: Request, staff: Staff, form: FormData) -> Respo
     return RedirectResponse(_back(form, f"/consultations/{slug}/reports"), status_code=303)
 
 
+async def run_access(uow: UnitOfWork, staff: Staff, run_id: int) -> tuple[Access, Run]:
+    """A run whose answers the staff member may open (a photo, a voice note): of the
+    organisation's consultation, or one of its own people's in a shared one."""
+    run = await uow.runs.get(run_id)
+    consultation_row = await uow.consultations.get(run.consultation_id) if run else None
+    if run is None or consultation_row is None:
+        raise HTTPException(404)
+    access = await people_access(uow, staff, consultation_row.slug)
+    if not access.owner and not await uow.read(queries.run_meets, run.id, access.own_people):
+        raise HTTPException(404)
+    return access, run
+
+
 @page(VIEW)
 async def photo(request: Request, staff: Staff) -> Response:
     """A report's photo, fetched from the Bot API (getFile) on demand."""
@@ -653,20 +832,18 @@ async def photo(request: Request, staff: Staff) -> Response:
     step_id = request.path_params["step_id"]
     board = dashboard(request)
     async with board.app.uow() as uow:
-        run = await uow.runs.get(run_id)
-        consultation_row = await uow.consultations.get(run.consultation_id) if run else None
-        if consultation_row is None or consultation_row.organisation_id != staff.organisation_id:
-            raise HTTPException(404)
+        access, run = await run_access(uow, staff, run_id)
+        consultation_row = access.consultation
         answers = {a.step_id: a for a in await uow.answers.list_for_run(run_id)}
         value = answers[step_id].value if step_id in answers else None
         file_id = value.get("photo") if isinstance(value, dict) else None
         if not isinstance(file_id, str):
             raise HTTPException(404)
         # Named like a report's status change, so /mydata and erasure find it.
-        await audit(
+        await access.audit(
             uow, staff, "view", f"{consultation_row.slug}/run/{run_id}", page="photo", step=step_id
         )
-        bot_name = await uow.citizens.bot_of(run.citizen_id) if run else ""
+        bot_name = await uow.citizens.bot_of(run.citizen_id)
         await uow.commit()
     try:
         bot = board.bot(bot_name)  # file ids are per bot: the one the citizen talks to
@@ -697,17 +874,17 @@ async def voice_note(request: Request, staff: Staff) -> Response:
     board = dashboard(request)
     async with board.app.uow() as uow:
         answer = await uow.answers.get(answer_id)
-        run = await uow.runs.get(answer.run_id) if answer is not None else None
-        consultation_row = await uow.consultations.get(run.consultation_id) if run else None
-        if consultation_row is None or consultation_row.organisation_id != staff.organisation_id:
+        if answer is None:
             raise HTTPException(404)
-        value = answer.value if answer is not None else None
+        access, run = await run_access(uow, staff, answer.run_id)
+        consultation_row = access.consultation
+        value = answer.value
         file_id = value.get("voice") if isinstance(value, dict) else None
         if not isinstance(file_id, str):
             raise HTTPException(404)
-        bot_name = await uow.citizens.bot_of(run.citizen_id) if run else ""
+        bot_name = await uow.citizens.bot_of(run.citizen_id)
         if start == 0:
-            await audit(uow, staff, "listen", f"{consultation_row.slug}/answer/{answer_id}")
+            await access.audit(uow, staff, "listen", f"{consultation_row.slug}/answer/{answer_id}")
             await uow.commit()
     try:
         bot = board.bot(bot_name)  # file ids are per bot: the one the citizen talks to
@@ -732,13 +909,26 @@ async def voice_note(request: Request, staff: Staff) -> Response:
 
 
 async def own_citizen(uow: UnitOfWork, staff: Staff, pid: str) -> Citizen:
-    """The citizen if they took part in one of the organisation's consultations."""
+    """The citizen if they took part in one of the organisation's consultations, or
+    are one of its own people in a consultation shared with it (`citizen_runs`)."""
     citizen = await uow.citizens.get_by_participant_id(pid)
     if citizen is None:
         raise HTTPException(404)
-    if not await uow.read(queries.took_part_in_organisation, citizen.id, staff.organisation_id):
+    organisation = staff.organisation_id
+    own = await uow.read(queries.took_part_in_organisation, citizen.id, organisation)
+    if not own and not await uow.partnerships.citizen_runs(citizen.id, organisation):
         raise HTTPException(404)
     return citizen
+
+
+async def citizen_runs(
+    uow: UnitOfWork, staff: Staff, citizen: Citizen
+) -> list[tuple[Run, Consultation]]:
+    """The citizen's runs the staff member may read: in the organisation's own
+    consultations, and as one of its own people in consultations shared with it."""
+    runs = await uow.read(queries.citizen_runs, citizen.id, staff.organisation_id)
+    shared = await uow.partnerships.citizen_runs(citizen.id, staff.organisation_id)
+    return sorted([*runs, *shared], key=lambda pair: pair[0].id, reverse=True)
 
 
 @page(VIEW)
@@ -747,7 +937,7 @@ async def thread(request: Request, staff: Staff) -> Response:
     app = dashboard(request).app
     async with app.uow() as uow:
         citizen = await own_citizen(uow, staff, pid)
-        runs = await uow.read(queries.citizen_runs, citizen.id, staff.organisation_id)
+        runs = await citizen_runs(uow, staff, citizen)
         answers: dict[int, list[Answer]] = {}
         questions: dict[int, dict[str, str]] = {}
         # A button's answer is stored as its option key: staff read the option's label
@@ -911,6 +1101,9 @@ async def own_assisted(uow: UnitOfWork, staff: Staff, pid: str) -> Citizen:
     /delete of their own); anyone else is a 404 here."""
     citizen = await own_citizen(uow, staff, pid)
     if citizen.assisted_by is None:
+        raise HTTPException(404)
+    # A partner organisation's own people in a shared consultation are not its to erase.
+    if not await uow.read(queries.took_part_in_organisation, citizen.id, staff.organisation_id):
         raise HTTPException(404)
     return citizen
 

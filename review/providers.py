@@ -20,22 +20,28 @@ page.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from dialogs.schema import Step, StepKind
+from dialogs.schema import Flow, Step, StepKind
 from konsulta.provider_trends import (
     Rating,
+    Trends,
+    benchmarks,
     followup_ratings,
     group_steps,
     rating_steps,
     trends,
 )
 from review import i18n
-from review.pages import current_flow, own_consultation
+from review.pages import Access, consultation_access, current_flow
 from review.rendering import language_of, render
 from review.security import VIEW, Staff, dashboard, page
+from storage.models import Consultation
 from storage.views.providers import ratings
 
 __all__ = ["routes"]
@@ -57,16 +63,32 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-@page(VIEW)
-async def providers(request: Request, staff: Staff) -> Response:
+@dataclass(frozen=True)
+class _Table:
+    consultation: Consultation
+    access: Access
+    flow: Flow
+    group: Step | None
+    rating: Step | None
+    groups: list[Step]
+    scales: list[Step]
+    table: Trends
+    labels: dict[str, str]
+    top_from: float | None
+    language: str
+
+
+async def _table(request: Request, staff: Staff, group_wanted: str | None) -> _Table:
+    """Who may see the consultation (`consultation_access`: its owner, or a partner),
+    the questions picked and every group's ratings per quarter, small cells hidden."""
     slug = request.path_params["slug"]
-    i18n.use_language(language_of(request, staff))
     app = dashboard(request).app
     async with app.uow(read_only=True) as uow:
-        found = await own_consultation(uow, staff, slug)
+        access = await consultation_access(uow, staff, slug)
+        found = access.consultation
         flow = await current_flow(request, uow, found)
         groups, scales = group_steps(flow), rating_steps(flow)
-        group = _pick(groups, request.query_params.get("group"), DEFAULT_GROUP)
+        group = _pick(groups, group_wanted, DEFAULT_GROUP)
         first_scale = next((s.id for s in scales if s.kind is StepKind.SCALE), None)
         rating = _pick(scales, request.query_params.get("rating"), first_scale)
         rows = (
@@ -74,30 +96,107 @@ async def providers(request: Request, staff: Staff) -> Response:
             if group is not None and rating is not None
             else []
         )
-    k = app.settings.public_min_group
     language = flow.default_language
     top_from = rating.max - 1 if rating is not None and rating.max is not None else None
     table = trends(
         (Rating(r.citizen_id, r.group, r.value, r.at) for r in rows),
-        k,
+        app.settings.public_min_group,
         groups=[o.key for o in group.options] if group is not None else (),
         top_from=top_from,
     )
     labels = {o.key: flow.localize(o.label, language) for o in group.options} if group else {}
+    return _Table(
+        found, access, flow, group, rating, groups, scales, table, labels, top_from, language
+    )
+
+
+def _shared_keys(found: _Table) -> list[str]:
+    """The providers whose shared page the staff member may open from here: every one
+    for the owner, the partnership's own for a partner (on its provider question)."""
+    if found.group is None:
+        return []
+    keys = [o.key for o in found.group.options]
+    partnership = found.access.partnership
+    if partnership is None:
+        return keys
+    if partnership.provider_step != found.group.id:
+        return []
+    return [key for key in keys if key in partnership.provider_keys]
+
+
+@page(VIEW)
+async def providers(request: Request, staff: Staff) -> Response:
+    i18n.use_language(language_of(request, staff))
+    found = await _table(request, staff, request.query_params.get("group"))
     return render(
         request,
         "providers.html",
-        consultation=found,
-        group=group,
-        rating=rating,
-        group_choices=[(s.id, _short(flow.localize(s.text, language))) for s in groups],
-        rating_choices=[(s.id, _short(flow.localize(s.text, language))) for s in scales],
-        table=table,
-        labels=labels,
-        top_from=top_from,
-        k=k,
+        consultation=found.consultation,
+        group=found.group,
+        rating=found.rating,
+        group_choices=found_choices(found, found.groups),
+        rating_choices=found_choices(found, found.scales),
+        table=found.table,
+        labels=found.labels,
+        top_from=found.top_from,
+        k=found.table.k,
+        shared_keys=_shared_keys(found),
+        partner=found.access.partnership is not None,
+    )
+
+
+def found_choices(found: _Table, steps: list[Step]) -> list[tuple[str, str]]:
+    """(step id, question in the consultation's language) for a select."""
+    return [(s.id, _short(found.flow.localize(s.text, found.language))) for s in steps]
+
+
+@page(VIEW)
+async def provider(request: Request, staff: Staff) -> Response:
+    """One provider's page, shared by the municipality and that provider's partner
+    organisation: its ratings quarter by quarter beside all providers together
+    (`konsulta.provider_trends.benchmarks`: only cells of at least k people pooled),
+    compared only where both have at least k people. The grouping question is the
+    partnership's provider question for a partner, `?group=` (or the default) for the
+    owner; a provider not its own is a 404 to a partner, like an unknown one."""
+    key = request.path_params["key"]
+    i18n.use_language(language_of(request, staff))
+    partner_step: str | None = None
+    async with dashboard(request).app.uow(read_only=True) as uow:
+        access = await consultation_access(uow, staff, request.path_params["slug"])
+        if access.partnership is not None:
+            partner_step = access.partnership.provider_step
+    found = await _table(
+        request, staff, partner_step if partner_step else request.query_params.get("group")
+    )
+    if key not in _shared_keys(found) or found.rating is None:
+        raise HTTPException(404)
+    marks = benchmarks(found.table)
+    rows = [
+        {
+            "quarter": quarter,
+            "cell": found.table.cell(key, quarter),
+            "all": marks.get(quarter),
+        }
+        for quarter in found.table.quarters
+    ]
+    return render(
+        request,
+        "provider.html",
+        consultation=found.consultation,
+        group=found.group,
+        rating=found.rating,
+        rating_text=found.flow.localize(found.rating.text, found.language),
+        key=key,
+        label=found.labels.get(key, key),
+        rows=rows,
+        top_from=found.top_from,
+        k=found.table.k,
+        partner=found.access.partnership is not None,
     )
 
 
 def routes() -> list[BaseRoute]:
-    return [Route("/consultations/{slug}/providers", providers, methods=["GET"])]
+    return [
+        Route("/consultations/{slug}/providers", providers, methods=["GET"]),
+        Route("/consultations/{slug}/providers/{key}", provider, methods=["GET"]),
+    ]

@@ -67,6 +67,8 @@ __all__ = [
     "OutboxKind",
     "OutboxMessage",
     "OutboxStatus",
+    "PartnerRole",
+    "Partnership",
     "Priority",
     "PriorityPick",
     "ReportState",
@@ -1093,3 +1095,51 @@ class PriorityPick(Base):
     )
     rank: Mapped[int] = mapped_column(Integer)
     picked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- partner organisations (issue 20) --------------------------------------------------
+# A consultation owned by one organisation (a municipality) shared with another (an NGO
+# it contracts). Who belongs to a partner is decided in storage/repositories/partners.py.
+
+
+class PartnerRole(StrEnum):
+    """What a partner organisation sees of a shared consultation.
+
+    `partner`: its own people's answers one by one (those who came through its
+    communities' invite links, or named one of its provider keys), codes and replies
+    to them, and figures of groups of at least k for everyone else. `provider`: figures
+    of groups of at least k only, its provider's shared page included, never one
+    person's answer (what the service-feedback template's consent promises providers).
+    """
+
+    PARTNER = "partner"
+    PROVIDER = "provider"
+
+
+class Partnership(Base):
+    """One organisation invited to share one consultation (migration 0023). Invited by
+    the owner's admin, accepted by the partner's admin, ended by either; an ended row
+    stays as the record (a new invitation is a new row). The `*_by` columns hold the
+    staff member's e-mail, as the audit log names them."""
+
+    __tablename__ = "partnerships"
+    __table_args__ = (
+        Index("ix_partnerships_organisation_id_ended_at", "organisation_id", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    role: Mapped[str] = mapped_column(String(16), default=PartnerRole.PARTNER)
+    #: The single-choice question whose answer names the provider ("provider" in the
+    #: service-feedback template), and the option keys this partner answers for.
+    provider_step: Mapped[str | None] = mapped_column(String(64))
+    provider_keys: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default="[]")
+    invited_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    invited_by: Mapped[str] = mapped_column(String(254))
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_by: Mapped[str | None] = mapped_column(String(254))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by: Mapped[str | None] = mapped_column(String(254))

@@ -47,6 +47,7 @@ from storage.repositories.outreach import (
     FollowUpRepository,
     ReminderRepository,
 )
+from storage.repositories.partners import PartnershipRepository
 from storage.repositories.retention import RetentionRepository
 from storage.repositories.review import (
     AuditRepository,
@@ -128,6 +129,8 @@ class UnitOfWork:
     reports: ReportRepository
     threads: ThreadRepository
     drafts: DraftRepository
+    # partner organisations (issue 20)
+    partnerships: PartnershipRepository
     # citizens' statements, votes and priorities (issue 19)
     statements: StatementRepository
     # outreach
@@ -180,6 +183,7 @@ class UnitOfWork:
         self.reports = ReportRepository(session)
         self.threads = ThreadRepository(session)
         self.drafts = DraftRepository(session)
+        self.partnerships = PartnershipRepository(session)
         self.statements = StatementRepository(session)
         self.followups = FollowUpRepository(session)
         self.reminders = ReminderRepository(session)

@@ -353,14 +353,23 @@ async def own_community(uow: UnitOfWork, leader: Leader, community_id: int) -> C
     return None
 
 
+async def may_invite(uow: UnitOfWork, consultation: Consultation, organisation_id: int) -> bool:
+    """Whether the organisation's communities may be invited to the consultation: it
+    is the organisation's own, or shared with it by an accepted partnership that has
+    not ended (issue 20: an NGO's posters bring its people to the city's consultation)."""
+    if consultation.organisation_id == organisation_id:
+        return True
+    return await uow.partnerships.active(consultation.id, organisation_id) is not None
+
+
 async def open_consultation(uow: UnitOfWork, key: str, organisation_id: int) -> Consultation | None:
-    """The consultation a button names (its id as text), if it is still open and is
-    the organisation's (a forged button naming another organisation's: None)."""
+    """The consultation a button names (its id as text), if it is still open and the
+    organisation may invite to it (a forged button naming another organisation's: None)."""
     consultation = await uow.consultations.get(int(key)) if key.isdecimal() else None
     if (
         consultation is None
         or consultation.status != ConsultationStatus.OPEN
-        or consultation.organisation_id != organisation_id
+        or not await may_invite(uow, consultation, organisation_id)
     ):
         return None
     return consultation
@@ -370,11 +379,14 @@ async def consultation_choices(
     app: App, uow: UnitOfWork, language: str, organisation_id: int, *, open_only: bool = True
 ) -> list[tuple[int, str]]:
     """The organisation's consultations a leader can pick (the open ones, or all for
-    statistics), as (id, title in `language`). Never another organisation's: a
-    deployment serves many, and a leader invites only to their own's."""
+    statistics), as (id, title in `language`), then those shared with it by a partner
+    (`may_invite`). Never another organisation's otherwise: a deployment serves many."""
     status = ConsultationStatus.OPEN if open_only else None
     choices = []
     found = await uow.consultations.list_all(status=status, organisation_id=organisation_id)
+    for partnership, shared, _owner in await uow.partnerships.of_organisation(organisation_id):
+        if partnership.accepted_at is not None and status in (None, shared.status):
+            found.append(shared)
     for consultation in found:
         title = consultation.title
         version = await uow.consultations.get_version(consultation)
@@ -393,7 +405,7 @@ async def invite_link(
 ) -> InviteLink:
     """The community's active link for the consultation (made on first request);
     only ever to a consultation of the community's own organisation."""
-    if consultation.organisation_id != community.organisation_id:
+    if not await may_invite(uow, consultation, community.organisation_id):
         raise LeaderError(f"{consultation.slug} is not a consultation of this community's")
     link = await uow.invites.get_or_create(
         consultation.id, community.id, created_by=leader.id if leader else None

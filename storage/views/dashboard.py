@@ -78,6 +78,7 @@ __all__ = [
     "free_texts",
     "question_stats",
     "report_runs",
+    "run_meets",
     "took_part_in_organisation",
 ]
 
@@ -625,10 +626,11 @@ async def free_texts(
     flagged: bool = False,
     limit: int,
     offset: int = 0,
+    where: Conditions = (),
 ) -> list[tuple[Answer, str, str]]:
     """Free-text answers to `steps`, newest first, with the participant id and the
     run's language: optionally those matching `search`, tagged `tag_id`, marked `mark`
-    or flagged for a follow-up."""
+    or flagged for a follow-up, of runs meeting `where` (a partner's own people)."""
     query = (
         select(Answer, Citizen.participant_id, Run.language)
         .join(Run, Run.id == Answer.run_id)
@@ -638,6 +640,7 @@ async def free_texts(
             Answer.step_id.in_(steps),
             ~Answer.skipped,
             Answer.display_text.is_not(None),
+            *where,
         )
     )
     if search:
@@ -658,14 +661,23 @@ async def free_texts(
     return [(answer, pid, language) for answer, pid, language in rows]
 
 
-async def answer_consultation(session: AsyncSession, answer_id: int) -> int | None:
-    """The consultation an answer belongs to (None for an unknown answer)."""
+async def answer_consultation(
+    session: AsyncSession, answer_id: int, where: Conditions = ()
+) -> int | None:
+    """The consultation an answer belongs to (None for an unknown answer, or one of
+    a run that does not meet `where`)."""
     owner = await session.execute(
         select(Run.consultation_id)
         .join(Answer, Answer.run_id == Run.id)
-        .where(Answer.id == answer_id)
+        .where(Answer.id == answer_id, *where)
     )
     return owner.scalar_one_or_none()
+
+
+async def run_meets(session: AsyncSession, run_id: int, where: Conditions) -> bool:
+    """Whether the run meets `where` (is one of a partner's own people's)."""
+    found = await session.execute(select(exists().where(Run.id == run_id, *where)))
+    return bool(found.scalar())
 
 
 async def report_runs(
