@@ -17,6 +17,10 @@ the public results):
 There are no row or column totals: a total next to shown cells would give away the
 hidden one by subtraction.
 
+For one provider's shared page, "all providers together" in a quarter (`benchmarks`)
+pools only the cells shown that quarter, so it is no such total either: taking shown
+cells away from it leaves shown cells. With fewer than two shown cells there is none.
+
 A person counts once per cell: if they rated the same provider twice in a quarter
 (answered again after /delete, say), their latest rating stands. Quarters are
 calendar quarters in UTC (2027-Q1 is January to March), taken from when the rating

@@ -16,6 +16,12 @@ questionnaires' repeat ratings count too, with the group picked in the first run
 first question of that kind and scale). The page shows figures of groups of at least
 k people only, never an answer, so viewing it is not audited, like the consultation
 page.
+
+A partner organisation of the consultation sees both pages too (only figures of
+groups of at least k). `/consultations/ID/providers/KEY` is one provider's page shared
+by the municipality and the partner that provides it (its partnership names KEY on the
+provider question): that provider per quarter beside all providers together
+(`benchmarks`: shown cells only), compared only where both have at least k people.
 """
 
 from __future__ import annotations

@@ -357,3 +357,83 @@ async def test_the_city_and_the_provider_see_one_page_compared_only_where_both_h
     assert (
         await staff_b.get("/consultations/service-feedback/providers/day_centre")
     ).status_code == 404
+
+
+ORG_A = [
+    "platform@example.org",
+    "admin-a@example.org",
+    "staff-a@example.org",
+    "viewer-a@example.org",
+]
+ORG_B = ["admin-b@example.org", "staff-b@example.org", "viewer-b@example.org"]
+ORG_C = ["admin-c@example.org", "staff-c@example.org", "viewer-c@example.org"]
+
+
+async def test_every_partner_route_for_every_role_and_another_organisation(
+    browser_factory: Callable[[], Browser], app: App, world: World
+) -> None:
+    """Org A owns the consultation and org B is its partner for home care; org C is
+    neither, until it is invited. Pages: what each role of each organisation gets.
+    Actions: only admins act, each on its own side; anyone else's is a 404."""
+    who = {email: await logged_in(browser_factory, email) for email in ORG_A + ORG_B + ORG_C}
+    await invite(who["admin-a@example.org"], "org-b", "home_care")
+    b = await partnership_of(app, "org-b")
+    assert (await who["admin-b@example.org"].post(f"/partners/{b}/accept")).status_code == 303
+    await resident(app, 3001, SLUG, "home_care", "B1 comment")
+
+    expected = {
+        "/partners": (200, 200, 200),
+        f"/consultations/{SLUG}/partners": (200, 404, 404),
+        f"/consultations/{SLUG}": (200, 200, 404),
+        f"/consultations/{SLUG}/texts": (200, 200, 404),
+        f"/consultations/{SLUG}/providers": (200, 200, 404),
+        f"/consultations/{SLUG}/providers/home_care": (200, 200, 404),
+        f"/consultations/{SLUG}/providers/day_centre": (200, 404, 404),
+        f"/consultations/{SLUG}/providers/no_such_provider": (404, 404, 404),
+    }
+    for url, codes in expected.items():
+        for code, emails in zip(codes, (ORG_A, ORG_B, ORG_C), strict=True):
+            for email in emails:
+                assert (await who[email].get(url)).status_code == code, (url, email)
+
+    # Inviting: the owner's admins (the platform operator is one of org A's); nobody else.
+    form = {"organisation": "org-c", "role": "partner"}
+    url = f"/consultations/{SLUG}/partners"
+    for email, code in (
+        ("staff-a@example.org", 403),
+        ("viewer-a@example.org", 403),
+        ("staff-b@example.org", 403),
+        ("admin-b@example.org", 404),
+        ("admin-c@example.org", 404),
+        ("admin-a@example.org", 303),
+    ):
+        assert (await who[email].post(url, form)).status_code == code, email
+    c = await partnership_of(app, "org-c")
+    # Twice is once: the second invitation is refused with a note.
+    again = await who["platform@example.org"].post(url, form, follow_redirects=True)
+    assert "already invited or a partner" in again.text
+
+    # Accepting: only the invited organisation's admin.
+    for email, code in (
+        ("staff-c@example.org", 403),
+        ("viewer-c@example.org", 403),
+        ("admin-a@example.org", 404),
+        ("admin-b@example.org", 404),
+        ("admin-c@example.org", 303),
+    ):
+        assert (await who[email].post(f"/partners/{c}/accept")).status_code == code, email
+
+    # Ending: either side's admin, nobody else; an ended partnership is gone for all.
+    for email, code in (
+        ("staff-a@example.org", 403),
+        ("viewer-b@example.org", 403),
+        ("staff-b@example.org", 403),
+        ("admin-c@example.org", 404),
+        ("admin-b@example.org", 303),
+        ("admin-a@example.org", 404),
+    ):
+        assert (await who[email].post(f"/partners/{b}/end")).status_code == code, email
+    for url in (f"/consultations/{SLUG}", f"/consultations/{SLUG}/providers/home_care"):
+        for email in ORG_B:
+            assert (await who[email].get(url)).status_code == 404, (url, email)
+    assert (await who["staff-c@example.org"].get(f"/consultations/{SLUG}")).status_code == 200

@@ -12,7 +12,14 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from konsulta.provider_trends import Rating, followup_ratings, quarter_of, rating_steps, trends
+from konsulta.provider_trends import (
+    Rating,
+    benchmarks,
+    followup_ratings,
+    quarter_of,
+    rating_steps,
+    trends,
+)
 from konsulta.publishing import read_flow
 
 SERVICE_FEEDBACK = (
@@ -135,3 +142,26 @@ def test_the_template_repeats_its_overall_rating_in_both_follow_ups() -> None:
         "six_months": "rating_again",
     }
     assert followup_ratings(flow, by_id["respect"]) == {}
+
+
+@given(ratings=ratings_of, k=ks)
+def test_all_providers_together_pools_only_cells_of_at_least_k(
+    ratings: list[Rating], k: int
+) -> None:
+    """A provider's shared page compares it with all providers together: that figure
+    is the shown cells pooled person by person, never a hidden one, so nothing it
+    adds to the providers page can be subtracted down to fewer than k people."""
+    table = trends(ratings, k, groups=GROUPS, top_from=4)
+    marks = benchmarks(table)
+    for quarter in table.quarters:
+        shown = [table.cell(g, quarter) for g in table.groups if table.cell(g, quarter).shown]
+        if len(shown) < 2:
+            assert quarter not in marks
+            continue
+        mark = marks[quarter]
+        assert mark.groups == len(shown) and mark.people == sum(c.people for c in shown)
+        assert mark.people >= 2 * k
+        pooled = sum((c.mean or 0.0) * c.people for c in shown) / mark.people
+        assert abs(mark.mean - pooled) < 1e-9
+        assert min(c.mean or 0.0 for c in shown) - 1e-9 <= mark.mean
+        assert mark.mean <= max(c.mean or 0.0 for c in shown) + 1e-9
