@@ -112,10 +112,14 @@ async def _community_page(
         links = await uow.invites.of_community(community.id)
         choices = await consultation_choices(app, uow, staff.language, community.organisation_id)
         one_time = await uow.leader_links.of_community(community.id)
+        owners = {link.consultation_id: await _owner_slug(uow, link) for link in links}
     titles = dict(choices)
-    username = await board.bot_username(staff.organisation_slug) if links else ""
     invites = [
-        (link, titles.get(link.consultation_id), deep_link(username, link.payload))
+        (
+            link,
+            titles.get(link.consultation_id),
+            deep_link(await board.bot_username(owners[link.consultation_id]), link.payload),
+        )
         for link in links
         if link.consultation_id in titles
     ]
@@ -244,6 +248,16 @@ async def invite_revoke(request: Request, staff: Staff, form: FormData) -> Respo
     return _back(community)
 
 
+async def _owner_slug(uow: UnitOfWork, link: InviteLink) -> str:
+    """The organisation whose consultation the link opens: its bot serves the link,
+    also on a partner's poster for a consultation shared with it (issue 20)."""
+    consultation = await uow.consultations.get(link.consultation_id)
+    owner = await uow.organisations.get(consultation.organisation_id) if consultation else None
+    if owner is None:
+        raise HTTPException(404)
+    return owner.slug
+
+
 @page(VIEW)
 async def invite_poster(request: Request, staff: Staff) -> Response:
     board = dashboard(request)
@@ -256,7 +270,7 @@ async def invite_poster(request: Request, staff: Staff) -> Response:
         consultation = await uow.consultations.get(link.consultation_id)
         if link.revoked_at is not None or consultation is None:
             raise HTTPException(404)
-        url = deep_link(await board.bot_username(staff.organisation_slug), link.payload)
+        url = deep_link(await board.bot_username(await _owner_slug(uow, link)), link.payload)
         try:
             made = await poster(board.app, uow, consultation, community, url)
         except LeaderError as error:

@@ -425,6 +425,7 @@ async def shared_results(
     return render(
         request,
         "shared_consultation.html",
+        shared=True,  # the question cards link to no owner-only page
         consultation=found,
         partnership=access.partnership,
         owner=owner,

@@ -80,6 +80,25 @@ async def world(app: App) -> World:
         return World(home_care.id, day_centre.id)
 
 
+async def hang_poster(app: App, ngo: Browser, community_id: int) -> str:
+    """The NGO's staff make their community's invite link to the shared consultation
+    on the community's page and download its poster; returns the link's /start
+    payload (what the poster's QR code holds)."""
+    async with app.uow() as uow:
+        consultation = await uow.consultations.get_by_slug(SLUG)
+        assert consultation is not None
+    page = f"/communities/{community_id}"
+    assert f'value="{consultation.id}"' in (await ngo.get(page)).text  # offered
+    made = await ngo.post(f"{page}/links", {"consultation": str(consultation.id)})
+    assert made.status_code == 303, made.text
+    async with app.uow() as uow:
+        [link] = await uow.invites.of_community(community_id)
+    poster = await ngo.get(f"{page}/links/{link.id}/poster.png")
+    assert poster.status_code == 200 and poster.content.startswith(b"\x89PNG")
+    assert f"start={link.payload}" in (await ngo.get(page)).text
+    return link.payload
+
+
 async def poster_link(app: App, community_id: int) -> str:
     """The /start payload of the community's invite link (what its poster's QR holds)."""
     async with app.uow() as uow:
@@ -164,6 +183,13 @@ async def test_two_ngos_each_see_their_own_people_and_only_figures_of_the_others
     assert (await staff_b.get(f"/consultations/{SLUG}")).status_code == 404
     with pytest.raises(LeaderError):  # an NGO cannot hang a poster for it yet
         await poster_link(app, world.home_care)
+    async with app.uow() as uow:
+        consultation = await uow.consultations.get_by_slug(SLUG)
+        assert consultation is not None
+    no_poster = {"consultation": str(consultation.id)}
+    assert (
+        await staff_b.post(f"/communities/{world.home_care}/links", no_poster)
+    ).status_code == 404
 
     # The city's admin invites both NGOs, each for the service it provides.
     await invite(city, "org-b", "home_care")
@@ -181,8 +207,8 @@ async def test_two_ngos_each_see_their_own_people_and_only_figures_of_the_others
     assert (await admin_c.post(f"/partners/{c}/accept")).status_code == 303
 
     # Each NGO's poster; residents come through it, one through the city's own link.
-    b_poster = await poster_link(app, world.home_care)
-    c_poster = await poster_link(app, world.day_centre)
+    b_poster = await hang_poster(app, staff_b, world.home_care)
+    c_poster = await hang_poster(app, staff_c, world.day_centre)
     b_people = [
         await resident(app, 3001, b_poster, "home_care", "Opiekunka B1 jest punktualna"),
         await resident(app, 3002, b_poster, "home_care", "B2: prosimy o wizyty rano"),
@@ -262,6 +288,10 @@ async def test_two_ngos_each_see_their_own_people_and_only_figures_of_the_others
     assert 'data-shared="service-feedback"' not in (await staff_b.get("/consultations")).text
     with pytest.raises(LeaderError):
         await poster_link(app, world.home_care)
+    assert (
+        f'value="{consultation.id}"'
+        not in (await staff_b.get(f"/communities/{world.home_care}")).text
+    )
     # Org C still works with it, until it leaves on its own.
     assert (await staff_c.get(f"/consultations/{SLUG}/texts")).status_code == 200
     assert (await admin_c.post(f"/partners/{c}/end")).status_code == 303
