@@ -3,7 +3,11 @@ exports, free-text coding, service-need reports, and a citizen's thread.
 
 Every handler finds its data through the staff member's organisation: a consultation
 or a citizen of another organisation is a 404, exactly like one that does not exist,
-so an address never reveals what another organisation has.
+so an address never reveals what another organisation has. The one exception is a
+partner organisation of a consultation (issue 20): `consultation_access` decides, in
+one place, that its staff see the consultation's results, and its own people's
+answers, threads and recordings one by one; the owner-only pages call
+`own_consultation`, which refuses partners.
 """
 
 from __future__ import annotations
