@@ -42,19 +42,25 @@ from dialogs.answers import Accepted, Choice, Problem
 from dialogs.conditions import holds
 from dialogs.events import (
     DONE,
+    PROPOSE,
     SKIP,
     UNDO,
+    VOTE_PREFIXES,
     AnswerRecord,
     Button,
     ButtonPress,
     CommandInput,
     ConsentDecision,
+    Deck,
     Event,
+    MediaInput,
     Message,
+    Proposal,
     Role,
     TextInput,
     Translator,
     Turn,
+    VoteRecord,
 )
 from dialogs.render import fill, render
 from dialogs.schema import CONTACT_PURPOSE, END, NAMED_PURPOSE, Flow, Option, Step, StepKind, Text
@@ -66,6 +72,19 @@ MAX_MESSAGE_LENGTH = 4096
 REQUEST_KINDS = frozenset({StepKind.LOCATION, StepKind.CONTACT})
 
 Status = Literal["active", "completed", "closed"]
+
+#: A statements step asks about this many statements at most, unless it says; a
+#: priorities step offers this many of the most agreed ideas, and asks for the top three.
+STATEMENTS_SHOWN = 20
+IDEAS_OFFERED = 8
+IDEAS_PICKED = 3
+#: In a statements step's `pending`: a proposal was sent in this visit; the citizen
+#: is writing one now.
+PROPOSED = "+"
+WRITING = "~write"
+#: A proposal shorter than this (after trimming) is asked again: "ok" is not an idea.
+MIN_PROPOSAL = 3
+MAX_PROPOSAL = 500
 
 #: Questions answered by typing (no buttons of their own).
 TYPED_KINDS = frozenset({StepKind.TEXT, StepKind.NUMBER, StepKind.DATE})
@@ -103,6 +122,10 @@ class DialogState(TypedDict):
     #: step id -> option key the deep link chose, until that question is reached;
     #: absent when there is none (and in states saved before presets).
     preset: NotRequired[dict[str, str]]
+    #: step id -> the statement ids its message shows now: the statement being voted
+    #: on, or the ideas a priorities step offers (kept so the screen does not change
+    #: under the citizen's thumb while others vote); absent when there is none.
+    shown: NotRequired[dict[str, list[str]]]
 
 
 def start(
@@ -112,6 +135,7 @@ def start(
     texts: Translator,
     today: dt.date | None = None,
     preset: Mapping[str, str] | None = None,
+    deck: Deck | None = None,
 ) -> Turn:
     """Begin `flow` in `language`: its opening messages and first question.
 
@@ -119,7 +143,9 @@ def start(
     consultation gets a notice and a "closed" state instead of questions. `preset`
     ({step id: option key}, from a deep link) answers those single-choice questions
     when the dialog reaches them; entries that name no such question or option are
-    dropped, since a mistyped poster link must still open the consultation.
+    dropped, since a mistyped poster link must still open the consultation. `deck`
+    is what storage knows of the statements the flow's statements and priorities steps
+    offer; without it (the simulator) they offer the statements seeded in the flow.
     """
     state = DialogState(
         flow_id=flow.id,
@@ -134,7 +160,7 @@ def start(
     valid = valid_preset(flow, preset or {})
     if valid:
         state["preset"] = valid
-    run = _Run(flow, state, texts)
+    run = _Run(flow, state, texts, deck)
     if today is not None and not flow.is_open(today):
         state["status"] = "closed"
         run.notice(texts.gettext("This consultation is not open at the moment."))
@@ -143,7 +169,14 @@ def start(
     return run.turn()
 
 
-def advance(flow: Flow, state: Mapping[str, Any], event: Event, *, texts: Translator) -> Turn:
+def advance(
+    flow: Flow,
+    state: Mapping[str, Any],
+    event: Event,
+    *,
+    texts: Translator,
+    deck: Deck | None = None,
+) -> Turn:
     """One citizen input applied to `state`; `state` itself is not modified."""
     loaded = _load(state, flow)
     if loaded is None:
@@ -155,7 +188,7 @@ def advance(flow: Flow, state: Mapping[str, Any], event: Event, *, texts: Transl
             outputs=(Message(text=message, role="notice"),),
             notes=(f"state does not belong to flow {flow.id} version {flow.version}",),
         )
-    run = _Run(flow, loaded, texts)
+    run = _Run(flow, loaded, texts, deck)
     current = loaded["current"]
     if loaded["status"] == "closed":
         run.notice(texts.gettext("This consultation is not open at the moment."))
@@ -212,6 +245,8 @@ def _load(raw: Mapping[str, Any], flow: Flow) -> DialogState | None:
             and all(isinstance(k, str) for k in [*state["history"], *state["pending"]])
             and isinstance(state.get("consents", {}), dict)
             and isinstance(state.get("preset", {}), dict)
+            and isinstance(state.get("shown", {}), dict)
+            and all(isinstance(ids, list) for ids in state.get("shown", {}).values())
         )
     except (KeyError, TypeError, AttributeError, ValueError):
         return None
@@ -221,10 +256,13 @@ def _load(raw: Mapping[str, Any], flow: Flow) -> DialogState | None:
 class _Run:
     """One engine call: the state being changed and everything the turn reports."""
 
-    def __init__(self, flow: Flow, state: DialogState, texts: Translator) -> None:
+    def __init__(
+        self, flow: Flow, state: DialogState, texts: Translator, deck: Deck | None = None
+    ) -> None:
         self.flow = flow
         self.state = state
         self.texts = texts
+        self.deck = deck
         self.outputs: list[Message] = []
         self.answered: list[AnswerRecord] = []
         self.cleared: list[str] = []
@@ -232,6 +270,8 @@ class _Run:
         self.completed = False
         self.restarted = False
         self.consents: list[ConsentDecision] = []
+        self.votes: list[VoteRecord] = []
+        self.proposals: list[Proposal] = []
 
     def turn(self) -> Turn:
         return Turn(
@@ -242,6 +282,8 @@ class _Run:
             completed=self.completed,
             restarted=self.restarted,
             consents=tuple(self.consents),
+            votes=tuple(self.votes),
+            proposals=tuple(self.proposals),
             notes=tuple(self.notes),
         )
 
@@ -258,6 +300,10 @@ class _Run:
         self.emit("notice", text)
 
     def choices(self, step: Step) -> list[Choice]:
+        if step.kind is StepKind.PRIORITIES:
+            # The ideas on screen, answered by their number (a statement is too long
+            # for a button).
+            return [Choice(i, self.card_text(i)) for i in self.shown(step)]
         return [Choice(o.key, self.text(o.label), o.emoji) for o in step.options]
 
     def option_label(self, option: Option) -> str:
@@ -318,6 +364,7 @@ class _Run:
         self.state["answers"][step.id] = stored
         self.state["history"].append(step.id)
         self.state["pending"] = []
+        self.forget_shown(step.id)
         self.answered.append(AnswerRecord(step.id, **stored))
         self.walk(self.after(step))
 
@@ -424,6 +471,8 @@ class _Run:
         if purpose is not None:
             self.outputs.append(self.consent_question(purpose))
             return
+        if step.kind in (StepKind.STATEMENTS, StepKind.PRIORITIES) and not self.deal(step):
+            return  # nothing (more) to show: the step was answered and the dialog went on
         self.outputs.append(self.question(step, edit=edit))
 
     def question(self, step: Step, *, edit: bool = False) -> Message:
@@ -478,6 +527,23 @@ class _Run:
                 ]
             case StepKind.YES_NO:
                 buttons = [Button("yes", gettext("Yes")), Button("no", gettext("No"))]
+            case StepKind.STATEMENTS:
+                return self.statement_question(step, parts, edit=edit)
+            case StepKind.PRIORITIES:
+                parts.append(gettext("Tap the numbers in order, the most important first."))
+                parts.append(
+                    "\n".join(
+                        f"{n}. {'✅ ' if c.key in pending else ''}{c.label}"
+                        for n, c in enumerate(self.choices(step), 1)
+                    )
+                )
+                buttons = [
+                    Button(c.key, str(n))
+                    for n, c in enumerate(self.choices(step), 1)
+                    if c.key not in pending
+                ]
+                if pending:
+                    buttons.append(Button(UNDO, gettext("Undo")))
         if not step.required:
             buttons.append(Button(SKIP, gettext("Skip")))
         questions = self.flow.questions
@@ -505,6 +571,12 @@ class _Run:
     # --- inputs --------------------------------------------------------------------
 
     def input(self, step: Step, event: Event) -> None:
+        if step.kind is StepKind.STATEMENTS:
+            self.statement_input(step, event)
+            return
+        if step.kind is StepKind.PRIORITIES:
+            self.priorities_input(step, event)
+            return
         if (
             not step.required
             and step.kind in REQUEST_KINDS
@@ -535,6 +607,9 @@ class _Run:
             self.accept(step, parsed)
 
     def press(self, step: Step, event: ButtonPress) -> None:
+        if step.kind is StepKind.STATEMENTS and event.step_id == step.id:
+            self.statement_press(step, event.key)
+            return
         shown = {button.key for button in self.question(step).buttons}
         if event.step_id != step.id or event.key not in shown:
             self.notice(
@@ -557,7 +632,7 @@ class _Run:
                 self.accept(step, parse.yes_no_answer(key == "yes", self.texts))
             case StepKind.MULTIPLE_CHOICE:
                 self.toggle(step, key)
-            case StepKind.RANKING:
+            case StepKind.RANKING | StepKind.PRIORITIES:
                 self.rank(step, key)
 
     def toggle(self, step: Step, key: str) -> None:
@@ -588,7 +663,7 @@ class _Run:
             pending.pop()
         else:
             pending.append(key)
-        done = parse.finish_ranking(pending, self.choices(step), parse.rank_up_to(step))
+        done = parse.finish_ranking(pending, self.choices(step), self.rank_up_to(step))
         if isinstance(done, Accepted):
             self.accept(step, done)
         else:
@@ -599,7 +674,9 @@ class _Run:
     def command(self, step: Step, name: str) -> None:
         gettext = self.texts.gettext
         state = self.state
-        if name == "skip":
+        if name == "skip" and step.kind is StepKind.STATEMENTS:
+            self.finish_statements(step)  # "/skip" on statements: enough, go on
+        elif name == "skip":
             if step.required:
                 self.notice(gettext("This question needs an answer."))
                 self.ask(step)
@@ -611,6 +688,7 @@ class _Run:
                 self.ask(step)
                 return
             previous = state["history"].pop()
+            self.forget_shown(step.id)
             keep = set(state["history"])
             self.cleared += [previous, *(s for s in state["answers"] if s not in keep)]
             state["answers"] = {
@@ -622,12 +700,232 @@ class _Run:
         elif name == "restart":
             self.cleared += list(state["answers"])
             state["answers"], state["history"], state["pending"] = {}, [], []
+            state.pop("shown", None)
             # A fresh start asks each purpose again (each decision is a new record).
             state.pop("consents", None)
             self.restarted = True
             self.walk(0)
         else:
             self.ask(step)
+
+    # --- statements and priorities -----------------------------------------------------
+
+    def shown(self, step: Step) -> list[str]:
+        return self.state.get("shown", {}).get(step.id, [])
+
+    def forget_shown(self, step_id: str) -> None:
+        shown = self.state.get("shown", {})
+        shown.pop(step_id, None)
+        if not shown:
+            self.state.pop("shown", None)
+
+    def card_text(self, card: str) -> str:
+        """A statement's text: storage's (the deck), else the flow's seeded option."""
+        if self.deck is not None:
+            return self.deck.texts.get(card, "…")
+        for step in self.flow.steps:
+            for option in step.options:
+                if step.kind is StepKind.STATEMENTS and option.key == card:
+                    return self.text(option.label)
+        return "…"
+
+    def offered(self, step: Step) -> list[str]:
+        """The statement ids the step may show, best first."""
+        if self.deck is not None:
+            return [c for c in self.deck.order.get(step.id, ()) if c in self.deck.texts]
+        source = step
+        if step.kind is StepKind.PRIORITIES and step.ideas_from is not None:
+            source = self.flow.step(step.ideas_from)
+        return [o.key for o in source.options]
+
+    def votes_here(self) -> list[str]:
+        return [p for p in self.state["pending"] if p not in (PROPOSED, WRITING)]
+
+    def rank_up_to(self, step: Step) -> int:
+        if step.kind is StepKind.PRIORITIES:
+            return min(step.rank_up_to or IDEAS_PICKED, len(self.shown(step)))
+        return parse.rank_up_to(step)
+
+    def deal(self, step: Step) -> bool:
+        """Put the next statement (or the priorities' ideas) on screen; False when
+        there is nothing to show and the step has been answered instead."""
+        if self.shown(step) or WRITING in self.state["pending"]:
+            return True
+        shown = self.state.setdefault("shown", {})
+        if step.kind is StepKind.PRIORITIES:
+            ideas = self.offered(step)[: step.max_statements or IDEAS_OFFERED]
+            if ideas:
+                shown[step.id] = ideas
+                return True
+            self.forget_shown(step.id)
+            self.accept(step, None)  # no approved ideas yet: nothing to choose from
+            return False
+        voted = self.votes_here()
+        fresh = [c for c in self.offered(step) if c not in voted]
+        if fresh and len(voted) < (step.max_statements or STATEMENTS_SHOWN):
+            shown[step.id] = [fresh[0]]
+            return True
+        self.forget_shown(step.id)
+        if step.allow_proposals and PROPOSED not in self.state["pending"]:
+            return True  # "that was the last one: add your own?"
+        self.finish_statements(step)
+        return False
+
+    def statement_question(self, step: Step, parts: list[str], *, edit: bool) -> Message:
+        gettext = self.texts.gettext
+        buttons: list[Button] = []
+        progress: tuple[int, int] | None = None
+        card = next(iter(self.shown(step)), None)
+        if WRITING in self.state["pending"]:
+            parts = [
+                gettext(
+                    "Write your idea in a sentence or two, or send a voice message. Others "
+                    "will see it once a moderator has read it; your name is never shown."
+                )
+            ]
+            buttons = [Button(UNDO, gettext("Back to the statements"))]
+        elif card is not None:
+            voted = len(self.votes_here())
+            left = [c for c in self.offered(step) if c not in self.votes_here()]
+            total = min(voted + max(len(left), 1), step.max_statements or STATEMENTS_SHOWN)
+            progress = (voted + 1, max(total, voted + 1))
+            parts.append(f"« {self.card_text(card)} »")
+            buttons = [
+                Button(f"a{card}", gettext("👍 Agree")),
+                Button(f"d{card}", gettext("👎 Disagree")),
+                Button(f"p{card}", gettext("🤷 Pass")),
+            ]
+            if step.allow_proposals:
+                buttons.append(Button(PROPOSE, gettext("✍️ Add my own")))
+            buttons.append(Button(DONE, gettext("Go on")))
+        else:
+            parts = [
+                gettext("That was the last statement. Would you like to add an idea of your own?")
+            ]
+            buttons = [Button(PROPOSE, gettext("✍️ Add my own")), Button(DONE, gettext("Go on"))]
+        return Message(
+            text=_fit("\n\n".join(part for part in parts if part.strip())),
+            role="question",
+            step_id=step.id,
+            buttons=tuple(buttons),
+            expects="text" if WRITING in self.state["pending"] else step.kind.value,
+            progress=progress,
+            edit=edit,
+        )
+
+    def statement_press(self, step: Step, key: str) -> None:
+        pending = self.state["pending"]
+        card = next(iter(self.shown(step)), None)
+        if key in (DONE, SKIP):  # "Go on", or a skip button of an older copy
+            self.finish_statements(step)
+        elif key == PROPOSE and step.allow_proposals and WRITING not in pending:
+            pending.append(WRITING)
+            self.ask(step, edit=True)
+        elif key == UNDO and WRITING in pending:
+            pending.remove(WRITING)
+            self.ask(step, edit=True)
+        elif key[:1] in VOTE_PREFIXES and card is not None and key[1:] == card:
+            self.vote(step, card, VOTE_PREFIXES[key[:1]])
+        elif key[:1] in VOTE_PREFIXES and key[1:] in self.votes_here():
+            pass  # a second tap on a statement already voted on: nothing to do
+        else:
+            self.notice(
+                self.texts.gettext(
+                    "That button belongs to an earlier question. Here is the current one."
+                )
+            )
+            self.ask(step)
+
+    def vote(self, step: Step, card: str, vote: int) -> None:
+        self.votes.append(VoteRecord(step.id, card, vote))
+        self.state["pending"].append(card)
+        self.forget_shown(step.id)
+        self.ask(step, edit=True)
+
+    def statement_input(self, step: Step, event: Event) -> None:
+        gettext = self.texts.gettext
+        writing = WRITING in self.state["pending"]
+        card = next(iter(self.shown(step)), None)
+        if isinstance(event, MediaInput) and event.kind == "voice" and step.allow_proposals:
+            # A voice message is a contribution whether or not "add" was tapped.
+            self.propose(step, Proposal(step.id, "🎤", event.file_id, event.duration))
+            return
+        if not isinstance(event, TextInput):
+            self.emit("hint", self.vote_hint(), step_id=step.id)
+            return
+        text = " ".join(event.text.split())
+        if writing:
+            if len(text) < MIN_PROPOSAL:
+                hint = gettext("Please write a little more: a sentence or two.")
+                self.emit("hint", hint, step_id=step.id)
+                return
+            self.propose(step, Proposal(step.id, text[:MAX_PROPOSAL]))
+            return
+        typed = self.typed_vote(text)
+        if card is not None and typed is not None:
+            self.vote(step, card, typed)
+        elif card is None and (typed == 1 or parse.is_label(text, gettext("✍️ Add my own"))):
+            self.statement_press(step, PROPOSE)
+        elif card is None and (typed == -1 or parse.is_label(text, gettext("Go on"))):
+            self.finish_statements(step)
+        else:
+            self.emit("hint", self.vote_hint(), step_id=step.id)
+            self.ask(step)
+
+    def vote_hint(self) -> str:
+        return self.texts.gettext(
+            "Please tap 👍, 👎 or 🤷 under the statement. To add an idea of your own, "
+            "tap “✍️ Add my own”."
+        )
+
+    def typed_vote(self, text: str) -> int | None:
+        """Agree (1), disagree (-1) or pass (0) typed as a button's words, with or
+        without its emoji, or as yes / no in the dialog's language."""
+        gettext = self.texts.gettext
+        for label, vote in (("👍 Agree", 1), ("👎 Disagree", -1), ("🤷 Pass", 0)):
+            shown = gettext(label)
+            if parse.is_label(text, shown) or parse.is_label(text, shown.split(" ", 1)[-1]):
+                return vote
+            if text.strip() == label.split(" ", 1)[0]:
+                return vote  # the emoji alone
+        yes_no = parse.parse_yes_no(text, self.texts)
+        if isinstance(yes_no, Accepted):
+            return 1 if yes_no.value else -1
+        return None
+
+    def propose(self, step: Step, proposal: Proposal) -> None:
+        pending = self.state["pending"]
+        if WRITING in pending:
+            pending.remove(WRITING)
+        pending.append(PROPOSED)
+        self.proposals.append(proposal)
+        self.emit(
+            "say",
+            self.texts.gettext(
+                "Thank you! Your idea will be shown to others once a moderator has read it."
+            ),
+            step_id=step.id,
+        )
+        self.ask(step)
+
+    def finish_statements(self, step: Step) -> None:
+        votes = len(self.votes_here())
+        shown = self.texts.ngettext("{n} statement", "{n} statements", votes)
+        self.accept(step, Accepted(votes, fill(shown, n=votes)))
+
+    def priorities_input(self, step: Step, event: Event) -> None:
+        if isinstance(event, TextInput):
+            up_to = self.rank_up_to(step)
+            parsed = parse.parse_ranking(event.text, self.choices(step), up_to=up_to)
+            if isinstance(parsed, Accepted):
+                self.accept(step, parsed)
+                return
+        self.emit(
+            "hint",
+            self.texts.gettext("Please tap the numbers of the ideas, the most important first."),
+            step_id=step.id,
+        )
+        self.ask(step)
 
 
 def _fit(text: str) -> str:

@@ -15,6 +15,10 @@ from typing import Any, Literal, Protocol
 SKIP = "~skip"
 DONE = "~done"
 UNDO = "~undo"
+#: A statements step's "add my own" button.
+PROPOSE = "~propose"
+#: Vote button keys on a statements step are these letters followed by the statement id.
+VOTE_PREFIXES = {"a": 1, "d": -1, "p": 0}
 
 
 class Translator(Protocol):
@@ -132,6 +136,39 @@ class ConsentDecision:
 
 
 @dataclass(frozen=True)
+class Deck:
+    """What the adapter knows of the statements its `statements` and `priorities`
+    steps offer; the engine stays pure, so storage's view comes in with the event.
+
+    `order`: step id -> statement ids to offer, best first (for a statements step,
+    without those this citizen has voted on; for a priorities step, the candidates).
+    `texts`: statement id -> its text in the dialog's language.
+    """
+
+    order: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VoteRecord:
+    """A vote on a statement: 1 agree, -1 disagree, 0 pass."""
+
+    step_id: str
+    statement_id: str
+    vote: int
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A statement a citizen wrote (or spoke: `voice_file_id`), to be moderated."""
+
+    step_id: str
+    text: str
+    voice_file_id: str | None = None
+    voice_duration: int | None = None
+
+
+@dataclass(frozen=True)
 class Turn:
     """The result of one engine call: new state, messages to show, answers to persist.
 
@@ -148,4 +185,7 @@ class Turn:
     restarted: bool = False
     #: Consents decided in this turn (see `ConsentDecision`).
     consents: tuple[ConsentDecision, ...] = ()
+    #: Votes cast and statements proposed in this turn (statements steps).
+    votes: tuple[VoteRecord, ...] = ()
+    proposals: tuple[Proposal, ...] = ()
     notes: tuple[str, ...] = field(default=())

@@ -47,7 +47,7 @@ MAX_TEXT = 4096
 MAX_LABEL = 64
 
 CHOICE_KINDS = {StepKind.SINGLE_CHOICE, StepKind.MULTIPLE_CHOICE, StepKind.RANKING}
-NUMERIC_KINDS = {StepKind.NUMBER, StepKind.SCALE}
+NUMERIC_KINDS = {StepKind.NUMBER, StepKind.SCALE, StepKind.STATEMENTS}
 #: What a yes/no answer can be compared with (dialogs.conditions matches these).
 YES_NO_WORDS = {"true", "false", "yes", "no"}
 
@@ -442,7 +442,31 @@ class _Checker:
         self._check_texts()
         self._check_contact()
         self._check_ends()
+        self._check_ideas()
         return self.problems
+
+    def _check_ideas(self) -> None:
+        """A priorities step offers the ideas of a statements step asked before it;
+        statements belong to the consultation's main dialog, not to a follow-up."""
+        for followup in self.flow.followups:
+            for step in followup.steps:
+                if step.kind in (StepKind.STATEMENTS, StepKind.PRIORITIES):
+                    self.add(
+                        f"{followup.id}.{step.id}",
+                        f"a {step.kind.value} step belongs to the main dialog, not a follow-up",
+                    )
+        for index, step in enumerate(self.flow.steps):
+            if step.ideas_from is None:
+                continue
+            source = self.main.get(step.ideas_from)
+            if source is None or self.flow.steps[source].kind is not StepKind.STATEMENTS:
+                self.add(
+                    step.id,
+                    f"ideas_from '{step.ideas_from}' is not a statements step of this dialog"
+                    + _hint(step.ideas_from, self.main),
+                )
+            elif source > index:
+                self.add(step.id, f"ideas_from '{step.ideas_from}' comes after this step")
 
     def _check_ids(self) -> None:
         self._duplicates("step", self.flow.steps, "")

@@ -50,6 +50,11 @@ class StepKind(StrEnum):
     VOICE = "voice"
     CONTACT = "contact"
     RANKING = "ranking"
+    #: Citizens vote agree / disagree / pass on statements (seeded by staff as the
+    #: step's options, and other citizens' once approved) and may add their own.
+    STATEMENTS = "statements"
+    #: Citizens pick and order their top ideas from a statements step's approved ones.
+    PRIORITIES = "priorities"
 
 
 class _Strict(BaseModel):
@@ -166,8 +171,15 @@ class Step(_Strict):
     #: where a problem is: asked, kept and withdrawn under the contact consent, like a
     #: contact step (see `purpose`).
     contact_data: bool = False
-    # ranking
+    # ranking, priorities
     rank_up_to: int | None = Field(default=None, ge=1)
+    # statements: how many statements one citizen is asked about at most (default 20);
+    # priorities: how many of the most agreed ideas are offered (default 8).
+    max_statements: int | None = Field(default=None, ge=1, le=100)
+    # statements: whether a citizen may add a statement of their own (moderated first)
+    allow_proposals: bool = True
+    # priorities: the statements step whose approved ideas are offered
+    ideas_from: StepId | None = None
 
     @property
     def is_question(self) -> bool:
@@ -186,8 +198,19 @@ class Step(_Strict):
         choice_kinds = {StepKind.SINGLE_CHOICE, StepKind.MULTIPLE_CHOICE, StepKind.RANKING}
         if self.kind in choice_kinds and len(self.options) < 2:
             raise ValueError(f"a {self.kind.value} step needs at least two options")
-        if self.kind not in choice_kinds and self.options:
+        if self.kind not in choice_kinds | {StepKind.STATEMENTS} and self.options:
             raise ValueError(f"a {self.kind.value} step does not take options")
+        if (self.kind is StepKind.PRIORITIES) != (self.ideas_from is not None):
+            raise ValueError(
+                "a priorities step needs ideas_from (the statements step it offers ideas of)"
+                if self.kind is StepKind.PRIORITIES
+                else "ideas_from is for a priorities step"
+            )
+        if self.max_statements is not None and self.kind not in {
+            StepKind.STATEMENTS,
+            StepKind.PRIORITIES,
+        }:
+            raise ValueError("max_statements is for a statements or priorities step")
         keys = [o.key for o in self.options]
         dupes = sorted({k for k in keys if keys.count(k) > 1})
         if dupes:
@@ -240,7 +263,9 @@ class Step(_Strict):
         ):
             if value is not None:
                 found.append((label, value))
-        found.extend((f"option {o.key}", o.label) for o in self.options)
+        # A statement is shown in a message, not on a button (no button's length limit).
+        noun = "statement" if self.kind is StepKind.STATEMENTS else "option"
+        found.extend((f"{noun} {o.key}", o.label) for o in self.options)
         return found
 
 

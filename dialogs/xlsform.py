@@ -1207,6 +1207,12 @@ def reach_conditions(flow: Flow) -> list[Cond]:
             falls_through = rule.when is not None
         if falls_through and index + 1 < len(steps):
             reach[index + 1] = any_of([reach[index + 1], all_of([reach[index], before])])
+    loops += [
+        f"{step.id}: a {step.kind.value} step has no XLSForm equivalent "
+        "(its statements come from other citizens)"
+        for step in steps
+        if step.kind in (K.STATEMENTS, K.PRIORITIES)
+    ]
     if loops:
         raise ExportError(loops)
     return reach

@@ -34,6 +34,7 @@ from konsulta.bootstrap import App
 from konsulta.catalogs import LANGUAGES
 from konsulta.deeplinks import preset_of, slug_of
 from konsulta.followup_flow import followup_flow, followup_id_of
+from konsulta.ideas import deck_for, store_turn
 from konsulta.menu import help_text, stopped_text
 from konsulta.outbound import Delivery as Delivery
 from konsulta.outbound import OutboundMessage, deliver, read_aloud
@@ -770,8 +771,9 @@ class Conversations:
             await uow.citizens.set_language(citizen, own)
             self._remember_language(who.user_id, own)
         preset = preset_of(run.source, flow)
-        turn = engine.start(flow, language, texts=texts, preset=preset)
-        outcome = await self._persist(uow, run, turn, language)
+        deck = await deck_for(uow, flow, run)
+        turn = engine.start(flow, language, texts=texts, preset=preset, deck=deck)
+        outcome = await self._persist(uow, run, turn, language, flow=flow)
         return replace(outcome, answer=texts.gettext("Yes, I agree"))
 
     async def _advance(
@@ -781,8 +783,9 @@ class Conversations:
         if run.consent_record_id is None:
             return await self._before_consent(uow, citizen, who, run, flow)
         texts = await self.texts_for(uow, run.language, run=run)
-        turn = engine.advance(flow, run.state, event, texts=texts)
-        outcome = await self._persist(uow, run, turn, run.language, event)
+        deck = await deck_for(uow, flow, run)
+        turn = engine.advance(flow, run.state, event, texts=texts, deck=deck)
+        outcome = await self._persist(uow, run, turn, run.language, event, flow)
         requested = [a for a in turn.answered if _requested(flow, a.step_id)]
         if requested:
             outcome = replace(outcome, receipt=requested[-1].display)
@@ -825,8 +828,16 @@ class Conversations:
         return Outcome((_notice(help_text(texts)),), own)
 
     async def _persist(
-        self, uow: UnitOfWork, run: Run, turn: Turn, language: str, event: Event | None = None
+        self,
+        uow: UnitOfWork,
+        run: Run,
+        turn: Turn,
+        language: str,
+        event: Event | None = None,
+        flow: Flow | None = None,
     ) -> Outcome:
+        if flow is not None:
+            await store_turn(uow, flow, run, turn)
         if turn.restarted:
             await uow.answers.delete_for_run(run.id)
         elif turn.cleared:

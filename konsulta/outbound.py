@@ -55,7 +55,7 @@ OutboundRole = Literal["question", "say", "hint", "notice", "end", "reply", "bro
 _ROLES: frozenset[str] = frozenset(get_args(OutboundRole))
 
 #: Question kinds whose options fit side by side on a phone screen.
-ROW_KINDS = frozenset({"scale", "yes_no", "consent"})
+ROW_KINDS = frozenset({"scale", "yes_no", "consent", "statements", "priorities"})
 ROW_WIDTH = 5
 #: Buttons whose key starts with this are controls (back, skip, change language):
 #: they go on a row of their own under the options.

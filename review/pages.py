@@ -79,6 +79,8 @@ KIND_NAMES = {
     StepKind.VOICE: N_("Voice note"),
     StepKind.CONTACT: N_("Contact"),
     StepKind.RANKING: N_("Ranking"),
+    StepKind.STATEMENTS: N_("Statements to vote on"),
+    StepKind.PRIORITIES: N_("Top ideas"),
 }
 
 

@@ -32,7 +32,7 @@ EXPECTED = {
     "missing-id.yaml": "missing-id.yaml:step #2: id is missing",
     "wrong-kind.yaml": "wrong-kind.yaml:note: kind 'essay' is not one of 'message', "
     "'single_choice', 'multiple_choice', 'text', 'number', 'scale', 'yes_no', 'date', "
-    "'location', 'photo', 'voice', 'contact' or 'ranking'",
+    "'location', 'photo', 'voice', 'contact', 'ranking', 'statements' or 'priorities'",
     "unknown-field.yaml": "unknown-field.yaml:age: unknown field 'optionz' "
     "(did you mean 'options'?)",
     "title-not-text.yaml": "title-not-text.yaml: title should be text or texts by language "

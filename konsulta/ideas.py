@@ -1,0 +1,134 @@
+"""Statements and priorities in a citizen's dialog (issue 19): what the engine is
+offered, and what a turn's votes, proposals and top picks store.
+
+The engine is pure, so before each turn of a flow with a `statements` or `priorities`
+step the service reads storage's view into a `Deck`: for a statements step, the
+approved statements this citizen has not voted on, in the order to ask them; for a
+priorities step, the most agreed ideas of its statements step. Flows without such
+steps never pay for it (`deck_for` returns None without a query).
+
+Which statement comes next follows Polis's comment routing, from the vote counts: a
+statement few people have seen comes first (the novelty term 1 + 8 * 2^(-seen/5)),
+and one people take a side on beats one they mostly pass (passes say little about
+where groups stand). The draw is weighted and random but seeded by the run, so one
+citizen's order is reproducible (and testable) while different citizens spread their
+votes over every statement, not only the first few.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Collection, Sequence
+
+from dialogs.events import Deck, Turn
+from dialogs.schema import Flow, Step, StepKind
+from storage.models import Run
+from storage.repositories.statements import ApprovedStatement
+from storage.uow import UnitOfWork
+
+__all__ = ["deck_for", "idea_order", "statement_order", "store_turn"]
+
+#: The statements step's vote of a citizen who wrote the statement: they agree.
+AUTHOR_VOTE = 1
+
+
+def statement_order(
+    statements: Sequence[ApprovedStatement], voted: Collection[int], seed: int
+) -> list[int]:
+    """The ids of `statements` not in `voted`, in the order to ask them."""
+    rng = random.Random(seed)
+    keyed: list[tuple[float, int]] = []
+    for statement in statements:
+        if statement.id in voted:
+            continue
+        seen = statement.votes
+        novelty = 1 + 8 * 2 ** (-seen / 5)
+        decided = 1 - (statement.passed + 1) / (seen + 2)
+        weight = novelty * decided
+        # Efraimidis-Spirakis: u^(1/w) orders a weighted draw without replacement.
+        keyed.append((rng.random() ** (1 / weight), statement.id))
+    return [statement_id for _, statement_id in sorted(keyed, reverse=True)]
+
+
+def idea_order(statements: Sequence[ApprovedStatement]) -> list[int]:
+    """Ideas for a priorities step: the most agreed first (smoothed, so one "agree"
+    does not beat forty agrees and two disagrees), the oldest first among equals."""
+
+    def support(statement: ApprovedStatement) -> float:
+        return (statement.agree + 1) / (statement.agree + statement.disagree + 2)
+
+    return [s.id for s in sorted(statements, key=lambda s: (-support(s), s.id))]
+
+
+def _idea_steps(flow: Flow) -> list[Step]:
+    return [s for s in flow.steps if s.kind in (StepKind.STATEMENTS, StepKind.PRIORITIES)]
+
+
+def _text(flow: Flow, step: Step, statement: ApprovedStatement, language: str) -> str:
+    """A statement in the dialog's language: staff's translation, the flow's own
+    catalog for a seeded statement, else as its author wrote it."""
+    if language in statement.translations:
+        return statement.translations[language]
+    if statement.seed_key is not None and statement.text == _seed_text(flow, step, statement):
+        option = next(o for o in step.options if o.key == statement.seed_key)
+        return flow.localize(option.label, language)
+    return statement.text
+
+
+def _seed_text(flow: Flow, step: Step, statement: ApprovedStatement) -> str | None:
+    option = next((o for o in step.options if o.key == statement.seed_key), None)
+    return None if option is None else flow.localize(option.label, flow.default_language)
+
+
+async def deck_for(uow: UnitOfWork, flow: Flow, run: Run) -> Deck | None:
+    """What the flow's statements and priorities steps may show this run (None: the
+    flow has none). Seeds the flow's own statements on first use."""
+    steps = _idea_steps(flow)
+    if not steps:
+        return None
+    order: dict[str, tuple[str, ...]] = {}
+    texts: dict[str, str] = {}
+    voted = await uow.statements.votes_of(run.citizen_id, run.consultation_id)
+    for step in steps:
+        source = step if step.ideas_from is None else flow.step(step.ideas_from)
+        seeds = [(o.key, flow.localize(o.label, flow.default_language)) for o in source.options]
+        await uow.statements.seed(run.consultation_id, source.id, seeds, flow.default_language)
+        approved = await uow.statements.approved(run.consultation_id, source.id)
+        if step.kind is StepKind.STATEMENTS:
+            ids = statement_order(approved, voted, seed=run.id)
+        else:
+            ids = idea_order(approved)
+        order[step.id] = tuple(str(i) for i in ids)
+        texts.update({str(s.id): _text(flow, source, s, run.language) for s in approved})
+    return Deck(order=order, texts=texts)
+
+
+async def store_turn(uow: UnitOfWork, flow: Flow, run: Run, turn: Turn) -> None:
+    """Votes, proposals and top picks of one turn, in the turn's transaction."""
+    for vote in turn.votes:
+        if vote.statement_id.isdecimal():
+            await uow.statements.vote(int(vote.statement_id), run.citizen_id, run.id, vote.vote)
+    for proposal in turn.proposals:
+        voice = None
+        if proposal.voice_file_id is not None:
+            voice = {"file_id": proposal.voice_file_id, "duration": proposal.voice_duration}
+        statement = await uow.statements.add(
+            run.consultation_id,
+            proposal.step_id,
+            proposal.text,
+            run.language,
+            author_run_id=run.id,
+            voice=voice,
+        )
+        await uow.statements.vote(statement.id, run.citizen_id, run.id, AUTHOR_VOTE)
+    priorities = {s.id for s in _idea_steps(flow) if s.kind is StepKind.PRIORITIES}
+    if not priorities:
+        return
+    cleared = set(priorities) if turn.restarted else priorities & set(turn.cleared)
+    for step_id in cleared:
+        await uow.statements.set_priorities(run.id, step_id, [])
+    for answer in turn.answered:
+        if answer.step_id in priorities:
+            picks = answer.value if isinstance(answer.value, list) else []
+            ids = [int(p) for p in picks if isinstance(p, str) and p.isdecimal()]
+            await uow.statements.set_priorities(run.id, answer.step_id, ids)
