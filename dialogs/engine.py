@@ -307,7 +307,7 @@ class _Run:
         return [Choice(o.key, self.text(o.label), o.emoji) for o in step.options]
 
     def option_label(self, option: Option) -> str:
-        label = self.text(option.label) or option.key
+        label = self.text(option.label).strip() or option.key  # a blank label is no button
         return f"{option.emoji} {label}" if option.emoji else label
 
     # --- walking -------------------------------------------------------------------

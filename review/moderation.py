@@ -37,7 +37,7 @@ from starlette.routing import BaseRoute, Route
 
 from dialogs.events import Translator
 from review.i18n import N_
-from review.pages import own_consultation, queue_to_citizen
+from review.pages import listened_from, own_consultation, queue_to_citizen, voice_from_bot
 from review.rendering import flash, render
 from review.security import EDIT, VIEW, Staff, action, audit, dashboard, page
 from storage.models import (
@@ -162,6 +162,10 @@ async def approve(request: Request, staff: Staff, form: FormData) -> Response:
     board = dashboard(request)
     async with board.app.uow() as uow:
         _found, statement = await _own_statement(uow, staff, request)
+        if statement.voice and not statement.corrected_text:
+            # Others would read "🎤": a spoken idea goes live in words, typed up first.
+            flash(request, N_("Listen to the voice message and type it up first."))
+            return RedirectResponse(_base(slug), status_code=303)
         was = statement.status
         await uow.statements.approve(statement, staff.id, board.clock())
         told = False
@@ -321,10 +325,28 @@ async def idea_status(request: Request, staff: Staff, form: FormData) -> Respons
     return RedirectResponse(f"{_base(slug)}#statement-{statement.id}", status_code=303)
 
 
+@page(VIEW)
+async def statement_voice(request: Request, staff: Staff) -> Response:
+    """A statement a citizen spoke rather than typed, for the moderator to hear (and
+    type up with "correct"); each listen is audited, as with an answer's voice note."""
+    async with dashboard(request).app.uow() as uow:
+        found, statement = await _own_statement(uow, staff, request)
+        file_id = (statement.voice or {}).get("file_id")
+        run = await uow.runs.get(statement.author_run_id) if statement.author_run_id else None
+        if not isinstance(file_id, str) or run is None:
+            raise HTTPException(404)
+        bot_name = await uow.citizens.bot_of(run.citizen_id)
+        if listened_from(request) == 0:
+            await audit(uow, staff, "listen", _target(found.slug, statement))
+            await uow.commit()
+    return await voice_from_bot(request, bot_name, file_id)
+
+
 def routes() -> list[BaseRoute]:
     statement = "/consultations/{slug}/statements/{statement_id:int}"
     return [
         Route("/consultations/{slug}/statements", statements, methods=["GET"]),
+        Route(f"{statement}/voice", statement_voice, methods=["GET"]),
         Route(f"{statement}/approve", approve, methods=["POST"]),
         Route(f"{statement}/reject", reject, methods=["POST"]),
         Route(f"{statement}/merge", merge, methods=["POST"]),

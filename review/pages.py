@@ -876,8 +876,7 @@ async def voice_note(request: Request, staff: Staff) -> Response:
     Parts are served too (HTTP ranges): a browser reads the end of an OGG file to learn
     how long it plays. Only a request from the start counts as a listen."""
     answer_id = int(request.path_params["answer_id"])
-    wanted = BYTE_RANGE.fullmatch(request.headers.get("range", "").strip())
-    start = int(wanted.group(1)) if wanted else 0
+    start = listened_from(request)
     board = dashboard(request)
     async with board.app.uow() as uow:
         answer = await uow.answers.get(answer_id)
@@ -893,6 +892,22 @@ async def voice_note(request: Request, staff: Staff) -> Response:
         if start == 0:
             await access.audit(uow, staff, "listen", f"{consultation_row.slug}/answer/{answer_id}")
             await uow.commit()
+    return await voice_from_bot(request, bot_name, file_id)
+
+
+def listened_from(request: Request) -> int:
+    """Where the browser asks the voice note from: 0 is a listen (audited), more is
+    the browser reading the end to learn how long it plays."""
+    wanted = BYTE_RANGE.fullmatch(request.headers.get("range", "").strip())
+    return int(wanted.group(1)) if wanted else 0
+
+
+async def voice_from_bot(request: Request, bot_name: str, file_id: str) -> Response:
+    """A voice note fetched from the Bot API of the bot `bot_name` (file ids are per
+    bot), served whole or in the part asked for, never cached."""
+    board = dashboard(request)
+    wanted = BYTE_RANGE.fullmatch(request.headers.get("range", "").strip())
+    start = int(wanted.group(1)) if wanted else 0
     try:
         bot = board.bot(bot_name)  # file ids are per bot: the one the citizen talks to
         file = await bot.get_file(file_id)

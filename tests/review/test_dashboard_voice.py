@@ -91,3 +91,52 @@ async def test_staff_hear_a_voice_note_and_the_listen_is_audited(
     assert (await other.get(url)).status_code == 404
     async with app.uow() as uow:
         assert len(await uow.audit.search(organisation_id=None, action="listen")) == 1
+
+
+async def test_a_spoken_idea_is_heard_typed_up_by_the_moderator_and_only_then_approved(
+    app: App, emulator: Emulator, browser_factory: Callable[[], Browser]
+) -> None:
+    """A resident spoke their idea on a statements step; others must read it in words."""
+    note = spoken_note()
+    stored = emulator.state.store_file(note, "voice", file_name=None, mime_type="audio/ogg")
+    pid = await add_run(app, "park-survey", 2003, {}, language="pl")
+    async with app.uow() as uow:
+        citizen = await uow.citizens.get_by_participant_id(pid)
+        assert citizen is not None
+        [run] = await uow.runs.list_for_citizen(citizen.id)
+        statement = await uow.statements.add(
+            run.consultation_id,
+            "ideas",
+            "🎤",
+            "pl",
+            author_run_id=run.id,
+            voice={"file_id": stored.file_id, "duration": 2},
+        )
+        await uow.commit()
+    queue = "/consultations/park-survey/statements"
+    url = f"{queue}/{statement.id}/voice"
+    staff = await logged_in(browser_factory, "staff-a@example.org")
+    page = await staff.get(queue)
+    assert f'src="{url}"' in page.text
+
+    heard = await staff.get(url)
+    assert heard.status_code == 200 and heard.content == note
+    assert heard.headers["cache-control"] == "no-store"
+    async with app.uow() as uow:
+        [listen] = await uow.audit.search(organisation_id=None, action="listen")
+    assert listen.target == f"park-survey/statement/{statement.id}"
+
+    # Approving "🎤" would show others an emoji: it is typed up first.
+    await staff.post(f"{queue}/{statement.id}/approve")
+    async with app.uow() as uow:
+        still = await uow.statements.get(run.consultation_id, statement.id)
+        assert still is not None and still.status == "pending"
+    await staff.post(f"{queue}/{statement.id}/correct", {"text": "Więcej ławek przy rzece"})
+    await staff.post(f"{queue}/{statement.id}/approve")
+    async with app.uow() as uow:
+        live = await uow.statements.get(run.consultation_id, statement.id)
+        assert live is not None and live.status == "approved"
+        assert live.shown_text == "Więcej ławek przy rzece"
+
+    other = await logged_in(browser_factory, "staff-b@example.org")
+    assert (await other.get(url)).status_code == 404
