@@ -9,11 +9,13 @@ the per-chat command menu included, are outbox rows like every other message.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from dialogs.schema import Flow
 from konsulta.bootstrap import App
 from konsulta.leaders.poster import PosterBlock, PosterText, poster_pdf, poster_png
 from konsulta.menu import COMMANDS, LEADER_COMMANDS
@@ -49,6 +51,7 @@ __all__ = [
     "document_message",
     "document_payload",
     "flow_of",
+    "flow_poster_text",
     "invitation",
     "invite_link",
     "is_leader_link",
@@ -460,9 +463,18 @@ async def poster_text(
     app: App, uow: UnitOfWork, consultation: Consultation, community: Community, link: str
 ) -> PosterText:
     flow = await flow_of(app, uow, consultation)
-    languages = [lang for lang in community.languages if lang in flow.languages]
+    return flow_poster_text(app, flow, community.languages, community.name, link)
+
+
+def flow_poster_text(
+    app: App, flow: Flow, languages: Sequence[str], heading: str, link: str
+) -> PosterText:
+    """A poster of `link` under `heading` (a community, a service point), with the
+    consultation's title and the invitation in each of `languages` the flow speaks
+    (its default language when none of them)."""
+    spoken = [language for language in languages if language in flow.languages]
     blocks = []
-    for language in languages or [flow.default_language]:
+    for language in spoken or [flow.default_language]:
         texts = app.texts(language)
         blocks.append(
             PosterBlock(
@@ -472,7 +484,7 @@ async def poster_text(
                 texts.gettext("and answer a few short questions in Telegram."),
             )
         )
-    return PosterText(link, community.name, tuple(blocks))
+    return PosterText(link, heading, tuple(blocks))
 
 
 async def poster(

@@ -6,10 +6,13 @@ option; the bot reads the home-care link back as that very answer."""
 from __future__ import annotations
 
 import html
+import io
 import re
 from collections.abc import Callable
 
 import pytest
+import zxingcpp
+from PIL import Image
 
 from konsulta.bootstrap import App
 from konsulta.deeplinks import LINK_SOURCE, preset_of
@@ -90,3 +93,34 @@ async def test_another_organisation_gets_not_found_and_strangers_log_in_first(
     stranger = await anonymous.get(PAGE)
     assert stranger.status_code == 303
     assert stranger.headers["location"] == f"/login?next={PAGE}"
+
+
+async def test_the_home_care_poster_carries_the_preset_link_in_the_languages_picked(
+    app: App, browser_factory: Callable[[], Browser], service_feedback: None
+) -> None:
+    """The provider prints an A4 poster for its counter: the QR code is the preset link,
+    the heading its own name, the invitation in Polish and Ukrainian."""
+    staff = await logged_in(browser_factory, "staff-a@example.org")
+    page = (await staff.get(f"{PAGE}?languages=pl&languages=uk&languages=xx")).text
+    poster = "/consultations/service-feedback/links/provider/home_care/poster"
+    assert f'href="{poster}.png?languages=pl,uk"' in page
+    png = await staff.get(f"{poster}.png?languages=pl,uk")
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    image = Image.open(io.BytesIO(png.content))
+    [decoded] = zxingcpp.read_barcodes(image)
+    assert decoded.text == f"{BOT}?start=service-feedback__provider__home_care"
+    pdf = await staff.get(f"{poster}.pdf")
+    assert pdf.content.startswith(b"%PDF")
+    async with app.uow() as uow:
+        made = await uow.audit.search(organisation_id=None, action="poster")
+    assert sorted(row.target or "" for row in made) == [
+        "service-feedback/provider/home_care",
+        "service-feedback/provider/home_care",
+    ]
+
+    # No poster for an option the question does not have, nor for another organisation.
+    missing = "/consultations/service-feedback/links/provider/nobody/poster.png"
+    assert (await staff.get(missing)).status_code == 404
+    assert (await staff.get(f"{poster}.gif")).status_code == 404
+    other = await logged_in(browser_factory, "staff-b@example.org")
+    assert (await other.get(f"{poster}.png")).status_code == 404
