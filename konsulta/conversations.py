@@ -34,7 +34,7 @@ from konsulta.bootstrap import App
 from konsulta.catalogs import LANGUAGES
 from konsulta.deeplinks import preset_of, slug_of
 from konsulta.followup_flow import followup_flow, followup_id_of
-from konsulta.ideas import deck_for, store_turn
+from konsulta.ideas import IdeaRouting, deck_for, store_turn
 from konsulta.menu import help_text, stopped_text
 from konsulta.outbound import Delivery as Delivery
 from konsulta.outbound import OutboundMessage, deliver, read_aloud
@@ -171,6 +171,8 @@ class Conversations:
     def __init__(self, app: App, organisations: frozenset[str] | None = None) -> None:
         self.app = app
         self.organisations = organisations
+        #: Which statements unite or split the opinion groups (statements steps).
+        self.routing = IdeaRouting(lambda: app.uow(read_only=True))
         #: user id -> (stored language, register, when looked up): a cache, so the
         #: language and register of the bot's own texts cost no query on every update.
         #: Changes made here update the language at once; another process's change
@@ -771,7 +773,7 @@ class Conversations:
             await uow.citizens.set_language(citizen, own)
             self._remember_language(who.user_id, own)
         preset = preset_of(run.source, flow)
-        deck = await deck_for(uow, flow, run)
+        deck = await deck_for(uow, flow, run, self.routing)
         turn = engine.start(flow, language, texts=texts, preset=preset, deck=deck)
         outcome = await self._persist(uow, run, turn, language, flow=flow)
         return replace(outcome, answer=texts.gettext("Yes, I agree"))
@@ -783,7 +785,7 @@ class Conversations:
         if run.consent_record_id is None:
             return await self._before_consent(uow, citizen, who, run, flow)
         texts = await self.texts_for(uow, run.language, run=run)
-        deck = await deck_for(uow, flow, run)
+        deck = await deck_for(uow, flow, run, self.routing)
         turn = engine.advance(flow, run.state, event, texts=texts, deck=deck)
         outcome = await self._persist(uow, run, turn, run.language, event, flow)
         requested = [a for a in turn.answered if _requested(flow, a.step_id)]

@@ -7,35 +7,101 @@ approved statements this citizen has not voted on, in the order to ask them; for
 priorities step, the most agreed ideas of its statements step. Flows without such
 steps never pay for it (`deck_for` returns None without a query).
 
-Which statement comes next follows Polis's comment routing, from the vote counts: a
-statement few people have seen comes first (the novelty term 1 + 8 * 2^(-seen/5)),
-and one people take a side on beats one they mostly pass (passes say little about
-where groups stand). The draw is weighted and random but seeded by the run, so one
-citizen's order is reproducible (and testable) while different citizens spread their
-votes over every statement, not only the first few.
+Which statement comes next follows Polis's comment routing: a statement few people
+have seen comes first (the novelty term 1 + 8 * 2^(-seen/5)), one people take a side
+on beats one they mostly pass (passes say little about where groups stand), and one
+that unites every opinion group (consensus) or splits them (divisive) counts double,
+since those are what staff and the public page report. The groups come from
+`IdeaRouting`: the consultation's grouping, recomputed in the background at most every
+`REFRESH_SECONDS` and never on the citizen's update. The draw is weighted and random
+but seeded by the run, so one citizen's order is reproducible (and testable) while
+different citizens spread their votes over every statement, not only the first few.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
-from collections.abc import Collection, Sequence
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from dialogs.events import Deck, Turn
 from dialogs.schema import Flow, Step, StepKind
+from konsulta.opinion_report import opinion_report
 from storage.models import Run
 from storage.repositories.statements import ApprovedStatement
 from storage.uow import UnitOfWork
 
-__all__ = ["deck_for", "idea_order", "statement_order", "store_turn"]
+__all__ = ["IdeaRouting", "deck_for", "idea_order", "statement_order", "store_turn"]
+
+log = logging.getLogger(__name__)
 
 #: The statements step's vote of a citizen who wrote the statement: they agree.
 AUTHOR_VOTE = 1
+#: How often (seconds) a consultation's opinion groups are recomputed for routing.
+REFRESH_SECONDS = 300.0
+#: The weight of a statement that unites or splits the opinion groups.
+GROUP_BOOST = 2.0
+
+
+class IdeaRouting:
+    """Per consultation, the statements that unite or split its opinion groups, as a
+    weight for `statement_order`. Reading never waits: a stale or missing entry is
+    refreshed by a background task (one at a time per consultation), and until it is
+    done the previous weights (or none) are used. Each process keeps its own."""
+
+    def __init__(
+        self,
+        uow: Callable[[], UnitOfWork],
+        *,
+        refresh_seconds: float = REFRESH_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._uow = uow
+        self._refresh = refresh_seconds
+        self._clock = clock
+        self._boosts: dict[int, tuple[dict[int, float], float]] = {}
+        self._running: dict[int, asyncio.Task[None]] = {}
+
+    def boosts(self, consultation_id: int) -> dict[int, float]:
+        """statement id -> weight (absent: 1) for the consultation, as last computed."""
+        found = self._boosts.get(consultation_id)
+        stale = found is None or self._clock() - found[1] >= self._refresh
+        if stale and consultation_id not in self._running:
+            task = asyncio.get_running_loop().create_task(self.refresh(consultation_id))
+            self._running[consultation_id] = task
+            task.add_done_callback(lambda _t: self._running.pop(consultation_id, None))
+        return found[0] if found is not None else {}
+
+    async def refresh(self, consultation_id: int) -> None:
+        try:
+            async with self._uow() as uow:
+                report = await opinion_report(uow, consultation_id, min_group=1)
+        except Exception:  # routing is a nicety: a failed grouping keeps the old weights
+            log.warning(
+                "opinion groups for routing failed (consultation %s)",
+                consultation_id,
+                exc_info=True,
+            )
+            return
+        grouping = report.grouping
+        boosted = {
+            int(s.statement): GROUP_BOOST
+            for s in (*grouping.consensus, *grouping.divisive)
+            if len(grouping.groups) > 1 and s.statement.isdecimal()
+        }
+        self._boosts[consultation_id] = (boosted, self._clock())
 
 
 def statement_order(
-    statements: Sequence[ApprovedStatement], voted: Collection[int], seed: int
+    statements: Sequence[ApprovedStatement],
+    voted: Collection[int],
+    seed: int,
+    boosts: Mapping[int, float] | None = None,
 ) -> list[int]:
-    """The ids of `statements` not in `voted`, in the order to ask them."""
+    """The ids of `statements` not in `voted`, in the order to ask them; `boosts`
+    weighs up the statements that unite or split the opinion groups."""
     rng = random.Random(seed)
     keyed: list[tuple[float, int]] = []
     for statement in statements:
@@ -44,7 +110,7 @@ def statement_order(
         seen = statement.votes
         novelty = 1 + 8 * 2 ** (-seen / 5)
         decided = 1 - (statement.passed + 1) / (seen + 2)
-        weight = novelty * decided
+        weight = novelty * decided * (boosts or {}).get(statement.id, 1.0)
         # Efraimidis-Spirakis: u^(1/w) orders a weighted draw without replacement.
         keyed.append((rng.random() ** (1 / weight), statement.id))
     return [statement_id for _, statement_id in sorted(keyed, reverse=True)]
@@ -80,7 +146,9 @@ def _seed_text(flow: Flow, step: Step, statement: ApprovedStatement) -> str | No
     return None if option is None else flow.localize(option.label, flow.default_language)
 
 
-async def deck_for(uow: UnitOfWork, flow: Flow, run: Run) -> Deck | None:
+async def deck_for(
+    uow: UnitOfWork, flow: Flow, run: Run, routing: IdeaRouting | None = None
+) -> Deck | None:
     """What the flow's statements and priorities steps may show this run (None: the
     flow has none). Seeds the flow's own statements on first use."""
     steps = _idea_steps(flow)
@@ -95,7 +163,8 @@ async def deck_for(uow: UnitOfWork, flow: Flow, run: Run) -> Deck | None:
         await uow.statements.seed(run.consultation_id, source.id, seeds, flow.default_language)
         approved = await uow.statements.approved(run.consultation_id, source.id)
         if step.kind is StepKind.STATEMENTS:
-            ids = statement_order(approved, voted, seed=run.id)
+            boosts = routing.boosts(run.consultation_id) if routing is not None else None
+            ids = statement_order(approved, voted, seed=run.id, boosts=boosts)
         else:
             ids = idea_order(approved)
         order[step.id] = tuple(str(i) for i in ids)

@@ -19,6 +19,7 @@ from bot_world import REPO, Konsulta, Phone
 from sklearn.metrics import adjusted_rand_score
 
 from emulator.state import ChatMessage
+from konsulta.ideas import IdeaRouting
 from konsulta.opinion_report import opinion_report
 from konsulta.publishing import publish, read_flow
 from storage.models import StatementStatus
@@ -136,6 +137,11 @@ async def test_thirty_residents_in_two_camps_are_found_as_two_groups(world: Kons
             participant[citizen.participant_id] = camps[user]
         pending = await uow.statements.list_for(consultation.id, status=StatementStatus.PENDING)
         picks = await uow.statements.priorities(consultation.id)
+
+    # The bot routes by the same groups: every seeded statement splits the two camps.
+    routing = IdeaRouting(world.uow)
+    await routing.refresh(consultation.id)
+    assert len(routing.boosts(consultation.id)) == len(SEEDS)
 
     # Every resident voted on each of the eight statements, once (a vote per pair).
     assert len(matrix) == 30 and all(len(row) == len(SEEDS) for row in matrix.values())
