@@ -369,8 +369,23 @@ class Conversations:
         organisation_id = await uow.threads.open_thread(citizen.id, since)
         if organisation_id is None:
             return None
+        organisation_id = await self._thread_keeper(uow, citizen, organisation_id)
         await uow.threads.add(citizen.id, organisation_id, ThreadDirection.FROM_CITIZEN, event.text)
         return _notice(texts.gettext("Thank you. I have passed your message on."))
+
+    async def _thread_keeper(self, uow: UnitOfWork, citizen: Citizen, wrote: int) -> int:
+        """Who reads the citizen's reply to organisation `wrote`: `wrote` itself while it
+        may see the citizen (its own consultation, or a partnership still running);
+        after a partnership ended, the owner of the consultation the citizen last took
+        part in, since the partner may no longer open the thread and the words would
+        reach nobody."""
+        if wrote in await uow.runs.organisations_of(citizen.id):
+            return wrote
+        if await uow.partnerships.citizen_runs(citizen.id, wrote):
+            return wrote
+        runs = await uow.runs.list_for_citizen(citizen.id)
+        latest = await uow.consultations.get(runs[-1].consultation_id) if runs else None
+        return latest.organisation_id if latest is not None else wrote
 
     async def voice_command(
         self, who: Who, argument: str | None, *, delivery: Delivery | None

@@ -285,6 +285,11 @@ async def test_two_ngos_each_see_their_own_people_and_only_figures_of_the_others
         await staff_b.post(f"/consultations/{SLUG}/answers/{b1}/coding", {"mark": "need"})
     ).status_code == 404
     assert (await staff_b.post(f"/citizens/{b_people[0]}/reply", {"text": "?"})).status_code == 404
+    # The resident answers org B's message after the end: the city reads it, not nobody.
+    who = Who("telegram", 3001, 3001, "pl")
+    passed = await Conversations(app).handle(who, TextInput("Czy mogę zadzwonić?"), delivery=None)
+    assert "Wiadomość została przekazana" in passed.messages[0].text
+    assert "Czy mogę zadzwonić?" in (await city_staff.get(f"/citizens/{b_people[0]}")).text
     assert 'data-shared="service-feedback"' not in (await staff_b.get("/consultations")).text
     with pytest.raises(LeaderError):
         await poster_link(app, world.home_care)
