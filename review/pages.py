@@ -992,6 +992,10 @@ async def thread(request: Request, staff: Staff) -> Response:
         )
         reachable = await uow.citizens.chat_id(citizen.id) is not None
         still_open = await uow.threads.is_open(citizen.id, staff.organisation_id)
+        # Only the organisation the participant took part with erases them (own_assisted).
+        may_erase = await uow.read(
+            queries.took_part_in_organisation, citizen.id, staff.organisation_id
+        )
         await audit(uow, staff, "view_thread", pid)
         await uow.commit()
     request.state.staff = replace(staff, unread=max(staff.unread - seen, 0))
@@ -1009,6 +1013,7 @@ async def thread(request: Request, staff: Staff) -> Response:
         reachable=reachable and not citizen.stopped,
         max_reply=MAX_REPLY,
         outbound=ThreadDirection.TO_CITIZEN,
+        may_erase=may_erase,
     )
 
 
