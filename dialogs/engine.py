@@ -862,11 +862,18 @@ class _Run:
             self.propose(step, Proposal(step.id, text[:MAX_PROPOSAL]))
             return
         typed = self.typed_vote(text)
-        if card is not None and typed is not None:
-            self.vote(step, card, typed)
-        elif card is None and (typed == 1 or parse.is_label(text, gettext("✍️ Add my own"))):
+        propose, go_on = gettext("✍️ Add my own"), gettext("Go on")
+        if step.allow_proposals and (
+            parse.is_label(text, propose) or parse.is_label(text, propose.split(" ", 1)[-1])
+        ):
             self.statement_press(step, PROPOSE)
-        elif card is None and (typed == -1 or parse.is_label(text, gettext("Go on"))):
+        elif parse.is_label(text, go_on):
+            self.finish_statements(step)
+        elif card is not None and typed is not None:
+            self.vote(step, card, typed)
+        elif card is None and typed == 1 and step.allow_proposals:
+            self.statement_press(step, PROPOSE)
+        elif card is None and typed == -1:
             self.finish_statements(step)
         else:
             self.emit("hint", self.vote_hint(), step_id=step.id)

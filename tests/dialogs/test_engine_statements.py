@@ -126,6 +126,15 @@ def test_typed_words_vote_and_anything_else_gets_a_kind_hint():
     assert [v.vote for v in cleo.send(TextInput("no")).votes] == [-1]
 
 
+def test_the_buttons_words_typed_add_an_idea_or_go_on():
+    gil = Resident(town_flow())
+    gil.send(TextInput("add my own"))
+    assert "Write your idea" in gil.question.text
+    gil.send(TextInput("Benches by the river"))
+    turn = gil.send(TextInput("go on!"))
+    assert turn.answered[0].step_id == "ideas" and gil.state["current"] == "top"
+
+
 def test_a_resident_adds_an_idea_typed_or_spoken_and_goes_on_voting():
     dana = Resident(town_flow())
     dana.taps(PROPOSE)
