@@ -11,18 +11,16 @@ the test does the same."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from database_checks import session_of
-from sqlalchemy import select
 
 from konsulta.bootstrap import App
-from storage.models import IdeaStatus, OutboxMessage, Vote
+from storage.models import IdeaStatus, Vote
 from tests.conftest import TEST_PSEUDONYM_SECRET
 from tests.review.conftest import Browser, Clock, add_run, logged_in
+from tests.review.test_moderation import card, outbox
 
 QUEUE = "/consultations/park-survey/statements"
 #: Noon in Warsaw; four in the morning in Los Angeles.
@@ -63,18 +61,6 @@ async def frank_proposes_and_the_others_vote(app: App, people: dict[str, str]) -
         await uow.citizens.set_flags(runs["celina"][0], stopped=True)
         await uow.commit()
         return statement.id
-
-
-async def outbox(app: App) -> list[OutboxMessage]:
-    async with app.uow() as uow:
-        query = select(OutboxMessage).order_by(OutboxMessage.id)
-        return list((await session_of(uow).execute(query)).scalars().all())
-
-
-def card(page: str, statement_id: int) -> str:
-    found = re.search(rf'<article [^>]*id="statement-{statement_id}"(.*?)</article>', page, re.S)
-    assert found is not None, statement_id
-    return found.group(0)
 
 
 async def test_supporters_hear_what_became_of_the_idea_once_in_their_language(

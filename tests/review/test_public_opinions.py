@@ -13,30 +13,9 @@ import re
 from collections.abc import Callable, Sequence
 
 from konsulta.bootstrap import App
-from storage.models import StatementStatus, Vote
+from storage.models import StatementStatus
+from tests.cli.test_opinions_cli import CONSENSUS, STATEMENTS, camp_votes
 from tests.review.conftest import Browser, add_run, logged_in
-
-STATEMENTS = [
-    "More buses to the county town",
-    "A doctor in the village once a week",
-    "Benches along the main road",
-    "A footpath to the school",
-    "A new car park by the church",
-    "Wider road through the centre",
-    "A petrol station at the exit",
-    "Longer opening hours of the shop",
-    "Street lights that work at night",
-]
-CONSENSUS = STATEMENTS[8]
-
-
-def camp_votes(camp: str) -> list[Vote]:
-    """Camp A wants 1-4 and not 5-8, camp B the opposite, camp C mixes them; all
-    three want the street lights."""
-    a = [Vote.AGREE] * 4 + [Vote.DISAGREE] * 4
-    b = [Vote.DISAGREE] * 4 + [Vote.AGREE] * 4
-    c = [Vote.AGREE, Vote.AGREE, Vote.DISAGREE, Vote.DISAGREE] * 2
-    return {"A": a, "B": b, "C": c}[camp] + [Vote.AGREE]
 
 
 async def plant(app: App, camps: Sequence[tuple[str, int]]) -> tuple[dict[str, int], list[str]]:
