@@ -249,13 +249,14 @@ class OutboundMessage:
     @property
     def readable(self) -> bool:
         """A new text in the chat that a listener should also hear: not an edit (a
-        ticked option), a menu change, a file or a voice message itself."""
+        ticked option; but the next statement of a statements step is new words on
+        the same message), a menu change, a file or a voice message itself."""
         return bool(
             self.text.strip()
             and not self.voice
             and self.op is None
             and self.document is None
-            and not self.edits
+            and (not self.edits or self.expects == "statements")
             and self.role != "broadcast"
         )
 

@@ -184,6 +184,11 @@ def test_a_question_read_aloud_also_reads_its_options_but_not_the_controls() -> 
         replace(question, edit=True), run_id=7, language="en", edit_message_id=12
     )
     assert read_aloud([ticked]) == [ticked]
+    # The next statement of a statements step edits the card too, but it is new words.
+    card = replace(question, text="« More evening buses »", expects="statements", edit=True)
+    statement = OutboundMessage.from_engine(card, run_id=7, language="en", edit_message_id=12)
+    shown, heard = read_aloud([statement])
+    assert shown == statement and heard.voice and "More evening buses" in heard.text
 
 
 FAKE_PIPER = """#!{python}
