@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from konsulta import public_results
 from konsulta.opinions import (
@@ -32,7 +33,14 @@ from konsulta.public_results import PublicOpinions
 from storage.models import Statement, StatementStatus
 from storage.uow import UnitOfWork
 
-__all__ = ["OpinionReport", "PublishedOpinions", "opinion_report", "published_opinions"]
+__all__ = [
+    "IdeaOutcome",
+    "OpinionReport",
+    "PublishedOpinions",
+    "idea_outcomes",
+    "opinion_report",
+    "published_opinions",
+]
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,42 @@ class PublishedOpinions:
     def text(self, statement: str, language: str) -> str:
         """The statement in `language` when staff translated it, else as shown."""
         return self.translations.get(statement, {}).get(language) or self.texts.get(statement, "")
+
+
+@dataclass(frozen=True)
+class IdeaOutcome:
+    """What became of an approved idea, as the public page tells it ("you said, we
+    did"): the idea in staff's words, its status, staff's reason, and when."""
+
+    text: str
+    translations: dict[str, str]
+    status: str
+    reason: str | None
+    at: datetime | None
+
+    def text_in(self, language: str) -> str:
+        return self.translations.get(language) or self.text
+
+
+async def idea_outcomes(uow: UnitOfWork, consultation_id: int) -> list[IdeaOutcome]:
+    """The approved ideas staff marked (taken up, in progress, done, not possible),
+    the latest decision first. An idea is shown without its author, as to voters."""
+    approved = await uow.statements.list_for(consultation_id, status=StatementStatus.APPROVED)
+    marked = [s for s in approved if s.idea_status is not None]
+    marked.sort(key=lambda s: s.idea_status_at or _EPOCH, reverse=True)
+    return [
+        IdeaOutcome(
+            s.shown_text,
+            dict(s.translations or {}),
+            str(s.idea_status),
+            s.idea_reason,
+            s.idea_status_at,
+        )
+        for s in marked
+    ]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 async def published_opinions(

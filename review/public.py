@@ -41,7 +41,12 @@ from starlette.routing import BaseRoute, Route
 from dialogs.schema import Flow, Step, StepKind
 from konsulta import open_data, public_numbers, public_results
 from konsulta.open_data import OpenFormat
-from konsulta.opinion_report import PublishedOpinions, published_opinions
+from konsulta.opinion_report import (
+    IdeaOutcome,
+    PublishedOpinions,
+    idea_outcomes,
+    published_opinions,
+)
 from konsulta.public_numbers import Numbers, option_keys
 from konsulta.public_results import OTHER, PUBLIC_KINDS, Cell
 from review import i18n
@@ -117,6 +122,8 @@ class Snapshot:
     numbers: Numbers
     #: The opinion groups of its statement votes, when any may be shown.
     opinions: PublishedOpinions | None
+    #: What became of the ideas staff marked ("you said, we did").
+    ideas: list[IdeaOutcome]
     counted: datetime
     pages: dict[tuple[str, bool, str], str] = field(default_factory=dict)
     downloads: dict[OpenFormat, bytes] = field(default_factory=dict)
@@ -143,6 +150,7 @@ async def snapshot(request: Request, slug: str) -> Snapshot | None:
                 outcomes=await uow.read(public_views.public_outcomes, found.id),
                 numbers=await public_numbers.count(uow, found, flow, k),
                 opinions=await published_opinions(uow, found.id, k=k),
+                ideas=await idea_outcomes(uow, found.id),
                 counted=board.clock(),
             )
 
@@ -367,6 +375,7 @@ def render_results(request: Request, found: Snapshot, language: str, embed: bool
         languages_chart=languages,
         charts=charts,
         outcomes=outcome_texts,
+        ideas=[(idea.status, idea.text_in(language), idea.reason) for idea in found.ideas],
         opinion_groups=opinion_groups,
         consensus=consensus,
         has_map=consultation.public_map_since is not None,

@@ -135,3 +135,33 @@ async def test_a_consultation_without_statements_shows_no_opinion_section(
     await publish(browser_factory)
     page = (await anonymous.get("/public/park-survey")).text
     assert 'id="opinion-groups"' not in page and 'id="consensus"' not in page
+
+
+async def test_anyone_reads_what_became_of_the_ideas_staff_marked(
+    browser_factory: Callable[[], Browser], anonymous: Browser, app: App
+) -> None:
+    """You said, we did: the street lights are done, the car park is not possible
+    (with staff's reason); ideas staff have not decided on are not listed."""
+    ids, _pids = await plant(app, [("A", 3)])
+    staff = await logged_in(browser_factory, "staff-a@example.org")
+    queue = "/consultations/park-survey/statements"
+    lights, car_park = ids[CONSENSUS], ids[STATEMENTS[4]]
+    assert (
+        await staff.post(f"{queue}/{lights}/idea-status", {"status": "done"})
+    ).status_code == 303
+    marked = await staff.post(
+        f"{queue}/{car_park}/idea-status",
+        {"status": "not_possible", "reason": "The plot belongs to the parish"},
+    )
+    assert marked.status_code == 303
+    await publish(browser_factory)
+
+    ideas = section((await anonymous.get("/public/park-survey?lang=en")).text, "ideas")
+    assert "What became of the ideas" in ideas
+    assert f"<strong>Done</strong>: {CONSENSUS}" in ideas
+    assert (
+        f"<strong>Not possible</strong>: {STATEMENTS[4]} (The plot belongs to the parish)" in ideas
+    )
+    assert STATEMENTS[0] not in ideas  # not decided on
+    ukrainian = section((await anonymous.get("/public/park-survey?lang=uk")).text, "ideas")
+    assert "<strong>Зроблено</strong>" in ukrainian
