@@ -568,12 +568,22 @@ def command_words(texts: Translator) -> dict[WordCommand, frozenset[str]]:
         # separated by commas; case and diacritics do not matter.
         WordCommand.SKIP: ("skip-words", texts.gettext("skip-words")),
     }
-    words: dict[WordCommand, frozenset[str]] = {}
-    for command, (msgid, translated) in lists.items():
+    return dict(_folded_words(tuple((c, m, t) for c, (m, t) in lists.items())))
+
+
+@cache  # one entry per catalog (language and register): a bounded set
+def _folded_words(
+    lists: tuple[tuple[WordCommand, str, str], ...],
+) -> tuple[tuple[WordCommand, frozenset[str]], ...]:
+    """The folded words of each command: folding is the costly part and the catalogs
+    do not change while the process runs, so each catalog's words are folded once
+    (every typed answer asks)."""
+    words: list[tuple[WordCommand, frozenset[str]]] = []
+    for command, msgid, translated in lists:
         # No catalog (gettext returns the msgid): no words rather than "help-words".
         found = () if translated == msgid else re.split(r"[,،]", translated)
-        words[command] = frozenset(filter(None, map(fold, found)))
-    return words
+        words.append((command, frozenset(filter(None, map(fold, found)))))
+    return tuple(words)
 
 
 def word_command(
