@@ -33,6 +33,9 @@ Draft = dict[str, Any]
 CHOICE_KINDS = frozenset({StepKind.SINGLE_CHOICE, StepKind.MULTIPLE_CHOICE, StepKind.RANKING})
 #: Kinds whose answer is a list of option keys.
 LIST_KINDS = frozenset({StepKind.MULTIPLE_CHOICE, StepKind.RANKING})
+#: The step kinds whose options the builder edits: the choices, and the statements
+#: staff seed on a statements step.
+OPTION_KINDS = CHOICE_KINDS | {StepKind.STATEMENTS}
 #: Kinds whose answer a rule can compare with a number.
 NUMERIC_KINDS = frozenset({StepKind.NUMBER, StepKind.SCALE})
 
@@ -246,6 +249,12 @@ def add_step(draft: Draft, kind: str, followup: str | None = None) -> Draft:
     step: dict[str, Any] = {"id": _new_id(new), "kind": step_kind.value, "text": ""}
     if step_kind in CHOICE_KINDS:
         step["options"] = []
+    if step_kind == StepKind.PRIORITIES:
+        # It offers the ideas of the statements step before it: the latest one.
+        sources = [s["id"] for s in new.get("steps", []) if s.get("kind") == "statements"]
+        if followup is not None or not sources:
+            raise EditError(N_("a priorities step needs a statements step before it"))
+        step["ideas_from"] = sources[-1]
     if step_kind == StepKind.SCALE:
         step.update({"min": 1, "max": 5})
     if followup is None:
@@ -287,7 +296,7 @@ def edit_step(
         step.pop("required", None)
     else:
         step["required"] = False
-    if options is not None and step["kind"] in CHOICE_KINDS:
+    if options is not None and step["kind"] in OPTION_KINDS:
         step["options"] = _options(new, step.get("options", []), options)
     for name, raw in (settings or {}).items():
         _set_setting(step, name, raw)
@@ -318,6 +327,7 @@ FLAGS: dict[str, tuple[tuple[str, bool], ...]] = {
     StepKind.TEXT.value: (("allow_voice", True), ("allow_media", False)),
     StepKind.NUMBER.value: (("integer", True),),
     StepKind.LOCATION.value: (("allow_typed", True), ("contact_data", False)),
+    StepKind.STATEMENTS.value: (("allow_proposals", True),),
 }
 
 
@@ -352,6 +362,8 @@ SETTINGS: dict[str, tuple[tuple[str, str], ...]] = {
     StepKind.NUMBER.value: (("min", "number"), ("max", "number")),
     StepKind.SCALE.value: (("min", "int"), ("max", "int")),
     StepKind.DATE.value: (("min_date", "date"), ("max_date", "date")),
+    StepKind.STATEMENTS.value: (("max_statements", "int"),),
+    StepKind.PRIORITIES.value: (("rank_up_to", "int"), ("max_statements", "int")),
 }
 
 

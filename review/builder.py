@@ -178,7 +178,7 @@ async def _render_draft(
         settings=builder.SETTINGS,
         more_texts=builder.MORE_TEXTS,
         flags=builder.FLAGS,
-        choice_kinds={kind.value for kind in builder.CHOICE_KINDS},
+        choice_kinds={kind.value for kind in builder.OPTION_KINDS},
         operators=[(op, OPERATOR_WORDS[op]) for op in RULE_OPERATORS],
         questions_before=lambda step_id: builder.questions_before(draft, step_id),
         values_of=builder.values_of,

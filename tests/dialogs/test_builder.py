@@ -178,3 +178,45 @@ def test_a_language_taken_off_takes_its_texts_along() -> None:
     assert "opens" not in draft
     _, problems = check_flow_text(builder.flow_yaml(draft), "x.yaml")
     assert problems == []
+
+
+def test_staff_build_ideas_to_vote_on_and_a_top_three_from_menus() -> None:
+    """A statements step with two seeded statements, then the top three of its ideas;
+    a top three with no statements step before it is refused with a reason."""
+    draft = builder.blank("Gmina Testowa", "pl")
+    with pytest.raises(EditError, match="statements step before it"):
+        builder.add_step(draft, "priorities")
+    draft = builder.edit_step(draft, "q1", text={"pl": "Ile masz lat?"})
+    draft = builder.add_step(draft, "statements")
+    draft = builder.edit_step(
+        draft,
+        "q2",
+        text={"pl": "Czy się Pan/Pani zgadza?"},
+        options=[{"pl": "Więcej ławek w parku."}, {"pl": "Autobus co 15 minut."}],
+        settings={"max_statements": "10"},
+        flags={"allow_proposals": False},
+    )
+    draft = builder.add_step(draft, "priorities")
+    draft = builder.edit_step(
+        draft, "q3", text={"pl": "Co najpierw?"}, settings={"rank_up_to": "2"}
+    )
+    draft = builder.set_settings(
+        draft,
+        flow_id="Pomysly",
+        languages=["pl"],
+        default_language="pl",
+        opens="2026-01-01",
+        closes="2027-12-31",
+        title={"pl": "Pomysły"},
+        consents={"consent": {"pl": "Zgoda"}},
+    )
+    draft = builder.set_end(draft, 0, {"pl": "Dziękujemy"})
+    flow, problems = check_flow_text(builder.flow_yaml(draft), "pomysly.yaml")
+    assert problems == [] and flow is not None
+    statements, top = flow.step("q2"), flow.step("q3")
+    assert [o.label for o in statements.options] == [
+        "Więcej ławek w parku.",
+        "Autobus co 15 minut.",
+    ]
+    assert statements.max_statements == 10 and statements.allow_proposals is False
+    assert top.ideas_from == "q2" and top.rank_up_to == 2
