@@ -143,6 +143,8 @@ def stages(
         links=[
             (N_("Publishing"), "/publish"),
             (N_("Communities and invite links"), "/communities"),
+            (N_("Links"), f"{base}/links"),
+            (N_("Partners"), f"{base}/partners"),
             (N_("Broadcasts"), f"{base}/broadcasts"),
             (N_("Translations"), f"{base}/translations"),
         ],
