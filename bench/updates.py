@@ -433,6 +433,10 @@ class Result:
     committed: str = ""
     #: With --bot-process: CPU per update in each process, memory, reaction times.
     costs: str = ""
+    bot_cpu_ms: float = 0.0
+    #: With --bot-process on PostgreSQL: its CPU, WAL and commits per update.
+    database: DatabaseCosts | None = None
+    peak_mib: float = 0.0
 
 
 async def serve(application: web.Application, timings: Timings) -> tuple[web.AppRunner, str]:
@@ -551,16 +555,21 @@ async def measure_konsulta(args: argparse.Namespace, database_url: str, label: s
     return await measure(f"Konsulta on {label}", setup, args, answers_check(database_url))
 
 
-def answers_check(database_url: str) -> Callable[[int], Awaitable[str]]:
-    """Whether every answer the citizens gave is committed (answer rows)."""
+async def count_answers(database_url: str) -> int:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return int(await connection.scalar(select(func.count()).select_from(Answer)) or 0)
+    finally:
+        await engine.dispose()
+
+
+def answers_check(database_url: str, already: int = 0) -> Callable[[int], Awaitable[str]]:
+    """Whether every answer the citizens gave is committed (answer rows beyond the
+    `already` there before)."""
 
     async def check(answers_given: int) -> str:
-        engine = create_engine(database_url)
-        try:
-            async with engine.connect() as connection:
-                stored = await connection.scalar(select(func.count()).select_from(Answer))
-        finally:
-            await engine.dispose()
+        stored = await count_answers(database_url) - already
         ok = "all" if stored == answers_given else "MISSING"
         return f"{stored} answer rows for {answers_given} answers given: {ok} committed"
 
@@ -595,6 +604,97 @@ def postgres_pids() -> list[int]:
     return found
 
 
+@dataclass
+class DatabaseCounters:
+    """PostgreSQL's side at one moment: its WAL position, the commits of the bot's
+    database and of every other one, and the processes that serve the bot's database
+    (its backends and the server's own: WAL writer, checkpointer, autovacuum...)."""
+
+    #: Bytes of WAL written since the server's beginning (pg_current_wal_lsn()).
+    wal_position: int
+    commits: int
+    other_commits: int
+    pids: list[int]
+
+
+class PostgresProbe:
+    """Reads `DatabaseCounters` for one database, connected to the server's `postgres`
+    database (so its own reads are no commits of the measured one; each read is a fresh
+    transaction, so the statistics are current)."""
+
+    def __init__(self, database_url: str) -> None:
+        url = normalise_url(database_url)
+        self.database = url.database
+        self.engine = create_engine(url.set(database="postgres")).execution_options(
+            isolation_level="AUTOCOMMIT"
+        )
+
+    async def read(self) -> DatabaseCounters:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT pg_stat_clear_snapshot()"))
+            wal = await connection.scalar(
+                text("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")
+            )
+            rows = (
+                await connection.execute(
+                    text(
+                        "SELECT datname, xact_commit FROM pg_stat_database"
+                        " WHERE datname IS NOT NULL"
+                    )
+                )
+            ).all()
+            pids = await connection.scalars(
+                text(
+                    "SELECT pid FROM pg_stat_activity"
+                    " WHERE datname = :name OR backend_type <> 'client backend'"
+                ),
+                {"name": self.database},
+            )
+            pid_list = [int(pid) for pid in pids]
+        ours = self.database
+        return DatabaseCounters(
+            int(wal or 0),
+            sum(int(n) for name, n in rows if name == ours),
+            sum(int(n) for name, n in rows if name != ours),
+            pid_list,
+        )
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+@dataclass
+class DatabaseCosts:
+    """PostgreSQL's share of one measured phase, per update."""
+
+    cpu_ms: float
+    wal_bytes: float
+    commits: float
+    #: Commits in other databases of the same server meanwhile (WAL is server-wide).
+    other_commits: int
+
+
+async def database_costs(
+    probe: PostgresProbe,
+    before: DatabaseCounters,
+    cpu_before: dict[int, float],
+    updates: int,
+) -> DatabaseCosts:
+    """What PostgreSQL spent since `before`, per update; waits a little first, since
+    backends report their commits to the statistics up to a second late."""
+    await asyncio.sleep(1.5)
+    after = await probe.read()
+    cpu = cpu_since(cpu_before, cpu_seconds(sorted(set(before.pids) | set(after.pids))))
+    wal = after.wal_position - before.wal_position
+    per = max(updates, 1)
+    return DatabaseCosts(
+        cpu * 1000 / per,
+        wal / per,
+        (after.commits - before.commits) / per,
+        after.other_commits - before.other_commits,
+    )
+
+
 def memory_mib(pid: int, field_name: str) -> float:
     with contextlib.suppress(OSError):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -627,9 +727,12 @@ async def measure_process(
     emu: Emulator,
     port: int,
     check: Callable[[int], Awaitable[str]] | None = None,
+    postgres_url: str | None = None,
 ) -> Result:
-    """The bot as a child process on `port`, the crowd and `emu` in this process."""
+    """The bot as a child process on `port`, the crowd and `emu` in this process; with
+    `postgres_url` (the bot's database) PostgreSQL's CPU, WAL and commits too."""
     url = f"http://127.0.0.1:{port}{PATH}"
+    probe = PostgresProbe(postgres_url) if postgres_url else None
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "bot.log"
         with log.open("wb") as output:
@@ -640,26 +743,42 @@ async def measure_process(
             idle = memory_mib(process.pid, "VmRSS")
             async with aiohttp.ClientSession() as http:
                 crowd = Crowd(emu, url, http, first_user_id=1_000_000)
-                bot_before, pg_before = cpu_seconds([process.pid]), cpu_seconds(postgres_pids())
+                counters = await probe.read() if probe else None
+                pg_before = cpu_seconds(counters.pids if counters else postgres_pids())
+                bot_before = cpu_seconds([process.pid])
                 load_before = time.process_time()
                 updates, elapsed = await run_crowd(crowd, args.citizens, args.seconds, None)
-                spent = [
-                    cpu_since(bot_before, cpu_seconds([process.pid])),
-                    cpu_since(pg_before, cpu_seconds(postgres_pids())),
-                    time.process_time() - load_before,
-                ]
+                bot_spent = cpu_since(bot_before, cpu_seconds([process.pid]))
+                load_spent = time.process_time() - load_before
+                database = (
+                    await database_costs(probe, counters, pg_before, updates)
+                    if probe and counters
+                    else None
+                )
                 crowd.recording = True
                 fixed, fixed_elapsed = await run_crowd(
                     crowd, args.citizens, args.seconds, args.rate
                 )
                 crowd.recording = False
-            bot_ms, pg_ms, load_ms = (seconds * 1000 / max(updates, 1) for seconds in spent)
-            database = f", PostgreSQL {pg_ms:.1f} ms" if "postgresql" in name.lower() else ""
+            per = max(updates, 1)
+            bot_ms, load_ms = bot_spent * 1000 / per, load_spent * 1000 / per
+            peak = memory_mib(process.pid, "VmHWM")
+            on_database = ""
+            if database is not None:
+                on_database = (
+                    f", PostgreSQL {database.cpu_ms:.1f} ms"
+                    f" (bot + PostgreSQL {bot_ms + database.cpu_ms:.1f} ms)"
+                )
             costs = (
-                f"CPU per update: bot {bot_ms:.1f} ms{database}, load {load_ms:.1f} ms;"
-                f" bot memory idle {idle:.0f} MiB,"
-                f" peak {memory_mib(process.pid, 'VmHWM'):.0f} MiB"
+                f"CPU per update: bot {bot_ms:.1f} ms{on_database}, load {load_ms:.1f} ms;"
+                f" bot memory idle {idle:.0f} MiB, peak {peak:.0f} MiB"
             )
+            if database is not None:
+                costs += (
+                    f"\nPostgreSQL per update: {database.wal_bytes:,.0f} WAL bytes,"
+                    f" {database.commits:.2f} commits"
+                    f" (other databases committed {database.other_commits} meanwhile)"
+                )
             committed = await check(crowd.answers_given) if check else ""
             return Result(
                 name,
@@ -671,10 +790,15 @@ async def measure_process(
                 crowd.errors,
                 committed,
                 costs,
+                bot_ms,
+                database,
+                peak,
             )
         finally:
             process.terminate()
             await asyncio.to_thread(process.wait, 30)
+            if probe is not None:
+                await probe.close()
 
 
 async def measure_baseline_process(args: argparse.Namespace) -> Result:
@@ -698,8 +822,10 @@ async def measure_baseline_process(args: argparse.Namespace) -> Result:
 
 
 async def measure_konsulta_process(
-    args: argparse.Namespace, database_url: str, label: str
+    args: argparse.Namespace, database_url: str, label: str, *, prepared: bool = False
 ) -> Result:
+    """Konsulta as `konsulta run --webhook` on `database_url`; `prepared`: the database
+    is migrated and senior-housing published already (else done here)."""
     emu = await start_emulator("127.0.0.1", 0, bench_emulator_config())
     port = free_port()
     settings = {
@@ -716,19 +842,34 @@ async def measure_konsulta_process(
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith("KONSULTA_")}
     env.update({f"KONSULTA_{k}": v for k, v in settings.items()})
+    if not prepared:
+        await prepare_database(database_url)
+    already = await count_answers(database_url)
+    command = [sys.executable, "-m", "bot", "run", "--webhook"]
+    postgres_url = database_url if database_url.startswith("postgresql") else None
+    try:
+        return await measure_process(
+            f"Konsulta on {label}",
+            command,
+            env,
+            args,
+            emu,
+            port,
+            answers_check(database_url, already),
+            postgres_url,
+        )
+    finally:
+        await emu.close()
+
+
+async def prepare_database(database_url: str) -> None:
+    """Migrate `database_url` and publish senior-housing, open."""
     app = await build_app(Settings(database_url=database_url, _env_file=None))
     flow, yaml_text = read_flow(FLOW_PATH, allow_incomplete=True)
     async with app.uow() as uow:
         await publish(uow, flow, yaml_text, open_now=True)
         await uow.commit()
     await app.close()
-    command = [sys.executable, "-m", "bot", "run", "--webhook"]
-    try:
-        return await measure_process(
-            f"Konsulta on {label}", command, env, args, emu, port, answers_check(database_url)
-        )
-    finally:
-        await emu.close()
 
 
 def bench_emulator_config() -> EmulatorConfig:
@@ -785,8 +926,14 @@ def print_result(result: Result, baseline: Result | None, rate: float) -> None:
     if result.errors:
         line += f"   ERRORS {result.errors}"
     print(line, flush=True)
-    if result.costs:
-        print(f"{'':<28} {result.costs}", flush=True)
+    if baseline is not None and result.bot_cpu_ms and baseline.bot_cpu_ms:
+        total = result.bot_cpu_ms + (result.database.cpu_ms if result.database else 0.0)
+        result.costs += (
+            f"\nCPU per update {total / baseline.bot_cpu_ms:.1f} times the baseline bot's"
+            f" ({total:.1f} ms against {baseline.bot_cpu_ms:.1f} ms)"
+        )
+    for line in result.costs.splitlines():
+        print(f"{'':<28} {line}", flush=True)
     if result.committed:
         print(f"{'':<28} {result.committed}", flush=True)
 

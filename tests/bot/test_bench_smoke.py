@@ -3,10 +3,14 @@ speed belongs in bench/, not in assertions)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
+import pytest
 from bot_world import REPO
+
+POSTGRES_ENV = "KONSULTA_TEST_POSTGRES_URL"
 
 
 def test_the_updates_benchmark_runs_with_a_tiny_load() -> None:
@@ -44,4 +48,30 @@ def test_the_updates_benchmark_runs_with_each_bot_in_its_own_process() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "each bot its own process" in done.stdout
     assert done.stdout.count("CPU per update: bot") == 2
+    assert "all committed" in done.stdout
+
+
+def test_the_updates_benchmark_reports_postgresqls_side_per_update() -> None:
+    server = os.environ.get(POSTGRES_ENV)
+    if not server:
+        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql+asyncpg://...)")
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "updates.py"),
+            *("--bot-process", "--citizens", "3", "--seconds", "1", "--backend", "postgresql"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        cwd=REPO,
+        env={**os.environ, POSTGRES_ENV: server},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Konsulta on PostgreSQL" in done.stdout
+    assert "(bot + PostgreSQL" in done.stdout
+    assert "WAL bytes" in done.stdout
+    assert "commits" in done.stdout
+    assert "times the baseline bot's" in done.stdout
     assert "all committed" in done.stdout
