@@ -14,6 +14,8 @@ migrated with `senior-housing` published:
    `konsulta run --webhook`) for `--seconds` as fast as the bot answers; reported per
    update: CPU in the bot process, on PostgreSQL its CPU, WAL bytes and commits, and
    the big database's figures divided by the empty one's.
+   With `--rounds 2` (the default) it measures empty, big, empty, big, each round with
+   new citizens and after a `CHECKPOINT`, and divides the means.
 2. **A broadcast to everyone**, with Telegram's limits in the emulator (1/s per chat,
    `--rate` paid broadcasts a second): on the first database filled meanwhile with
    `--small` citizens, and on the big one. The bot (`konsulta run`, its own process)
@@ -51,8 +53,8 @@ from bench import broadcast as bc
 from bench import updates
 from emulator import start_emulator
 from emulator.config import EmulatorConfig
-from konsulta import broadcasts
-from konsulta.bootstrap import running_app
+from emulator.state import Chat, EmulatorState
+from emulator.state import Citizen as EmulatedCitizen
 from konsulta.settings import Settings
 from storage.engine import create_engine
 
@@ -201,9 +203,11 @@ async def measure_broadcast(
         0,
         EmulatorConfig(token=bc.TOKEN, rate_limits=bc.emulator_limits(rate, paid=True)),
     )
-    # The emulator knows the chats the window can reach (deliveries go out in id order).
-    for n, chat in enumerate(await chats(database_url, int(rate * seconds * 1.5) + 1000)):
-        emu.citizens.create(chat, f"C{n}", "pl" if n % 2 == 0 else "en")
+    # The crowd's chats now; the bulk citizens' when the bot first writes to them (a
+    # million of them up front would cost the emulator gigabytes).
+    for n, chat in enumerate(await chats(database_url, below=FIRST_CHAT)):
+        emu.citizens.create(chat, f"C{n}", "pl")
+    emu.state.chats = BulkChats(emu.state, emu.state.chats)
     env = bc.bot_env(
         emu.base_url, database_url, rate_per_second=30, paid_broadcast="true", sender_processes=1
     )
@@ -213,23 +217,22 @@ async def measure_broadcast(
         bot.start()
         began: float | None = None  # once the bot has started the broadcast
         deadline = time.monotonic() + seconds + 900
-        async with running_app(settings, migrate=False) as app:
-            while time.monotonic() < deadline:
-                await asyncio.sleep(0.25)
-                if bot.process is not None and bot.process.poll() is not None:
-                    raise RuntimeError(f"the bot exited early:\n{bot.log()[-4000:]}")
-                shown = await broadcasts.progress(app, broadcast_id)
-                if began is None:
-                    if shown.broadcast.status != "running":
-                        continue
-                    began = time.monotonic()
-                elapsed = time.monotonic() - began
-                if shown.broadcast.materialized and not figures.written_seconds:
-                    figures.written_seconds = elapsed
-                figures.written = shown.broadcast.total
-                figures.done = shown.broadcast.status == "done"
-                if figures.done or (elapsed >= seconds and figures.written_seconds):
-                    break
+        while time.monotonic() < deadline:
+            await asyncio.sleep(1)
+            if bot.process is not None and bot.process.poll() is not None:
+                raise RuntimeError(f"the bot exited early:\n{bot.log()[-4000:]}")
+            status, materialized, total = await broadcast_state(database_url, broadcast_id)
+            if began is None:
+                if status != "running":
+                    continue
+                began = time.monotonic()
+            elapsed = time.monotonic() - began
+            if materialized and not figures.written_seconds:
+                figures.written_seconds = elapsed
+            figures.written = total
+            figures.done = status == "done"
+            if figures.done or (elapsed >= seconds and figures.written_seconds):
+                break
         if began is None:
             raise TimeoutError(f"the bot never started the broadcast:\n{bot.log()[-4000:]}")
         figures.seconds = time.monotonic() - began
@@ -242,15 +245,50 @@ async def measure_broadcast(
     return figures
 
 
-async def chats(database_url: str, limit: int) -> list[int]:
-    """The Telegram chats of the first `limit` citizens."""
+class BulkChats(dict[int, Chat]):
+    """The emulator's chats, where a bulk citizen's private chat (from FIRST_CHAT on)
+    comes into being when the bot first looks it up."""
+
+    def __init__(self, state: EmulatorState, chats: dict[int, Chat]) -> None:
+        super().__init__(chats)
+        self.state = state
+
+    def get(self, key: int, default: Chat | None = None) -> Chat | None:  # type: ignore[override]
+        found = super().get(key)
+        if found is None and isinstance(key, int) and key > FIRST_CHAT:
+            self.state.users[key] = EmulatedCitizen(key, f"C{key}", "pl")
+            found = self[key] = Chat(id=key, type="private", member_ids={key})
+        return found if found is not None else default
+
+
+async def chats(database_url: str, *, below: int) -> list[int]:
+    """The Telegram chats under `below` (the crowd's)."""
     engine = create_engine(database_url)
     try:
         async with engine.connect() as connection:
             found = await connection.scalars(
-                text(f"SELECT chat_id FROM citizen_channels ORDER BY citizen_id LIMIT {limit}")
+                text(f"SELECT chat_id FROM citizen_channels WHERE chat_id < {below}")
             )
             return [int(chat) for chat in found]
+    finally:
+        await engine.dispose()
+
+
+async def broadcast_state(database_url: str, broadcast_id: int) -> tuple[str, bool, int]:
+    """Status, all recipients written, how many: one row (counting a million
+    deliveries every second would load the database under measurement)."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    text(
+                        "SELECT status, materialized, total FROM broadcasts"
+                        f" WHERE id = {int(broadcast_id)}"
+                    )
+                )
+            ).one()
+            return str(row[0]), bool(row[1]), int(row[2])
     finally:
         await engine.dispose()
 
@@ -290,6 +328,41 @@ async def fresh_database(
 
 def ratio(big: float, empty: float) -> str:
     return f"{big / empty:.2f}" if empty else "-"
+
+
+async def checkpoint(database_url: str) -> None:
+    """On PostgreSQL, a checkpoint first: each measurement then starts with the same
+    full-page writes to come (the first change of a page after a checkpoint logs the
+    whole page), not wherever the fill's checkpoints left off."""
+    if not database_url.startswith("postgresql"):
+        return
+    engine = create_engine(database_url).execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("CHECKPOINT"))
+    finally:
+        await engine.dispose()
+
+
+def ratios(bigs: list[updates.Result], empties: list[updates.Result]) -> str:
+    """The big database's mean figures over the empty one's."""
+
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values) if values else 0.0
+
+    def of(results: list[updates.Result], pick: Callable[[updates.Result], float]) -> float:
+        return mean([pick(r) for r in results])
+
+    line = f"bot CPU {ratio(of(bigs, lambda r: r.bot_cpu_ms), of(empties, lambda r: r.bot_cpu_ms))}"
+    if all(r.database is not None for r in bigs + empties):
+        for name, pick in (
+            ("PostgreSQL CPU", lambda r: r.database.cpu_ms if r.database else 0.0),
+            ("WAL", lambda r: r.database.wal_bytes if r.database else 0.0),
+            ("commits", lambda r: r.database.commits if r.database else 0.0),
+        ):
+            line += f", {name} {ratio(of(bigs, pick), of(empties, pick))}"
+    throughput = ratio(of(bigs, lambda r: r.throughput), of(empties, lambda r: r.throughput))
+    return line + f", updates/s {throughput}"
 
 
 def report_dialog(label: str, result: updates.Result) -> None:
@@ -332,7 +405,9 @@ async def main(args: argparse.Namespace) -> int:
         f" {args.broadcast_seconds:.0f} s",
         flush=True,
     )
-    dialog = argparse.Namespace(citizens=args.citizens, seconds=args.seconds, fixed_rate=False)
+    dialog = argparse.Namespace(
+        citizens=args.citizens, seconds=args.seconds, fixed_rate=False, first_user_id=1_000_000
+    )
     failed = False
     with tempfile.TemporaryDirectory(prefix="konsulta-big-") as folder:
         workdir = Path(folder)
@@ -349,24 +424,23 @@ async def main(args: argparse.Namespace) -> int:
                 flush=True,
             )
             print("dialog updates (each in its own bot process):", flush=True)
-            empty = await updates.measure_konsulta_process(
-                dialog, empty_url, "empty", prepared=True
-            )
-            report_dialog("empty database", empty)
-            big = await updates.measure_konsulta_process(dialog, big_url, "big", prepared=True)
-            report_dialog(f"{args.citizens_in_db:,} citizens", big)
-            line = f"  big / empty: bot CPU {ratio(big.bot_cpu_ms, empty.bot_cpu_ms)}"
-            if big.database is not None and empty.database is not None:
-                line += (
-                    f", PostgreSQL CPU {ratio(big.database.cpu_ms, empty.database.cpu_ms)},"
-                    f" WAL {ratio(big.database.wal_bytes, empty.database.wal_bytes)},"
-                    f" commits {ratio(big.database.commits, empty.database.commits)}"
-                )
-            line += f", updates/s {ratio(big.throughput, empty.throughput)}"
-            print(line, flush=True)
-            failed = bool(empty.errors or big.errors) or any(
-                "MISSING" in r.committed for r in (empty, big)
-            )
+            empties: list[updates.Result] = []
+            bigs: list[updates.Result] = []
+            for round_number in range(args.rounds):
+                # New citizens each round (a first contact, then the dialog).
+                dialog.first_user_id = 1_000_000 + 100_000 * round_number
+                for url, label, results in (
+                    (empty_url, "empty database", empties),
+                    (big_url, f"{args.citizens_in_db:,} citizens", bigs),
+                ):
+                    await checkpoint(url)
+                    result = await updates.measure_konsulta_process(
+                        dialog, url, label, prepared=True
+                    )
+                    report_dialog(label, result)
+                    results.append(result)
+            print(f"  big / empty, mean of {args.rounds} round(s): {ratios(bigs, empties)}")
+            failed = any(r.errors or "MISSING" in r.committed for r in empties + bigs)
             print("a broadcast to everyone (its own bot process):", flush=True)
             await fill(empty_url, args.small)
             small_figures = await measure_broadcast(
@@ -398,6 +472,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--small", type=int, default=10_000, help="the small broadcast's size")
     parser.add_argument("--citizens", type=int, default=200, help="the dialog crowd")
     parser.add_argument("--seconds", type=float, default=15.0, help="the dialog phase")
+    parser.add_argument("--rounds", type=int, default=2, help="empty, big, empty, big...")
     parser.add_argument("--rate", type=float, default=1000.0, help="paid broadcasts a second")
     parser.add_argument("--broadcast-seconds", type=float, default=60.0)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="postgresql")

@@ -742,7 +742,8 @@ async def measure_process(
             await asyncio.sleep(2)  # start-up work (recovery, commands) is done
             idle = memory_mib(process.pid, "VmRSS")
             async with aiohttp.ClientSession() as http:
-                crowd = Crowd(emu, url, http, first_user_id=1_000_000)
+                first = getattr(args, "first_user_id", 1_000_000)
+                crowd = Crowd(emu, url, http, first_user_id=first)
                 counters = await probe.read() if probe else None
                 pg_before = cpu_seconds(counters.pids if counters else postgres_pids())
                 bot_before = cpu_seconds([process.pid])

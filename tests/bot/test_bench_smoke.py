@@ -75,3 +75,25 @@ def test_the_updates_benchmark_reports_postgresqls_side_per_update() -> None:
     assert "commits" in done.stdout
     assert "times the baseline bot's" in done.stdout
     assert "all committed" in done.stdout
+
+
+def test_the_big_database_benchmark_runs_with_a_small_database() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            *("-m", "bench.big_database", "--backend", "sqlite"),
+            *("--citizens-in-db", "2000", "--small", "200", "--citizens", "5"),
+            *("--seconds", "1", "--broadcast-seconds", "1"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2,000 citizens, 2,000 runs" in done.stdout
+    assert "big / empty: bot CPU" in done.stdout
+    assert done.stdout.count("all committed") == 2
+    assert "big / small: bot peak memory" in done.stdout
+    assert "NOT all written" not in done.stdout
