@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import os
 import secrets
 import signal
@@ -744,6 +745,9 @@ async def measure_process(
             async with aiohttp.ClientSession() as http:
                 first = getattr(args, "first_user_id", 1_000_000)
                 crowd = Crowd(emu, url, http, first_user_id=first)
+                # A later round on the same database: update ids the inbox has not seen.
+                first_update = getattr(args, "first_update_id", 1)
+                emu.state._update_ids = itertools.count(first_update)
                 counters = await probe.read() if probe else None
                 pg_before = cpu_seconds(counters.pids if counters else postgres_pids())
                 bot_before = cpu_seconds([process.pid])
