@@ -187,6 +187,10 @@ class BroadcastFigures:
     seconds: float = 0.0
     done: bool = False
     peak_mib: float = 0.0
+    #: Resident memory of the bot 15 s into the broadcast (the small one is about
+    #: done by then), and at the end.
+    rss_at_15s_mib: float = 0.0
+    rss_end_mib: float = 0.0
     bot_cpu_seconds: float = 0.0
 
 
@@ -227,6 +231,10 @@ async def measure_broadcast(
                     continue
                 began = time.monotonic()
             elapsed = time.monotonic() - began
+            if bot.process is not None:
+                figures.rss_end_mib = updates.memory_mib(bot.process.pid, "VmRSS")
+                if elapsed < 15 or not figures.rss_at_15s_mib:
+                    figures.rss_at_15s_mib = figures.rss_end_mib
             if materialized and not figures.written_seconds:
                 figures.written_seconds = elapsed
             figures.written = total
@@ -391,7 +399,8 @@ def report_broadcast(label: str, figures: BroadcastFigures) -> None:
     print(
         f"  {label:<16} {figures.recipients:>9,} recipients: {figures.written:,} queued"
         f" ({written}), {figures.sent:,} sent in {figures.seconds:.0f} s"
-        f"{' (done)' if figures.done else ''}, bot peak memory {figures.peak_mib:.0f} MiB,"
+        f"{' (done)' if figures.done else ''}; bot memory {figures.rss_at_15s_mib:.0f} MiB"
+        f" at 15 s, {figures.rss_end_mib:.0f} MiB at the end, peak {figures.peak_mib:.0f} MiB,"
         f" bot CPU {figures.bot_cpu_seconds:.1f} s",
         flush=True,
     )

@@ -93,7 +93,8 @@ def test_the_big_database_benchmark_runs_with_a_small_database() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2,000 citizens, 2,000 runs" in done.stdout
-    assert "big / empty: bot CPU" in done.stdout
-    assert done.stdout.count("all committed") == 2
+    assert "big / empty, mean of 2 round(s): bot CPU" in done.stdout
+    assert done.stdout.count("all committed") == 4  # empty, big, empty, big
+    assert "ERRORS" not in done.stdout
     assert "big / small: bot peak memory" in done.stdout
     assert "NOT all written" not in done.stdout
