@@ -23,10 +23,15 @@ Both run in this one process with the emulator and the citizens (one event loop)
 the load generator's cost is shared equally. With `--bot-process` each bot is its own
 process instead (the baseline as `bench/updates.py --serve-baseline`, Konsulta as
 `konsulta run --webhook`), as in production, and the run also reports the CPU each
-update costs in the bot process, in PostgreSQL (all its processes) and in this load
-process, the bot's idle and peak memory, and the reaction time a citizen sees (from
-sending to the bot's answer in the chat). Rate limits are lifted on both sides
-(emulator and sender), since they measure Telegram, not the bot.
+update costs in the bot process, in PostgreSQL and in this load process, the bot's
+idle and peak memory, and the reaction time a citizen sees (from sending to the bot's
+answer in the chat). On PostgreSQL, per update of the throughput phase: the CPU of the
+backends serving the bot's database and of the server's own processes, the WAL bytes
+(`pg_current_wal_lsn()` before and after; server-wide, so the commits of other
+databases meanwhile are reported too), the commits of the bot's database
+(`pg_stat_database.xact_commit`), and bot + PostgreSQL CPU against the baseline bot's.
+Rate limits are lifted on both sides (emulator and sender), since they measure
+Telegram, not the bot.
 
 Two phases per bot, `--seconds` each:
 1. throughput: citizens act as fast as the bot answers; updates/s = updates whose
