@@ -132,18 +132,14 @@ def _idea_steps(flow: Flow) -> list[Step]:
 
 def _text(flow: Flow, step: Step, statement: ApprovedStatement, language: str) -> str:
     """A statement in the dialog's language: staff's translation, the flow's own
-    catalog for a seeded statement, else as its author wrote it."""
+    catalog for a seeded statement (unless a moderator corrected it), else as its
+    author wrote it."""
     if language in statement.translations:
         return statement.translations[language]
-    if statement.seed_key is not None and statement.text == _seed_text(flow, step, statement):
-        option = next(o for o in step.options if o.key == statement.seed_key)
+    option = next((o for o in step.options if o.key == statement.seed_key), None)
+    if option is not None and statement.text == flow.localize(option.label, flow.default_language):
         return flow.localize(option.label, language)
     return statement.text
-
-
-def _seed_text(flow: Flow, step: Step, statement: ApprovedStatement) -> str | None:
-    option = next((o for o in step.options if o.key == statement.seed_key), None)
-    return None if option is None else flow.localize(option.label, flow.default_language)
 
 
 async def deck_for(
@@ -157,18 +153,24 @@ async def deck_for(
     order: dict[str, tuple[str, ...]] = {}
     texts: dict[str, str] = {}
     voted = await uow.statements.votes_of(run.citizen_id, run.consultation_id)
+    # A statements step and the priorities step that offers its ideas read one list.
+    approved_of: dict[str, list[ApprovedStatement]] = {}
     for step in steps:
         source = step if step.ideas_from is None else flow.step(step.ideas_from)
-        seeds = [(o.key, flow.localize(o.label, flow.default_language)) for o in source.options]
-        await uow.statements.seed(run.consultation_id, source.id, seeds, flow.default_language)
-        approved = await uow.statements.approved(run.consultation_id, source.id)
+        if source.id not in approved_of:
+            seeds = [(o.key, flow.localize(o.label, flow.default_language)) for o in source.options]
+            await uow.statements.seed(run.consultation_id, source.id, seeds, flow.default_language)
+            approved_of[source.id] = await uow.statements.approved(run.consultation_id, source.id)
+            texts.update(
+                {str(s.id): _text(flow, source, s, run.language) for s in approved_of[source.id]}
+            )
+        approved = approved_of[source.id]
         if step.kind is StepKind.STATEMENTS:
             boosts = routing.boosts(run.consultation_id) if routing is not None else None
             ids = statement_order(approved, voted, seed=run.id, boosts=boosts)
         else:
             ids = idea_order(approved)
         order[step.id] = tuple(str(i) for i in ids)
-        texts.update({str(s.id): _text(flow, source, s, run.language) for s in approved})
     return Deck(order=order, texts=texts)
 
 
