@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -25,9 +25,8 @@ STATEMENTS = [f"Park idea {n}" for n in range(1, 9)] + ["Keep the park open at n
 CONSENSUS = STATEMENTS[8]
 
 
-async def plant_camps(app: App, camp_size: int = 15) -> tuple[dict[str, int], list[str]]:
-    """Camp A agrees with ideas 1-4 and disagrees with 5-8, camp B the opposite; all
-    agree with the ninth. Returns statement text -> id, and the participant ids."""
+async def approved_statements(app: App, texts: Sequence[str]) -> dict[str, int]:
+    """`texts` as the park survey's approved statements (staff added them); text -> id."""
     async with app.uow() as uow:
         consultation = await uow.consultations.get_by_slug("park-survey")
         assert consultation is not None
@@ -37,9 +36,16 @@ async def plant_camps(app: App, camp_size: int = 15) -> tuple[dict[str, int], li
                     consultation.id, "ideas", text, "en", status=StatementStatus.APPROVED
                 )
             ).id
-            for text in STATEMENTS
+            for text in texts
         }
         await uow.commit()
+    return ids
+
+
+async def plant_camps(app: App, camp_size: int = 15) -> tuple[dict[str, int], list[str]]:
+    """Camp A agrees with ideas 1-4 and disagrees with 5-8, camp B the opposite; all
+    agree with the ninth. Returns statement text -> id, and the participant ids."""
+    ids = await approved_statements(app, STATEMENTS)
     pids = []
     for n in range(2 * camp_size):
         pid = await add_run(app, "park-survey", 5000 + n, {}, completed=False)

@@ -13,25 +13,14 @@ import re
 from collections.abc import Callable, Sequence
 
 from konsulta.bootstrap import App
-from storage.models import StatementStatus
 from tests.cli.test_opinions_cli import CONSENSUS, STATEMENTS, camp_votes
 from tests.review.conftest import Browser, add_run, logged_in
+from tests.review.test_opinions_page import approved_statements
 
 
 async def plant(app: App, camps: Sequence[tuple[str, int]]) -> tuple[dict[str, int], list[str]]:
     """The statements (approved) and each camp's votes; statement ids and participant ids."""
-    async with app.uow() as uow:
-        consultation = await uow.consultations.get_by_slug("park-survey")
-        assert consultation is not None
-        ids = {
-            text: (
-                await uow.statements.add(
-                    consultation.id, "ideas", text, "en", status=StatementStatus.APPROVED
-                )
-            ).id
-            for text in STATEMENTS
-        }
-        await uow.commit()
+    ids = await approved_statements(app, STATEMENTS)
     pids = []
     telegram_id = 7000
     for camp, size in camps:
