@@ -218,12 +218,22 @@ class Outreach:
             report.recipients_written += written
             if not written:
                 break
+        # Feeding stops when the window is about full, or once this run has queued a
+        # whole window (5 s of sending, in a one-second job). The sender drains the
+        # window while a feed runs, so once a feed takes longer than the sender needs
+        # for 100 messages, every feed finds room again: with no other limit the job
+        # fed until the whole backlog of written recipients was queued, never coming
+        # back to write the rest (a million-recipient broadcast stopped writing at
+        # 760,000 while sending went on) nor to finish broadcasts, and held the lock
+        # the outreach tick waits for.
+        fed = 0
         while True:
             queued = await self._step(report, "feed", lambda: self.broadcasts.feed(now))
             report.queued += queued
+            fed += queued
             if queued:
                 self.wake()
-            if queued < 100:
+            if queued < 100 or fed >= self.broadcasts.window:
                 break
         report.broadcasts_finished = await self._step(
             report, "finish broadcasts", lambda: self.broadcasts.finish(now)

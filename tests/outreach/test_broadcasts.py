@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from datetime import datetime, timedelta
 
 from database_checks import session_of
 from sqlalchemy import select, update
@@ -10,7 +11,7 @@ from sqlalchemy import select, update
 from konsulta import broadcasts
 from outreach.results import add_outcome
 from storage.models import BroadcastDelivery, Citizen
-from tests.outreach.conftest import World, zone_at
+from tests.outreach.conftest import TIMEOUT, World, zone_at
 
 NORTH = {"answer": {"consultation": "street-repairs", "step": "district", "equals": "north"}}
 
@@ -155,3 +156,48 @@ async def test_start_after_stop_brings_the_broadcasts_back(world: World) -> None
         default_language="pl",
     )
     assert (await broadcasts.preview(world.app, draft.id)).total == 1
+
+
+class SenderAlwaysKeepsUp(broadcasts.Broadcasts):
+    """A million-recipient broadcast in miniature: recipients are written one citizen
+    id at a time (many slices), and while each feed runs the sender takes 100 messages
+    from the window, so every feed finds room again (what a slow feed meets)."""
+
+    async def materialize(self, now: datetime, *, batch: int = 1) -> int:
+        return await super().materialize(now, batch=1)
+
+    async def feed(self, now: datetime) -> int:
+        await super().feed(now)
+        return 100
+
+
+async def test_a_broadcast_whose_sender_keeps_up_with_every_feed_still_writes_everyone_and_ends(
+    world: World,
+) -> None:
+    phones = [world.phone(6300 + n) for n in range(3)]
+    for phone in phones:
+        await world.take_part(phone, ["lighting", "north", "no"])
+    seen = {phone.user_id: len(phone.messages()) for phone in phones}
+    world.outreach.broadcasts = SenderAlwaysKeepsUp(world.app, world.outreach.broadcasts.quiet)
+    draft = await broadcasts.create(
+        world.app,
+        organisation_id=await broadcasts.organisation_named(world.app, None),
+        name="keeps up",
+        segment=NORTH,
+        texts={"en": "The lights are fixed.", "pl": "Latarnie naprawione."},
+    )
+    await broadcasts.schedule(world.app, draft.id)
+
+    # The job feeds for a while, then comes back: it writes the recipients left and
+    # finishes the broadcast (feeding until the window stayed full never came back).
+    for _ in range(5):
+        await asyncio.wait_for(world.tick(), TIMEOUT)
+        shown = await broadcasts.progress(world.app, draft.id)
+        if shown.broadcast.status == "done":
+            break
+    assert shown.broadcast.materialized and shown.broadcast.total == 3
+    assert shown.broadcast.status == "done" and shown.counts == {"sent": 3}
+    for phone in phones:
+        [got] = await phone.expect()
+        assert got.text is not None and got.text.startswith("The lights are fixed.")
+        assert len(phone.messages()) == seen[phone.user_id] + 1
