@@ -444,7 +444,7 @@ class Broadcasts:
         """Hand due deliveries to the outbox, keeping about `window` messages queued
         (so a cancel or a /stop still catches most of a broadcast). Returns how many."""
         async with self.app.uow() as uow:
-            room = self.window - await uow.broadcasts.queued_in_outbox()
+            room = self.window - await uow.broadcasts.queued_in_outbox(at_most=self.window)
             if room <= 0:
                 return 0
             due = await uow.broadcasts.claim_due_deliveries(
@@ -540,11 +540,15 @@ class Broadcasts:
                 broadcast = await uow.broadcasts.get(broadcast_id, for_update=True)
                 if broadcast is None or not broadcast.materialized:
                     continue
-                if await uow.broadcasts.unfinished(broadcast_id) < RECONCILE_BELOW:
-                    await uow.broadcasts.reconcile_queued(broadcast_id, now)
+                # Counted only up to the threshold: this runs every second of a
+                # broadcast, and the end is near only when few deliveries are left.
+                left = await uow.broadcasts.unfinished(broadcast_id, at_most=RECONCILE_BELOW)
+                if left >= RECONCILE_BELOW:
+                    continue
+                await uow.broadcasts.reconcile_queued(broadcast_id, now)
                 if (
                     broadcast.status == BroadcastStatus.RUNNING
-                    and not await uow.broadcasts.unfinished(broadcast_id)
+                    and not await uow.broadcasts.unfinished(broadcast_id, at_most=1)
                 ):
                     broadcast.status = BroadcastStatus.DONE
                     broadcast.finished_at = now

@@ -24,11 +24,14 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    PENDING_BROADCASTS,
+    UNFINISHED_DELIVERIES,
     Broadcast,
     BroadcastDelivery,
     BroadcastStatus,
@@ -487,16 +490,27 @@ class BroadcastRepository:
                 found.update({key: ident for ident, key in existing if key is not None})
         return found
 
-    async def queued_in_outbox(self) -> int:
-        """Broadcast messages waiting in the outbox (how full the sender's queue is)."""
-        result = await self._session.execute(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(
-                OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.kind == "broadcast",
-            )
+    async def queued_in_outbox(self, *, at_most: int) -> int:
+        """Broadcast messages waiting in the outbox (how full the sender's queue is),
+        counted up to `at_most` (the feed's window: it needs no more).
+
+        Run before every feed, so it reads only the partial index of pending broadcast
+        rows (`ix_outbox_pending_broadcasts`, with the index's own condition in literal
+        values: a bound parameter would not match it), in its order and up to a limit.
+        The old count read every `pending` entry of the outbox's status index: without
+        a vacuum, two dead ones per message ever sent, so on a million-recipient
+        broadcast each feed took longer than the last. In index order PostgreSQL marks
+        the dead entries it passes and skips them from then on, where a bitmap scan
+        would visit them all again.
+        """
+        waiting = (
+            select(OutboxMessage.id)
+            .where(text(PENDING_BROADCASTS))
+            .order_by(OutboxMessage.id)
+            .limit(at_most)
+            .subquery()
         )
+        result = await self._session.execute(select(func.count()).select_from(waiting))
         return int(result.scalar_one())
 
     async def counts(self, broadcast_id: int) -> dict[str, int]:
@@ -507,15 +521,24 @@ class BroadcastRepository:
         )
         return {status: int(n) for status, n in result}
 
-    async def unfinished(self, broadcast_id: int) -> int:
-        result = await self._session.execute(
-            select(func.count())
-            .select_from(BroadcastDelivery)
-            .where(
-                BroadcastDelivery.broadcast_id == broadcast_id,
-                BroadcastDelivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.QUEUED]),
-            )
+    async def unfinished(self, broadcast_id: int, *, at_most: int) -> int:
+        """Deliveries of the broadcast still pending or queued, counted up to `at_most`.
+
+        The scheduler asks every second whether only a few are left, never how many.
+        A full count of a million-recipient broadcast read every entry of the
+        broadcast in the status index, dead ones included (0.6 s twice a second
+        without a vacuum, and the sending slowed while it did); this reads the partial
+        index of unfinished deliveries (`ix_broadcast_deliveries_unfinished`) in its
+        order, up to the limit.
+        """
+        left = (
+            select(BroadcastDelivery.id)
+            .where(BroadcastDelivery.broadcast_id == broadcast_id, text(UNFINISHED_DELIVERIES))
+            .order_by(BroadcastDelivery.id)
+            .limit(at_most)
+            .subquery()
         )
+        result = await self._session.execute(select(func.count()).select_from(left))
         return int(result.scalar_one())
 
     async def reconcile_queued(self, broadcast_id: int, now: datetime) -> None:
