@@ -53,11 +53,15 @@ from storage.repositories._dialect import upsert_insert
 from storage.types import bot_of_channel
 
 __all__ = [
+    "ANALYZE_AFTER",
     "BroadcastRepository",
     "DueDelivery",
     "FollowUpRepository",
     "ReminderRepository",
 ]
+
+#: Recipients from which a broadcast, once written, refreshes the planner's statistics.
+ANALYZE_AFTER = 10_000
 
 
 class FollowUpRepository:
@@ -382,10 +386,22 @@ class BroadcastRepository:
         broadcast.total += added
         if upper is None:
             broadcast.materialized = True
+            await self._analyze_after(broadcast.total)
         else:
             broadcast.cursor_citizen_id = upper
         await self._session.flush()
         return added
+
+    async def _analyze_after(self, written: int) -> None:
+        """Fresh planner statistics on PostgreSQL once a big broadcast's recipients are
+        all written (a bulk load). The end-of-broadcast check, every second from now
+        on, is planned from them: with the statistics from before the load (autovacuum
+        off, or its analyze not yet come) PostgreSQL expected a few unfinished rows,
+        chose a bitmap scan and a sort, and read every entry of the partial index,
+        dead ones included (0.4 s after 160,000 messages, growing), instead of the
+        first 2,000 in index order."""
+        if written >= ANALYZE_AFTER and self._session.get_bind().dialect.name == "postgresql":
+            await self._session.execute(text("ANALYZE broadcast_deliveries"))
 
     async def claim_due_deliveries(
         self,
