@@ -39,9 +39,6 @@ from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.cluster import KMeans
-from sklearn.decomposition import PCA
-from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
 __all__ = [
@@ -281,6 +278,8 @@ def _project(matrix: Matrix, counts: npt.NDArray[np.int_], statements: int) -> M
     # PCA of a matrix without variance divides 0 by 0: everyone is in one place anyway.
     if dimensions == 0 or not np.any(matrix.std(axis=0) > 0):
         return points
+    from sklearn.decomposition import PCA  # 250 MiB of scikit-learn and SciPy: only here
+
     projected = PCA(n_components=dimensions, svd_solver="full").fit_transform(matrix)
     points[:, :dimensions] = projected
     # Polis's stretch: unseen cells are 0, which drags a sparse voter to the centre.
@@ -290,6 +289,11 @@ def _project(matrix: Matrix, counts: npt.NDArray[np.int_], statements: int) -> M
 
 def _cluster(points: Matrix, seed: int) -> tuple[npt.NDArray[np.int_], float | None]:
     """Group labels numbered by size (largest 0) and the chosen k's silhouette."""
+    # Imported here, not at the top: the bot process imports this module for routing
+    # statements, and scikit-learn with SciPy would more than double its memory.
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
     n = points.shape[0]
     distinct = len(np.unique(points.round(9), axis=0)) if n else 0
     candidates = [k for k in K_RANGE if k < n and k <= distinct]
