@@ -208,6 +208,13 @@ class Conversations:
         self._languages[user_id] = (language, register, now)
         return language, register
 
+    def _seen(self, user_id: int, language: str | None, register: Register) -> None:
+        """What a dialog's transaction just read of the citizen, kept as the cached
+        language and register: a citizen in a dialog then costs the update's context
+        (`stored_language`) no read transaction of its own. The values are as fresh as
+        a lookup would be, so the cache is no staler for it."""
+        self._languages[user_id] = (language, register, time.monotonic())
+
     def _remember_language(self, user_id: int, language: str) -> None:
         cached = self._languages.get(user_id)
         register = cached[1] if cached is not None else Register.FORMAL
@@ -323,6 +330,9 @@ class Conversations:
             else:
                 outcome = await self._advance(uow, citizen, who, run, event)
             await self._finish(uow, citizen, outcome, delivery)
+            if run is not None and who.citizen_id is None:  # not a leader helping someone
+                register = await self._register_of(uow, run.consultation_id)
+                self._seen(who.user_id, citizen.language, register)
             return outcome
 
     async def _stale(
