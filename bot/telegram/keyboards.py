@@ -97,13 +97,12 @@ class KeyboardTracker(BaseRequestMiddleware):
         kept for the next call if it fails)."""
         sent, self.sent = self.sent, []
         try:
-            for chat_id, message_id in sent:
-                older = await uow.keyboards.opened(chat_id, message_id)
-                if older:
-                    closes = [OutboundMessage.close_keyboard(m).to_payload() for m in older]
-                    await uow.outbox.queue(
-                        chat_id, OutboxKind.DIALOG, closes, citizen_id=None, bot=self.bot_name
-                    )
+            older = await uow.keyboards.opened(sent)
+            for chat_id, messages in older.items():
+                closes = [OutboundMessage.close_keyboard(m).to_payload() for m in messages]
+                await uow.outbox.queue(
+                    chat_id, OutboxKind.DIALOG, closes, citizen_id=None, bot=self.bot_name
+                )
         except BaseException:
             self.sent[:0] = sent
             raise

@@ -18,7 +18,7 @@ from bot.telegram.keyboards import KeyboardTracker
 from konsulta.bootstrap import App, build_app
 from konsulta.outbound import Delivery, Op, OutboundMessage, deliver
 from konsulta.settings import Settings
-from storage.models import OutboxMessage
+from storage.models import OpenKeyboard, OutboxMessage
 
 CHAT = 5
 #: The tracker never looks at the bot; the fake Telegram neither.
@@ -49,17 +49,17 @@ class Telegram:
                 {
                     "message_id": self.next_id,
                     "date": 0,
-                    "chat": {"id": CHAT, "type": "private"},
+                    "chat": {"id": method.chat_id, "type": "private"},
                     "text": method.text,
                 }
             )
         return True
 
 
-def question(data: str) -> SendMessage:
+def question(data: str, chat: int = CHAT) -> SendMessage:
     button = InlineKeyboardButton(text="A", callback_data=data)
     markup = InlineKeyboardMarkup(inline_keyboard=[[button]])
-    return SendMessage(chat_id=CHAT, text="Q?", reply_markup=markup)
+    return SendMessage(chat_id=chat, text="Q?", reply_markup=markup)
 
 
 def close(message_id: int) -> EditMessageReplyMarkup:
@@ -120,3 +120,37 @@ async def test_a_copy_closed_with_its_answer_is_not_closed_again(app: App) -> No
         await uow.commit()
     await tracker(telegram, NO_BOT, close(11))
     assert not any(isinstance(c, EditMessageReplyMarkup) for c in telegram.calls)
+
+
+async def test_one_wave_of_many_chats_closes_each_chats_own_older_copies(app: App) -> None:
+    """The sender notes a whole wave at once: three chats, each with its own history."""
+    tracker, telegram = KeyboardTracker(app), Telegram()
+    tap = Tap(run=1, step="age", key="a").pack()
+    for chat in (7, 8, 9):
+        await tracker(telegram, NO_BOT, question(tap, chat))  # 11, 12, 13
+    await noted(app, tracker)
+    # Chat 7's question is answered (closed with its answer); chat 8's is not.
+    async with app.uow() as uow:
+        await uow.keyboards.closed(7, 11)
+        await uow.commit()
+    # One wave: a new question in chats 7 and 8, two copies in a row in chat 9.
+    for chat in (7, 8, 9, 9):
+        await tracker(telegram, NO_BOT, question(tap, chat))  # 14, 15, 16, 17
+    await noted(app, tracker)
+    async with app.uow(read_only=True) as uow:
+        rows = await session_of(uow).execute(
+            select(OutboxMessage.chat_id, OutboxMessage.payload).order_by(OutboxMessage.id)
+        )
+        closes = [
+            (chat, p["edit_message_id"]) for chat, p in rows if p.get("op") == Op.CLOSE_KEYBOARD
+        ]
+        assert [await uow.keyboards.newest(chat) for chat in (7, 8, 9)] == [14, 15, 17]
+        left = await session_of(uow).execute(
+            select(OpenKeyboard.chat_id, OpenKeyboard.message_id).order_by(
+                OpenKeyboard.chat_id, OpenKeyboard.message_id
+            )
+        )
+        # Chat 7's answered question needs no close and its note is gone; chat 8's
+        # unanswered one and chat 9's two older copies are closed, oldest first.
+        assert sorted(closes) == [(8, 12), (9, 13), (9, 16)]
+        assert list(left) == [(7, 14), (8, 12), (8, 15), (9, 13), (9, 16), (9, 17)]
