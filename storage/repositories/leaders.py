@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -148,9 +149,23 @@ _FIND_ACTIVE = (
 )
 
 
+#: When this process last made someone a leader (`time.monotonic()`); the bot's
+#: `LeaderContext` looks every update up for a while after it (see its docstring).
+last_made = float("-inf")
+
+
 class LeaderRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+
+    async def active_users(self) -> set[tuple[str, int]]:
+        """(channel, channel user id) of every active leader: few, read in one go."""
+        result = await self._session.execute(
+            select(CitizenChannel.channel, CitizenChannel.channel_user_id)
+            .join(Leader, Leader.citizen_id == CitizenChannel.citizen_id)
+            .where(Leader.active.is_(True))
+        )
+        return {(channel, user) for channel, user in result}
 
     async def get(self, leader_id: int) -> Leader | None:
         return await self._session.get(Leader, leader_id)
@@ -176,6 +191,8 @@ class LeaderRepository:
             self._session.add(leader)
         leader.active, leader.removed_at = True, None
         await self._session.flush()
+        global last_made
+        last_made = time.monotonic()
         return leader
 
     async def join(self, leader: Leader, community: Community) -> None:

@@ -11,6 +11,7 @@ then takes the update: a leader is also an ordinary citizen.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,7 @@ from konsulta.leaders.service import (
 )
 from konsulta.outbound import mark_update
 from storage.models import Community, Leader
+from storage.repositories import leaders as leaders_repository
 from storage.repositories.citizens import TELEGRAM
 from storage.uow import UnitOfWork
 
@@ -55,15 +57,30 @@ __all__ = [
 ]
 
 Payload = dict[str, Any]
+_LEADER_ACT = f"{LeaderAct.__prefix__}{LeaderAct.__separator__}"
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class LeaderContext(BaseMiddleware):
     """Hands the active `leader` row (or None) to the leaders' filters and handlers.
 
-    Every update passes here and almost nobody is a leader: a read, no write turn,
-    unless the leader's menu is in another language than the one they use now. Group
-    messages are not looked at (leaders act in their private chat)."""
+    Every update passes here and almost nobody is a leader, so most updates are not
+    looked up one by one: the set of active leaders' users is read at most every
+    `REFRESH` seconds, and only someone in it is looked up (a read, no write turn,
+    unless the leader's menu is in another language than the one they use now). A
+    leader's button or a command is always looked up, and so is every update for
+    `REFRESH` seconds after this process made someone a leader, so a new leader's
+    menu works at once. With several workers, someone made a leader by another
+    worker less than `REFRESH` seconds ago who types (rather than taps their menu)
+    is answered as a citizen until this worker's set is read again. Group messages
+    are not looked at (leaders act in their private chat)."""
+
+    REFRESH = 5.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.known: set[tuple[str, int]] = set()
+        self.known_at = float("-inf")
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
@@ -75,14 +92,34 @@ class LeaderContext(BaseMiddleware):
         delivery: Delivery | None = data.get("delivery")
         who: Who | None = data.get("who")
         channel = who.channel if who is not None else TELEGRAM
-        async with app.uow(read_only=True) as uow:
-            leader = await uow.leaders.find_active(user.id, channel=channel)
+        leader = None
+        if await self._may_be_leader(app, channel, user.id, event):
+            async with app.uow(read_only=True) as uow:
+                leader = await uow.leaders.find_active(user.id, channel=channel)
+            if leader is not None:
+                self.known.add((channel, user.id))
         if leader is not None and leader.menu_language != language and delivery is not None:
             async with app.uow() as uow:
                 leader = await keep_menu(app, uow, user.id, delivery.chat_id, language, channel)
                 await uow.commit()
         data["leader"] = leader
         return await handler(event, data)
+
+    async def _may_be_leader(
+        self, app: App, channel: str, user_id: int, event: TelegramObject
+    ) -> bool:
+        now = self.clock()
+        if isinstance(event, CallbackQuery) and (event.data or "").startswith(_LEADER_ACT):
+            return True
+        if isinstance(event, Message) and (event.text or "").startswith("/"):
+            return True
+        if now - leaders_repository.last_made < self.REFRESH:
+            return True
+        if now - self.known_at >= self.REFRESH:
+            async with app.uow(read_only=True) as uow:
+                self.known = await uow.leaders.active_users()
+            self.known_at = now
+        return (channel, user_id) in self.known
 
 
 def is_leader(event: TelegramObject, leader: Leader | None = None) -> bool:

@@ -1,0 +1,114 @@
+"""Who is a leader, worked out without a read per update: the bot keeps the set of
+active leaders (read again every few seconds) and looks up only those in it, a
+leader's button, a command, or anyone while a leader was just made in this process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiogram.types import CallbackQuery, Message, TelegramObject, User
+from leader_world import COMMUNITY, ORGANISATION, World
+
+from bot.telegram.callbacks import LeaderAct
+from bot.telegram.leaders.common import LeaderContext
+from konsulta.leaders.actions import LeaderAction
+from konsulta.leaders.service import add_leader
+from storage.models import Leader
+from storage.repositories import leaders as leaders_repository
+
+ANNA, BORYS = 7101, 7102
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def typed(user_id: int, text: str) -> Message:
+    return Message.model_validate(
+        {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": user_id, "type": "private"},
+            "from": {"id": user_id, "is_bot": False, "first_name": "X"},
+            "text": text,
+        }
+    )
+
+
+def menu_tap(user_id: int) -> CallbackQuery:
+    return CallbackQuery.model_validate(
+        {
+            "id": "q",
+            "chat_instance": "c",
+            "from": {"id": user_id, "is_bot": False, "first_name": "X"},
+            "data": LeaderAct(act=LeaderAction.STATS).pack(),
+        }
+    )
+
+
+async def leader_seen(world: World, context: LeaderContext, event: TelegramObject) -> bool:
+    """What the leaders' routers would be handed for `event`: a leader or None."""
+    handed: dict[str, Leader | None] = {}
+
+    async def handler(_event: TelegramObject, data: dict[str, Any]) -> None:
+        handed["leader"] = data["leader"]
+
+    user = event.from_user
+    assert isinstance(user, User)
+    data: dict[str, Any] = {"app": world.app, "language": "en", "event_from_user": user}
+    await context(handler, event, data)
+    return handed["leader"] is not None
+
+
+async def made_leader_elsewhere(world: World, user_id: int, monkeypatch: Any) -> None:
+    """Staff make `user_id` a leader through another worker: this process never saw it."""
+    async with world.app.uow() as uow:
+        await add_leader(world.app, uow, user_id, COMMUNITY, ORGANISATION)
+        await uow.commit()
+    monkeypatch.setattr(leaders_repository, "last_made", float("-inf"))
+
+
+async def test_a_new_leader_is_known_at_once_here_and_within_seconds_elsewhere(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(leaders_repository, "last_made", float("-inf"))
+    clock = Clock()
+    context = LeaderContext(clock)
+    for user_id in (ANNA, BORYS):
+        phone = world.phone(user_id)
+        await phone.send("/help")  # both have talked to the bot as citizens
+        await phone.expect()
+    assert not await leader_seen(world, context, typed(ANNA, "hello"))
+
+    # Made a leader by another worker a second ago: what Anna types is still a
+    # citizen's, but her menu's buttons and her commands are hers at once.
+    await made_leader_elsewhere(world, ANNA, monkeypatch)
+    clock.now += 1
+    assert not await leader_seen(world, context, typed(ANNA, "Our meeting is on Friday"))
+    assert await leader_seen(world, context, menu_tap(ANNA))
+    assert await leader_seen(world, context, typed(ANNA, "Our meeting is on Friday"))
+
+    # Borys, made a leader elsewhere too, is known once the set is read again.
+    await made_leader_elsewhere(world, BORYS, monkeypatch)
+    assert await leader_seen(world, context, typed(BORYS, "/stats"))
+    clock.now += LeaderContext.REFRESH
+    assert await leader_seen(world, context, typed(BORYS, "hello"))
+
+
+async def test_a_leader_made_in_this_process_is_known_from_the_next_update(
+    world: World,
+) -> None:
+    context = LeaderContext()
+    phone = world.phone(ANNA)
+    await phone.send("/help")
+    await phone.expect()
+    assert not await leader_seen(world, context, typed(ANNA, "hello"))
+    async with world.app.uow() as uow:
+        await add_leader(world.app, uow, ANNA, COMMUNITY, ORGANISATION)
+        await uow.commit()
+    assert await leader_seen(world, context, typed(ANNA, "hello"))
