@@ -515,18 +515,16 @@ class Conversations:
             if assisted is None:
                 raise LookupError(f"no citizen {who.citizen_id}")
             return assisted
-        citizen = await uow.citizens.get_or_create(
+        # On PostgreSQL the citizen's row lock keeps two workers from racing on one
+        # citizen; SQLite's writers take turns anyway (see WriterTurns).
+        return await uow.citizens.get_or_create(
             who.user_id,
             who.chat_id,
             secret=self.app.settings.pseudonym_secret.get_secret_value(),
             channel=who.channel,
             timezone=self.app.settings.default_timezone,
+            lock=self.app.writer_turns is None,
         )
-        if self.app.writer_turns is not None:
-            return citizen  # SQLite: writers already take turns (see WriterTurns)
-        # On PostgreSQL this row lock keeps two workers from racing on one citizen.
-        locked = await uow.citizens.get_for_update(citizen.id)
-        return locked or citizen
 
     async def _invite(self, uow: UnitOfWork, key: str | int | None) -> InviteLink | None:
         """The community invite link behind a /start payload (revoked ones: none)."""

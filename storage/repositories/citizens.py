@@ -106,17 +106,22 @@ class CitizenRepository:
         channel: str = TELEGRAM,
         display_name: str | None = None,
         timezone: str = DEFAULT_TIMEZONE,
+        lock: bool = False,
     ) -> Citizen:
-        """The citizen behind a channel user, created on first contact.
+        """The citizen behind a channel user, created on first contact; with `lock`,
+        row-locked as `get_for_update` does, in the same statement that finds them.
 
         Safe when two updates of a new user race: both inserts use ON CONFLICT DO
         NOTHING, and both callers end up with the one row. Also refreshes the chat id,
         display name and `last_seen_at`.
         """
         now = utcnow()
+        find = _FIND_WITH_CHANNEL
+        if lock:
+            find = find.with_for_update(of=Citizen).execution_options(populate_existing=True)
         found = (
             await self._session.execute(
-                _FIND_WITH_CHANNEL, {"channel": channel, "channel_user_id": channel_user_id}
+                find, {"channel": channel, "channel_user_id": channel_user_id}
             )
         ).one_or_none()
         if found is None:
@@ -142,7 +147,7 @@ class CitizenRepository:
                     index_elements=[CitizenChannel.channel, CitizenChannel.channel_user_id]
                 )
             )
-            return citizen
+            return (await self.get_for_update(citizen.id) or citizen) if lock else citizen
         link, citizen = found
         if link.chat_id != chat_id:
             link.chat_id = chat_id
