@@ -15,10 +15,18 @@ from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OpenKeyboard
-from storage.repositories._dialect import upsert_insert
+from storage.repositories._dialect import PreparedUpsert, upsert_insert
 from storage.types import utcnow
 
 __all__ = ["KeyboardRepository"]
+
+
+_CLOSED = PreparedUpsert(
+    OpenKeyboard.__table__,
+    lambda insert: insert.on_conflict_do_update(
+        index_elements=[OpenKeyboard.chat_id, OpenKeyboard.message_id], set_={"closed": True}
+    ),
+)
 
 
 class KeyboardRepository:
@@ -75,14 +83,9 @@ class KeyboardRepository:
 
     async def closed(self, chat_id: int, message_id: int) -> None:
         """Closed, whether or not it was noted yet (then the note finds it closed)."""
-        statement = upsert_insert(self._session, OpenKeyboard).values(
-            chat_id=chat_id, message_id=message_id, opened_at=utcnow(), closed=True
-        )
         await self._session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[OpenKeyboard.chat_id, OpenKeyboard.message_id],
-                set_={"closed": True},
-            )
+            _CLOSED.on(self._session),
+            {"chat_id": chat_id, "message_id": message_id, "opened_at": utcnow(), "closed": True},
         )
 
     async def is_open(self, chat_id: int, message_id: int) -> bool:

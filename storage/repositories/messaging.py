@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, delete, exists, false, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, exists, false, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -54,6 +54,7 @@ DEFAULT_INBOX_LEASE = timedelta(seconds=30)
 #: Rows not yet sent, failed or given up: they hold their chat's place in the queue.
 UNSENT = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 
+_INSERT_OUTBOX = insert(cast(Table, OutboxMessage.__table__))
 _DEFAULT_PRIORITY = {
     OutboxKind.DIALOG: Priority.DIALOG,
     OutboxKind.REPLY: Priority.REPLY,
@@ -114,7 +115,8 @@ class OutboxRepository:
             }
             for payload in payloads
         ]
-        await self._session.execute(insert(OutboxMessage), rows)
+        # Core over the table: the ORM's bulk insert costs more than the INSERT itself.
+        await self._session.execute(_INSERT_OUTBOX, rows)
         self.queued = True
 
     async def enqueue(

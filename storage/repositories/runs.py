@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Answer, Citizen, ConsentPurpose, Consultation, Run, RunStatus
-from storage.repositories._dialect import upsert_insert
+from storage.repositories._dialect import PreparedUpsert
 from storage.repositories._session import attached
 from storage.repositories.citizens import consented_name, standing_consent
 from storage.types import utcnow
@@ -179,6 +179,16 @@ class RunRepository:
             await result.close()
 
 
+_REPLACED = ("value", "display_text", "skipped", "answered_at", "transcript", "transcript_by")
+_ANSWER_UPSERT = PreparedUpsert(
+    Answer.__table__,
+    lambda insert: insert.on_conflict_do_update(
+        index_elements=[Answer.run_id, Answer.step_id],
+        set_={name: insert.excluded[name] for name in _REPLACED},
+    ),
+)
+
+
 class AnswerRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -194,23 +204,19 @@ class AnswerRepository:
         answered_at: datetime | None = None,
     ) -> None:
         """Store the answer to `step_id`, replacing an earlier answer to the same step."""
-        values = {
-            "value": value,
-            "display_text": display_text,
-            "skipped": skipped,
-            "answered_at": answered_at or utcnow(),
-            # A new answer is not the old note: its machine transcript goes with it.
-            "transcript": None,
-            "transcript_by": None,
-        }
-        insert = upsert_insert(self._session, Answer).values(
-            run_id=run_id, step_id=step_id, **values
-        )
         await self._session.execute(
-            insert.on_conflict_do_update(
-                index_elements=[Answer.run_id, Answer.step_id],
-                set_={name: insert.excluded[name] for name in values},
-            )
+            _ANSWER_UPSERT.on(self._session),
+            {
+                "run_id": run_id,
+                "step_id": step_id,
+                "value": value,
+                "display_text": display_text,
+                "skipped": skipped,
+                "answered_at": answered_at or utcnow(),
+                # A new answer is not the old note: its machine transcript goes with it.
+                "transcript": None,
+                "transcript_by": None,
+            },
         )
 
     async def get(self, answer_id: int) -> Answer | None:
