@@ -35,7 +35,7 @@ from storage.models import (
     OutboxStatus,
     Priority,
 )
-from storage.repositories._dialect import upsert_insert
+from storage.repositories._dialect import PreparedUpsert, upsert_insert
 from storage.repositories.citizens import bot_of_citizen
 from storage.types import utcnow
 
@@ -375,23 +375,29 @@ class ClaimedUpdate:
 
 
 def _marking(*, only_pending: bool) -> Any:
-    """Built once (every update is marked): done, its raw update dropped."""
-    statement = update(InboxUpdate).where(
-        InboxUpdate.bot == bindparam("of_bot"), InboxUpdate.update_id == bindparam("id")
+    """Built once (every update is marked): done, its raw update dropped. Core over
+    the table: the ORM's bulk UPDATE would work its values out again every time."""
+    inbox = cast(Table, InboxUpdate.__table__).c
+    statement = update(cast(Table, InboxUpdate.__table__)).where(
+        inbox.bot == bindparam("of_bot"), inbox.update_id == bindparam("id")
     )
     if only_pending:
-        statement = statement.where(InboxUpdate.handled_at.is_(None))
-    return (
-        statement.values(
-            handled_at=bindparam("handled_at"), error=bindparam("error"), raw={}, lease_until=None
-        )
-        .returning(InboxUpdate.update_id)
-        .execution_options(synchronize_session=False)
-    )
+        statement = statement.where(inbox.handled_at.is_(None))
+    return statement.values(
+        handled_at=bindparam("handled_at"), error=bindparam("error"), raw={}, lease_until=None
+    ).returning(inbox.update_id)
 
 
 _MARK = _marking(only_pending=False)
 _MARK_PENDING = _marking(only_pending=True)
+
+
+_STORE_INBOX = PreparedUpsert(
+    InboxUpdate.__table__,
+    lambda insert: insert.on_conflict_do_nothing(
+        index_elements=[InboxUpdate.bot, InboxUpdate.update_id]
+    ).returning(InboxUpdate.update_id),
+)
 
 
 class InboxRepository:
@@ -442,13 +448,10 @@ class InboxRepository:
             }
             for update_id, raw, chat_id in updates
         ]
-        statement = (
-            upsert_insert(self._session, InboxUpdate)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=[InboxUpdate.bot, InboxUpdate.update_id])
-            .returning(InboxUpdate.update_id)
-        )
-        return set((await self._session.execute(statement)).scalars())
+        # Many rows as parameters of one statement built once: SQLAlchemy sends them as
+        # one multi-row INSERT ("insertmanyvalues") without coercing each value anew.
+        result = await self._session.execute(_STORE_INBOX.on(self._session), rows)
+        return set(result.scalars())
 
     async def get(self, update_id: int, *, bot: str = "") -> InboxUpdate | None:
         return await self._session.get(InboxUpdate, (bot, update_id), populate_existing=True)
