@@ -158,9 +158,7 @@ async def deck_for(
     for step in steps:
         source = step if step.ideas_from is None else flow.step(step.ideas_from)
         if source.id not in approved_of:
-            seeds = [(o.key, flow.localize(o.label, flow.default_language)) for o in source.options]
-            await uow.statements.seed(run.consultation_id, source.id, seeds, flow.default_language)
-            approved_of[source.id] = await uow.statements.approved(run.consultation_id, source.id)
+            approved_of[source.id] = await _approved_and_seeded(uow, flow, source, run)
             texts.update(
                 {str(s.id): _text(flow, source, s, run.language) for s in approved_of[source.id]}
             )
@@ -172,6 +170,22 @@ async def deck_for(
             ids = idea_order(approved)
         order[step.id] = tuple(str(i) for i in ids)
     return Deck(order=order, texts=texts)
+
+
+async def _approved_and_seeded(
+    uow: UnitOfWork, flow: Flow, step: Step, run: Run
+) -> list[ApprovedStatement]:
+    """The step's approved statements, its seeded ones written first if any is missing
+    (the first turn of the consultation): a read per turn, not a write as well. A seed
+    a moderator rejected is missing every time, which costs that write again but
+    changes nothing (an existing statement is left alone)."""
+    approved = await uow.statements.approved(run.consultation_id, step.id)
+    present = {s.seed_key for s in approved}
+    if all(o.key in present for o in step.options):
+        return approved
+    seeds = [(o.key, flow.localize(o.label, flow.default_language)) for o in step.options]
+    await uow.statements.seed(run.consultation_id, step.id, seeds, flow.default_language)
+    return await uow.statements.approved(run.consultation_id, step.id)
 
 
 async def store_turn(uow: UnitOfWork, flow: Flow, run: Run, turn: Turn) -> None:
