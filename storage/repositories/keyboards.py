@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import bindparam, delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OpenKeyboard
@@ -26,6 +26,12 @@ _CLOSED = PreparedUpsert(
     lambda insert: insert.on_conflict_do_update(
         index_elements=[OpenKeyboard.chat_id, OpenKeyboard.message_id], set_={"closed": True}
     ),
+)
+
+
+#: Every tap asks it (is this the newest copy?): built once.
+_NEWEST = select(func.max(OpenKeyboard.message_id)).where(
+    OpenKeyboard.chat_id == bindparam("chat_id"), OpenKeyboard.closed.is_(False)
 )
 
 
@@ -100,9 +106,5 @@ class KeyboardRepository:
 
     async def newest(self, chat_id: int) -> int | None:
         """The chat's newest question message with working buttons, if any is known."""
-        newest: int | None = await self._session.scalar(
-            select(func.max(OpenKeyboard.message_id)).where(
-                OpenKeyboard.chat_id == chat_id, OpenKeyboard.closed.is_(False)
-            )
-        )
+        newest: int | None = await self._session.scalar(_NEWEST, {"chat_id": chat_id})
         return newest

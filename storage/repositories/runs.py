@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.models import Answer, Citizen, ConsentPurpose, Consultation, Run, RunStatus
 from storage.repositories._dialect import PreparedUpsert
@@ -37,6 +38,20 @@ class RunExport:
     #: The citizen's name, only while their consent to be named in this consultation
     #: stands (`consented_name`).
     name: str | None = None
+
+
+_SAVE_STATE = (
+    update(cast(Table, Run.__table__))
+    .where(Run.__table__.c.id == bindparam("run_id"))
+    .values(state=bindparam("state"), updated_at=bindparam("now"))
+)
+#: Every update of a dialog asks it: built once (building costs more than running it).
+_LATEST_ACTIVE = (
+    select(Run)
+    .where(Run.citizen_id == bindparam("citizen_id"), Run.status == RunStatus.STARTED)
+    .order_by(Run.updated_at.desc(), Run.id.desc())
+    .limit(1)
+)
 
 
 class RunRepository:
@@ -94,12 +109,7 @@ class RunRepository:
 
     async def latest_active(self, citizen_id: int) -> Run | None:
         """The unfinished run the citizen touched last, whatever the consultation."""
-        result = await self._session.execute(
-            select(Run)
-            .where(Run.citizen_id == citizen_id, Run.status == RunStatus.STARTED)
-            .order_by(Run.updated_at.desc(), Run.id.desc())
-            .limit(1)
-        )
+        result = await self._session.execute(_LATEST_ACTIVE, {"citizen_id": citizen_id})
         return result.scalar_one_or_none()
 
     async def save(
@@ -107,6 +117,17 @@ class RunRepository:
     ) -> None:
         """Store the engine's new state and/or status; completing stamps `completed_at`."""
         now = utcnow()
+        if state is not None and status is None and run in self._session:
+            # Most turns: one prepared UPDATE, not the ORM's flush (which works out the
+            # changes of every object in the session); the object then holds the new
+            # values as already stored, so no flush writes them again.
+            new_state = dict(state)
+            await self._session.execute(
+                _SAVE_STATE, {"run_id": run.id, "state": new_state, "now": now}
+            )
+            set_committed_value(run, "state", new_state)
+            set_committed_value(run, "updated_at", now)
+            return
         run = attached(self._session, run)
         if state is not None:
             # A new dict object, so the change is seen even if the engine mutated in place.
