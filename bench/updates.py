@@ -56,7 +56,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,7 +72,8 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.types import Update as TgUpdate
 from aiohttp import web
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
+from sqlalchemy.engine import Engine
 
 from bot.telegram.runtime import SECRET_HEADER, Runtime
 from dialogs.schema import Flow, Step
@@ -463,6 +464,44 @@ async def serve(application: web.Application, timings: Timings) -> tuple[web.App
     return runner, f"http://127.0.0.1:{port}{PATH}"
 
 
+@dataclass
+class Statements:
+    """SQL statements and transactions the bot ran (in this process)."""
+
+    statements: int = 0
+    transactions: int = 0
+
+    def per_update(self, updates: int) -> str:
+        if not self.statements:
+            return ""
+        return (
+            f"{self.statements / max(updates, 1):.1f} SQL statements and"
+            f" {self.transactions / max(updates, 1):.2f} transactions per update"
+        )
+
+
+@contextlib.contextmanager
+def counting_statements() -> Iterator[Statements]:
+    """Count every engine's statements and transactions meanwhile (the in-process
+    mode: the bot's engine is in this process)."""
+    counted = Statements()
+
+    def statement(_connection: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        if not sql.startswith("BEGIN"):  # SQLite's, counted as a transaction
+            counted.statements += 1
+
+    def begin(*_args: Any) -> None:
+        counted.transactions += 1
+
+    event.listen(Engine, "before_cursor_execute", statement)
+    event.listen(Engine, "begin", begin)
+    try:
+        yield counted
+    finally:
+        event.remove(Engine, "before_cursor_execute", statement)
+        event.remove(Engine, "begin", begin)
+
+
 def make_bot(emu: Emulator) -> Bot:
     return Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(emu.base_url)))
 
@@ -481,7 +520,8 @@ async def measure(
     try:
         async with aiohttp.ClientSession() as http:
             crowd = Crowd(emu, url, http, first_user_id=1_000_000)
-            updates, elapsed = await run_crowd(crowd, args.citizens, args.seconds, None)
+            with counting_statements() as counted:
+                updates, elapsed = await run_crowd(crowd, args.citizens, args.seconds, None)
             throughput = updates / elapsed
             timings.recording = True
             fixed, fixed_elapsed = await run_crowd(crowd, args.citizens, args.seconds, args.rate)
@@ -496,6 +536,7 @@ async def measure(
             percentile(timings.latencies, 0.99) * 1000,
             crowd.errors,
             committed,
+            counted.per_update(updates),
         )
     finally:
         await runner.cleanup()
