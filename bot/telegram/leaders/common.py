@@ -2,8 +2,9 @@
 one shape of a handler that answers in a transaction (`replies`), and the two
 questions most of their commands start with (which community, which consultation).
 
-`LeaderContext` finds the active leader behind an update with one read; the routers'
-filter `is_leader` only looks at what it found. The one write it may do (the leader's
+`LeaderContext` finds the active leader behind an update (a citizen's update mostly
+without a read: see its docstring); the routers' filter `is_leader` only looks at
+what it found. The one write it may do (the leader's
 command menu set again in the language they now use, after /language) is the
 `keep_menu` service's, in its own transaction, because it must happen whichever router
 then takes the update: a leader is also an ordinary citizen.
