@@ -1,6 +1,7 @@
-"""Who is a leader, worked out without a read per update: the bot keeps the set of
-active leaders (read again every few seconds) and looks up only those in it, a
-leader's button, a command, or anyone while a leader was just made in this process."""
+"""Who is a leader, worked out without a read for most updates: a tap on an answer
+button is looked up only for someone in the set of active leaders (read again every
+few seconds) or while a leader was just made in this process; what anyone types and a
+leader's own buttons are always looked up."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from leader_world import COMMUNITY, ORGANISATION, World
 
-from bot.telegram.callbacks import LeaderAct
+from bot.telegram.callbacks import LeaderAct, Tap
 from bot.telegram.leaders.common import LeaderContext
 from konsulta.leaders.actions import LeaderAction
 from konsulta.leaders.service import add_leader
@@ -40,15 +41,25 @@ def typed(user_id: int, text: str) -> Message:
     )
 
 
-def menu_tap(user_id: int) -> CallbackQuery:
+def tap(user_id: int, data: str) -> CallbackQuery:
     return CallbackQuery.model_validate(
         {
             "id": "q",
             "chat_instance": "c",
             "from": {"id": user_id, "is_bot": False, "first_name": "X"},
-            "data": LeaderAct(act=LeaderAction.STATS).pack(),
+            "data": data,
         }
     )
+
+
+def menu_tap(user_id: int) -> CallbackQuery:
+    """A button of the leader's own menu."""
+    return tap(user_id, LeaderAct(act=LeaderAction.STATS).pack())
+
+
+def answer_tap(user_id: int) -> CallbackQuery:
+    """A button of a consultation's question (a leader taps them helping someone)."""
+    return tap(user_id, Tap(run=1, step="age", key="a").pack())
 
 
 async def leader_seen(world: World, context: LeaderContext, event: TelegramObject) -> bool:
@@ -83,21 +94,26 @@ async def test_a_new_leader_is_known_at_once_here_and_within_seconds_elsewhere(
         phone = world.phone(user_id)
         await phone.send("/help")  # both have talked to the bot as citizens
         await phone.expect()
-    assert not await leader_seen(world, context, typed(ANNA, "hello"))
+    assert not await leader_seen(world, context, answer_tap(ANNA))
 
-    # Made a leader by another worker a second ago: what Anna types is still a
-    # citizen's, but her menu's buttons and her commands are hers at once.
+    # Made a leader by another worker a second ago: what Anna types and her menu's
+    # buttons are hers at once; a tap on a question's button only once she is known.
     await made_leader_elsewhere(world, ANNA, monkeypatch)
     clock.now += 1
-    assert not await leader_seen(world, context, typed(ANNA, "Our meeting is on Friday"))
-    assert await leader_seen(world, context, menu_tap(ANNA))
+    assert not await leader_seen(world, context, answer_tap(ANNA))
     assert await leader_seen(world, context, typed(ANNA, "Our meeting is on Friday"))
+    assert await leader_seen(world, context, answer_tap(ANNA))
 
-    # Borys, made a leader elsewhere too, is known once the set is read again.
+    # Borys, made a leader elsewhere too: his menu is his at once, and a question's
+    # button once the set of leaders is read again.
     await made_leader_elsewhere(world, BORYS, monkeypatch)
-    assert await leader_seen(world, context, typed(BORYS, "/stats"))
+    assert not await leader_seen(world, context, answer_tap(BORYS))
     clock.now += LeaderContext.REFRESH
-    assert await leader_seen(world, context, typed(BORYS, "hello"))
+    assert await leader_seen(world, context, answer_tap(BORYS))
+    assert await leader_seen(world, context, menu_tap(BORYS))
+
+    # Someone who is not a leader: taps cost no lookup, and are a citizen's.
+    assert not await leader_seen(world, context, answer_tap(7199))
 
 
 async def test_a_leader_made_in_this_process_is_known_from_the_next_update(
@@ -107,8 +123,8 @@ async def test_a_leader_made_in_this_process_is_known_from_the_next_update(
     phone = world.phone(ANNA)
     await phone.send("/help")
     await phone.expect()
-    assert not await leader_seen(world, context, typed(ANNA, "hello"))
+    assert not await leader_seen(world, context, answer_tap(ANNA))
     async with world.app.uow() as uow:
         await add_leader(world.app, uow, ANNA, COMMUNITY, ORGANISATION)
         await uow.commit()
-    assert await leader_seen(world, context, typed(ANNA, "hello"))
+    assert await leader_seen(world, context, answer_tap(ANNA))

@@ -5,9 +5,9 @@ broadcasts and the approvers' buttons (`broadcasts`), one-time "become a leader"
 
 These routers come before the citizens' ones (see `bot.telegram.routers`). The leaders'
 router lets through only updates from active leaders (`common.LeaderContext` finds
-them from a list read every few seconds and one lookup for those in it; its filter
-only looks); an update none of its handlers wants goes on to the citizens' routers,
-so a leader is also an ordinary citizen. Each
+them: one lookup, or for a tap on an answer button a list read every few seconds;
+its filter only looks); an update none of its handlers wants goes on to the
+citizens' routers, so a leader is also an ordinary citizen. Each
 `LeaderAction` has exactly one handler, chosen by a magic filter on the `LeaderAct`
 callback data (a test holds this); handlers parse and delegate to
 `konsulta.leaders`; every dialog step is stored (broadcast rows, the leader's

@@ -65,16 +65,17 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 class LeaderContext(BaseMiddleware):
     """Hands the active `leader` row (or None) to the leaders' filters and handlers.
 
-    Every update passes here and almost nobody is a leader, so most updates are not
-    looked up one by one: the set of active leaders' users is read at most every
-    `REFRESH` seconds, and only someone in it is looked up (a read, no write turn,
-    unless the leader's menu is in another language than the one they use now). A
-    leader's button or a command is always looked up, and so is every update for
-    `REFRESH` seconds after this process made someone a leader, so a new leader's
-    menu works at once. With several workers, someone made a leader by another
-    worker less than `REFRESH` seconds ago who types (rather than taps their menu)
-    is answered as a citizen until this worker's set is read again. Group messages
-    are not looked at (leaders act in their private chat)."""
+    Every update passes here and almost nobody is a leader. Whatever someone types (a
+    leader's text may be the broadcast they are composing) and a leader's own buttons
+    are looked up (a read, no write turn, unless the leader's menu is in another
+    language than the one they use now). A tap on an answer button, most of a
+    dialog's updates, is looked up only for someone in the set of active leaders'
+    users, read at most every `REFRESH` seconds (a leader helping someone answer taps
+    those buttons for them), and for `REFRESH` seconds after this process made
+    someone a leader. With several workers, a leader made by another worker less than
+    `REFRESH` seconds ago whose next update is a tap on an answer button while helping
+    someone is taken as tapping for themselves once. Group messages are not looked at
+    (leaders act in their private chat)."""
 
     REFRESH = 5.0
 
@@ -112,7 +113,7 @@ class LeaderContext(BaseMiddleware):
         now = self.clock()
         if isinstance(event, CallbackQuery) and (event.data or "").startswith(_LEADER_ACT):
             return True
-        if isinstance(event, Message) and (event.text or "").startswith("/"):
+        if isinstance(event, Message):  # typed: a leader's text may be a broadcast's
             return True
         if now - leaders_repository.last_made < self.REFRESH:
             return True
