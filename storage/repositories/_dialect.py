@@ -16,14 +16,23 @@ from sqlalchemy.sql.expression import Executable
 Upsert = postgresql.Insert | sqlite.Insert
 
 
+#: Each backend's `insert()` with `on_conflict_do_nothing/update`.
+_INSERTS: dict[str, Callable[[Any], Upsert]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
+
+
+def _insert_of(session: AsyncSession) -> Callable[[Any], Upsert]:
+    name = session.get_bind().dialect.name
+    if name not in _INSERTS:
+        raise NotImplementedError(f"no upsert for database backend {name!r}")
+    return _INSERTS[name]
+
+
 def upsert_insert(session: AsyncSession, entity: Any) -> postgresql.Insert | sqlite.Insert:
     """An `insert(entity)` that has `on_conflict_do_nothing/update` for this session's backend."""
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert(entity)
-    if name == "sqlite":
-        return sqlite.insert(entity)
-    raise NotImplementedError(f"no upsert for database backend {name!r}")
+    return _insert_of(session)(entity)
 
 
 class PreparedUpsert:
@@ -36,13 +45,8 @@ class PreparedUpsert:
     """
 
     def __init__(self, table: Any, build: Callable[[Upsert], Executable]) -> None:
-        self._statements = {
-            "postgresql": build(postgresql.insert(table)),
-            "sqlite": build(sqlite.insert(table)),
-        }
+        self._statements = {name: build(insert(table)) for name, insert in _INSERTS.items()}
 
     def on(self, session: AsyncSession) -> Executable:
-        name = session.get_bind().dialect.name
-        if name not in self._statements:
-            raise NotImplementedError(f"no upsert for database backend {name!r}")
-        return self._statements[name]
+        _insert_of(session)  # an unknown backend is refused as `upsert_insert` refuses it
+        return self._statements[session.get_bind().dialect.name]
