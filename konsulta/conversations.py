@@ -203,22 +203,21 @@ class Conversations:
             if citizen is not None:
                 register = await uow.organisations.register_for_citizen(citizen.id)
         language = citizen.language if citizen else None
-        if len(self._languages) > 100_000:
-            self._languages.clear()
-        self._languages[user_id] = (language, register, now)
+        self._seen(user_id, language, register)
         return language, register
 
     def _seen(self, user_id: int, language: str | None, register: Register) -> None:
-        """What a dialog's transaction just read of the citizen, kept as the cached
-        language and register: a citizen in a dialog then costs the update's context
-        (`stored_language`) no read transaction of its own. The values are as fresh as
-        a lookup would be, so the cache is no staler for it."""
+        """Cache the citizen's language and register as just read: by the lookup above,
+        or by a dialog's own transaction, so a citizen in a dialog costs the update's
+        context (`stored_language`) no read transaction of its own (the values are as
+        fresh as a lookup's). The cache is bounded: past 100,000 people it starts over."""
+        if len(self._languages) > 100_000:
+            self._languages.clear()
         self._languages[user_id] = (language, register, time.monotonic())
 
     def _remember_language(self, user_id: int, language: str) -> None:
         cached = self._languages.get(user_id)
-        register = cached[1] if cached is not None else Register.FORMAL
-        self._languages[user_id] = (language, register, time.monotonic())
+        self._seen(user_id, language, cached[1] if cached is not None else Register.FORMAL)
 
     # --- languages -----------------------------------------------------------------
 
