@@ -12,27 +12,31 @@ A hop costs more CPU than a short statement itself (waking the thread, handing t
 GIL back and forth: about 600 of the 1,250 microseconds a unit of work with one
 lookup takes). So code whose statements are all short (the bot's update handling and
 its webhook's group commit) calls `run_inline()`, and its statements then run in the
-event loop's own thread: no hop. The sender does not: at a thousand messages a second
-its claims and results are worth running beside the event loop, on the other core.
-`BEGIN IMMEDIATE` still goes to the thread, as it may wait for another process's
-write lock; once it holds the lock, nothing in that transaction waits (WAL readers
-never do). Long statements (dashboard counts, exports, a broadcast's recipients) stay
-in the thread, where they do not hold up the event loop. A connection is only ever
-used by one task at a time, each call awaited before the next, so the two threads
-never touch it at once.
+event loop's own thread: no hop. So does the sender for a round of a few rows; at a
+thousand messages a second its claims and results are worth running beside the event
+loop, on the other core. `BEGIN IMMEDIATE` is tried inline without waiting (this
+process's writers take turns before it, so the lock is nearly always free); if another
+process holds the lock, the wait goes to the thread. Once it holds the lock, nothing
+in that transaction waits (WAL readers never do), and no other task gets in while it
+holds it: under load, a hop inside a write transaction kept the lock for as long as
+the event loop took to come back to it. Long statements (dashboard counts, exports, a
+broadcast's recipients) stay in the thread, where they do not hold up the event loop.
+A connection is only ever used by one task at a time, each call awaited before the
+next, so the two threads never touch it at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from functools import partial
 from typing import Any
 
 import aiosqlite
 
-__all__ = ["connect", "run_inline"]
+__all__ = ["connect", "run_inline", "statements_inline"]
 
 #: Whether this task's statements run in the event loop's thread (see the docstring).
 _INLINE: ContextVar[bool] = ContextVar("konsulta_sqlite_inline", default=False)
@@ -45,6 +49,16 @@ def run_inline() -> None:
     """From now on, the calling task's (and its child tasks') SQLite statements run
     in the event loop's thread. For code whose statements are all short."""
     _INLINE.set(True)
+
+
+@contextlib.contextmanager
+def statements_inline(enabled: bool = True) -> Iterator[None]:
+    """Within the block, the calling task's statements run inline (or not)."""
+    token = _INLINE.set(enabled)
+    try:
+        yield
+    finally:
+        _INLINE.reset(token)
 
 
 class _Cursor:
@@ -64,9 +78,10 @@ class _Cursor:
         return self
 
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> _Cursor:
-        # BEGIN IMMEDIATE may wait for another writer: never in the event loop's thread.
-        inline = not sql.startswith("BEGIN IMMEDIATE")
-        await self._connection.run(partial(self._run, sql, parameters, many=False), inline)
+        if sql.startswith("BEGIN IMMEDIATE"):
+            await self._connection.begin_immediate(sql)
+            return self
+        await self._connection.run(partial(self._run, sql, parameters, many=False))
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> _Cursor:
@@ -114,6 +129,9 @@ class _Cursor:
 
 
 class Connection(aiosqlite.Connection):
+    #: The connection's busy timeout, read on its first inline BEGIN IMMEDIATE.
+    _busy_ms: int | None = None
+
     def cursor(self) -> _Cursor:  # type: ignore[override]
         return _Cursor(self)
 
@@ -127,6 +145,27 @@ class Connection(aiosqlite.Connection):
         if inline and _INLINE.get():
             return function()
         return await self._execute(function)  # type: ignore[no-untyped-call]
+
+    async def begin_immediate(self, sql: str) -> None:
+        """Take SQLite's write lock. Inline, it is tried once without waiting (this
+        process's writers already take turns, `storage.uow.WriterTurns`, so the lock
+        is nearly always free); only if another process holds it does the wait, with
+        the busy timeout, go to the connection's thread, never the event loop's. A hop
+        for every BEGIN let the other tasks' work in while the lock was held."""
+        if _INLINE.get():
+            connection = self._conn
+            if self._busy_ms is None:  # as the engine set it on connecting
+                self._busy_ms = int(connection.execute("PRAGMA busy_timeout").fetchone()[0])
+            connection.execute("PRAGMA busy_timeout=0")
+            try:
+                connection.execute(sql)
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) and "busy" not in str(error):
+                    raise
+            finally:
+                connection.execute(f"PRAGMA busy_timeout={self._busy_ms}")
+        await self._execute(partial(self._conn.execute, sql))  # type: ignore[no-untyped-call]
 
     async def commit(self) -> None:
         await self.run(self._conn.commit)

@@ -80,6 +80,7 @@ from konsulta.bootstrap import App
 from konsulta.speech import VoiceNote
 from storage.engine import fold_in_erasures
 from storage.models import DeliveryStatus, OutboxMessage
+from storage.sqlite_driver import statements_inline
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
@@ -96,6 +97,8 @@ MAX_WAVES = 4
 #: Most rows one claim takes: building a thousand rows holds the event loop (and
 #: every send under way) for tens of milliseconds; a few smaller claims do not.
 CLAIM_MAX = 250
+#: A round with at most this many rows to claim or record runs its statements inline.
+INLINE_ROWS = 20
 #: How often rows a dead sender left `sending` are looked for.
 RECOVER_EVERY = 10.0
 #: Longest a result waits for a wave's transaction before it is written on its own.
@@ -178,6 +181,8 @@ class Sender:
         self.paused_until = 0.0
         self._wake = asyncio.Event()
         self._claim_wanted = True
+        #: Rows the last general claim took (a broadcast's claims run in the thread).
+        self._last_claimed = 0
         self._claimed_at = -RECOVER_EVERY
         self._recovered_at = -RECOVER_EVERY
         self._renewed_at = self.clock()
@@ -261,18 +266,22 @@ class Sender:
         if not (claim or renew or self._record_due() or self._could_send()):
             return
         wave: list[Held] = []
+        # A round of a few rows runs its statements in the event loop's thread: a hop
+        # per statement would let other tasks in while it holds SQLite's write lock.
+        small = max(len(self._unrecorded), self._last_claimed) <= INLINE_ROWS
         try:
-            async with self.app.uow() as uow:
-                forgotten = await self._record(uow)
-                if renew:
-                    await self._renew(uow)
-                if claim:
-                    await self._claim(uow)
-                wave = self._pick_wave()
-                owned = await uow.outbox.start_sending(
-                    {h.row.id: h.row.claims for h in wave}, lease=self.sending_lease
-                )
-                await uow.commit()
+            with statements_inline(small):
+                async with self.app.uow() as uow:
+                    forgotten = await self._record(uow)
+                    if renew:
+                        await self._renew(uow)
+                    if claim:
+                        await self._claim(uow)
+                    wave = self._pick_wave()
+                    owned = await uow.outbox.start_sending(
+                        {h.row.id: h.row.claims for h in wave}, lease=self.sending_lease
+                    )
+                    await uow.commit()
         except BaseException:
             for held in wave:
                 held.in_flight = False
@@ -418,6 +427,7 @@ class Sender:
             # so a long broadcast costs a claim every `idle`, not one per wave.
             limit = min(CLAIM_MAX, max(self.batch - len(self.held), 20))
             rows = await uow.outbox.claim_due(limit=limit, lease=self.lease, bot=self.name)
+            self._last_claimed = len(rows)
             self._claim_wanted = len(rows) == limit and len(self.held) < self.batch // 2
         else:
             rows = await uow.outbox.claim_due(
