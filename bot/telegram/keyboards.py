@@ -85,11 +85,17 @@ class KeyboardTracker(BaseRequestMiddleware):
         if isinstance(method, EditMessageReplyMarkup) and method.reply_markup is None:
             return await self._close(make_request, bot, method)
         result = await make_request(bot, method)
-        if isinstance(method, SendMessage) and has_answer_buttons(method.reply_markup):
-            sent = cast(Any, result)
-            if isinstance(sent, Message):
-                self.sent.append((sent.chat.id, sent.message_id))
+        sent = cast(Any, result)
+        if isinstance(method, SendMessage) and isinstance(sent, Message):
+            self.sent_question(method, sent.message_id)
         return result
+
+    def sent_question(self, method: SendMessage, message_id: int) -> None:
+        """`method` went out as `message_id`: if it asks a question (answer buttons),
+        it is noted as its chat's newest open keyboard (the sender calls this itself
+        for the calls it makes without aiogram's session)."""
+        if isinstance(method.chat_id, int) and has_answer_buttons(method.reply_markup):
+            self.sent.append((method.chat_id, message_id))
 
     async def write(self, uow: UnitOfWork) -> None:
         """Note the questions sent since the last call as their chats' newest open

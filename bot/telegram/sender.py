@@ -46,6 +46,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -54,6 +55,7 @@ from datetime import timedelta
 from typing import Any
 
 from aiogram import Bot
+from aiogram.client.default import Default
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
@@ -67,7 +69,7 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramRetryAfter,
 )
-from aiogram.methods import GetMe, Response, SendMessage, TelegramMethod
+from aiogram.methods import EditMessageText, GetMe, Response, SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import Message
 from aiohttp import ClientError, ClientTimeout
@@ -103,6 +105,8 @@ INLINE_ROWS = 20
 RECOVER_EVERY = 10.0
 #: Longest a result waits for a wave's transaction before it is written on its own.
 RECORD_WITHIN = 0.1
+#: Calls sent as a plain JSON body rather than through aiogram's session (`_send_plain`).
+PLAIN = (SendMessage, EditMessageText)
 IN_DOUBT = "in doubt: the sending process died during the Bot API call"
 NO_VOICE = "not read aloud: no voice for this text or language (KONSULTA_TTS)"
 
@@ -590,12 +594,7 @@ class Sender:
             if row.kind == "broadcast" and isinstance(self.bot.session, AiohttpSession):
                 await self._send_broadcast(row, payload)
             else:
-                shown = await self.bot(
-                    render(row.chat_id, payload, texts, voice=voice),
-                    request_timeout=int(self.call_timeout),
-                )
-                if voice is not None and voice.file_id is None:
-                    await self._remember_upload(voice, shown)
+                await self._call(render(row.chat_id, payload, texts, voice=voice), voice)
         except TelegramRetryAfter as error:
             self._too_many_requests(row, float(error.retry_after))
             return Result(row, "retry", "429", retry_after=float(error.retry_after))
@@ -641,12 +640,18 @@ class Sender:
         except Exception:  # the clip is simply uploaded again next time
             log.warning("could not keep the file_id of a voice clip", exc_info=True)
 
+    async def _call(self, method: TelegramMethod[Any], voice: VoiceNote | None) -> None:
+        if isinstance(method, PLAIN) and isinstance(self.bot.session, AiohttpSession):
+            await self._send_plain(method)
+            return
+        shown = await self.bot(method, request_timeout=int(self.call_timeout))
+        if voice is not None and voice.file_id is None:
+            await self._remember_upload(voice, shown)
+
     async def _send_broadcast(self, row: OutboxMessage, payload: dict[str, Any]) -> None:
-        """A broadcast text as a JSON body: the same Bot API call `render` makes, minus
-        aiogram's models and multipart form, which cost more than the rest of sending
-        when there are a thousand a second. Errors are aiogram's own (`check_response`)."""
-        session = self.bot.session
-        assert isinstance(session, AiohttpSession)
+        """A broadcast text: its JSON body built straight from the row, without even
+        aiogram's model of the call (at a thousand a second, that model cost more than
+        the rest of sending)."""
         inline = inline_keyboard(payload)  # a leader's invitation has a link button
         body: dict[str, Any] = {
             "chat_id": row.chat_id,
@@ -660,12 +665,41 @@ class Sender:
         }
         if self._paid(row):
             body["allow_paid_broadcast"] = True
-        http = await session.create_session()
-        url = session.api.api_url(token=self.bot.token, method="sendMessage")
 
         def method() -> SendMessage:  # only errors need it, and it is not cheap to build
             return SendMessage.model_construct(chat_id=row.chat_id, text=body["text"])
 
+        await self._post("sendMessage", body, method)
+
+    async def _send_plain(self, method: SendMessage | EditMessageText) -> None:
+        """A dialog's text or edit as a JSON body: the same Bot API call aiogram would
+        make, without its form encoding and its model of the answer (a third of the CPU
+        of a call). What the session's middlewares would see is done here: a question
+        sent is noted for its keyboard (`KeyboardTracker.sent_question`), and an answer
+        ends an outage (`api_answered`, as `_Observer` does)."""
+        bot = self.bot
+
+        def resolved(value: Any) -> Any:  # aiogram's Default: the bot's default, if any
+            return bot.default[value.name] if isinstance(value, Default) else None
+
+        dumped = method.model_dump(mode="json", exclude_none=True, fallback=resolved)
+        body = {key: value for key, value in dumped.items() if value is not None}
+        result = await self._post(method.__api_method__, body, lambda: method)
+        if self.keyboards is not None and isinstance(method, SendMessage):
+            message_id = result.get("message_id") if isinstance(result, dict) else None
+            if isinstance(message_id, int):
+                self.keyboards.sent_question(method, message_id)
+
+    async def _post(
+        self, name: str, body: dict[str, Any], method: Callable[[], TelegramMethod[Any]]
+    ) -> Any:
+        """One Bot API call with a JSON body; returns its `result`. Errors are aiogram's
+        own (`check_response`), so a 429, a 403 or a network fault is handled as for
+        any other call; `method` builds the call's model for them."""
+        session = self.bot.session
+        assert isinstance(session, AiohttpSession)
+        http = await session.create_session()
+        url = session.api.api_url(token=self.bot.token, method=name)
         try:
             timeout = ClientTimeout(self.call_timeout)
             async with http.post(url, json=body, timeout=timeout) as resp:
@@ -675,10 +709,16 @@ class Sender:
         except ClientError as error:
             message = f"{type(error).__name__}: {error}"
             raise TelegramNetworkError(method=method(), message=message) from error
+        if resp.status in (200, 400, 403):  # an answer, even a refusal: the API is there
+            self.api_answered()
         if resp.status != 200:  # Telegram answers 200 only with "ok": true
             session.check_response(
                 bot=self.bot, method=method(), status_code=resp.status, content=raw
             )
+        try:
+            return json.loads(raw).get("result")
+        except (ValueError, AttributeError):
+            return None
 
     # --- stopping -----------------------------------------------------------------------
 
