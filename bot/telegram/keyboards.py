@@ -4,8 +4,8 @@ A question is asked again after a hint, a fourth pick on "choose up to 3", a /st
 a resume; each time a new message with answer buttons arrives, and the earlier copy
 would keep working buttons (a tap there toggled state drawn in the other copy). Only
 Telegram knows a message's id, and only once it is sent, so this is decided where the
-Bot API answers: a request middleware on the bot's session, which every outbound call
-of the sender passes through.
+Bot API answers: a request middleware on the bot's session, and the sender's own
+plain calls (`Sender._send_plain`, which hands each text it sent to `sent_question`).
 
 - A message with answer buttons (`Tap` callback data) sent: it is noted as the
   chat's newest open keyboard, and every older open one gets an `Op.CLOSE_KEYBOARD`
