@@ -12,7 +12,8 @@ import argparse
 import asyncio
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 from bot.logs import configure_logging
 from konsulta.settings import Settings
@@ -55,8 +56,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings()
     configure_logging(settings.log_format, worker=settings.worker_name)
-    code: int = asyncio.run(args.handler(args, settings))
+    code: int = run_async(args.handler(args, settings))
     return code
+
+
+def run_async(main: Coroutine[Any, Any, int]) -> int:
+    """Run on uvloop's event loop where it is installed: the bot's time goes largely
+    to its sockets (the webhook, the Bot API, PostgreSQL) and to handing tasks their
+    turn, which uvloop does in C (docs/benchmarks.md); asyncio's own loop otherwise."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 if __name__ == "__main__":
