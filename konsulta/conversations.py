@@ -308,14 +308,24 @@ class Conversations:
             return await self.open(who, _int(event.key), source=who.channel, delivery=delivery)
         async with self.app.uow() as uow:
             citizen = await self._citizen(uow, who)
-            run = await uow.runs.latest_active(citizen.id)
+            newest: int | None = None  # the chat's newest question, for a tapped button
+            if (
+                isinstance(event, ButtonPress)
+                and delivery is not None
+                and delivery.source_message_id is not None
+            ):
+                run, newest = await uow.runs.latest_active_and_newest_keyboard(
+                    citizen.id, delivery.chat_id
+                )
+            else:
+                run = await uow.runs.latest_active(citizen.id)
             language = self.bot_language(citizen, who)
             texts = await self.texts_for(uow, language, run=run, citizen=citizen)
             if run is None and (passed := await self._pass_on_to_staff(uow, citizen, event, texts)):
                 outcome = Outcome((passed,), language)
             elif run is None:
                 outcome = await self._menu(uow, citizen, language, texts, nothing_active=True)
-            elif await self._stale(uow, run, event, run_id, delivery):
+            elif self._stale(run, event, run_id, delivery, newest):
                 # An earlier copy of a question, or another run's button: the tap is
                 # answered with a note, and nothing changes (no state, no messages).
                 stale = texts.gettext(
@@ -334,17 +344,18 @@ class Conversations:
                 self._seen(who.user_id, citizen.language, register)
             return outcome
 
-    async def _stale(
-        self,
-        uow: UnitOfWork,
+    @staticmethod
+    def _stale(
         run: Run,
         event: Event,
         run_id: int | None,
         delivery: Delivery | None,
+        newest: int | None,
     ) -> bool:
         """Whether a tapped button answers nothing now: it belongs to another run,
         names a question that is not the current one, or sits on a copy of the
-        question older than the newest one shown in the chat."""
+        question older than `newest`, the newest one shown in the chat (read with the
+        run, `RunRepository.latest_active_and_newest_keyboard`)."""
         if not isinstance(event, ButtonPress):
             return False
         if run_id is not None and run_id != run.id:
@@ -363,7 +374,6 @@ class Conversations:
             return False
         # Older than the newest copy noted; a newer one may not be noted yet (a tap
         # quicker than the adapter's note), and it is the newest then.
-        newest = await uow.keyboards.newest(delivery.chat_id)
         return newest is not None and delivery.source_message_id < newest
 
     async def _pass_on_to_staff(

@@ -30,7 +30,7 @@ _CLOSED = PreparedUpsert(
 
 
 #: Every tap asks it (is this the newest copy?): built once.
-_NEWEST = select(func.max(OpenKeyboard.message_id)).where(
+NEWEST_OPEN = select(func.max(OpenKeyboard.message_id)).where(
     OpenKeyboard.chat_id == bindparam("chat_id"), OpenKeyboard.closed.is_(False)
 )
 
@@ -106,5 +106,5 @@ class KeyboardRepository:
 
     async def newest(self, chat_id: int) -> int | None:
         """The chat's newest question message with working buttons, if any is known."""
-        newest: int | None = await self._session.scalar(_NEWEST, {"chat_id": chat_id})
+        newest: int | None = await self._session.scalar(NEWEST_OPEN, {"chat_id": chat_id})
         return newest

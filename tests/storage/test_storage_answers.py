@@ -113,3 +113,32 @@ async def test_a_naive_datetime_is_refused(
         )
         with pytest.raises(Exception, match="naive datetime"):
             await uow.answers.upsert(run.id, "q1", 1, answered_at=datetime(2026, 1, 1))
+
+
+async def test_a_tap_reads_its_run_and_the_chats_newest_open_question_together(
+    uow_factory: Callable[[], UnitOfWork], published: Published, new_citizen: NewCitizen
+) -> None:
+    """One read for what a tapped button is checked against (on PostgreSQL each
+    statement is a round trip): the latest active run and the newest open keyboard."""
+    citizen = await new_citizen(1009)
+    async with uow_factory() as uow:
+        assert await uow.runs.latest_active_and_newest_keyboard(citizen.id, 1009) == (None, None)
+        run = await uow.runs.create(
+            citizen_id=citizen.id,
+            consultation_id=published.consultation.id,
+            flow_version_id=published.version.id,
+            state={"current": "q1"},
+            language="pl",
+            source="telegram",
+        )
+        await uow.commit()
+    async with uow_factory() as uow:
+        found, newest = await uow.runs.latest_active_and_newest_keyboard(citizen.id, 1009)
+        assert (found and found.id, newest) == (run.id, None)  # no question shown yet
+        await uow.keyboards.opened([(1009, 40), (1009, 41), (2000, 99)])
+        await uow.keyboards.closed(1009, 41)
+        await uow.commit()
+    async with uow_factory() as uow:
+        found, newest = await uow.runs.latest_active_and_newest_keyboard(citizen.id, 1009)
+        assert found is not None and found.id == run.id
+        assert newest == await uow.keyboards.newest(1009) == 40  # 41 closed, 99 elsewhere
