@@ -161,7 +161,7 @@ class Connection(aiosqlite.Connection):
                 connection.execute(sql)
                 return
             except sqlite3.OperationalError as error:
-                if "locked" not in str(error) and "busy" not in str(error):
+                if error.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                     raise
             finally:
                 connection.execute(f"PRAGMA busy_timeout={self._busy_ms}")

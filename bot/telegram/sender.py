@@ -680,20 +680,25 @@ class Sender:
         bot = self.bot
 
         def resolved(value: Any) -> Any:  # aiogram's Default: the bot's default, if any
-            return bot.default[value.name] if isinstance(value, Default) else None
+            if isinstance(value, Default):
+                return bot.default[value.name]
+            raise TypeError(f"{type(value).__name__} in a plain Bot API call")
 
         dumped = method.model_dump(mode="json", exclude_none=True, fallback=resolved)
         body = {key: value for key, value in dumped.items() if value is not None}
-        result = await self._post(method.__api_method__, body, lambda: method)
+        raw = await self._post(method.__api_method__, body, lambda: method)
         if self.keyboards is not None and isinstance(method, SendMessage):
-            message_id = result.get("message_id") if isinstance(result, dict) else None
+            try:
+                message_id = json.loads(raw)["result"]["message_id"]
+            except (ValueError, KeyError, TypeError):
+                return  # an answer without the message: nothing to note
             if isinstance(message_id, int):
                 self.keyboards.sent_question(method, message_id)
 
     async def _post(
         self, name: str, body: dict[str, Any], method: Callable[[], TelegramMethod[Any]]
-    ) -> Any:
-        """One Bot API call with a JSON body; returns its `result`. Errors are aiogram's
+    ) -> str:
+        """One Bot API call with a JSON body; returns the answer's text. Errors are aiogram's
         own (`check_response`), so a 429, a 403 or a network fault is handled as for
         any other call; `method` builds the call's model for them."""
         session = self.bot.session
@@ -715,10 +720,7 @@ class Sender:
             session.check_response(
                 bot=self.bot, method=method(), status_code=resp.status, content=raw
             )
-        try:
-            return json.loads(raw).get("result")
-        except (ValueError, AttributeError):
-            return None
+        return raw
 
     # --- stopping -----------------------------------------------------------------------
 
