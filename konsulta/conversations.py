@@ -658,9 +658,9 @@ class Conversations:
             source=source,
             community_id=community_id,
         )
-        # Outside a dialog the bot now speaks in this organisation's register: looked
-        # up again on the next update rather than kept for LANGUAGE_TTL.
-        self._languages.pop(who.user_id, None)
+        # Outside a dialog the bot now speaks in this organisation's register (that of
+        # the run touched last): known here, so the next update needs no lookup.
+        self._seen(who.user_id, citizen.language, await self._register_of(uow, consultation.id))
         return await self._before_consent(uow, citizen, who, run, flow)
 
     async def _before_consent(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from database_checks import session_of
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from dialogs.events import ButtonPress, TextInput
 from konsulta.bootstrap import App, build_app
@@ -157,3 +157,30 @@ async def test_replies_wake_this_processs_sender_once_committed_and_never_before
         await uow.outbox.enqueue(1001, "reply", {"text": "from staff"})
         await uow.commit()
     assert sender.wakes == 2
+
+
+async def test_after_start_the_next_updates_language_and_register_need_no_lookup(
+    app: App,
+) -> None:
+    """Every update's context asks for the citizen's language and register. /start
+    knows both (the run it made is the one touched last), so the consent tap that
+    follows costs no read transaction of its own."""
+    conversations = Conversations(app)
+    await conversations.open(ANNA, "senior-housing", source="telegram", delivery=None)
+    statements: list[str] = []
+
+    def listen(_connection: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    event.listen(app.engine.sync_engine, "before_cursor_execute", listen)
+    try:
+        language = await conversations.stored_language(ANNA.user_id)
+        register = await conversations.stored_register(ANNA.user_id)
+    finally:
+        event.remove(app.engine.sync_engine, "before_cursor_execute", listen)
+    assert statements == []
+    async with app.uow() as uow:
+        citizen = await uow.citizens.find(ANNA.user_id)
+        assert citizen is not None
+        assert register == await uow.organisations.register_for_citizen(citizen.id)
+        assert language == citizen.language
