@@ -307,17 +307,17 @@ class Conversations:
         if isinstance(event, ButtonPress) and event.step_id == PICK_STEP:
             return await self.open(who, _int(event.key), source=who.channel, delivery=delivery)
         async with self.app.uow() as uow:
-            citizen = await self._citizen(uow, who)
             newest: int | None = None  # the chat's newest question, for a tapped button
-            if (
+            tapped = (
                 isinstance(event, ButtonPress)
                 and delivery is not None
                 and delivery.source_message_id is not None
-            ):
-                run, newest = await uow.runs.latest_active_and_newest_keyboard(
-                    citizen.id, delivery.chat_id
-                )
+            )
+            found = await self._tapping_citizen(uow, who, delivery) if tapped else None
+            if found is not None:
+                citizen, run, newest = found
             else:
+                citizen = await self._citizen(uow, who)
                 run = await uow.runs.latest_active(citizen.id)
             language = self.bot_language(citizen, who)
             texts = await self.texts_for(uow, language, run=run, citizen=citizen)
@@ -355,7 +355,7 @@ class Conversations:
         """Whether a tapped button answers nothing now: it belongs to another run,
         names a question that is not the current one, or sits on a copy of the
         question older than `newest`, the newest one shown in the chat (read with the
-        run, `RunRepository.latest_active_and_newest_keyboard`)."""
+        run, `CitizenRepository.find_with_run`)."""
         if not isinstance(event, ButtonPress):
             return False
         if run_id is not None and run_id != run.id:
@@ -532,6 +532,22 @@ class Conversations:
             secret=self.app.settings.pseudonym_secret.get_secret_value(),
             channel=who.channel,
             timezone=self.app.settings.default_timezone,
+            lock=self.app.writer_turns is None,
+        )
+
+    async def _tapping_citizen(
+        self, uow: UnitOfWork, who: Who, delivery: Delivery | None
+    ) -> tuple[Citizen, Run | None, int | None] | None:
+        """For a tapped button: the citizen (as `_citizen` finds them), their run and
+        the chat's newest question, in one read; None for someone new, or a leader
+        helping someone (`_citizen` then does as for any update)."""
+        if who.citizen_id is not None or delivery is None:
+            return None
+        return await uow.citizens.find_with_run(
+            who.user_id,
+            who.chat_id,
+            delivery.chat_id,
+            channel=who.channel,
             lock=self.app.writer_turns is None,
         )
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import ScalarSelect, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import (
     Answer,
@@ -22,11 +23,13 @@ from storage.models import (
     OpenKeyboard,
     OutboxMessage,
     Run,
+    RunStatus,
     Statement,
 )
 from storage.pseudonym import participant_id
 from storage.repositories._dialect import upsert_insert
 from storage.repositories._session import attached
+from storage.repositories.keyboards import NEWEST_OPEN
 from storage.repositories.review import AuditRepository
 from storage.types import bot_of_channel, utcnow
 
@@ -62,6 +65,30 @@ _FIND = (
 _FIND_WITH_CHANNEL = (
     select(CitizenChannel, Citizen)
     .join(Citizen, Citizen.id == CitizenChannel.citizen_id)
+    .where(
+        CitizenChannel.channel == bindparam("channel"),
+        CitizenChannel.channel_user_id == bindparam("channel_user_id"),
+    )
+)
+
+#: A tap's citizen, their run touched last and the chat's newest question with
+#: working buttons, in one read: the citizen and channel of `_FIND_WITH_CHANNEL`, the
+#: run of `RunRepository.latest_active`, the keyboard of `KeyboardRepository.newest`
+#: (on PostgreSQL every statement is a round trip, and a turn of the event loop).
+_TAPPED_RUN = aliased(Run)
+_FIND_WITH_RUN = (
+    select(CitizenChannel, Citizen, Run, NEWEST_OPEN.scalar_subquery())
+    .join(Citizen, Citizen.id == CitizenChannel.citizen_id)
+    .outerjoin(
+        Run,
+        Run.id
+        == select(_TAPPED_RUN.id)
+        .where(_TAPPED_RUN.citizen_id == Citizen.id, _TAPPED_RUN.status == RunStatus.STARTED)
+        .order_by(_TAPPED_RUN.updated_at.desc(), _TAPPED_RUN.id.desc())
+        .limit(1)
+        .correlate(Citizen)
+        .scalar_subquery(),
+    )
     .where(
         CitizenChannel.channel == bindparam("channel"),
         CitizenChannel.channel_user_id == bindparam("channel_user_id"),
@@ -149,6 +176,47 @@ class CitizenRepository:
             )
             return (await self.get_for_update(citizen.id) or citizen) if lock else citizen
         link, citizen = found
+        await self._touch(link, citizen, chat_id, display_name)
+        return citizen
+
+    async def find_with_run(
+        self,
+        channel_user_id: int,
+        chat_id: int,
+        keyboard_chat_id: int,
+        *,
+        channel: str = TELEGRAM,
+        lock: bool = False,
+    ) -> tuple[Citizen, Run | None, int | None] | None:
+        """For a tapped button, in one read: the citizen as `get_or_create` finds them
+        (refreshed the same way, row-locked with `lock`), their run touched last
+        (`RunRepository.latest_active`) and the newest question with working buttons in
+        `keyboard_chat_id` (`KeyboardRepository.newest`; None without a run). None for
+        someone never seen: `get_or_create` then makes them."""
+        find = _FIND_WITH_RUN
+        if lock:
+            find = find.with_for_update(of=Citizen).execution_options(populate_existing=True)
+        found = (
+            await self._session.execute(
+                find,
+                {
+                    "channel": channel,
+                    "channel_user_id": channel_user_id,
+                    "chat_id": keyboard_chat_id,
+                },
+            )
+        ).one_or_none()
+        if found is None:
+            return None
+        link, citizen, run, newest = found
+        await self._touch(link, citizen, chat_id, None)
+        return citizen, run, newest if run is not None else None
+
+    async def _touch(
+        self, link: CitizenChannel, citizen: Citizen, chat_id: int, display_name: str | None
+    ) -> None:
+        """Keep the chat id and display name current, and when they were last seen."""
+        now = utcnow()
         if link.chat_id != chat_id:
             link.chat_id = chat_id
         if display_name is not None and link.display_name != display_name:
@@ -157,7 +225,6 @@ class CitizenRepository:
         if now - citizen.last_seen_at > LAST_SEEN_RESOLUTION:
             citizen.last_seen_at = now
         await self._session.flush()
-        return citizen
 
     async def mark_unreachable(self, citizen_id: int) -> None:
         """The citizen blocked the bot: stop trying until they write again."""

@@ -21,7 +21,6 @@ from storage.models import Answer, Citizen, ConsentPurpose, Consultation, Run, R
 from storage.repositories._dialect import PreparedUpsert
 from storage.repositories._session import attached
 from storage.repositories.citizens import consented_name, standing_consent
-from storage.repositories.keyboards import NEWEST_OPEN
 from storage.types import utcnow
 
 __all__ = ["AnswerRepository", "RunExport", "RunRepository"]
@@ -53,10 +52,6 @@ _LATEST_ACTIVE = (
     .order_by(Run.updated_at.desc(), Run.id.desc())
     .limit(1)
 )
-
-#: A tap's run and its chat's newest question with working buttons, in one read (on
-#: PostgreSQL every statement is a round trip, and a turn of the bot's event loop).
-_LATEST_ACTIVE_AND_KEYBOARD = _LATEST_ACTIVE.add_columns(NEWEST_OPEN.scalar_subquery())
 
 
 class RunRepository:
@@ -116,19 +111,6 @@ class RunRepository:
         """The unfinished run the citizen touched last, whatever the consultation."""
         result = await self._session.execute(_LATEST_ACTIVE, {"citizen_id": citizen_id})
         return result.scalar_one_or_none()
-
-    async def latest_active_and_newest_keyboard(
-        self, citizen_id: int, chat_id: int
-    ) -> tuple[Run | None, int | None]:
-        """`latest_active`, and with it the chat's newest question with working
-        buttons (`KeyboardRepository.newest`): what a tapped button is checked against.
-        No run: (None, None)."""
-        found = (
-            await self._session.execute(
-                _LATEST_ACTIVE_AND_KEYBOARD, {"citizen_id": citizen_id, "chat_id": chat_id}
-            )
-        ).one_or_none()
-        return (None, None) if found is None else (found[0], found[1])
 
     async def save(
         self, run: Run, *, state: dict[str, Any] | None = None, status: str | None = None

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from storage_stories import NewCitizen, Published
 
+from storage.models import Citizen, Run
 from storage.uow import UnitOfWork
 
 
@@ -115,14 +116,17 @@ async def test_a_naive_datetime_is_refused(
             await uow.answers.upsert(run.id, "q1", 1, answered_at=datetime(2026, 1, 1))
 
 
-async def test_a_tap_reads_its_run_and_the_chats_newest_open_question_together(
+async def test_a_tap_reads_its_citizen_run_and_the_chats_newest_open_question_together(
     uow_factory: Callable[[], UnitOfWork], published: Published, new_citizen: NewCitizen
 ) -> None:
     """One read for what a tapped button is checked against (on PostgreSQL each
-    statement is a round trip): the latest active run and the newest open keyboard."""
+    statement is a round trip): the citizen, the latest active run and the newest open
+    keyboard."""
+    assert await find_with_run(uow_factory, 1009) is None  # never seen
     citizen = await new_citizen(1009)
+    found = await find_with_run(uow_factory, 1009)
+    assert found is not None and found[0].id == citizen.id and found[1:] == (None, None)
     async with uow_factory() as uow:
-        assert await uow.runs.latest_active_and_newest_keyboard(citizen.id, 1009) == (None, None)
         run = await uow.runs.create(
             citizen_id=citizen.id,
             consultation_id=published.consultation.id,
@@ -132,13 +136,31 @@ async def test_a_tap_reads_its_run_and_the_chats_newest_open_question_together(
             source="telegram",
         )
         await uow.commit()
+    found = await find_with_run(uow_factory, 1009)
+    assert found is not None and found[1] is not None
+    assert (found[1].id, found[2]) == (run.id, None)  # no question shown yet
     async with uow_factory() as uow:
-        found, newest = await uow.runs.latest_active_and_newest_keyboard(citizen.id, 1009)
-        assert (found and found.id, newest) == (run.id, None)  # no question shown yet
         await uow.keyboards.opened([(1009, 40), (1009, 41), (2000, 99)])
         await uow.keyboards.closed(1009, 41)
+        await uow.runs.create(  # an older run the citizen left: not the one touched last
+            citizen_id=citizen.id,
+            consultation_id=published.consultation.id,
+            flow_version_id=published.version.id,
+            state={},
+            language="pl",
+            source="telegram",
+        )
         await uow.commit()
     async with uow_factory() as uow:
-        found, newest = await uow.runs.latest_active_and_newest_keyboard(citizen.id, 1009)
-        assert found is not None and found.id == run.id
-        assert newest == await uow.keyboards.newest(1009) == 40  # 41 closed, 99 elsewhere
+        latest = await uow.runs.latest_active(citizen.id)
+        newest = await uow.keyboards.newest(1009)
+    found = await find_with_run(uow_factory, 1009)
+    assert found is not None and found[1] is not None and latest is not None
+    assert (found[1].id, found[2]) == (latest.id, newest) and newest == 40  # 41 closed
+
+
+async def find_with_run(
+    uow_factory: Callable[[], UnitOfWork], telegram_id: int
+) -> tuple[Citizen, Run | None, int | None] | None:
+    async with uow_factory() as uow:
+        return await uow.citizens.find_with_run(telegram_id, telegram_id, telegram_id)
