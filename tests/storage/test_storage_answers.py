@@ -126,6 +126,34 @@ async def test_a_tap_reads_its_citizen_run_and_the_chats_newest_open_question_to
     citizen = await new_citizen(1009)
     found = await find_with_run(uow_factory, 1009)
     assert found is not None and found[0].id == citizen.id and found[1:] == (None, None)
+    run = await start_run(uow_factory, published, citizen)
+    found = await find_with_run(uow_factory, 1009)
+    assert found is not None and found[1] is not None
+    assert (found[1].id, found[2]) == (run.id, None)  # no question shown yet
+    async with uow_factory() as uow:
+        await uow.keyboards.opened([(1009, 40), (1009, 41), (2000, 99)])
+        await uow.keyboards.closed(1009, 41)
+        await uow.commit()
+    second = await start_run(uow_factory, published, citizen)  # now the one touched last
+    async with uow_factory() as uow:
+        latest = await uow.runs.latest_active(citizen.id)
+        newest = await uow.keyboards.newest(1009)
+    found = await find_with_run(uow_factory, 1009)
+    assert found is not None and found[1] is not None and latest is not None
+    assert found[1].id == latest.id == second.id != run.id
+    assert found[2] == newest == 40  # 41 is closed, 99 is another chat's
+
+
+async def find_with_run(
+    uow_factory: Callable[[], UnitOfWork], telegram_id: int
+) -> tuple[Citizen, Run | None, int | None] | None:
+    async with uow_factory() as uow:
+        return await uow.citizens.find_with_run(telegram_id, telegram_id, telegram_id)
+
+
+async def start_run(
+    uow_factory: Callable[[], UnitOfWork], published: Published, citizen: Citizen
+) -> Run:
     async with uow_factory() as uow:
         run = await uow.runs.create(
             citizen_id=citizen.id,
@@ -136,31 +164,4 @@ async def test_a_tap_reads_its_citizen_run_and_the_chats_newest_open_question_to
             source="telegram",
         )
         await uow.commit()
-    found = await find_with_run(uow_factory, 1009)
-    assert found is not None and found[1] is not None
-    assert (found[1].id, found[2]) == (run.id, None)  # no question shown yet
-    async with uow_factory() as uow:
-        await uow.keyboards.opened([(1009, 40), (1009, 41), (2000, 99)])
-        await uow.keyboards.closed(1009, 41)
-        await uow.runs.create(  # an older run the citizen left: not the one touched last
-            citizen_id=citizen.id,
-            consultation_id=published.consultation.id,
-            flow_version_id=published.version.id,
-            state={},
-            language="pl",
-            source="telegram",
-        )
-        await uow.commit()
-    async with uow_factory() as uow:
-        latest = await uow.runs.latest_active(citizen.id)
-        newest = await uow.keyboards.newest(1009)
-    found = await find_with_run(uow_factory, 1009)
-    assert found is not None and found[1] is not None and latest is not None
-    assert (found[1].id, found[2]) == (latest.id, newest) and newest == 40  # 41 closed
-
-
-async def find_with_run(
-    uow_factory: Callable[[], UnitOfWork], telegram_id: int
-) -> tuple[Citizen, Run | None, int | None] | None:
-    async with uow_factory() as uow:
-        return await uow.citizens.find_with_run(telegram_id, telegram_id, telegram_id)
+    return run
