@@ -319,6 +319,8 @@ class Conversations:
             else:
                 citizen = await self._citizen(uow, who)
                 run = await uow.runs.latest_active(citizen.id)
+                if tapped and run is not None and delivery is not None:  # a leader's tap
+                    newest = await uow.keyboards.newest(delivery.chat_id)
             language = self.bot_language(citizen, who)
             texts = await self.texts_for(uow, language, run=run, citizen=citizen)
             if run is None and (passed := await self._pass_on_to_staff(uow, citizen, event, texts)):
@@ -355,7 +357,7 @@ class Conversations:
         """Whether a tapped button answers nothing now: it belongs to another run,
         names a question that is not the current one, or sits on a copy of the
         question older than `newest`, the newest one shown in the chat (read with the
-        run, `CitizenRepository.find_with_run`)."""
+        citizen and the run, `CitizenRepository.find_with_run`)."""
         if not isinstance(event, ButtonPress):
             return False
         if run_id is not None and run_id != run.id:
