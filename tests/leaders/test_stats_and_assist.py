@@ -3,6 +3,7 @@ and helps a neighbour without a phone answer without being able to read it later
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from database_checks import session_of
@@ -144,3 +145,29 @@ async def test_a_leader_helps_a_neighbour_answer_and_cannot_read_it_later(world:
     [report] = await leader.expect()
     assert "70" not in (report.text or "").replace("2026", "")
     assert isinstance(run, Run)
+
+
+async def test_an_older_copy_of_the_question_answers_nothing_while_helping(world: World) -> None:
+    """The leader's phone keeps every copy of a question; once it is asked again, a tap on
+    an older copy is out of date, as it is for a citizen answering for themselves."""
+    leader = await world.make_leader(1001)
+    await leader.send("/assist")
+    [which] = await leader.expect()
+    await leader.tap(which, "A good home")
+    _intro, consent = await leader.expect(2)
+    await leader.tap(consent, "Yes")
+    _welcome, age = await leader.expect(2)
+    rows = (age.reply_markup or {}).get("inline_keyboard", [])
+    [seventy] = [b["callback_data"] for row in rows for b in row if "70" in b.get("text", "")]
+    await leader.send("zzz")  # not one of the buttons: a hint, and the question again
+    _hint, again = await leader.expect(2)
+    assert again.reply_markup and "How old are you?" in (again.text or "")
+
+    tapped = await world.emu.citizens.tap(leader.user_id, age.message_id, seventy)
+    for _ in range(100):
+        if tapped.answered:
+            break
+        await asyncio.sleep(0.05)
+    assert "out of date" in (tapped.text or ""), tapped
+    async with world.app.uow() as uow:
+        assert (await session_of(uow).execute(select(Answer))).scalars().all() == []
