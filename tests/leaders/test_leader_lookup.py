@@ -5,6 +5,7 @@ leader's own buttons are always looked up."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from konsulta.leaders.actions import LeaderAction
 from konsulta.leaders.service import add_leader
 from storage.models import Leader
 from storage.repositories import leaders as leaders_repository
+from storage.repositories.leaders import LeaderRepository
 
 ANNA, BORYS = 7101, 7102
 
@@ -128,3 +130,27 @@ async def test_a_leader_made_in_this_process_is_known_from_the_next_update(
         await add_leader(world.app, uow, ANNA, COMMUNITY, ORGANISATION)
         await uow.commit()
     assert await leader_seen(world, context, answer_tap(ANNA))
+
+
+async def test_many_taps_at_once_read_the_set_of_leaders_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under load forty taps may find the set stale at the same moment: one read."""
+    monkeypatch.setattr(leaders_repository, "last_made", float("-inf"))
+    reads = 0
+    active_users = LeaderRepository.active_users
+
+    async def counted(self: LeaderRepository) -> set[tuple[str, int]]:
+        nonlocal reads
+        reads += 1
+        return await active_users(self)
+
+    monkeypatch.setattr(LeaderRepository, "active_users", counted)
+    clock = Clock()
+    context = LeaderContext(clock)
+    taps = [answer_tap(7200 + n) for n in range(40)]
+    seen = await asyncio.gather(*(leader_seen(world, context, query) for query in taps))
+    assert seen == [False] * 40 and reads == 1
+    clock.now += LeaderContext.REFRESH
+    await asyncio.gather(*(leader_seen(world, context, query) for query in taps))
+    assert reads == 2

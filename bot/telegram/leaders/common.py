@@ -12,6 +12,7 @@ then takes the update: a leader is also an ordinary citizen.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -83,6 +84,7 @@ class LeaderContext(BaseMiddleware):
         self.clock = clock
         self.known: set[tuple[str, int]] = set()
         self.known_at = float("-inf")
+        self._refreshing = asyncio.Lock()
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
@@ -118,9 +120,13 @@ class LeaderContext(BaseMiddleware):
         if now - leaders_repository.last_made < self.REFRESH:
             return True
         if now - self.known_at >= self.REFRESH:
-            async with app.uow(read_only=True) as uow:
-                self.known = await uow.leaders.active_users()
-            self.known_at = now
+            # Under load many taps find the set stale at once: one of them reads it,
+            # the others wait for that read rather than each making their own.
+            async with self._refreshing:
+                if now - self.known_at >= self.REFRESH:
+                    async with app.uow(read_only=True) as uow:
+                        self.known = await uow.leaders.active_users()
+                    self.known_at = now
         return (channel, user_id) in self.known
 
 
