@@ -76,23 +76,15 @@ _FIND_WITH_CHANNEL = (
 #: run of `RunRepository.latest_active`, the keyboard of `KeyboardRepository.newest`
 #: (on PostgreSQL every statement is a round trip, and a turn of the event loop).
 _TAPPED_RUN = aliased(Run)
-_FIND_WITH_RUN = (
-    select(CitizenChannel, Citizen, Run, NEWEST_OPEN.scalar_subquery())
-    .join(Citizen, Citizen.id == CitizenChannel.citizen_id)
-    .outerjoin(
-        Run,
-        Run.id
-        == select(_TAPPED_RUN.id)
-        .where(_TAPPED_RUN.citizen_id == Citizen.id, _TAPPED_RUN.status == RunStatus.STARTED)
-        .order_by(_TAPPED_RUN.updated_at.desc(), _TAPPED_RUN.id.desc())
-        .limit(1)
-        .correlate(Citizen)
-        .scalar_subquery(),
-    )
-    .where(
-        CitizenChannel.channel == bindparam("channel"),
-        CitizenChannel.channel_user_id == bindparam("channel_user_id"),
-    )
+_FIND_WITH_RUN = _FIND_WITH_CHANNEL.add_columns(Run, NEWEST_OPEN.scalar_subquery()).outerjoin(
+    Run,
+    Run.id
+    == select(_TAPPED_RUN.id)
+    .where(_TAPPED_RUN.citizen_id == Citizen.id, _TAPPED_RUN.status == RunStatus.STARTED)
+    .order_by(_TAPPED_RUN.updated_at.desc(), _TAPPED_RUN.id.desc())
+    .limit(1)
+    .correlate(Citizen)
+    .scalar_subquery(),
 )
 
 
