@@ -8,11 +8,11 @@ any table (inbox raw JSON and outbox included).
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
 from typing import Any
 
-from bot_world import Konsulta, Phone
+from bot_world import Konsulta, Phone, eventually
 
 # Ids that cannot turn up by chance inside timestamps, hashes or other numbers.
 ANNA, BOGDAN = 8_131_572_946, 8_262_735_119
@@ -39,20 +39,14 @@ def mentions(rows: dict[str, list[dict[str, Any]]], needle: str) -> list[str]:
     return found
 
 
-async def copies_left(world: Konsulta, needles: tuple[bytes, ...], seconds: float) -> list[str]:
-    """Which needles the SQLite files still hold, after waiting up to `seconds` for
-    the bot's checkpoint to fold an erasure in (none on PostgreSQL)."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        left = [
-            f"{needle!r} in {path.name}"
-            for path in world.database_files()
-            for needle in needles
-            if needle in path.read_bytes()
-        ]
-        if not left or asyncio.get_running_loop().time() > deadline:
-            return left
-        await asyncio.sleep(0.1)
+def copies_left(world: Konsulta, needles: tuple[bytes, ...]) -> list[str]:
+    """Which needles the SQLite files hold (none on PostgreSQL)."""
+    return [
+        f"{needle!r} in {path.name}"
+        for path in world.database_files()
+        for needle in needles
+        if needle in path.read_bytes()
+    ]
 
 
 async def test_mydata_shows_only_mine_and_delete_leaves_no_trace(world: Konsulta) -> None:
@@ -114,7 +108,9 @@ async def test_mydata_shows_only_mine_and_delete_leaves_no_trace(world: Konsulta
     # The goodbye to her chat is forgotten once sent, and the checkpoint that folds that
     # into the database file follows the commit: give it a moment.
     needles = (anna_pid.encode(), b"Annamaria", ANNA.to_bytes(6, "big"))
-    assert await copies_left(world, needles, seconds=5) == []
+    with contextlib.suppress(TimeoutError):
+        await eventually(lambda: not copies_left(world, needles), timeout=5)
+    assert copies_left(world, needles) == []
 
     # Anna may come back as a new person; the bot does not remember her.
     await anna.send("/start senior-housing")
