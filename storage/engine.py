@@ -87,7 +87,10 @@ def create_engine(
     parsed = normalise_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "postgresql":
-        kwargs["pool_pre_ping"] = True
+        # Under load about twenty transactions are open at once. SQLAlchemy's default
+        # pool keeps 5 and closes the rest as they come back, so every busy moment
+        # opened new backends (a handshake, every statement prepared again): kept.
+        kwargs.update(pool_pre_ping=True, pool_size=20, max_overflow=20)
     elif _is_memory_sqlite(parsed):
         # One shared connection, or every checkout would see its own empty database.
         kwargs["poolclass"] = StaticPool
