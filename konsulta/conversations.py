@@ -631,10 +631,10 @@ class Conversations:
         buttons = []
         foreign = False
         for consultation in open_ones:
-            version = await uow.consultations.get_version(consultation)
+            current = await self.app.flows.current(uow, consultation)
             title = consultation.title
-            if version is not None:
-                flow = self.app.flows.flow(version)
+            if current is not None:
+                flow = current[1]
                 title = menu_title(flow, language)
                 foreign = foreign or language not in flow.languages
             buttons.append(Button(str(consultation.id), title))
@@ -659,9 +659,9 @@ class Conversations:
         source: str,
         community_id: int | None = None,
     ) -> Outcome:
-        version = await uow.consultations.get_version(consultation)
-        assert version is not None
-        flow = self.app.flows.flow(version)
+        current = await self.app.flows.current(uow, consultation)
+        assert current is not None
+        version_id, flow = current
         own = self.bot_language(citizen, who)
         # Consent in a language the citizen cannot read is not informed consent: when
         # the consultation is not offered in theirs, they pick one of its languages
@@ -670,7 +670,7 @@ class Conversations:
         run = await uow.runs.create(
             citizen_id=citizen.id,
             consultation_id=consultation.id,
-            flow_version_id=version.id,
+            flow_version_id=version_id,
             state={CHOOSING_LANGUAGE: True} if choosing else {},
             language=flow.default_language if choosing else own,
             source=source,

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dialogs.loader import load_flow_text
 from dialogs.schema import Flow
-from storage.models import FlowVersion
+from storage.models import Consultation, FlowVersion
+from storage.uow import UnitOfWork
 
 
 class FlowLibrary:
@@ -29,3 +30,17 @@ class FlowLibrary:
             )
             self._by_version_id[version.id] = flow
         return flow
+
+    async def current(self, uow: UnitOfWork, consultation: Consultation) -> tuple[int, Flow] | None:
+        """The consultation's current version: its row id and the parsed flow. The
+        version's YAML and translations (tens of kilobytes with a dozen languages) are
+        read only the first time this process meets it; None: nothing published."""
+        version_id = await uow.consultations.version_id(consultation)
+        if version_id is None:
+            return None
+        flow = self.cached(version_id)
+        if flow is None:
+            version = await uow.consultations.get_version_by_id(version_id)
+            assert version is not None
+            flow = self.flow(version)
+        return version_id, flow

@@ -231,6 +231,19 @@ class ConsultationRepository:
         )
         return result.scalar_one_or_none()
 
+    async def version_id(self, consultation: Consultation) -> int | None:
+        """The row id of the current version, without its YAML and translations (a
+        process that parsed that version already needs nothing more)."""
+        if consultation.current_version is None:
+            return None
+        result = await self._session.execute(
+            select(FlowVersion.id).where(
+                FlowVersion.consultation_id == consultation.id,
+                FlowVersion.version == consultation.current_version,
+            )
+        )
+        return result.scalar_one_or_none()
+
     async def version_ids(self) -> list[int]:
         """Every published flow version's id."""
         return list((await self._session.execute(select(FlowVersion.id))).scalars())

@@ -19,6 +19,7 @@ from storage.models import Answer, ConsentRecord, OutboxMessage, Run
 
 FLOWS = Path(__file__).resolve().parents[2] / "dialogs" / "flows"
 ANNA = Who("telegram", 1001, 1001, "pl")
+BOGDAN = Who("telegram", 1002, 1002, "pl")
 
 
 @pytest.fixture
@@ -184,3 +185,29 @@ async def test_after_start_the_next_updates_language_and_register_need_no_lookup
         assert citizen is not None
         assert register == await uow.organisations.register_for_citizen(citizen.id)
         assert language == citizen.language
+
+
+async def test_a_start_reads_the_flows_yaml_only_the_first_time(app: App) -> None:
+    """A published version never changes and this process keeps it parsed, so a
+    /start after the first reads only which version is current, not its YAML and
+    the translations of a dozen languages (tens of kilobytes decoded each time)."""
+    conversations = Conversations(app)
+    statements: list[str] = []
+
+    def listen(_connection: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    event.listen(app.engine.sync_engine, "before_cursor_execute", listen)
+    try:
+        for citizen in (ANNA, BOGDAN):
+            await conversations.open(citizen, "senior-housing", source="telegram", delivery=None)
+    finally:
+        event.remove(app.engine.sync_engine, "before_cursor_execute", listen)
+    yaml_reads = [s for s in statements if "flow_versions.yaml_text" in s]
+    assert len(yaml_reads) == 1
+    async with app.uow() as uow:
+        runs = (await session_of(uow).execute(select(Run))).scalars().all()
+        consultation = await uow.consultations.get_by_slug("senior-housing")
+        assert consultation is not None
+        current = await uow.consultations.get_version(consultation)
+    assert current is not None and {run.flow_version_id for run in runs} == {current.id}
