@@ -23,7 +23,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, exists, false, insert, or_, select, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    false,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -93,6 +105,30 @@ def _claim_statement(in_chats: bool) -> Any:
 
 _CLAIM = _claim_statement(in_chats=False)
 _CLAIM_IN_CHATS = _claim_statement(in_chats=True)
+
+# The sender's other statements of every wave, built once for the same reason.
+_START_SENDING = (
+    update(OutboxMessage)
+    .where(
+        OutboxMessage.status == OutboxStatus.PENDING,
+        tuple_(OutboxMessage.id, OutboxMessage.claims).in_(bindparam("held", expanding=True)),
+    )
+    .values(
+        status=OutboxStatus.SENDING,
+        due_at=bindparam("until", type_=OutboxMessage.__table__.c.due_at.type),
+    )
+    .returning(OutboxMessage.id)
+    .execution_options(synchronize_session=False)
+)
+_MARK_SENT = (
+    update(OutboxMessage)
+    .where(OutboxMessage.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        status=OutboxStatus.SENT,
+        sent_at=bindparam("when", type_=OutboxMessage.__table__.c.sent_at.type),
+    )
+    .execution_options(synchronize_session=False)
+)
 
 
 _DEFAULT_PRIORITY = {
@@ -242,11 +278,7 @@ class OutboxRepository:
         if not tokens:
             return set()
         result = await self._session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.status == OutboxStatus.PENDING, _owned(tokens))
-            .values(status=OutboxStatus.SENDING, due_at=utcnow() + lease)
-            .returning(OutboxMessage.id)
-            .execution_options(synchronize_session=False)
+            _START_SENDING, {"held": list(tokens.items()), "until": utcnow() + lease}
         )
         return set(result.scalars())
 
@@ -301,12 +333,7 @@ class OutboxRepository:
 
     async def mark_sent_many(self, message_ids: Collection[int], *, sent_at: datetime) -> None:
         if message_ids:
-            await self._session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(list(message_ids)))
-                .values(status=OutboxStatus.SENT, sent_at=sent_at)
-                .execution_options(synchronize_session=False)
-            )
+            await self._session.execute(_MARK_SENT, {"ids": list(message_ids), "when": sent_at})
 
     async def mark_sent(self, message_id: int, *, sent_at: datetime | None = None) -> None:
         await self._set(message_id, status=OutboxStatus.SENT, sent_at=sent_at or utcnow())

@@ -116,3 +116,30 @@ async def test_postgresql_skips_rows_another_claimer_holds(
         assert [m.id for m in b] == ids[4:]
         await first.commit()
         await second.commit()
+
+
+async def test_a_sender_whose_lease_ran_out_starts_none_of_the_rows_taken_from_it(
+    uow_factory: Callable[[], UnitOfWork],
+) -> None:
+    """Each claim counts up a row's `claims`, the sender's token. A sender that
+    stalled past its lease finds one row claimed again by another sender: it starts
+    sending only the rows its tokens still hold, and marks sent exactly those."""
+    first, second = await _enqueue_many(uow_factory, 2)
+    now = utcnow()
+    async with uow_factory() as uow:
+        stalled = await uow.outbox.claim_due(limit=10, now=now, lease=timedelta(seconds=1))
+        await uow.commit()
+    async with uow_factory() as uow:  # the lease ran out: another sender takes the second
+        later = now + timedelta(seconds=2)
+        [taken] = await uow.outbox.claim_due(limit=1, now=later, chats=[1001])
+        await uow.commit()
+    assert taken.id == second and taken.claims == 2
+    tokens = {row.id: row.claims for row in stalled}
+    async with uow_factory() as uow:
+        started = await uow.outbox.start_sending(tokens)
+        await uow.outbox.mark_sent_many(started, sent_at=utcnow())
+        await uow.commit()
+    assert started == {first}
+    async with uow_factory() as uow:
+        assert (await uow.outbox.get(first)).status == "sent"  # type: ignore[union-attr]
+        assert (await uow.outbox.get(second)).status == "pending"  # type: ignore[union-attr]
