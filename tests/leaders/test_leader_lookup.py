@@ -1,7 +1,7 @@
 """Who is a leader, worked out without a read for most updates: a tap on an answer
 button is looked up only for someone in the set of active leaders (read again every
-few seconds) or while a leader was just made in this process; what anyone types and a
-leader's own buttons are always looked up."""
+few seconds) or while a leader was just made in this process; what anyone types
+(but /start) and a leader's own buttons are always looked up."""
 
 from __future__ import annotations
 
@@ -154,3 +154,35 @@ async def test_many_taps_at_once_read_the_set_of_leaders_once(
     clock.now += LeaderContext.REFRESH
     await asyncio.gather(*(leader_seen(world, context, query) for query in taps))
     assert reads == 2
+
+
+async def test_a_start_needs_no_leader_lookup_and_a_leaders_start_is_a_citizens(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broadcast brings many people at once, each with /start: no leaders' handler
+    takes it (a leader link is claimed by its payload), so none of them costs a read
+    of the leaders. A leader's own /start opens a consultation as anyone's does."""
+    monkeypatch.setattr(leaders_repository, "last_made", float("-inf"))
+    context = LeaderContext()
+    await made_leader_elsewhere(world, ANNA, monkeypatch)
+    reads = 0
+    active = LeaderRepository.find_active
+
+    async def counted(self: LeaderRepository, *args: Any, **kwargs: Any) -> Leader | None:
+        nonlocal reads
+        reads += 1
+        return await active(self, *args, **kwargs)
+
+    monkeypatch.setattr(LeaderRepository, "find_active", counted)
+    for text in ("/start", "/start senior-housing", "/start@konsulta_bot"):
+        assert not await leader_seen(world, context, typed(ANNA, text))
+        assert not await leader_seen(world, context, typed(7199, text))
+    assert reads == 0
+    assert await leader_seen(world, context, typed(ANNA, "/stats"))
+    assert await leader_seen(world, context, typed(ANNA, "/starting a broadcast"))
+    assert reads == 2
+
+    phone = world.phone(ANNA)
+    await phone.send("/start")
+    [menu] = await phone.expect()
+    assert "consultation" in (menu.text or "").lower()

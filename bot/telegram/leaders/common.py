@@ -69,7 +69,9 @@ class LeaderContext(BaseMiddleware):
     Every update passes here and almost nobody is a leader. Whatever someone types (a
     leader's text may be the broadcast they are composing) and a leader's own buttons
     are looked up (a read, no write turn, unless the leader's menu is in another
-    language than the one they use now). A tap on an answer button, most of a
+    language than the one they use now), but for /start: no leaders' handler takes
+    it (a leader link is claimed by its payload), so the first contact of the many
+    people a broadcast brings costs no leader read. A tap on an answer button, most of a
     dialog's updates, is looked up only for someone in the set of active leaders'
     users, read at most every `REFRESH` seconds (a leader helping someone answer taps
     those buttons for them), and for `REFRESH` seconds after this process made
@@ -116,7 +118,7 @@ class LeaderContext(BaseMiddleware):
         if isinstance(event, CallbackQuery) and (event.data or "").startswith(_LEADER_ACT):
             return True
         if isinstance(event, Message):  # typed: a leader's text may be a broadcast's
-            return True
+            return not _is_start(event)
         if now - leaders_repository.last_made < self.REFRESH:
             return True
         if now - self.known_at >= self.REFRESH:
@@ -128,6 +130,12 @@ class LeaderContext(BaseMiddleware):
                         self.known = await uow.leaders.active_users()
                     self.known_at = now
         return (channel, user_id) in self.known
+
+
+def _is_start(message: Message) -> bool:
+    """/start, with or without a payload or the bot's name (as `CommandStart` reads it)."""
+    words = (message.text or "").split(maxsplit=1)
+    return bool(words) and words[0].split("@", 1)[0] == "/start"
 
 
 def is_leader(event: TelegramObject, leader: Leader | None = None) -> bool:
