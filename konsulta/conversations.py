@@ -255,7 +255,7 @@ class Conversations:
             if resume_messages and citizen.stopped:
                 await uow.citizens.set_flags(citizen, stopped=False)
             language = self.bot_language(citizen, who)
-            texts = await self.texts_for(uow, language, citizen=citizen)
+            texts = await self._opening_texts(uow, who, citizen, language)
             invite = await self._invite(uow, consultation)
             if invite is not None:
                 community_id = invite.community_id
@@ -508,6 +508,17 @@ class Conversations:
         if run is None:
             return await self.app.citizen_texts(uow, citizen.id if citizen else None, language)
         return self.app.texts(language, await self._register_of(uow, run.consultation_id))
+
+    async def _opening_texts(
+        self, uow: UnitOfWork, who: Who, citizen: Citizen, language: str
+    ) -> Translator:
+        """`texts_for` outside a dialog, for /start and the menu: the register the
+        update's own context looked up a moment ago (`stored_register`, the same
+        query) when it is still fresh, so a /start costs no second lookup."""
+        cached = self._languages.get(who.user_id)
+        if who.citizen_id is None and cached and time.monotonic() - cached[2] < LANGUAGE_TTL:
+            return self.app.texts(language, cached[1])
+        return await self.texts_for(uow, language, citizen=citizen)
 
     async def _register_of(self, uow: UnitOfWork, consultation_id: int) -> Register:
         now = time.monotonic()

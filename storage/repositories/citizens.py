@@ -145,12 +145,17 @@ class CitizenRepository:
         ).one_or_none()
         if found is None:
             pid = participant_id(secret, channel, channel_user_id)
-            await self._session.execute(
+            made = await self._session.execute(
                 upsert_insert(self._session, Citizen)
                 .values(participant_id=pid, timezone=timezone, created_at=now, last_seen_at=now)
                 .on_conflict_do_nothing(index_elements=[Citizen.participant_id])
+                .returning(Citizen)
             )
-            citizen = await self.get_by_participant_id(pid)
+            citizen = made.scalar_one_or_none()
+            # A row this transaction made is its own until it commits: nobody else can
+            # see it, let alone lock it. Only a racing first update's row needs the lock.
+            inserted = citizen is not None
+            citizen = citizen or await self.get_by_participant_id(pid)
             assert citizen is not None
             await self._session.execute(
                 upsert_insert(self._session, CitizenChannel)
@@ -166,7 +171,9 @@ class CitizenRepository:
                     index_elements=[CitizenChannel.channel, CitizenChannel.channel_user_id]
                 )
             )
-            return (await self.get_for_update(citizen.id) or citizen) if lock else citizen
+            if lock and not inserted:
+                return await self.get_for_update(citizen.id) or citizen
+            return citizen
         link, citizen = found
         await self._touch(link, citizen, chat_id, display_name)
         return citizen

@@ -211,3 +211,32 @@ async def test_a_start_reads_the_flows_yaml_only_the_first_time(app: App) -> Non
         assert consultation is not None
         current = await uow.consultations.get_version(consultation)
     assert current is not None and {run.flow_version_id for run in runs} == {current.id}
+
+
+async def test_a_first_start_creates_the_citizen_in_as_few_statements_as_it_can(
+    app: App,
+) -> None:
+    """The first contact of someone a broadcast brought: the update's context has
+    just looked up their language and register (nobody yet, so formal), and /start
+    reuses that instead of asking again; the new citizen row comes back from its
+    INSERT, already theirs, so it is neither read back nor locked."""
+    conversations = Conversations(app)
+    assert await conversations.stored_language(BOGDAN.user_id) is None  # the context's lookup
+    statements: list[str] = []
+
+    def listen(_connection: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(app.engine.sync_engine, "before_cursor_execute", listen)
+    try:
+        shown = await conversations.open(BOGDAN, "senior-housing", source="telegram", delivery=None)
+    finally:
+        event.remove(app.engine.sync_engine, "before_cursor_execute", listen)
+    assert [m.step_id for m in shown.messages] == [CONSENT_STEP]
+    citizens_register = [s for s in statements if "register" in s and "runs.citizen_id" in s]
+    assert citizens_register == []
+    reads_of_citizens = [s for s in statements if s.startswith("SELECT citizens.")]
+    assert reads_of_citizens == []
+    async with app.uow() as uow:
+        citizen = await uow.citizens.find(BOGDAN.user_id)
+        assert citizen is not None and citizen.participant_id.startswith("p-")
