@@ -87,10 +87,12 @@ def create_engine(
     parsed = normalise_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "postgresql":
-        # Under load about twenty transactions are open at once. SQLAlchemy's default
-        # pool keeps 5 and closes the rest as they come back, so every busy moment
-        # opened new backends (a handshake, every statement prepared again): kept.
-        kwargs.update(pool_pre_ping=True, pool_size=20, max_overflow=20)
+        # Under load a worker keeps about fifteen transactions open at once.
+        # SQLAlchemy's default pool keeps 5 and closes the rest as they come back, so
+        # every busy moment opened new backends (a handshake, every statement prepared
+        # again): 15 are kept. At most 20 a worker, so three workers and the dashboard
+        # stay inside PostgreSQL's default max_connections (100).
+        kwargs.update(pool_pre_ping=True, pool_size=15, max_overflow=5)
     elif _is_memory_sqlite(parsed):
         # One shared connection, or every checkout would see its own empty database.
         kwargs["poolclass"] = StaticPool

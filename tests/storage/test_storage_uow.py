@@ -36,7 +36,7 @@ async def test_leaving_without_commit_saves_nothing_but_keeps_objects_readable(
 async def test_a_busy_moment_keeps_its_postgresql_connections_for_the_next_one(
     engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], backend: str
 ) -> None:
-    """Under load the bot holds about twenty transactions at once (one per citizen
+    """Under load a worker holds about fifteen transactions at once (one per citizen
     being answered, the webhook's commit, the sender's round). A pool that keeps
     fewer closes the extra connections as they come back, and the next busy moment
     opens them again: a new PostgreSQL backend, a handshake and every statement
@@ -58,13 +58,13 @@ async def test_a_busy_moment_keeps_its_postgresql_connections_for_the_next_one(
         async with UnitOfWork(sessionmaker) as uow:
             await uow.inbox.get(1)  # checks out a connection
             busy += 1
-            if busy == 20:
+            if busy == 15:
                 all_in.set()
             await all_in.wait()
 
-    await asyncio.gather(*(answer_one_citizen() for _ in range(20)))
-    assert opened == 20
+    await asyncio.gather(*(answer_one_citizen() for _ in range(15)))
+    assert opened == 15
     all_in.clear()
     busy = 0
-    await asyncio.gather(*(answer_one_citizen() for _ in range(20)))
-    assert opened == 20, "the second busy moment opened connections again"
+    await asyncio.gather(*(answer_one_citizen() for _ in range(15)))
+    assert opened == 15, "the second busy moment opened connections again"
