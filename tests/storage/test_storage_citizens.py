@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+import pytest
+
 from storage.pseudonym import participant_id
 from storage.uow import UnitOfWork
 
@@ -36,12 +38,16 @@ async def test_first_contact_creates_a_pseudonymous_citizen_and_later_finds_them
         assert channel.display_name == "Maarja"
 
 
+@pytest.mark.parametrize("lock", [False, True], ids=["unlocked", "row-locked"])
 async def test_two_first_messages_at_once_make_one_citizen(
-    uow_factory: Callable[[], UnitOfWork], pseudonym_secret: str
+    uow_factory: Callable[[], UnitOfWork], pseudonym_secret: str, lock: bool
 ) -> None:
+    """With `lock` (as the bot asks on PostgreSQL), the first message's transaction
+    owns the row it inserted; the second waits for it, then finds and locks it."""
+
     async def first_message() -> int:
         async with uow_factory() as uow:
-            citizen = await uow.citizens.get_or_create(77, 77, secret=pseudonym_secret)
+            citizen = await uow.citizens.get_or_create(77, 77, secret=pseudonym_secret, lock=lock)
             await asyncio.sleep(0.01)
             await uow.commit()
             return citizen.id
