@@ -6,7 +6,8 @@ answered), the emulator answers 429 to a random 5% of sends on top of Telegram's
 limits, and the bot is killed with SIGKILL once and started again. Afterwards, read
 from the emulator's own chats: every citizen saw every message once, in the order
 the dialog asked it, and finished; no outbox row failed (bot/telegram/sender.py,
-invariants 1, 2 and 4).
+invariants 1, 2 and 4). A message the kill caught mid-call may be lost (invariant 3's
+window): that citizen sends /start again, as a person left waiting would.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bot_world import TIMEOUT, BotProcess, Konsulta, Phone, bot_env, emulator_co
 from sqlalchemy import func, select
 from tcp_proxy import TcpProxy
 
+from bot.telegram.sender import IN_DOUBT
 from emulator import Emulator, start_emulator
 from storage.engine import create_engine
 from storage.models import Answer, OutboxMessage, OutboxStatus, Run
@@ -30,6 +32,8 @@ OUTAGE = 30.0
 #: The whole story may take this long on a loaded two-core machine (about 70 s on a
 #: quiet one: the random 429s halve the bot's rate each time, as a real one must).
 STORY = 360.0
+#: How long a citizen waits for the next message before looking whether it was lost.
+PATIENCE = 20.0
 
 #: What each citizen does on seeing a message containing the text (tap a key or type).
 REPLIES = {
@@ -82,11 +86,25 @@ async def world(emulator: Emulator, proxy: TcpProxy, tmp_path: Path) -> AsyncIte
         print(f"--- the bot's log ---\n{bot.log()[-8000:]}")
 
 
-async def play(phone: Phone) -> None:
-    """Answer each question the moment it appears, until the dialog ends."""
+async def play(world: Konsulta, phone: Phone) -> None:
+    """Answer each question the moment it appears, until the dialog ends.
+
+    A message whose Bot API call was under way when the bot was killed is taken as
+    sent, and may never have reached the chat (bot/telegram/sender.py, invariant 3:
+    exactly once but for the in-flight window). A citizen left waiting for it does
+    what a person would: sends /start again, which asks the current question anew
+    (once per lost message, so a slow answer is never asked for twice)."""
     await phone.send("/start chaos")
+    asked_again: set[int] = set()
     while True:
-        [message] = await phone.expect(1, timeout=STORY)
+        try:
+            [message] = await phone.expect(1, timeout=PATIENCE)
+        except TimeoutError:
+            lost = await lost_in_doubt(world, phone.user_id)
+            if lost is not None and lost not in asked_again:
+                asked_again.add(lost)
+                await phone.send("/start chaos")
+            continue
         text = message.text or ""
         if END in text:
             return
@@ -96,6 +114,20 @@ async def play(phone: Phone) -> None:
                     await phone.tap(message, value)
                 else:
                     await phone.send(value)
+
+
+async def lost_in_doubt(world: Konsulta, chat_id: int) -> int | None:
+    """The id of the chat's last message if it was taken as sent in doubt and nothing
+    is queued after it (else None)."""
+    last = (
+        select(OutboxMessage.id, OutboxMessage.last_error)
+        .where(OutboxMessage.chat_id == chat_id)
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    )
+    async with world.engine.connect() as connection:
+        row = (await connection.execute(last)).first()
+    return row.id if row is not None and row.last_error == IN_DOUBT else None
 
 
 async def havoc(world: Konsulta, proxy: TcpProxy) -> None:
@@ -119,7 +151,7 @@ async def test_fast_citizens_through_an_outage_429s_and_a_kill_9(
     phones = [world.phone(8_800_000 + n, "pl", f"Osoba {n}") for n in range(CITIZENS)]
     world.bot.start()
     await asyncio.wait_for(
-        asyncio.gather(havoc(world, proxy), *(play(phone) for phone in phones)), STORY
+        asyncio.gather(havoc(world, proxy), *(play(world, phone) for phone in phones)), STORY
     )
     await world.settled(timeout=TIMEOUT)
 
