@@ -106,13 +106,17 @@ def _claim_statement(in_chats: bool) -> Any:
 _CLAIM = _claim_statement(in_chats=False)
 _CLAIM_IN_CHATS = _claim_statement(in_chats=True)
 
+#: Pending rows whose claim is still the one the caller holds: the parameter `held`
+#: is its (id, claims) pairs (`claims` is the fencing token).
+_STILL_HELD = and_(
+    OutboxMessage.status == OutboxStatus.PENDING,
+    tuple_(OutboxMessage.id, OutboxMessage.claims).in_(bindparam("held", expanding=True)),
+)
+
 # The sender's other statements of every wave, built once for the same reason.
 _START_SENDING = (
     update(OutboxMessage)
-    .where(
-        OutboxMessage.status == OutboxStatus.PENDING,
-        tuple_(OutboxMessage.id, OutboxMessage.claims).in_(bindparam("held", expanding=True)),
-    )
+    .where(_STILL_HELD)
     .values(
         status=OutboxStatus.SENDING,
         due_at=bindparam("until", type_=OutboxMessage.__table__.c.due_at.type),
@@ -139,20 +143,6 @@ _DEFAULT_PRIORITY = {
     OutboxKind.REMINDER: Priority.REMINDER,
     OutboxKind.BROADCAST: Priority.BROADCAST,
 }
-
-
-def _owned(tokens: Mapping[int, int]) -> Any:
-    """Rows whose claim is still the one the caller holds: (id, claims) pairs."""
-    by_claims: dict[int, list[int]] = {}
-    for row_id, claims in tokens.items():
-        by_claims.setdefault(claims, []).append(row_id)
-    return or_(
-        false(),
-        *(
-            and_(OutboxMessage.id.in_(ids), OutboxMessage.claims == claims)
-            for claims, ids in by_claims.items()
-        ),
-    )
 
 
 class OutboxRepository:
@@ -288,10 +278,11 @@ class OutboxRepository:
             return set()
         result = await self._session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.status == OutboxStatus.PENDING, _owned(tokens))
+            .where(_STILL_HELD)
             .values(due_at=utcnow() + lease)
             .returning(OutboxMessage.id)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
+            {"held": list(tokens.items())},
         )
         return set(result.scalars())
 
@@ -301,9 +292,10 @@ class OutboxRepository:
         if tokens:
             await self._session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.status == OutboxStatus.PENDING, _owned(tokens))
+                .where(_STILL_HELD)
                 .values(due_at=due_at or utcnow())
-                .execution_options(synchronize_session=False)
+                .execution_options(synchronize_session=False),
+                {"held": list(tokens.items())},
             )
 
     async def retry_later(
