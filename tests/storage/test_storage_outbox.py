@@ -122,8 +122,9 @@ async def test_a_sender_whose_lease_ran_out_starts_none_of_the_rows_taken_from_i
     uow_factory: Callable[[], UnitOfWork],
 ) -> None:
     """Each claim counts up a row's `claims`, the sender's token. A sender that
-    stalled past its lease finds one row claimed again by another sender: it starts
-    sending only the rows its tokens still hold, and marks sent exactly those."""
+    stalled past its lease finds one row claimed again by another sender: it renews
+    and starts sending only the rows its tokens still hold, and marks sent exactly
+    those."""
     first, second = await _enqueue_many(uow_factory, 2)
     now = utcnow()
     async with uow_factory() as uow:
@@ -136,6 +137,7 @@ async def test_a_sender_whose_lease_ran_out_starts_none_of_the_rows_taken_from_i
     assert taken.id == second and taken.claims == 2
     tokens = {row.id: row.claims for row in stalled}
     async with uow_factory() as uow:
+        assert await uow.outbox.renew(tokens, lease=timedelta(seconds=30)) == {first}
         started = await uow.outbox.start_sending(tokens)
         await uow.outbox.mark_sent_many(started, sent_at=utcnow())
         await uow.commit()
