@@ -193,10 +193,9 @@ class Conversations:
         return (await self._stored(user_id, channel))[1]
 
     async def _stored(self, user_id: int, channel: str) -> tuple[str | None, Register]:
-        now = time.monotonic()
-        cached = self._languages.get(user_id)
-        if cached is not None and now - cached[2] < LANGUAGE_TTL:
-            return cached[0], cached[1]
+        cached = self._fresh(user_id)
+        if cached is not None:
+            return cached
         register = Register.FORMAL
         async with self.app.uow(read_only=True) as uow:
             citizen = await uow.citizens.find(user_id, channel=channel)
@@ -205,6 +204,13 @@ class Conversations:
         language = citizen.language if citizen else None
         self._seen(user_id, language, register)
         return language, register
+
+    def _fresh(self, user_id: int) -> tuple[str | None, Register] | None:
+        """The cached language and register, if looked up less than LANGUAGE_TTL ago."""
+        cached = self._languages.get(user_id)
+        if cached is None or time.monotonic() - cached[2] >= LANGUAGE_TTL:
+            return None
+        return cached[0], cached[1]
 
     def _seen(self, user_id: int, language: str | None, register: Register) -> None:
         """Cache the citizen's language and register as just read: by the lookup above,
@@ -515,8 +521,8 @@ class Conversations:
         """`texts_for` outside a dialog, for /start and the menu: the register the
         update's own context looked up a moment ago (`stored_register`, the same
         query) when it is still fresh, so a /start costs no second lookup."""
-        cached = self._languages.get(who.user_id)
-        if who.citizen_id is None and cached and time.monotonic() - cached[2] < LANGUAGE_TTL:
+        cached = self._fresh(who.user_id) if who.citizen_id is None else None
+        if cached is not None:
             return self.app.texts(language, cached[1])
         return await self.texts_for(uow, language, citizen=citizen)
 
