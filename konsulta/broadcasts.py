@@ -219,10 +219,10 @@ async def _titles(app: App, uow: UnitOfWork, broadcast: Broadcast) -> dict[str, 
     consultation = await uow.consultations.get(broadcast.consultation_id)
     if consultation is None:
         return {}
-    version = await uow.consultations.get_version(consultation)
-    if version is None:
+    current = await app.flows.current(uow, consultation)
+    if current is None:
         return {}
-    flow = app.flows.flow(version)
+    flow = current[1]
     languages = {*flow.languages, *broadcast.texts}
     return {lang: flow.localize(flow.title, lang) for lang in languages}
 

@@ -68,10 +68,10 @@ async def _title(app: App, uow: UnitOfWork, consultation_id: int, language: str)
     consultation = await uow.consultations.get(consultation_id)
     if consultation is None:
         return "?"
-    version = await uow.consultations.get_version(consultation)
-    if version is None:
+    current = await app.flows.current(uow, consultation)
+    if current is None:
         return consultation.title
-    flow = app.flows.flow(version)
+    flow = current[1]
     return flow.localize(flow.title, language)
 
 

@@ -392,9 +392,9 @@ async def consultation_choices(
             found.append(shared)
     for consultation in found:
         title = consultation.title
-        version = await uow.consultations.get_version(consultation)
-        if version is not None:
-            flow = app.flows.flow(version)
+        current = await app.flows.current(uow, consultation)
+        if current is not None:
+            flow = current[1]
             title = flow.localize(flow.title, language)
         choices.append((consultation.id, title))
     return choices
@@ -446,10 +446,10 @@ def deep_link(bot_username: str, payload: str) -> str:
 
 
 async def flow_of(app: App, uow: UnitOfWork, consultation: Consultation) -> Any:
-    version = await uow.consultations.get_version(consultation)
-    if version is None:
+    current = await app.flows.current(uow, consultation)
+    if current is None:
         raise LeaderError(f"{consultation.slug} has no published version")
-    return app.flows.flow(version)
+    return current[1]
 
 
 @dataclass(frozen=True)

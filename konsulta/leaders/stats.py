@@ -108,9 +108,9 @@ async def leader_stats(
     rows = await uow.communities.funnel(ids, consultation.id)
     names = ", ".join(c.name for c in communities if c.id in ids)
     title = f"{consultation.title} – {names}"
-    version = await uow.consultations.get_version(consultation)
-    if version is not None:
-        flow = app.flows.flow(version)
+    current = await app.flows.current(uow, consultation)
+    if current is not None:
+        flow = current[1]
         title = f"{flow.localize(flow.title, language)} – {names}"
     await uow.leaders.audit(
         actor(leader), leader.organisation_id, "stats.view", consultation.slug, communities=ids
