@@ -453,10 +453,10 @@ async def published_package(
     """The package of a consultation whose results staff published, or None (not
     there, not published, or no published version: alike, as on the public page)."""
     found = await uow.read(public_views.published_consultation, slug)
-    version = None if found is None else await uow.consultations.get_version(found)
-    if found is None or version is None:
+    current = None if found is None else await flows.current(uow, found)
+    if found is None or current is None:
         return None
-    flow = flows.flow(version)
+    flow = current[1]
     publisher = await uow.read(public_views.organisation_name, found.organisation_id)
     numbers = await public_numbers.count(uow, found, flow, k)
     catalogue = catalogue_of(

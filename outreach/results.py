@@ -40,10 +40,10 @@ async def add_outcome(
         found = await uow.consultations.get_by_slug(consultation)
         if found is None:
             raise BroadcastError(f"no consultation '{consultation}'")
-        version = await uow.consultations.get_version(found)
+        current = await app.flows.current(uow, found)
         default = app.settings.default_language
-        if version is not None:
-            default = app.flows.flow(version).default_language
+        if current is not None:
+            default = current[1].default_language
     if default not in texts:
         default = next(iter(texts), default)
     took_part: dict[str, Any] = {"consultation": consultation}

@@ -103,10 +103,10 @@ async def _published(
     found = []
     async with board.app.uow(read_only=True) as uow:
         for consultation in await uow.read(public_views.published_maps):
-            version = await uow.consultations.get_version(consultation)
-            if version is None:
+            current = await board.app.flows.current(uow, consultation)
+            if current is None:
                 continue
-            flow = board.app.flows.flow(version)
+            flow = current[1]
             place_step, category_step = report_steps(flow)
             if place_step is None:
                 continue

@@ -169,10 +169,10 @@ async def own_consultation(uow: UnitOfWork, staff: Staff, slug: str) -> Consulta
 
 
 async def current_flow(request: Request, uow: UnitOfWork, consultation: Consultation) -> Flow:
-    version = await uow.consultations.get_version(consultation)
-    if version is None:
+    current = await dashboard(request).app.flows.current(uow, consultation)
+    if current is None:
         raise HTTPException(404)
-    return dashboard(request).app.flows.flow(version)
+    return current[1]
 
 
 def filters_of(request: Request) -> Filters:

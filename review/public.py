@@ -139,10 +139,10 @@ async def snapshot(request: Request, slug: str) -> Snapshot | None:
     async def load() -> Snapshot | None:
         async with board.app.uow(read_only=True) as uow:
             found = await uow.read(public_views.published_consultation, slug)
-            version = None if found is None else await uow.consultations.get_version(found)
-            if found is None or version is None:
+            current = None if found is None else await board.app.flows.current(uow, found)
+            if found is None or current is None:
                 return None
-            flow = board.app.flows.flow(version)
+            flow = current[1]
             return Snapshot(
                 consultation=found,
                 flow=flow,
@@ -482,10 +482,10 @@ async def map_page(request: Request) -> Response:
     board = dashboard(request)
     async with board.app.uow(read_only=True) as uow:
         found = await uow.read(public_views.published_map, slug)
-        version = None if found is None else await uow.consultations.get_version(found)
-        if found is None or version is None:
+        current = None if found is None else await board.app.flows.current(uow, found)
+        if found is None or current is None:
             return not_found(request)
-        flow = board.app.flows.flow(version)
+        flow = current[1]
         place_step, category_step = report_steps(flow)
         if place_step is None:
             return not_found(request)

@@ -219,11 +219,11 @@ async def export_form(settings: Settings, target: str, out: Path) -> int:
     else:
         async with running_app(settings) as app, app.uow(read_only=True) as uow:
             consultation = await uow.consultations.get_by_slug(target)
-            version = await uow.consultations.get_version(consultation) if consultation else None
-            if version is None:
+            current = await app.flows.current(uow, consultation) if consultation else None
+            if current is None:
                 print(f"no published consultation '{target}'", file=sys.stderr)
                 return 1
-            flow = app.flows.flow(version)
+            flow = current[1]
     try:
         data, left_out = write_xlsform(flow)
     except ExportError as error:
